@@ -1,0 +1,378 @@
+/*
+ * seqk.h — the one public header of seqk, a portable backend for the kernels
+ * of sequence models (RNN/LSTM/GRU layers, matmuls, softmax, attention).
+ *
+ * Conventions
+ *   - Every function returns a seqk_status; SEQK_OK is 0.
+ *   - Handles are opaque.  Option/parameter structs start with struct_size:
+ *     set it to sizeof(the struct) (the *_init helpers do), so that later
+ *     versions of the library can add fields without breaking old callers.
+ *   - On an error, seqk_last_error(ctx) holds one line saying what was wrong.
+ *     Errors that happen without a context (seqk_context_create) are kept per
+ *     thread and returned by seqk_last_error(NULL).
+ *   - The library never aborts and never prints, except under SEQK_VERBOSE.
+ *   - Outputs are written only when the call returns SEQK_OK; on an error
+ *     their content is unspecified unless the function says otherwise.
+ *   - Semantics follow the ONNX operators (Gemm, MatMul, Softmax-13, RNN,
+ *     LSTM, GRU, Attention-23); see README.md for the notes.
+ */
+#ifndef SEQK_H
+#define SEQK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SEQK_VERSION_MAJOR 0
+#define SEQK_VERSION_MINOR 1
+#define SEQK_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum seqk_status {
+    SEQK_OK = 0,
+    SEQK_ERR_INVALID_ARG,   /* NULL pointer, bad enum, bad attribute value */
+    SEQK_ERR_SHAPE,         /* tensor ranks or dimensions do not fit */
+    SEQK_ERR_DTYPE,         /* tensor element type does not fit */
+    SEQK_ERR_UNSUPPORTED,   /* valid request this build/backend cannot do */
+    SEQK_ERR_NO_DEVICE,     /* the device spec names nothing available */
+    SEQK_ERR_OUT_OF_MEMORY, /* host or device allocation failed */
+    SEQK_ERR_OVERFLOW,      /* a size computation would overflow */
+    SEQK_ERR_DEVICE,        /* the device or its driver failed */
+    SEQK_ERR_IO,            /* a file could not be read or written */
+    SEQK_ERR_FORMAT,        /* a file is malformed (npy, protobuf, ...) */
+    SEQK_ERR_TUNING_DB,     /* the tuning database is unusable */
+    SEQK_ERR_INTERNAL       /* a bug in seqk: please report it */
+} seqk_status;
+
+const char *seqk_status_string(seqk_status status);
+
+typedef struct seqk_context seqk_context;
+typedef struct seqk_tensor seqk_tensor;
+typedef struct seqk_rnn seqk_rnn;
+
+/* The last error message of ctx (or of this thread when ctx is NULL).
+ * Never NULL; "" when there was no error.  Valid until the next call. */
+const char *seqk_last_error(const seqk_context *ctx);
+
+/* "0.1.0" */
+const char *seqk_version_string(void);
+
+/* ----------------------------------------------------------------- context */
+
+typedef struct seqk_options {
+    size_t struct_size;    /* sizeof(seqk_options) */
+    const char *device;    /* NULL: $SEQK_DEVICE, else "auto".  One of
+                              ref, cpu, avx2, avx512, neon, opencl,
+                              opencl:P.D, auto */
+    int threads;           /* 0: $SEQK_NUM_THREADS, else the default */
+    const char *tuning_db; /* NULL: $SEQK_TUNING_DB, else the default path */
+} seqk_options;
+
+void seqk_options_init(seqk_options *opts);
+
+/* opts may be NULL (all defaults). */
+seqk_status seqk_context_create(const seqk_options *opts, seqk_context **ctx);
+/* NULL is accepted and ignored. */
+seqk_status seqk_context_destroy(seqk_context *ctx);
+
+/* The backend that ops of this context run on, e.g. "ref". */
+const char *seqk_context_device(const seqk_context *ctx);
+int seqk_context_threads(const seqk_context *ctx);
+
+/* ----------------------------------------------------------------- devices */
+
+typedef enum seqk_device_kind {
+    SEQK_DEVICE_REFERENCE = 0, /* scalar C: the oracle */
+    SEQK_DEVICE_CPU_SIMD,      /* hand-vectorized CPU kernels */
+    SEQK_DEVICE_OPENCL         /* an OpenCL device */
+} seqk_device_kind;
+
+typedef struct seqk_device_info {
+    size_t struct_size;       /* sizeof(seqk_device_info) */
+    char spec[32];            /* what to pass as options.device: "ref", "avx2" */
+    char name[128];           /* human-readable */
+    seqk_device_kind kind;
+    int available;            /* 1 if a context can be created on it */
+    char why_unavailable[160];/* when available == 0 */
+} seqk_device_info;
+
+/* Every device seqk knows of, available or not: reference first. */
+seqk_status seqk_device_count(int *count);
+seqk_status seqk_device_info_get(int index, seqk_device_info *info);
+
+/* CPU ISA features seen at run time, e.g. "sse2 avx avx2 fma avx512f". */
+const char *seqk_cpu_features(void);
+
+/* ----------------------------------------------------------------- tensors */
+
+typedef enum seqk_dtype {
+    SEQK_F32 = 1,
+    SEQK_I32 = 2,
+    SEQK_BOOL = 3 /* one byte per element, 0 or 1 */
+} seqk_dtype;
+
+#define SEQK_MAX_DIMS 8
+
+size_t seqk_dtype_size(seqk_dtype dtype); /* 0 for an unknown dtype */
+
+/* ndim 0..SEQK_MAX_DIMS; dims >= 0 (zero-sized tensors are allowed). */
+seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
+                               const int64_t *dims, seqk_dtype dtype,
+                               seqk_tensor **tensor);
+seqk_status seqk_tensor_destroy(seqk_tensor *tensor); /* NULL ignored */
+/* bytes must equal the tensor's size in bytes. */
+seqk_status seqk_tensor_write(seqk_tensor *tensor, const void *host,
+                              size_t bytes);
+seqk_status seqk_tensor_read(const seqk_tensor *tensor, void *host,
+                             size_t bytes);
+
+int seqk_tensor_ndim(const seqk_tensor *tensor);
+int64_t seqk_tensor_dim(const seqk_tensor *tensor, int axis); /* -1 if bad */
+seqk_dtype seqk_tensor_dtype(const seqk_tensor *tensor);
+int64_t seqk_tensor_numel(const seqk_tensor *tensor);
+size_t seqk_tensor_bytes(const seqk_tensor *tensor);
+
+/* --------------------------------------------------------------- matmuls */
+
+/* ONNX Gemm: Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A.
+ * A is [M,K] ([K,M] if trans_a), B is [K,N] ([N,K] if trans_b); C (may be
+ * NULL) broadcasts unidirectionally to [M,N]: [], [1], [N], [1,N], [M,1],
+ * [M], ... as ONNX allows; Y is [M,N]. */
+typedef struct seqk_gemm_params {
+    size_t struct_size;
+    int trans_a, trans_b;
+    float alpha, beta; /* defaults 1, 1 */
+} seqk_gemm_params;
+
+void seqk_gemm_params_init(seqk_gemm_params *p);
+seqk_status seqk_gemm(seqk_context *ctx, const seqk_gemm_params *params,
+                      const seqk_tensor *A, const seqk_tensor *B,
+                      const seqk_tensor *C, seqk_tensor *Y);
+
+/* ONNX MatMul (numpy matmul): batched with broadcasting, 1-D operands
+ * promoted and the promoted axis removed from Y. */
+seqk_status seqk_matmul(seqk_context *ctx, const seqk_tensor *A,
+                        const seqk_tensor *B, seqk_tensor *Y);
+
+/* ONNX Softmax-13 along one axis (negative counts from the end). */
+seqk_status seqk_softmax(seqk_context *ctx, int64_t axis,
+                         const seqk_tensor *X, seqk_tensor *Y);
+
+/* -------------------------------------------------------------- RNN plans */
+
+typedef enum seqk_cell {
+    SEQK_CELL_RNN = 0, /* 1 gate  */
+    SEQK_CELL_LSTM,    /* 4 gates, ONNX order i,o,f,c */
+    SEQK_CELL_GRU      /* 3 gates, ONNX order z,r,h */
+} seqk_cell;
+
+typedef enum seqk_direction {
+    SEQK_FORWARD = 0,
+    SEQK_REVERSE,
+    SEQK_BIDIRECTIONAL
+} seqk_direction;
+
+/* The eleven ONNX RNN activation functions. */
+typedef enum seqk_act_kind {
+    SEQK_ACT_RELU = 0,
+    SEQK_ACT_TANH,
+    SEQK_ACT_SIGMOID,
+    SEQK_ACT_AFFINE,           /* alpha*x + beta */
+    SEQK_ACT_LEAKY_RELU,       /* x >= 0 ? x : alpha*x */
+    SEQK_ACT_THRESHOLDED_RELU, /* x >= alpha ? x : 0 */
+    SEQK_ACT_SCALED_TANH,      /* alpha*tanh(beta*x) */
+    SEQK_ACT_HARD_SIGMOID,     /* min(max(alpha*x + beta, 0), 1) */
+    SEQK_ACT_ELU,              /* x >= 0 ? x : alpha*(e^x - 1) */
+    SEQK_ACT_SOFTSIGN,         /* x / (1 + |x|) */
+    SEQK_ACT_SOFTPLUS,         /* log(1 + e^x) */
+    SEQK_ACT_COUNT_
+} seqk_act_kind;
+
+typedef struct seqk_activation {
+    seqk_act_kind kind;
+    float alpha, beta;
+} seqk_activation;
+
+/* The ONNX name ("LeakyRelu", case-insensitive) to a kind; -1 if unknown. */
+int seqk_act_from_name(const char *name);
+const char *seqk_act_name(seqk_act_kind kind);
+/* kind with the default alpha/beta onnxruntime uses (LeakyRelu 0.01,
+ * ThresholdedRelu 1, ScaledTanh 1/1, HardSigmoid 0.2/0.5, Elu 1, Affine 1/0). */
+seqk_activation seqk_activation_default(seqk_act_kind kind);
+/* Whether kind reads alpha / beta: activation_alpha/beta lists are consumed
+ * only by the functions that read them, in order (as onnxruntime does). */
+int seqk_act_uses_alpha(seqk_act_kind kind);
+int seqk_act_uses_beta(seqk_act_kind kind);
+
+#define SEQK_RNN_MAX_ACTIVATIONS 6 /* 3 per direction (LSTM f,g,h) */
+
+typedef struct seqk_rnn_desc {
+    size_t struct_size;
+    seqk_cell cell;
+    int64_t input_size;   /* I of layer 0 */
+    int64_t hidden_size;  /* H */
+    seqk_direction direction;
+    int layout;           /* 0: X [T,B,I]; 1: X [B,T,I] (ONNX layout) */
+    int num_layers;       /* >= 1; layer l>0 reads layer l-1's output */
+    /* 0: the ONNX defaults (RNN Tanh; LSTM Sigmoid,Tanh,Tanh; GRU
+     * Sigmoid,Tanh).  Else 1,2,3 per direction; for bidirectional the
+     * forward ones first then the reverse ones, or just one set used for
+     * both directions. */
+    int num_activations;
+    seqk_activation activations[SEQK_RNN_MAX_ACTIVATIONS];
+    float clip;               /* > 0: clip gate pre-activations to [-clip, clip]; 0: none */
+    int input_forget;         /* LSTM: couple input and forget gates */
+    int linear_before_reset;  /* GRU */
+} seqk_rnn_desc;
+
+/* Fills defaults: one forward layer, layout 0, default activations. */
+void seqk_rnn_desc_init(seqk_rnn_desc *desc, seqk_cell cell,
+                        int64_t input_size, int64_t hidden_size);
+
+seqk_status seqk_rnn_create(seqk_context *ctx, const seqk_rnn_desc *desc,
+                            seqk_rnn **rnn);
+seqk_status seqk_rnn_destroy(seqk_rnn *rnn); /* NULL ignored */
+
+/* Weight formats.  D = number of directions, G = gates (1, 3 or 4), H
+ * hidden, I input size of the layer.
+ *   ONNX:    W [D,G*H,I], R [D,G*H,H], B [D,2*G*H] (Wb then Rb), gates in
+ *            ONNX order (LSTM i,o,f,c; GRU z,r,h).
+ *   PYTORCH: as ONNX but gates in PyTorch order (LSTM i,f,g,o; GRU r,z,n)
+ *            and B = [b_ih, b_hh] per direction.  PyTorch GRU is
+ *            linear_before_reset=1.
+ *   CUDNN:   cuDNN's canonical per-gate matrices, same gate orders and
+ *            shapes as PYTORCH (LSTM i,f,c,o; GRU r,z,h).
+ *   ONEDNN:  oneDNN ldigo/ldgo layouts for one layer: W [D,I,G,H],
+ *            R [D,H,G,H], B [D,G,H] ([D,4,H] for linear-before-reset GRU);
+ *            LSTM i,f,c,o; GRU u(z),r,o(h).
+ * P (LSTM peepholes) is always ONNX [D,3*H] in order i,o,f; may be NULL. */
+typedef enum seqk_weight_format {
+    SEQK_WEIGHTS_ONNX = 0,
+    SEQK_WEIGHTS_PYTORCH,
+    SEQK_WEIGHTS_CUDNN,
+    SEQK_WEIGHTS_ONEDNN
+} seqk_weight_format;
+
+/* Sets the weights of one layer; B and P may be NULL (zero).  Weights are
+ * copied: the tensors may be destroyed afterwards. */
+seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
+                                 seqk_weight_format format,
+                                 const seqk_tensor *W, const seqk_tensor *R,
+                                 const seqk_tensor *B, const seqk_tensor *P);
+
+/* Host-side conversion between formats for one layer (no context).  B_in
+ * may be NULL (zero bias); B_out must hold the format's bias size.  The
+ * sizes are those documented above.  linear_before_reset matters for GRU:
+ * PyTorch and cuDNN GRU weights mean linear_before_reset=1 and are refused
+ * otherwise.  Going to ONEDNN, the biases ONNX keeps apart (Wb, Rb) are
+ * summed where oneDNN has one bias. */
+seqk_status seqk_rnn_convert_weights(seqk_cell cell, int linear_before_reset,
+                                     int num_directions, int64_t hidden_size,
+                                     int64_t input_size,
+                                     seqk_weight_format from,
+                                     seqk_weight_format to,
+                                     const float *W_in, const float *R_in,
+                                     const float *B_in, float *W_out,
+                                     float *R_out, float *B_out);
+/* Number of floats of W, R, B for one layer in a format. */
+seqk_status seqk_rnn_weight_sizes(seqk_cell cell, int linear_before_reset,
+                                  int num_directions, int64_t hidden_size,
+                                  int64_t input_size, seqk_weight_format fmt,
+                                  size_t *w_count, size_t *r_count,
+                                  size_t *b_count);
+
+/* Runs all layers.  With L layers and D directions:
+ *   X              [T,B,I] (layout 1: [B,T,I]), f32
+ *   sequence_lens  [B] i32, 0 <= len <= T, or NULL (all T)
+ *   initial_h/c    [L*D,B,H] (layout 1: [B,L*D,H]) or NULL (zeros)
+ *   Y              [T,D,B,H] (layout 1: [B,T,D,H]) of the last layer, or NULL
+ *   Y_h / Y_c      [L*D,B,H] (layout 1: [B,L*D,H]) or NULL
+ * Y is zero past each sequence's length; Y_h/Y_c hold the state at the last
+ * valid step (zero for length 0 without initial state). Y_c and initial_c
+ * are for LSTM only. */
+seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
+                             const seqk_tensor *sequence_lens,
+                             const seqk_tensor *initial_h,
+                             const seqk_tensor *initial_c, seqk_tensor *Y,
+                             seqk_tensor *Y_h, seqk_tensor *Y_c);
+
+/* -------------------------------------------------------------- attention */
+
+typedef enum seqk_causal_align {
+    /* Query i attends key j iff j <= i: ONNX Attention-23 without a KV
+     * cache, and PyTorch's scaled_dot_product_attention(is_causal=True). */
+    SEQK_CAUSAL_TOP_LEFT = 0,
+    /* Query i attends key j iff j <= i + (Skv - Sq): the queries are the
+     * last Sq positions (ONNX with past_key, FlashAttention). */
+    SEQK_CAUSAL_BOTTOM_RIGHT
+} seqk_causal_align;
+
+typedef struct seqk_attention_params {
+    size_t struct_size;
+    int64_t q_num_heads;  /* required for 3-D Q/K/V; 0 (or equal) for 4-D */
+    int64_t kv_num_heads; /* likewise; must divide q_num_heads */
+    float scale;          /* 0: 1/sqrt(head_size) */
+    float softcap;        /* > 0: softcap*tanh(score/softcap) before masks */
+    int is_causal;
+    seqk_causal_align causal_align;
+} seqk_attention_params;
+
+void seqk_attention_params_init(seqk_attention_params *p);
+
+/* ONNX Attention-23.  Q [B,Sq,Hq*Dh] or [B,Hq,Sq,Dh]; K [B,Skv,Hkv*Dh] or
+ * [B,Hkv,Skv,Dh]; V [B,Skv,Hkv*Dv] or [B,Hkv,Skv,Dv]; attn_mask (may be
+ * NULL) bool (true = attend) or f32 (added to the scores), 2-D to 4-D,
+ * broadcast to [B,Hq,Sq,Skv]; a last dim shorter than Skv is padded as
+ * masked (ONNX).  Y [B,Sq,Hq*Dv] or [B,Hq,Sq,Dv].  A query row with no key
+ * left to attend gives zeros (not NaN). */
+seqk_status seqk_attention(seqk_context *ctx,
+                           const seqk_attention_params *params,
+                           const seqk_tensor *Q, const seqk_tensor *K,
+                           const seqk_tensor *V, const seqk_tensor *attn_mask,
+                           seqk_tensor *Y);
+
+typedef enum seqk_score_kind {
+    SEQK_SCORE_DOT = 0,    /* q . k                        (Dq == Dk) */
+    SEQK_SCORE_SCALED_DOT, /* q . k / sqrt(Dk)             (Dq == Dk) */
+    SEQK_SCORE_GENERAL,    /* q^T W k, W [Dq,Dk] */
+    SEQK_SCORE_ADDITIVE,   /* v^T tanh(W1 q + W2 k), W1 [A,Dq], W2 [A,Dk], v [A] */
+    SEQK_SCORE_COSINE,     /* q . k / (|q| |k|)            (Dq == Dk) */
+    SEQK_SCORE_LOCATION    /* (Wloc q)[s], Wloc [S,Dq]; keys only give values */
+} seqk_score_kind;
+
+int seqk_score_from_name(const char *name); /* "dot" ... "location"; -1 */
+const char *seqk_score_name(seqk_score_kind kind);
+
+typedef struct seqk_seq_attention_params {
+    size_t struct_size;
+    seqk_score_kind score;
+} seqk_seq_attention_params;
+
+void seqk_seq_attention_params_init(seqk_seq_attention_params *p);
+
+/* Encoder-decoder attention.  query [B,Dq]; keys [B,S,Dk]; values [B,S,Dv]
+ * or NULL (= keys); key_lens i32 [B] or NULL: positions s >= key_lens[b]
+ * are masked (weight 0; a length of 0 gives zero weights and context);
+ * the parameter tensors the score kind needs (others must be NULL).
+ * Outputs: context [B,Dv]; weights [B,S] (may be NULL). */
+typedef struct seqk_seq_attention_inputs {
+    const seqk_tensor *query, *keys, *values, *key_lens;
+    const seqk_tensor *W;         /* general */
+    const seqk_tensor *W1, *W2, *v; /* additive */
+    const seqk_tensor *Wloc;      /* location */
+} seqk_seq_attention_inputs;
+
+seqk_status seqk_seq_attention(seqk_context *ctx,
+                               const seqk_seq_attention_params *params,
+                               const seqk_seq_attention_inputs *in,
+                               seqk_tensor *context, seqk_tensor *weights);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEQK_H */

@@ -1,0 +1,50 @@
+/*
+ * backend.h — what a backend is: a table of op entry points plus a
+ * supports() query, registered once in the device registry (registry.c).
+ *
+ * A context holds an ordered list of backends for its memory domain,
+ * reference first and then ascending ISA level.  For every call the
+ * dispatcher (dispatch.c) walks that list from the best backend down and
+ * takes the first whose entry is non-NULL and whose supports() accepts the
+ * problem; each rejection is logged with its reason under
+ * SEQK_VERBOSE=dispatch.  The reference backend supports everything, so a
+ * call always finds a kernel.
+ *
+ * Adding a backend: fill a seqk_backend, give it an is_available() that
+ * checks the CPU/OS (or finds the device), and add one line to the
+ * registry table in registry.c.
+ */
+#ifndef SEQK_CORE_BACKEND_H
+#define SEQK_CORE_BACKEND_H
+
+#include <stddef.h>
+
+#include "problems.h"
+
+typedef struct seqk_backend seqk_backend;
+
+struct seqk_backend {
+    const char *spec;       /* "ref", "avx2", ... */
+    const char *name;       /* human-readable */
+    seqk_device_kind kind;
+    /* 1 if usable on this machine; else 0 and a reason in why. */
+    int (*is_available)(char *why, size_t why_len);
+    /* 1 if this backend takes the problem; else 0 and a reason.  NULL
+     * means "everything its op entries cover". */
+    int (*supports)(seqk_op op, const void *problem, char *why,
+                    size_t why_len);
+    /* Op entries: NULL when the backend has no kernel for the op.  The
+     * kernel names (what__how) are for `seqk info` and the dispatch log. */
+    seqk_status (*gemm)(seqk_context *, const seqk_gemm_problem *);
+    seqk_status (*matmul)(seqk_context *, const seqk_matmul_problem *);
+    seqk_status (*softmax)(seqk_context *, const seqk_softmax_problem *);
+    seqk_status (*rnn_layer)(seqk_context *, const seqk_rnn_layer_problem *);
+    seqk_status (*attention)(seqk_context *, const seqk_attention_problem *);
+    seqk_status (*seq_attention)(seqk_context *,
+                                 const seqk_seq_attention_problem *);
+    const char *kernel_names[SEQK_OP_COUNT_];
+};
+
+extern const seqk_backend seqk_backend_ref;
+
+#endif /* SEQK_CORE_BACKEND_H */

@@ -1,0 +1,79 @@
+/*
+ * dispatch.c — runs one op on the best backend of the context that takes
+ * the problem.  Backends are tried best first; each one that has no kernel
+ * for the op or refuses the problem is logged with its reason under
+ * SEQK_VERBOSE=dispatch, so users can see why a kernel did not run.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+
+const char *seqk_op_name(seqk_op op)
+{
+    static const char *names[SEQK_OP_COUNT_] = {
+        "gemm", "matmul", "softmax", "rnn_layer", "attention",
+        "seq_attention"};
+    return op >= 0 && op < SEQK_OP_COUNT_ ? names[op] : "unknown op";
+}
+
+static int has_entry(const seqk_backend *b, seqk_op op)
+{
+    switch (op) {
+    case SEQK_OP_GEMM: return b->gemm != NULL;
+    case SEQK_OP_MATMUL: return b->matmul != NULL;
+    case SEQK_OP_SOFTMAX: return b->softmax != NULL;
+    case SEQK_OP_RNN_LAYER: return b->rnn_layer != NULL;
+    case SEQK_OP_ATTENTION: return b->attention != NULL;
+    case SEQK_OP_SEQ_ATTENTION: return b->seq_attention != NULL;
+    case SEQK_OP_COUNT_: break;
+    }
+    return 0;
+}
+
+static seqk_status run(const seqk_backend *b, seqk_context *ctx, seqk_op op,
+                       const void *p)
+{
+    switch (op) {
+    case SEQK_OP_GEMM: return b->gemm(ctx, p);
+    case SEQK_OP_MATMUL: return b->matmul(ctx, p);
+    case SEQK_OP_SOFTMAX: return b->softmax(ctx, p);
+    case SEQK_OP_RNN_LAYER: return b->rnn_layer(ctx, p);
+    case SEQK_OP_ATTENTION: return b->attention(ctx, p);
+    case SEQK_OP_SEQ_ATTENTION: return b->seq_attention(ctx, p);
+    case SEQK_OP_COUNT_: break;
+    }
+    return SEQK_ERR_INTERNAL;
+}
+
+seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem)
+{
+    seqk__clear_error(ctx);
+    for (int i = ctx->num_backends - 1; i >= 0; i--) {
+        const seqk_backend *b = ctx->backends[i];
+        char why[160] = "";
+        if (!has_entry(b, op)) {
+            seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s has no kernel",
+                      seqk_op_name(op), b->spec);
+            continue;
+        }
+        if (b->supports && !b->supports(op, problem, why, sizeof why)) {
+            seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s rejected: %s",
+                      seqk_op_name(op), b->spec, why);
+            continue;
+        }
+        seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: running %s on %s",
+                  seqk_op_name(op), b->kernel_names[op] ? b->kernel_names[op]
+                                                        : "(unnamed)",
+                  b->spec);
+        seqk_status st = run(b, ctx, op, problem);
+        if (st != SEQK_OK && ctx->error[0] == '\0')
+            seqk__error(ctx, st, "%s: kernel %s on %s failed (%s)",
+                        seqk_op_name(op), b->kernel_names[op] ?
+                        b->kernel_names[op] : "(unnamed)", b->spec,
+                        seqk_status_string(st));
+        return st;
+    }
+    return seqk__error(ctx, SEQK_ERR_INTERNAL,
+                       "%s: no backend of device '%s' has a kernel for it",
+                       seqk_op_name(op), ctx->device);
+}

@@ -1,0 +1,107 @@
+/*
+ * internal.h — the context and tensor objects and the helpers every front
+ * end uses: error reporting, verbose logging, overflow-checked sizes,
+ * shape messages.
+ */
+#ifndef SEQK_CORE_INTERNAL_H
+#define SEQK_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "seqk.h"
+
+#define SEQK_ERROR_LEN 512
+#define SEQK_MAX_BACKENDS 8
+
+struct seqk_context {
+    char device[32];             /* the spec the user asked for, resolved */
+    int threads;
+    char tuning_db[512];
+    /* Backends usable for ops, best last; [0] is always ref. */
+    const seqk_backend *backends[SEQK_MAX_BACKENDS];
+    int num_backends;
+    unsigned verbose;            /* SEQK_VERBOSE_* bits */
+    char error[SEQK_ERROR_LEN];
+};
+
+struct seqk_tensor {
+    seqk_context *ctx;
+    int ndim;
+    int64_t dims[SEQK_MAX_DIMS];
+    seqk_dtype dtype;
+    int64_t numel;
+    size_t bytes;
+    void *data;                  /* host memory, 64-byte aligned */
+};
+
+/* SEQK_VERBOSE is a comma list: dispatch, alloc, all (or 1). */
+enum {
+    SEQK_VERBOSE_DISPATCH = 1u << 0,
+    SEQK_VERBOSE_ALLOC = 1u << 1
+};
+unsigned seqk__verbose_from_env(void);
+
+/* Records a message (printf format) for seqk_last_error(ctx) — ctx may be
+ * NULL (thread-local) — and returns status, so callers write
+ *   return seqk__error(ctx, SEQK_ERR_SHAPE, "W has shape %s ...", s); */
+seqk_status seqk__error(seqk_context *ctx, seqk_status status,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void seqk__clear_error(seqk_context *ctx);
+
+/* Prints "seqk: <line>" to stderr when ctx's verbose mask has bit. */
+void seqk__log(const seqk_context *ctx, unsigned bit, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Overflow-checked arithmetic: return 1 on overflow (out unspecified). */
+int seqk__mul_i64(int64_t a, int64_t b, int64_t *out);
+int seqk__add_i64(int64_t a, int64_t b, int64_t *out);
+/* numel of dims (each >= 0); 1 on overflow past INT64_MAX/16. */
+int seqk__numel(int ndim, const int64_t *dims, int64_t *out);
+
+/* "[2,3,4]" into buf (always terminated). */
+const char *seqk__dims_str(int ndim, const int64_t *dims, char *buf,
+                           size_t len);
+const char *seqk__shape_str(const seqk_tensor *t, char *buf, size_t len);
+const char *seqk__dtype_name(seqk_dtype dtype);
+
+/* Checks t is non-NULL, belongs to ctx, has dtype and, when ndim >= 0,
+ * that rank; otherwise records a message naming `what` and returns the
+ * status.  Use for every tensor argument. */
+seqk_status seqk__check_tensor(seqk_context *ctx, const seqk_tensor *t,
+                               const char *what, seqk_dtype dtype, int ndim);
+/* Checks t has exactly the dims given; the message names what and the
+ * expected shape, with `why` appended when not NULL
+ * ("W has shape [1,12,5] but hidden_size=4 needs [1,16,5]"). */
+seqk_status seqk__check_dims(seqk_context *ctx, const seqk_tensor *t,
+                             const char *what, int ndim,
+                             const int64_t *dims, const char *why);
+
+/* Checks a size-versioned struct: non-NULL and struct_size at least the
+ * size of its first version (min_size).  Later fields are read only when
+ * struct_size covers them. */
+seqk_status seqk__check_struct(seqk_context *ctx, const void *p,
+                               size_t struct_size, size_t min_size,
+                               const char *what);
+
+/* The guard bytes after a tensor's data are intact (tests). */
+int seqk__tensor_guard_intact(const seqk_tensor *t);
+#define SEQK_TENSOR_GUARD_BYTES 64
+#define SEQK_TENSOR_GUARD_BYTE 0xA5
+
+/* 64-byte aligned allocation; size 0 gives a valid unique pointer. */
+void *seqk__aligned_alloc(size_t bytes);
+void seqk__aligned_free(void *p);
+
+/* dispatch.c: picks the backend for op/problem as described in backend.h
+ * and runs it; records a message when the kernel fails without one. */
+seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem);
+
+/* registry.c */
+int seqk__registry_count(void);
+const seqk_backend *seqk__registry_get(int index);
+
+#endif /* SEQK_CORE_INTERNAL_H */

@@ -1,0 +1,138 @@
+/*
+ * problems.h — validated, backend-neutral descriptions of one op call.
+ *
+ * The front end (src/core/op_*.c) checks the user's tensors, resolves ONNX
+ * broadcasting and layouts into strides, and hands a backend one of these.
+ * Backends never re-validate shapes; they may refuse a problem through
+ * their supports() hook (see backend.h).  All pointers are host pointers
+ * for host backends (ref, cpu_simd).  All strides are in elements.
+ */
+#ifndef SEQK_CORE_PROBLEMS_H
+#define SEQK_CORE_PROBLEMS_H
+
+#include <stdint.h>
+
+#include "seqk.h"
+
+typedef enum seqk_op {
+    SEQK_OP_GEMM = 0,
+    SEQK_OP_MATMUL,
+    SEQK_OP_SOFTMAX,
+    SEQK_OP_RNN_LAYER,
+    SEQK_OP_ATTENTION,
+    SEQK_OP_SEQ_ATTENTION,
+    SEQK_OP_COUNT_
+} seqk_op;
+
+const char *seqk_op_name(seqk_op op);
+
+/* Y[m,n] = alpha * sum_k opA[m,k] * opB[k,n] + beta * C[m*c_sm + n*c_sn]
+ *   opA[m,k] = trans_a ? A[k*lda + m] : A[m*lda + k]
+ *   opB[k,n] = trans_b ? B[n*ldb + k] : B[k*ldb + n]
+ * C may be NULL (then beta is ignored); its strides may be 0 (broadcast).
+ * Y is [M,N] with row stride ldy.  Y never aliases A, B or C. */
+typedef struct seqk_gemm_problem {
+    int64_t M, N, K;
+    int trans_a, trans_b;
+    float alpha, beta;
+    const float *A; int64_t lda;
+    const float *B; int64_t ldb;
+    const float *C; int64_t c_sm, c_sn;
+    float *Y; int64_t ldy;
+} seqk_gemm_problem;
+
+/* Batched matmul after numpy broadcasting: for every batch index (a
+ * row-major walk over batch_dims), Y_b = A_b * B_b with A_b [M,K] row-major
+ * (row stride K), B_b [K,N] (row stride N), Y_b [M,N] (row stride N).
+ * a_bstride/b_bstride are element strides per batch dim (0: broadcast);
+ * Y batches are dense. */
+#define SEQK_MATMUL_MAX_BATCH_DIMS (SEQK_MAX_DIMS - 2)
+typedef struct seqk_matmul_problem {
+    int64_t M, N, K;
+    int nbatch;
+    int64_t batch_dims[SEQK_MATMUL_MAX_BATCH_DIMS];
+    int64_t a_bstride[SEQK_MATMUL_MAX_BATCH_DIMS];
+    int64_t b_bstride[SEQK_MATMUL_MAX_BATCH_DIMS];
+    const float *A, *B;
+    float *Y;
+} seqk_matmul_problem;
+
+/* X and Y viewed as [outer, n, inner]; softmax over n. */
+typedef struct seqk_softmax_problem {
+    int64_t outer, n, inner;
+    const float *X;
+    float *Y;
+} seqk_softmax_problem;
+
+/* One RNN layer, all directions, ONNX semantics.  G = gates (1, 3, 4).
+ *   x[t*x_st + b*x_sb + i], i < I (features contiguous)
+ *   W [D,G*H,I], R [D,G*H,H], bias [D,2*G*H] or NULL, P [D,3*H] or NULL
+ *   seq_lens [B] or NULL (all T); values already checked 0..T
+ *   h0/c0 [d*h0_sd + b*h0_sb + h] or NULL (zeros); c0 uses the same strides
+ *   y  [t*y_st + d*y_sd + b*y_sb + h] or NULL
+ *   yh/yc [d*yh_sd + b*yh_sb + h] or NULL; yc uses yh's strides
+ * act[d*3 + k]: activation k (f, g, h) of direction d, already expanded
+ * to both directions.  Output rules: y is zero for t >= seq_lens[b]; yh/yc
+ * are the states after the last valid step of each sequence (initial
+ * state, or zero, for length 0).  The reverse direction walks t = len-1..0
+ * of each sequence. */
+typedef struct seqk_rnn_layer_problem {
+    seqk_cell cell;
+    int num_dirs;          /* 1 or 2 */
+    int reverse;           /* num_dirs == 1 and direction is reverse */
+    int64_t T, B, I, H;
+    const float *x; int64_t x_st, x_sb;
+    const float *W, *R, *bias, *P;
+    const int32_t *seq_lens;
+    const float *h0, *c0; int64_t h0_sd, h0_sb;
+    float *y; int64_t y_st, y_sd, y_sb;
+    float *yh, *yc; int64_t yh_sd, yh_sb;
+    seqk_activation act[6];
+    float clip;            /* 0: none */
+    int input_forget;
+    int linear_before_reset;
+} seqk_rnn_layer_problem;
+
+typedef enum seqk_mask_kind {
+    SEQK_MASK_NONE = 0,
+    SEQK_MASK_BOOL, /* uint8_t: nonzero = attend */
+    SEQK_MASK_ADD   /* float added to the score */
+} seqk_mask_kind;
+
+/* Attention-23 after layout resolution.  Head hq reads kv head
+ * hq / (Hq/Hkv).  Element addressing (head dim contiguous):
+ *   q[b*q_sb + h*q_sh + s*q_ss + d]       d < Dh
+ *   k[b*k_sb + h*k_sh + s*k_ss + d]       d < Dh
+ *   v[b*v_sb + h*v_sh + s*v_ss + d]       d < Dv
+ *   y[b*y_sb + h*y_sh + s*y_ss + d]       d < Dv
+ *   mask[b*m_sb + h*m_sh + i*m_sq + j*m_sk] for j < mask_kv_len; keys
+ *        j >= mask_kv_len are masked out (ONNX pads the mask)
+ * score(i,j) = softcap? softcap*tanh(scale*q.k/softcap) : scale*q.k,
+ * then + additive mask / boolean exclusion / causal exclusion, softmax
+ * over j, rows with no attendable key give 0. */
+typedef struct seqk_attention_problem {
+    int64_t B, Hq, Hkv, Sq, Skv, Dh, Dv;
+    float scale, softcap;
+    int is_causal;
+    seqk_causal_align causal_align;
+    const float *q; int64_t q_sb, q_sh, q_ss;
+    const float *k; int64_t k_sb, k_sh, k_ss;
+    const float *v; int64_t v_sb, v_sh, v_ss;
+    float *y; int64_t y_sb, y_sh, y_ss;
+    seqk_mask_kind mask_kind;
+    const void *mask; int64_t m_sb, m_sh, m_sq, m_sk, mask_kv_len;
+} seqk_attention_problem;
+
+/* SeqAttention, dense row-major tensors as documented in seqk.h.
+ * values == keys when the user gave none.  key_lens checked 0..S.
+ * weights may be NULL (the backend then uses its own scratch). */
+typedef struct seqk_seq_attention_problem {
+    seqk_score_kind score;
+    int64_t B, S, Dq, Dk, Dv, A;
+    const float *query, *keys, *values;
+    const int32_t *key_lens;
+    const float *W, *W1, *W2, *v, *Wloc;
+    float *context, *weights;
+} seqk_seq_attention_problem;
+
+#endif /* SEQK_CORE_PROBLEMS_H */

@@ -1,0 +1,50 @@
+/*
+ * registry.h — the device registry: every device seqk knows of (the
+ * reference backend, the CPU ISA levels of this architecture, the OpenCL
+ * devices the ICD loader reports), whether each is usable, and the
+ * resolution of a device spec string into a context's backend list.
+ */
+#ifndef SEQK_CORE_REGISTRY_H
+#define SEQK_CORE_REGISTRY_H
+
+#include "internal.h"
+
+/* Resolves spec into ctx->backends / ctx->device; on failure writes the
+ * message into ctx->error and returns SEQK_ERR_NO_DEVICE or
+ * SEQK_ERR_INVALID_ARG. */
+seqk_status seqk__registry_resolve(const char *spec, seqk_context *ctx);
+
+/* cpu.c: ISA features of this CPU that the OS has enabled, after
+ * SEQK_DISABLE_CPU_FEATURES masking. */
+enum {
+    SEQK_CPU_SSE2 = 1u << 0,
+    SEQK_CPU_AVX = 1u << 1,
+    SEQK_CPU_AVX2 = 1u << 2,
+    SEQK_CPU_FMA = 1u << 3,
+    SEQK_CPU_AVX512F = 1u << 4,
+    SEQK_CPU_AVX512BW = 1u << 5,
+    SEQK_CPU_AVX512DQ = 1u << 6,
+    SEQK_CPU_AVX512VL = 1u << 7,
+    SEQK_CPU_NEON = 1u << 8,
+    SEQK_CPU_FP16 = 1u << 9,
+    SEQK_CPU_DOTPROD = 1u << 10
+};
+unsigned seqk__cpu_detected(void);  /* what the hardware + OS offer */
+unsigned seqk__cpu_masked(void);    /* what SEQK_DISABLE_CPU_FEATURES removes */
+unsigned seqk__cpu_usable(void);    /* detected & ~masked */
+/* Space-separated names of the bits in flags. */
+void seqk__cpu_flag_names(unsigned flags, char *buf, size_t len);
+
+/* opencl_probe.c: OpenCL devices seen through the ICD loader. */
+#define SEQK_MAX_CL_DEVICES 16
+typedef struct seqk_cl_device_desc {
+    int platform, device;
+    char name[96];
+    char platform_name[64];
+} seqk_cl_device_desc;
+/* Number of devices (0 when OpenCL is off or no platform); fills up to max.
+ * why gets the reason when there are none. */
+int seqk__opencl_probe(seqk_cl_device_desc *out, int max, char *why,
+                       size_t why_len);
+
+#endif

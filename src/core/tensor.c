@@ -1,0 +1,150 @@
+/*
+ * tensor.c — tensors: a shape, a dtype and device memory.  On host
+ * backends the memory is 64-byte aligned host memory followed by
+ * SEQK_TENSOR_GUARD_BYTES guard bytes, which the tests check to catch
+ * kernels that write past an output.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
+                               const int64_t *dims, seqk_dtype dtype,
+                               seqk_tensor **out)
+{
+    seqk_tensor *t = NULL;
+    int64_t numel = 0;
+    char shape[128];
+
+    if (!ctx)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "seqk_tensor_create: ctx is NULL");
+    if (!out)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "seqk_tensor_create: tensor (the output) is NULL");
+    *out = NULL;
+    if (ndim < 0 || ndim > SEQK_MAX_DIMS)
+        return seqk__error(ctx, SEQK_ERR_SHAPE,
+                           "seqk_tensor_create: ndim %d is outside 0..%d",
+                           ndim, SEQK_MAX_DIMS);
+    if (ndim > 0 && !dims)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "seqk_tensor_create: dims is NULL with ndim %d",
+                           ndim);
+    size_t esize = seqk_dtype_size(dtype);
+    if (esize == 0)
+        return seqk__error(ctx, SEQK_ERR_DTYPE,
+                           "seqk_tensor_create: unknown dtype %d", (int)dtype);
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] < 0)
+            return seqk__error(ctx, SEQK_ERR_SHAPE,
+                               "seqk_tensor_create: dims %s has a negative "
+                               "dimension",
+                               seqk__dims_str(ndim, dims, shape, sizeof shape));
+    if (seqk__numel(ndim, dims, &numel) ||
+        (uint64_t)numel > (SIZE_MAX - SEQK_TENSOR_GUARD_BYTES - 64) / esize)
+        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                           "seqk_tensor_create: dims %s are too large to "
+                           "address",
+                           seqk__dims_str(ndim, dims, shape, sizeof shape));
+
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                           "seqk_tensor_create: out of memory");
+    t->ctx = ctx;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->dims[i] = dims[i];
+    t->dtype = dtype;
+    t->numel = numel;
+    t->bytes = (size_t)numel * esize;
+    t->data = seqk__aligned_alloc(t->bytes + SEQK_TENSOR_GUARD_BYTES);
+    if (!t->data) {
+        size_t bytes = t->bytes;
+        free(t);
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                           "seqk_tensor_create: cannot allocate %zu bytes "
+                           "for a tensor of shape %s", bytes,
+                           seqk__dims_str(ndim, dims, shape, sizeof shape));
+    }
+    memset(t->data, 0, t->bytes);
+    memset((char *)t->data + t->bytes, SEQK_TENSOR_GUARD_BYTE,
+           SEQK_TENSOR_GUARD_BYTES);
+    seqk__log(ctx, SEQK_VERBOSE_ALLOC, "tensor %s %s: %zu bytes",
+              seqk__dims_str(ndim, dims, shape, sizeof shape),
+              seqk__dtype_name(dtype), t->bytes);
+    *out = t;
+    return SEQK_OK;
+}
+
+seqk_status seqk_tensor_destroy(seqk_tensor *t)
+{
+    if (!t)
+        return SEQK_OK;
+    seqk__aligned_free(t->data);
+    free(t);
+    return SEQK_OK;
+}
+
+seqk_status seqk_tensor_write(seqk_tensor *t, const void *host, size_t bytes)
+{
+    if (!t)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "seqk_tensor_write: tensor is NULL");
+    if (!host && bytes)
+        return seqk__error(t->ctx, SEQK_ERR_INVALID_ARG,
+                           "seqk_tensor_write: host is NULL");
+    if (bytes != t->bytes)
+        return seqk__error(t->ctx, SEQK_ERR_SHAPE,
+                           "seqk_tensor_write: %zu bytes given but the "
+                           "tensor holds %zu", bytes, t->bytes);
+    if (bytes)
+        memcpy(t->data, host, bytes);
+    return SEQK_OK;
+}
+
+seqk_status seqk_tensor_read(const seqk_tensor *t, void *host, size_t bytes)
+{
+    if (!t)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "seqk_tensor_read: tensor is NULL");
+    if (!host && bytes)
+        return seqk__error(t->ctx, SEQK_ERR_INVALID_ARG,
+                           "seqk_tensor_read: host is NULL");
+    if (bytes != t->bytes)
+        return seqk__error(t->ctx, SEQK_ERR_SHAPE,
+                           "seqk_tensor_read: %zu bytes asked but the "
+                           "tensor holds %zu", bytes, t->bytes);
+    if (bytes)
+        memcpy(host, t->data, bytes);
+    return SEQK_OK;
+}
+
+int seqk_tensor_ndim(const seqk_tensor *t) { return t ? t->ndim : -1; }
+
+int64_t seqk_tensor_dim(const seqk_tensor *t, int axis)
+{
+    if (!t || axis < 0 || axis >= t->ndim)
+        return -1;
+    return t->dims[axis];
+}
+
+seqk_dtype seqk_tensor_dtype(const seqk_tensor *t)
+{
+    return t ? t->dtype : (seqk_dtype)0;
+}
+
+int64_t seqk_tensor_numel(const seqk_tensor *t) { return t ? t->numel : -1; }
+
+size_t seqk_tensor_bytes(const seqk_tensor *t) { return t ? t->bytes : 0; }
+
+int seqk__tensor_guard_intact(const seqk_tensor *t)
+{
+    const unsigned char *g = (const unsigned char *)t->data + t->bytes;
+    for (int i = 0; i < SEQK_TENSOR_GUARD_BYTES; i++)
+        if (g[i] != SEQK_TENSOR_GUARD_BYTE)
+            return 0;
+    return 1;
+}

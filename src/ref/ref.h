@@ -1,0 +1,25 @@
+/*
+ * ref.h — the reference kernels: plain scalar C, written to be obviously
+ * right.  They are the oracle every other backend is tested against, so
+ * they favour clarity over speed (double accumulation where it is cheap,
+ * no blocking, no vectorization).
+ *
+ * Each takes a validated problem (src/core/problems.h) and returns SEQK_OK,
+ * or SEQK_ERR_OUT_OF_MEMORY when scratch memory cannot be had.
+ */
+#ifndef SEQK_REF_H
+#define SEQK_REF_H
+
+#include "../core/problems.h"
+
+seqk_status seqk_ref_gemm(const seqk_gemm_problem *p);
+seqk_status seqk_ref_matmul(const seqk_matmul_problem *p);
+seqk_status seqk_ref_softmax(const seqk_softmax_problem *p);
+seqk_status seqk_ref_rnn_layer(const seqk_rnn_layer_problem *p);
+seqk_status seqk_ref_attention(const seqk_attention_problem *p);
+seqk_status seqk_ref_seq_attention(const seqk_seq_attention_problem *p);
+
+/* One ONNX RNN activation applied to a scalar. */
+float seqk_ref_activate(seqk_activation act, float x);
+
+#endif /* SEQK_REF_H */

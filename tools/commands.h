@@ -1,0 +1,11 @@
+/* commands.h — the subcommands of the `seqk` tool.  Each takes the
+ * arguments after the subcommand name (argv[0] is the subcommand) and
+ * returns the process exit code: 0 success, 1 failure, 2 usage error. */
+#ifndef SEQK_TOOLS_COMMANDS_H
+#define SEQK_TOOLS_COMMANDS_H
+
+int seqk_cmd_info(int argc, char **argv);
+int seqk_cmd_run(int argc, char **argv);
+int seqk_cmd_bench(int argc, char **argv);
+
+#endif

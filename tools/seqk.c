@@ -1,0 +1,50 @@
+/*
+ * seqk.c — the `seqk` command: dispatches to the subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "seqk.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: seqk <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  info    devices, CPU features, the kernel chosen per op\n"
+            "  run     run one ONNX-style op on .npy inputs\n"
+            "  bench   time problem suites on one or more devices\n"
+            "\n"
+            "  seqk <command> --help   options of a command\n"
+            "  seqk --version          the library version\n"
+            "\n"
+            "environment: SEQK_DEVICE, SEQK_NUM_THREADS, SEQK_TUNING_DB,\n"
+            "  SEQK_DISABLE_CPU_FEATURES, SEQK_VERBOSE (dispatch, alloc, all)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("seqk %s\n", seqk_version_string());
+        return 0;
+    }
+    if (!strcmp(cmd, "info"))
+        return seqk_cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return seqk_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench"))
+        return seqk_cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "seqk: unknown command '%s' (try seqk --help)\n", cmd);
+    return 2;
+}
