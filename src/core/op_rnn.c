@@ -1,0 +1,636 @@
+/*
+ * op_rnn.c — RNN plans: the activation table, seqk_rnn_create /
+ * set_weights / forward / destroy.
+ *
+ * The plan keeps the descriptor, the activations expanded to both
+ * directions, and every layer's weights converted to ONNX order (see
+ * rnn_plan.h).  seqk_rnn_forward validates the tensors, then hands one
+ * seqk_rnn_layer_problem per layer to the dispatcher:
+ *
+ *   layer 0      x = X (layout 0 [T,B,I] or layout 1 [B,T,I], via strides)
+ *   layer l > 0  x = layer l-1's output, a scratch [T,B,D,H] buffer, read
+ *                as [T,B,I=D*H] with no copy
+ *   last layer   y = Y ([T,D,B,H] or [B,T,D,H], via strides)
+ *   states       initial_h / Y_h [L*D,B,H] (layout 1 [B,L*D,H]); layer l
+ *                owns rows l*D .. l*D+D-1
+ *
+ * Sequence length 0: Y_h/Y_c are the initial state (zeros without one),
+ * i.e. the state after zero steps, as seqk.h documents.  The ONNX spec
+ * does not say; onnxruntime's LSTM writes zeros there even when initial_h
+ * is given, and its RNN kernel copies Y_h from step len-1 = -1.  Keeping
+ * the initial state makes a zero-length chunk of a streamed sequence a
+ * no-op, and equals the zeros of onnxruntime when there is no initial_h.
+ *
+ * Y_h may be the same tensor as initial_h (and Y_c as initial_c): every
+ * backend reads a sequence's initial state before writing its final one.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnn_plan.h"
+
+/* ------------------------------------------------------------ activations */
+
+static const char *const act_names[SEQK_ACT_COUNT_] = {
+    "Relu", "Tanh", "Sigmoid", "Affine", "LeakyRelu", "ThresholdedRelu",
+    "ScaledTanh", "HardSigmoid", "Elu", "Softsign", "Softplus",
+};
+
+static int name_equal(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return 0;
+    return *a == *b;
+}
+
+int seqk_act_from_name(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int k = 0; k < SEQK_ACT_COUNT_; k++)
+        if (name_equal(name, act_names[k]))
+            return k;
+    return -1;
+}
+
+static int act_valid(seqk_act_kind kind)
+{
+    return (int)kind >= 0 && (int)kind < SEQK_ACT_COUNT_;
+}
+
+const char *seqk_act_name(seqk_act_kind kind)
+{
+    return act_valid(kind) ? act_names[kind] : "unknown";
+}
+
+seqk_activation seqk_activation_default(seqk_act_kind kind)
+{
+    seqk_activation a = {kind, 0.0f, 0.0f};
+    switch (kind) {
+    case SEQK_ACT_LEAKY_RELU: a.alpha = 0.01f; break;
+    case SEQK_ACT_THRESHOLDED_RELU: a.alpha = 1.0f; break;
+    case SEQK_ACT_SCALED_TANH: a.alpha = 1.0f; a.beta = 1.0f; break;
+    case SEQK_ACT_HARD_SIGMOID: a.alpha = 0.2f; a.beta = 0.5f; break;
+    case SEQK_ACT_ELU: a.alpha = 1.0f; break;
+    case SEQK_ACT_AFFINE: a.alpha = 1.0f; a.beta = 0.0f; break;
+    default: break;
+    }
+    return a;
+}
+
+int seqk_act_uses_alpha(seqk_act_kind kind)
+{
+    switch (kind) {
+    case SEQK_ACT_AFFINE:
+    case SEQK_ACT_LEAKY_RELU:
+    case SEQK_ACT_THRESHOLDED_RELU:
+    case SEQK_ACT_SCALED_TANH:
+    case SEQK_ACT_HARD_SIGMOID:
+    case SEQK_ACT_ELU:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int seqk_act_uses_beta(seqk_act_kind kind)
+{
+    return kind == SEQK_ACT_AFFINE || kind == SEQK_ACT_SCALED_TANH ||
+           kind == SEQK_ACT_HARD_SIGMOID;
+}
+
+/* The ONNX default functions of a cell: f, g, h. */
+static void default_acts(seqk_cell cell, seqk_activation out[3])
+{
+    seqk_act_kind k[3] = {SEQK_ACT_TANH, SEQK_ACT_TANH, SEQK_ACT_TANH};
+    if (cell == SEQK_CELL_LSTM || cell == SEQK_CELL_GRU)
+        k[0] = SEQK_ACT_SIGMOID;
+    for (int i = 0; i < 3; i++)
+        out[i] = seqk_activation_default(k[i]);
+}
+
+static const char *cell_name(seqk_cell cell)
+{
+    return cell == SEQK_CELL_LSTM ? "LSTM" : cell == SEQK_CELL_GRU ? "GRU" : "RNN";
+}
+
+/* ------------------------------------------------------------ desc, plan */
+
+void seqk_rnn_desc_init(seqk_rnn_desc *desc, seqk_cell cell,
+                        int64_t input_size, int64_t hidden_size)
+{
+    if (!desc)
+        return;
+    memset(desc, 0, sizeof *desc);
+    desc->struct_size = sizeof *desc;
+    desc->cell = cell;
+    desc->input_size = input_size;
+    desc->hidden_size = hidden_size;
+    desc->direction = SEQK_FORWARD;
+    desc->layout = 0;
+    desc->num_layers = 1;
+    desc->num_activations = 0;
+    /* filled for both directions so a caller can edit one and set
+     * num_activations; ignored while num_activations is 0 */
+    default_acts(cell, desc->activations);
+    default_acts(cell, desc->activations + 3);
+}
+
+static seqk_status check_desc(seqk_context *ctx, const seqk_rnn_desc *d)
+{
+    seqk_status st = seqk__check_struct(ctx, d, d->struct_size, sizeof *d,
+                                        "desc");
+    if (st != SEQK_OK)
+        return st;
+    if (seqk__rnn_gates(d->cell) == 0)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->cell is %d; expected SEQK_CELL_RNN, _LSTM "
+                           "or _GRU", (int)d->cell);
+    if ((int)d->direction < SEQK_FORWARD || (int)d->direction > SEQK_BIDIRECTIONAL)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->direction is %d; expected SEQK_FORWARD, "
+                           "_REVERSE or _BIDIRECTIONAL", (int)d->direction);
+    if (d->layout != 0 && d->layout != 1)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->layout is %d; expected 0 ([T,B,I]) or 1 "
+                           "([B,T,I])", d->layout);
+    if (d->num_layers < 1)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->num_layers is %d; expected >= 1",
+                           d->num_layers);
+    if (d->hidden_size <= 0)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->hidden_size is %lld; expected >= 1",
+                           (long long)d->hidden_size);
+    if (d->input_size <= 0)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->input_size is %lld; expected >= 1",
+                           (long long)d->input_size);
+    if (d->input_forget != 0 && d->input_forget != 1)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->input_forget is %d; expected 0 or 1",
+                           d->input_forget);
+    if (d->input_forget && d->cell != SEQK_CELL_LSTM)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->input_forget is for LSTM only; this plan "
+                           "is a %s", cell_name(d->cell));
+    if (d->linear_before_reset != 0 && d->linear_before_reset != 1)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->linear_before_reset is %d; expected 0 or 1",
+                           d->linear_before_reset);
+    if (d->linear_before_reset && d->cell != SEQK_CELL_GRU)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->linear_before_reset is for GRU only; this "
+                           "plan is a %s", cell_name(d->cell));
+    if (!(d->clip >= 0)) /* also catches NaN */
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->clip is %g; expected 0 (no clip) or > 0",
+                           (double)d->clip);
+
+    const int k = seqk__rnn_funcs(d->cell);
+    const int bidir = d->direction == SEQK_BIDIRECTIONAL;
+    const int n = d->num_activations;
+    if (n != 0 && n != k && !(bidir && n == 2 * k)) {
+        if (bidir)
+            return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                               "desc->num_activations is %d but a "
+                               "bidirectional %s needs 0 (defaults), %d (both "
+                               "directions) or %d (forward then reverse)",
+                               n, cell_name(d->cell), k, 2 * k);
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->num_activations is %d but a %s needs 0 "
+                           "(defaults) or %d", n, cell_name(d->cell), k);
+    }
+    for (int i = 0; i < n; i++) {
+        const seqk_activation *a = &d->activations[i];
+        if (!act_valid(a->kind))
+            return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                               "desc->activations[%d].kind is %d; expected a "
+                               "seqk_act_kind (0..%d)", i, (int)a->kind,
+                               SEQK_ACT_COUNT_ - 1);
+        if (!isfinite(a->alpha) || !isfinite(a->beta))
+            return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                               "desc->activations[%d] (%s) has alpha=%g "
+                               "beta=%g; expected finite numbers", i,
+                               act_names[a->kind], (double)a->alpha,
+                               (double)a->beta);
+    }
+    return SEQK_OK;
+}
+
+/* Input size of layer l: desc.input_size, then D*H (checked in create). */
+static int64_t layer_input(const seqk_rnn *rnn, int l)
+{
+    return l == 0 ? rnn->desc.input_size
+                  : rnn->num_dirs * rnn->desc.hidden_size;
+}
+
+seqk_status seqk_rnn_create(seqk_context *ctx, const seqk_rnn_desc *desc,
+                            seqk_rnn **out)
+{
+    seqk_status st;
+    seqk_rnn *rnn = NULL;
+
+    if (out)
+        *out = NULL;
+    if (!ctx)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "ctx is NULL; expected a context from "
+                           "seqk_context_create");
+    if (!desc)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc is NULL; expected a seqk_rnn_desc filled by "
+                           "seqk_rnn_desc_init");
+    if (!out)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "rnn is NULL; expected a place for the plan");
+    st = check_desc(ctx, desc);
+    if (st != SEQK_OK)
+        return st;
+
+    const int D = desc->direction == SEQK_BIDIRECTIONAL ? 2 : 1;
+    const int64_t H = desc->hidden_size;
+    int64_t dh, w, r, b, all;
+    /* every layer's sizes (layer 0 and the D*H-input layers) must fit */
+    if (seqk__mul_i64(D, H, &dh))
+        return seqk__error(ctx, SEQK_ERR_OVERFLOW, "desc->hidden_size=%lld "
+                           "is too large: sizes overflow", (long long)H);
+    for (int l = 0; l < 2 && l < desc->num_layers; l++) {
+        const int64_t I = l == 0 ? desc->input_size : dh;
+        st = seqk__rnn_weight_sizes(ctx, desc->cell, desc->linear_before_reset,
+                                    D, H, I, SEQK_WEIGHTS_ONNX, &w, &r, &b);
+        if (st != SEQK_OK)
+            return st;
+        /* the plan stores W, R, B and P ([D,3H]) of a layer in one block */
+        if (seqk__add_i64(w, r, &all) || seqk__add_i64(all, b, &all) ||
+            seqk__add_i64(all, 3 * dh, &all) || all > INT64_MAX / 16 ||
+            (uint64_t)all > SIZE_MAX / sizeof(float))
+            return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                               "hidden_size=%lld, input_size=%lld: the "
+                               "weight sizes overflow", (long long)H,
+                               (long long)I);
+    }
+
+    rnn = calloc(1, sizeof *rnn);
+    if (!rnn)
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY, "out of memory "
+                           "creating an RNN plan");
+    rnn->layers = calloc((size_t)desc->num_layers, sizeof *rnn->layers);
+    if (!rnn->layers) {
+        free(rnn);
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY, "out of memory "
+                           "creating an RNN plan of %d layers",
+                           desc->num_layers);
+    }
+    rnn->ctx = ctx;
+    rnn->desc = *desc;
+    rnn->num_dirs = D;
+    rnn->num_gates = seqk__rnn_gates(desc->cell);
+    for (int l = 0; l < desc->num_layers; l++)
+        rnn->layers[l].input_size = layer_input(rnn, l);
+
+    /* act[d*3 + k]: defaults, one set for both directions, or two sets */
+    const int k = seqk__rnn_funcs(desc->cell);
+    default_acts(desc->cell, rnn->act);
+    default_acts(desc->cell, rnn->act + 3);
+    for (int d = 0; d < 2 && desc->num_activations > 0; d++) {
+        const int set = desc->num_activations == 2 * k ? d : 0;
+        for (int i = 0; i < k; i++)
+            rnn->act[d * 3 + i] = desc->activations[set * k + i];
+    }
+
+    *out = rnn;
+    return SEQK_OK;
+}
+
+seqk_status seqk_rnn_destroy(seqk_rnn *rnn)
+{
+    if (!rnn)
+        return SEQK_OK;
+    for (int l = 0; l < rnn->desc.num_layers; l++)
+        seqk__aligned_free(rnn->layers[l].block);
+    free(rnn->layers);
+    free(rnn);
+    return SEQK_OK;
+}
+
+/* ------------------------------------------------------------- weights */
+
+/* Checks that t is an f32 tensor of ctx with exactly dims. */
+static seqk_status check_f32(seqk_context *ctx, const seqk_tensor *t,
+                             const char *what, int ndim, const int64_t *dims,
+                             const char *why)
+{
+    seqk_status st = seqk__check_tensor(ctx, t, what, SEQK_F32, -1);
+    if (st != SEQK_OK)
+        return st;
+    return seqk__check_dims(ctx, t, what, ndim, dims, why);
+}
+
+seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
+                                 seqk_weight_format format,
+                                 const seqk_tensor *W, const seqk_tensor *R,
+                                 const seqk_tensor *B, const seqk_tensor *P)
+{
+    if (!rnn)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "rnn is NULL; expected a plan from seqk_rnn_create");
+    seqk_context *ctx = rnn->ctx;
+    const seqk_rnn_desc *d = &rnn->desc;
+    const int D = rnn->num_dirs, G = rnn->num_gates;
+    const int lbr = d->linear_before_reset;
+    const int64_t H = d->hidden_size;
+    seqk_status st;
+
+    if (layer < 0 || layer >= d->num_layers)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "layer is %d; expected 0..%d (num_layers=%d)",
+                           layer, d->num_layers - 1, d->num_layers);
+    if ((int)format < SEQK_WEIGHTS_ONNX || (int)format > SEQK_WEIGHTS_ONEDNN)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "format is %d; expected SEQK_WEIGHTS_ONNX, "
+                           "_PYTORCH, _CUDNN or _ONEDNN", (int)format);
+    if (d->cell == SEQK_CELL_GRU && !lbr &&
+        (format == SEQK_WEIGHTS_PYTORCH || format == SEQK_WEIGHTS_CUDNN))
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "%s GRU weights are linear_before_reset=1 but the "
+                           "plan has linear_before_reset=0: set it to 1",
+                           format == SEQK_WEIGHTS_PYTORCH ? "PyTorch" : "cuDNN");
+    if (P && d->cell != SEQK_CELL_LSTM)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "P (peepholes) is for LSTM only; pass NULL for "
+                           "a %s", cell_name(d->cell));
+
+    const int64_t I = rnn->layers[layer].input_size;
+    char why[160];
+    snprintf(why, sizeof why, "hidden_size=%lld with input_size=%lld "
+             "(layer %d, %d direction%s)", (long long)H, (long long)I, layer,
+             D, D == 2 ? "s" : "");
+
+    /* shapes of the format (see seqk.h) */
+    int64_t wd[4], rd[4], bd[3];
+    int wn, bn;
+    if (format == SEQK_WEIGHTS_ONEDNN) {
+        const int nb = d->cell == SEQK_CELL_GRU && lbr ? 4 : G;
+        wn = 4;
+        wd[0] = D; wd[1] = I; wd[2] = G; wd[3] = H;
+        rd[0] = D; rd[1] = H; rd[2] = G; rd[3] = H;
+        bn = 3;
+        bd[0] = D; bd[1] = nb; bd[2] = H;
+    } else {
+        wn = 3;
+        wd[0] = D; wd[1] = G * H; wd[2] = I;
+        rd[0] = D; rd[1] = G * H; rd[2] = H;
+        bn = 2;
+        bd[0] = D; bd[1] = 2 * G * H;
+    }
+    const int64_t pd[2] = {D, 3 * H};
+    if ((st = check_f32(ctx, W, "W", wn, wd, why)) != SEQK_OK ||
+        (st = check_f32(ctx, R, "R", wn, rd, why)) != SEQK_OK)
+        return st;
+    if (B && (st = check_f32(ctx, B, "B", bn, bd, why)) != SEQK_OK)
+        return st;
+    if (P && (st = check_f32(ctx, P, "P", 2, pd, why)) != SEQK_OK)
+        return st;
+
+    /* one block: W [D,GH,I] | R [D,GH,H] | B [D,2GH] | P [D,3H] (sizes
+     * checked in seqk_rnn_create) */
+    const int64_t nw = D * G * H * I, nr = D * G * H * H;
+    const int64_t nb = B ? D * 2 * G * H : 0, np = P ? D * 3 * H : 0;
+    float *block = seqk__aligned_alloc((size_t)(nw + nr + nb + np) * sizeof(float));
+    if (!block)
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                           "out of memory copying the weights of layer %d "
+                           "(%lld floats)", layer, (long long)(nw + nr + nb + np));
+    float *Wd = block, *Rd = Wd + nw, *Bd = B ? Rd + nr : NULL;
+    float *Pd = P ? Rd + nr + nb : NULL;
+
+    st = seqk__rnn_convert(ctx, d->cell, lbr, D, H, I, format,
+                           SEQK_WEIGHTS_ONNX, W->data, R->data,
+                           B ? B->data : NULL, Wd, Rd, Bd);
+    if (st != SEQK_OK) {
+        seqk__aligned_free(block);
+        return st;
+    }
+    if (P)
+        memcpy(Pd, P->data, (size_t)np * sizeof(float));
+
+    seqk_rnn_layer_weights *lw = &rnn->layers[layer];
+    seqk__aligned_free(lw->block);
+    lw->block = block;
+    lw->W = Wd;
+    lw->R = Rd;
+    lw->B = Bd;
+    lw->P = Pd;
+    return SEQK_OK;
+}
+
+/* ------------------------------------------------------------- forward */
+
+static int overlaps(const seqk_tensor *a, const seqk_tensor *b)
+{
+    if (!a || !b || a->bytes == 0 || b->bytes == 0)
+        return 0;
+    const char *a0 = a->data, *b0 = b->data;
+    return a0 < b0 + b->bytes && b0 < a0 + a->bytes;
+}
+
+/* Checks an optional state tensor (initial_h/c, Y_h/c): f32 of ctx, shape
+ * [L*D,B,H] (layout 1: [B,L*D,H]). */
+static seqk_status check_state(seqk_context *ctx, const seqk_rnn *rnn,
+                               const seqk_tensor *t, const char *what,
+                               int64_t LD, int64_t B)
+{
+    if (!t)
+        return SEQK_OK;
+    const int64_t H = rnn->desc.hidden_size;
+    int64_t dims[3] = {LD, B, H};
+    if (rnn->desc.layout == 1) {
+        dims[0] = B;
+        dims[1] = LD;
+    }
+    char why[160];
+    snprintf(why, sizeof why, "%d layer%s x %d direction%s, batch=%lld, "
+             "hidden_size=%lld%s", rnn->desc.num_layers,
+             rnn->desc.num_layers > 1 ? "s" : "", rnn->num_dirs,
+             rnn->num_dirs > 1 ? "s" : "", (long long)B, (long long)H,
+             rnn->desc.layout ? " (layout 1)" : "");
+    return check_f32(ctx, t, what, 3, dims, why);
+}
+
+seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
+                             const seqk_tensor *sequence_lens,
+                             const seqk_tensor *initial_h,
+                             const seqk_tensor *initial_c, seqk_tensor *Y,
+                             seqk_tensor *Y_h, seqk_tensor *Y_c)
+{
+    if (!rnn)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "rnn is NULL; expected a plan from seqk_rnn_create");
+    seqk_context *ctx = rnn->ctx;
+    const seqk_rnn_desc *d = &rnn->desc;
+    const int D = rnn->num_dirs, L = d->num_layers, layout = d->layout;
+    const int64_t H = d->hidden_size, I = d->input_size;
+    float *scratch = NULL;
+    seqk_status st;
+
+    for (int l = 0; l < L; l++)
+        if (!rnn->layers[l].block)
+            return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                               "layer %d has no weights: call "
+                               "seqk_rnn_set_weights", l);
+    if (d->cell != SEQK_CELL_LSTM && (initial_c || Y_c))
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "%s is for LSTM only; pass NULL for a %s",
+                           initial_c ? "initial_c" : "Y_c", cell_name(d->cell));
+
+    /* X gives T and B */
+    st = seqk__check_tensor(ctx, X, "X", SEQK_F32, 3);
+    if (st != SEQK_OK)
+        return st;
+    const int64_t T = X->dims[layout ? 1 : 0], Bn = X->dims[layout ? 0 : 1];
+    {
+        const int64_t xd[3] = {layout ? Bn : T, layout ? T : Bn, I};
+        char why[64];
+        snprintf(why, sizeof why, "input_size=%lld", (long long)I);
+        st = seqk__check_dims(ctx, X, "X", 3, xd, why);
+        if (st != SEQK_OK)
+            return st;
+    }
+
+    const int32_t *lens = NULL;
+    if (sequence_lens) {
+        const int64_t sd[1] = {Bn};
+        st = seqk__check_tensor(ctx, sequence_lens, "sequence_lens", SEQK_I32, 1);
+        if (st == SEQK_OK)
+            st = seqk__check_dims(ctx, sequence_lens, "sequence_lens", 1, sd,
+                                  "the batch size of X");
+        if (st != SEQK_OK)
+            return st;
+        lens = sequence_lens->data;
+        for (int64_t b = 0; b < Bn; b++)
+            if (lens[b] < 0 || lens[b] > T)
+                return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                                   "sequence_lens[%lld] is %d; expected "
+                                   "0..%lld (the sequence length of X)",
+                                   (long long)b, (int)lens[b], (long long)T);
+    }
+
+    const int64_t LD = (int64_t)L * D;
+    if ((st = check_state(ctx, rnn, initial_h, "initial_h", LD, Bn)) != SEQK_OK ||
+        (st = check_state(ctx, rnn, initial_c, "initial_c", LD, Bn)) != SEQK_OK ||
+        (st = check_state(ctx, rnn, Y_h, "Y_h", LD, Bn)) != SEQK_OK ||
+        (st = check_state(ctx, rnn, Y_c, "Y_c", LD, Bn)) != SEQK_OK)
+        return st;
+    if (Y) {
+        const int64_t yd0[4] = {T, D, Bn, H}, yd1[4] = {Bn, T, D, H};
+        char why[96];
+        snprintf(why, sizeof why, "%d direction%s, hidden_size=%lld%s", D,
+                 D > 1 ? "s" : "", (long long)H, layout ? " (layout 1)" : "");
+        if ((st = check_f32(ctx, Y, "Y", 4, layout ? yd1 : yd0, why)) != SEQK_OK)
+            return st;
+    }
+    /* outputs are written while inputs are read: no sharing, except a
+     * final state over its own initial state (read first, see above) */
+    const seqk_tensor *outs[3] = {Y, Y_h, Y_c};
+    const seqk_tensor *ins[6] = {X, sequence_lens, initial_h, initial_c, Y_h, Y_c};
+    static const char *const out_names[3] = {"Y", "Y_h", "Y_c"};
+    static const char *const in_names[6] = {"X", "sequence_lens", "initial_h",
+                                            "initial_c", "Y_h", "Y_c"};
+    for (int o = 0; o < 3; o++)
+        for (int i = 0; i < 6; i++) {
+            if ((o > 0 && i == o + 3) || (o == 1 && i == 2 && Y_h == initial_h) ||
+                (o == 2 && i == 3 && Y_c == initial_c))
+                continue;
+            if (overlaps(outs[o], ins[i]))
+                return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                                   "%s shares memory with %s; expected a "
+                                   "separate tensor (only Y_h = initial_h "
+                                   "and Y_c = initial_c may be shared)",
+                                   out_names[o], in_names[i]);
+        }
+
+    /* layers l < L-1 write [T,B,D,H] scratch; two buffers alternate */
+    const int64_t sdims[4] = {T, Bn, D, H};
+    int64_t snum = 0;
+    if (L > 1) {
+        if (seqk__numel(4, sdims, &snum) ||
+            (uint64_t)snum > SIZE_MAX / (2 * sizeof(float)))
+            return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                               "the layer outputs [%lld,%lld,%d,%lld] overflow",
+                               (long long)T, (long long)Bn, D, (long long)H);
+        scratch = seqk__aligned_alloc((size_t)snum * (L > 2 ? 2 : 1) *
+                                      sizeof(float));
+        if (!scratch)
+            return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                               "out of memory for the outputs of the inner "
+                               "layers (%lld floats)", (long long)snum);
+    }
+
+    /* state strides and the offset of layer l's first row */
+    const int64_t s_sd = layout ? H : Bn * H, s_sb = layout ? LD * H : H;
+    const int64_t s_layer = layout ? (int64_t)D * H : (int64_t)D * Bn * H;
+
+    for (int l = 0; l < L; l++) {
+        const seqk_rnn_layer_weights *lw = &rnn->layers[l];
+        seqk_rnn_layer_problem p;
+        memset(&p, 0, sizeof p);
+        p.cell = d->cell;
+        p.num_dirs = D;
+        p.reverse = d->direction == SEQK_REVERSE;
+        p.T = T;
+        p.B = Bn;
+        p.I = lw->input_size;
+        p.H = H;
+        if (l == 0) {
+            p.x = X->data;
+            p.x_st = layout ? I : Bn * I;
+            p.x_sb = layout ? T * I : I;
+        } else {
+            p.x = scratch + ((l - 1) % 2) * snum;
+            p.x_st = Bn * D * H;
+            p.x_sb = D * H;
+        }
+        p.W = lw->W;
+        p.R = lw->R;
+        p.bias = lw->B;
+        p.P = lw->P;
+        p.seq_lens = lens;
+        p.h0 = initial_h ? (const float *)initial_h->data + l * s_layer : NULL;
+        p.c0 = initial_c ? (const float *)initial_c->data + l * s_layer : NULL;
+        p.h0_sd = s_sd;
+        p.h0_sb = s_sb;
+        if (l < L - 1) {
+            p.y = scratch + (l % 2) * snum;
+            p.y_st = Bn * D * H;
+            p.y_sd = H;
+            p.y_sb = D * H;
+        } else if (Y) {
+            p.y = Y->data;
+            p.y_st = layout ? D * H : D * Bn * H;
+            p.y_sd = layout ? H : Bn * H;
+            p.y_sb = layout ? T * D * H : H;
+        }
+        p.yh = Y_h ? (float *)Y_h->data + l * s_layer : NULL;
+        p.yc = Y_c ? (float *)Y_c->data + l * s_layer : NULL;
+        p.yh_sd = s_sd;
+        p.yh_sb = s_sb;
+        memcpy(p.act, rnn->act, sizeof p.act);
+        p.clip = d->clip;
+        p.input_forget = d->input_forget;
+        p.linear_before_reset = d->linear_before_reset;
+
+        st = seqk__dispatch(ctx, SEQK_OP_RNN_LAYER, &p);
+        if (st != SEQK_OK)
+            goto cleanup;
+    }
+    st = SEQK_OK;
+
+cleanup:
+    seqk__aligned_free(scratch);
+    return st;
+}

@@ -1,0 +1,52 @@
+/*
+ * rnn_plan.h — the RNN plan object (seqk_rnn) and the weight-conversion
+ * helpers shared by op_rnn.c (create / set_weights / forward) and
+ * rnn_weights.c (format converters).
+ *
+ * A plan keeps every layer's weights in ONNX order on the host:
+ *   W [D, G*H, I_l]   R [D, G*H, H]   B [D, 2*G*H] or NULL   P [D, 3*H] or NULL
+ * with I_0 = desc.input_size and I_l = D*H for l > 0.
+ */
+#ifndef SEQK_CORE_RNN_PLAN_H
+#define SEQK_CORE_RNN_PLAN_H
+
+#include "internal.h"
+
+typedef struct seqk_rnn_layer_weights {
+    int64_t input_size; /* I of this layer */
+    float *block;       /* one allocation holding W, R, B, P */
+    float *W, *R, *B, *P;
+} seqk_rnn_layer_weights;
+
+struct seqk_rnn {
+    seqk_context *ctx;
+    seqk_rnn_desc desc;
+    int num_dirs;   /* D */
+    int num_gates;  /* G */
+    seqk_activation act[6]; /* act[d*3 + k], expanded to both directions */
+    seqk_rnn_layer_weights *layers; /* [num_layers]; block NULL: not set */
+};
+
+/* Gates per cell (1, 4, 3) and activation functions per direction (1, 3,
+ * 2); 0 for an unknown cell. */
+int seqk__rnn_gates(seqk_cell cell);
+int seqk__rnn_funcs(seqk_cell cell);
+
+/* Floats of W, R and B for one layer in fmt (see seqk.h), overflow-checked;
+ * errors are recorded on ctx (NULL: thread-local). */
+seqk_status seqk__rnn_weight_sizes(seqk_context *ctx, seqk_cell cell,
+                                   int lbr, int num_dirs, int64_t H,
+                                   int64_t I, seqk_weight_format fmt,
+                                   int64_t *w, int64_t *r, int64_t *b);
+
+/* seqk_rnn_convert_weights with errors recorded on ctx.  B_in NULL means a
+ * zero bias; B_out NULL skips the bias.  Inputs and outputs may overlap
+ * (the conversion goes through a temporary ONNX copy). */
+seqk_status seqk__rnn_convert(seqk_context *ctx, seqk_cell cell, int lbr,
+                              int num_dirs, int64_t H, int64_t I,
+                              seqk_weight_format from, seqk_weight_format to,
+                              const float *W_in, const float *R_in,
+                              const float *B_in, float *W_out, float *R_out,
+                              float *B_out);
+
+#endif /* SEQK_CORE_RNN_PLAN_H */
