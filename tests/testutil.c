@@ -161,7 +161,9 @@ int tu_device_count(void)
 
 const char *tu_device(int i)
 {
-    ck_assert_int_lt(i, tu_device_count());
+    /* May run outside a test (naming tcases): no ck_assert. */
+    if (i < 0 || i >= tu_device_count())
+        return "(no such device)";
     return devices[i];
 }
 

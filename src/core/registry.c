@@ -134,7 +134,7 @@ seqk_status seqk_device_info_get(int index, seqk_device_info *info)
     const seqk_cl_device_desc *d = &cl_devs[index];
     snprintf(info->spec, sizeof info->spec, "opencl:%d.%d", d->platform,
              d->device);
-    snprintf(info->name, sizeof info->name, "%s (%s)", d->name,
+    snprintf(info->name, sizeof info->name, "%.80s (%.40s)", d->name,
              d->platform_name);
     info->kind = SEQK_DEVICE_OPENCL;
     info->available = 0;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages seqk needs that are not installed yet.
+# Every dependency comes from Debian 12's archive; README.md says why each
+# is there.  Runs apt-get as root, or through sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  gcc g++ meson ninja-build pkg-config   # build
+  check                                  # unit tests (Check)
+  libcjson-dev                           # JSON: bench output, tuning DB
+  libsleef-dev                           # vector math for SIMD kernels
+  ocl-icd-opencl-dev opencl-headers      # OpenCL ICD loader + headers
+  pocl-opencl-icd                        # the OpenCL device on this CPU
+  libclblast-dev                         # CLBlast, the second GEMM path
+  libprotobuf-c-dev protobuf-c-compiler  # ONNX protobufs (tests)
+  libonnx-dev                            # onnx.proto (tests)
+  libonnx-testdata                       # ONNX backend node tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
+  --no-install-recommends "${missing[@]}"
