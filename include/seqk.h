@@ -13,6 +13,9 @@
  *   - The library never aborts and never prints, except under SEQK_VERBOSE.
  *   - Outputs are written only when the call returns SEQK_OK; on an error
  *     their content is unspecified unless the function says otherwise.
+ *   - A context and its tensors may be used by one thread at a time (like a
+ *     cuDNN handle); use one context per thread for concurrent calls.  The
+ *     context itself runs ops on `threads` worker threads.
  *   - Semantics follow the ONNX operators (Gemm, MatMul, Softmax-13, RNN,
  *     LSTM, GRU, Attention-23); see README.md for the notes.
  */

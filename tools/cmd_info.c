@@ -29,19 +29,31 @@ static void print_kernels(const char *spec)
         return;
     }
     for (int op = 0; op < SEQK_OP_COUNT_; op++) {
-        /* The best backend with an entry; supports() may still refuse a
-         * particular shape at run time (SEQK_VERBOSE=dispatch shows it). */
+        /* The best backend with kernels for the op; supports() may still
+         * refuse a particular shape at run time (SEQK_VERBOSE=dispatch
+         * shows it). */
         const char *kernel = "(none)", *on = "";
+        char skipped[256] = "";
         for (int i = ctx->num_backends - 1; i >= 0; i--) {
             const seqk_backend *b = ctx->backends[i];
-            if (b->kernel_names[op]) {
-                kernel = b->kernel_names[op];
-                on = b->spec;
-                break;
+            char why[160] = "";
+            if (!b->kernel_names[op])
+                continue;
+            if (b->supports && !b->supports(b, (seqk_op)op, NULL, why,
+                                            sizeof why)) {
+                size_t used = strlen(skipped);
+                snprintf(skipped + used, sizeof skipped - used, "%s%s: %s",
+                         used ? "; " : "", b->spec, why);
+                continue;
             }
+            kernel = b->kernel_names[op];
+            on = b->spec;
+            break;
         }
-        printf("    %-14s %-36s [%s]\n", seqk_op_name((seqk_op)op), kernel,
+        printf("    %-14s %-32s [%s]\n", seqk_op_name((seqk_op)op), kernel,
                on);
+        if (skipped[0])
+            printf("    %-14s (%s)\n", "", skipped);
     }
     seqk_context_destroy(ctx);
 }

@@ -29,22 +29,32 @@ struct seqk_backend {
     seqk_device_kind kind;
     /* 1 if usable on this machine; else 0 and a reason in why. */
     int (*is_available)(char *why, size_t why_len);
-    /* 1 if this backend takes the problem; else 0 and a reason.  NULL
-     * means "everything its op entries cover". */
-    int (*supports)(seqk_op op, const void *problem, char *why,
-                    size_t why_len);
+    /* 1 if this backend takes the problem; else 0 and a reason.  With
+     * problem == NULL: whether it has kernels for the op at all (for
+     * `seqk info`).  A NULL hook means "everything its op entries cover". */
+    int (*supports)(const seqk_backend *self, seqk_op op,
+                    const void *problem, char *why, size_t why_len);
     /* Op entries: NULL when the backend has no kernel for the op.  The
      * kernel names (what__how) are for `seqk info` and the dispatch log. */
-    seqk_status (*gemm)(seqk_context *, const seqk_gemm_problem *);
-    seqk_status (*matmul)(seqk_context *, const seqk_matmul_problem *);
-    seqk_status (*softmax)(seqk_context *, const seqk_softmax_problem *);
-    seqk_status (*rnn_layer)(seqk_context *, const seqk_rnn_layer_problem *);
-    seqk_status (*attention)(seqk_context *, const seqk_attention_problem *);
-    seqk_status (*seq_attention)(seqk_context *,
+    seqk_status (*gemm)(seqk_context *, const seqk_backend *self,
+                        const seqk_gemm_problem *);
+    seqk_status (*matmul)(seqk_context *, const seqk_backend *self,
+                          const seqk_matmul_problem *);
+    seqk_status (*softmax)(seqk_context *, const seqk_backend *self,
+                           const seqk_softmax_problem *);
+    seqk_status (*rnn_layer)(seqk_context *, const seqk_backend *self,
+                             const seqk_rnn_layer_problem *);
+    seqk_status (*attention)(seqk_context *, const seqk_backend *self,
+                             const seqk_attention_problem *);
+    seqk_status (*seq_attention)(seqk_context *, const seqk_backend *self,
                                  const seqk_seq_attention_problem *);
     const char *kernel_names[SEQK_OP_COUNT_];
+    const void *impl;       /* backend's own data, e.g. its ISA kernel table */
 };
 
 extern const seqk_backend seqk_backend_ref;
+extern const seqk_backend seqk_backend_avx2;   /* cpu_simd, x86_64 builds */
+extern const seqk_backend seqk_backend_avx512;
+extern const seqk_backend seqk_backend_neon;   /* cpu_simd, aarch64 builds */
 
 #endif /* SEQK_CORE_BACKEND_H */

@@ -204,8 +204,21 @@ cleanup:
 
 seqk_status seqk_context_destroy(seqk_context *ctx)
 {
+    if (ctx)
+        seqk__pool_destroy(ctx->pool);
     free(ctx);
     return SEQK_OK;
+}
+
+seqk_threadpool *seqk__pool(seqk_context *ctx)
+{
+    if (!ctx->pool && ctx->threads > 1 &&
+        seqk__pool_create(ctx->threads, &ctx->pool) != SEQK_OK) {
+        seqk__log(ctx, SEQK_VERBOSE_DISPATCH,
+                  "cannot start %d threads; running on one", ctx->threads);
+        ctx->pool = NULL;
+    }
+    return ctx->pool;
 }
 
 const char *seqk_context_device(const seqk_context *ctx)

@@ -34,12 +34,12 @@ static seqk_status run(const seqk_backend *b, seqk_context *ctx, seqk_op op,
                        const void *p)
 {
     switch (op) {
-    case SEQK_OP_GEMM: return b->gemm(ctx, p);
-    case SEQK_OP_MATMUL: return b->matmul(ctx, p);
-    case SEQK_OP_SOFTMAX: return b->softmax(ctx, p);
-    case SEQK_OP_RNN_LAYER: return b->rnn_layer(ctx, p);
-    case SEQK_OP_ATTENTION: return b->attention(ctx, p);
-    case SEQK_OP_SEQ_ATTENTION: return b->seq_attention(ctx, p);
+    case SEQK_OP_GEMM: return b->gemm(ctx, b, p);
+    case SEQK_OP_MATMUL: return b->matmul(ctx, b, p);
+    case SEQK_OP_SOFTMAX: return b->softmax(ctx, b, p);
+    case SEQK_OP_RNN_LAYER: return b->rnn_layer(ctx, b, p);
+    case SEQK_OP_ATTENTION: return b->attention(ctx, b, p);
+    case SEQK_OP_SEQ_ATTENTION: return b->seq_attention(ctx, b, p);
     case SEQK_OP_COUNT_: break;
     }
     return SEQK_ERR_INTERNAL;
@@ -56,7 +56,7 @@ seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem)
                       seqk_op_name(op), b->spec);
             continue;
         }
-        if (b->supports && !b->supports(op, problem, why, sizeof why)) {
+        if (b->supports && !b->supports(b, op, problem, why, sizeof why)) {
             seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s rejected: %s",
                       seqk_op_name(op), b->spec, why);
             continue;

@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "seqk.h"
+#include "threadpool.h"
 
 #define SEQK_ERROR_LEN 512
 #define SEQK_MAX_BACKENDS 8
@@ -24,6 +25,7 @@ struct seqk_context {
     const seqk_backend *backends[SEQK_MAX_BACKENDS];
     int num_backends;
     unsigned verbose;            /* SEQK_VERBOSE_* bits */
+    seqk_threadpool *pool;       /* created on first use, see seqk__pool() */
     char error[SEQK_ERROR_LEN];
 };
 
@@ -99,6 +101,10 @@ void seqk__aligned_free(void *p);
 /* dispatch.c: picks the backend for op/problem as described in backend.h
  * and runs it; records a message when the kernel fails without one. */
 seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem);
+
+/* The context's thread pool (ctx->threads threads), created on first
+ * use; NULL when it cannot be created (callers then run on one thread). */
+seqk_threadpool *seqk__pool(seqk_context *ctx);
 
 /* registry.c */
 int seqk__registry_count(void);

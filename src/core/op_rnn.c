@@ -307,12 +307,21 @@ seqk_status seqk_rnn_create(seqk_context *ctx, const seqk_rnn_desc *desc,
     return SEQK_OK;
 }
 
+void seqk__rnn_cache_clear(seqk_backend_cache *cache)
+{
+    if (cache->data && cache->free_fn)
+        cache->free_fn(cache->data);
+    memset(cache, 0, sizeof *cache);
+}
+
 seqk_status seqk_rnn_destroy(seqk_rnn *rnn)
 {
     if (!rnn)
         return SEQK_OK;
-    for (int l = 0; l < rnn->desc.num_layers; l++)
+    for (int l = 0; l < rnn->desc.num_layers; l++) {
+        seqk__rnn_cache_clear(&rnn->layers[l].cache);
         seqk__aligned_free(rnn->layers[l].block);
+    }
     free(rnn->layers);
     free(rnn);
     return SEQK_OK;
@@ -420,6 +429,7 @@ seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
         memcpy(Pd, P->data, (size_t)np * sizeof(float));
 
     seqk_rnn_layer_weights *lw = &rnn->layers[layer];
+    seqk__rnn_cache_clear(&lw->cache);
     seqk__aligned_free(lw->block);
     lw->block = block;
     lw->W = Wd;
@@ -576,7 +586,7 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
     const int64_t s_layer = layout ? (int64_t)D * H : (int64_t)D * Bn * H;
 
     for (int l = 0; l < L; l++) {
-        const seqk_rnn_layer_weights *lw = &rnn->layers[l];
+        seqk_rnn_layer_weights *lw = &rnn->layers[l];
         seqk_rnn_layer_problem p;
         memset(&p, 0, sizeof p);
         p.cell = d->cell;
@@ -599,6 +609,7 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
         p.R = lw->R;
         p.bias = lw->B;
         p.P = lw->P;
+        p.cache = &lw->cache;
         p.seq_lens = lens;
         p.h0 = initial_h ? (const float *)initial_h->data + l * s_layer : NULL;
         p.c0 = initial_c ? (const float *)initial_c->data + l * s_layer : NULL;

@@ -64,6 +64,17 @@ typedef struct seqk_softmax_problem {
     float *Y;
 } seqk_softmax_problem;
 
+/* A slot a plan keeps per layer where a backend may store weights it has
+ * prepacked (e.g. R in its GEMM panel layout), so that packing happens
+ * once per plan, not once per call.  A backend uses the slot only when
+ * owner == itself; otherwise it frees the old data (free_fn) and stores its
+ * own.  The plan frees it when the weights change or the plan goes. */
+typedef struct seqk_backend_cache {
+    const void *owner; /* the seqk_backend that packed data */
+    void *data;
+    void (*free_fn)(void *data);
+} seqk_backend_cache;
+
 /* One RNN layer, all directions, ONNX semantics.  G = gates (1, 3, 4).
  *   x[t*x_st + b*x_sb + i], i < I (features contiguous)
  *   W [D,G*H,I], R [D,G*H,H], bias [D,2*G*H] or NULL, P [D,3*H] or NULL
@@ -91,6 +102,7 @@ typedef struct seqk_rnn_layer_problem {
     float clip;            /* 0: none */
     int input_forget;
     int linear_before_reset;
+    seqk_backend_cache *cache; /* per plan and layer; may be NULL */
 } seqk_rnn_layer_problem;
 
 typedef enum seqk_mask_kind {

@@ -11,6 +11,23 @@
 #include <string.h>
 
 #include "registry.h"
+#include "seqk_config.h"
+
+#if SEQK_HAVE_AVX2
+#define BACKEND_AVX2 &seqk_backend_avx2
+#else
+#define BACKEND_AVX2 NULL
+#endif
+#if SEQK_HAVE_AVX512
+#define BACKEND_AVX512 &seqk_backend_avx512
+#else
+#define BACKEND_AVX512 NULL
+#endif
+#if SEQK_HAVE_NEON
+#define BACKEND_NEON &seqk_backend_neon
+#else
+#define BACKEND_NEON NULL
+#endif
 
 typedef struct cpu_entry {
     const char *spec;
@@ -29,13 +46,14 @@ typedef struct cpu_entry {
 #endif
 
 static const cpu_entry cpu_table[] = {
-    {"avx2", "CPU, AVX2+FMA kernels", NULL, SEQK_CPU_AVX2 | SEQK_CPU_FMA,
+    {"avx2", "CPU, AVX2+FMA kernels", BACKEND_AVX2,
+     SEQK_CPU_AVX2 | SEQK_CPU_FMA,
      "x86_64"},
-    {"avx512", "CPU, AVX-512 kernels", NULL,
+    {"avx512", "CPU, AVX-512 kernels", BACKEND_AVX512,
      SEQK_CPU_AVX512F | SEQK_CPU_AVX512BW | SEQK_CPU_AVX512DQ |
          SEQK_CPU_AVX512VL | SEQK_CPU_FMA,
      "x86_64"},
-    {"neon", "CPU, NEON kernels", NULL, SEQK_CPU_NEON, "aarch64"},
+    {"neon", "CPU, NEON kernels", BACKEND_NEON, SEQK_CPU_NEON, "aarch64"},
 };
 enum { NUM_CPU = sizeof cpu_table / sizeof cpu_table[0] };
 
@@ -57,9 +75,8 @@ static int cpu_entry_available(const cpu_entry *e, char *why, size_t len)
         return 0;
     }
     if (!e->backend) {
-        snprintf(why, len,
-                 "this build of seqk has no %s kernels yet (the CPU SIMD "
-                 "backend is not implemented)", e->spec);
+        snprintf(why, len, "this build of seqk has no %s kernels",
+                 e->spec);
         return 0;
     }
     if (e->backend->is_available && !e->backend->is_available(why, len))

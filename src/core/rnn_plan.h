@@ -16,7 +16,11 @@ typedef struct seqk_rnn_layer_weights {
     int64_t input_size; /* I of this layer */
     float *block;       /* one allocation holding W, R, B, P */
     float *W, *R, *B, *P;
+    seqk_backend_cache cache; /* a backend's prepacked copy, see problems.h */
 } seqk_rnn_layer_weights;
+
+/* Frees a layer's backend cache (weights changed or plan destroyed). */
+void seqk__rnn_cache_clear(seqk_backend_cache *cache);
 
 struct seqk_rnn {
     seqk_context *ctx;

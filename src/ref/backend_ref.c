@@ -6,40 +6,51 @@
 #include "../core/backend.h"
 #include "ref.h"
 
-static seqk_status gemm(seqk_context *c, const seqk_gemm_problem *p)
+static seqk_status gemm(seqk_context *c, const seqk_backend *self,
+                        const seqk_gemm_problem *p)
 {
     (void)c;
+    (void)self;
     return seqk_ref_gemm(p);
 }
 
-static seqk_status matmul(seqk_context *c, const seqk_matmul_problem *p)
+static seqk_status matmul(seqk_context *c, const seqk_backend *self,
+                          const seqk_matmul_problem *p)
 {
     (void)c;
+    (void)self;
     return seqk_ref_matmul(p);
 }
 
-static seqk_status softmax(seqk_context *c, const seqk_softmax_problem *p)
+static seqk_status softmax(seqk_context *c, const seqk_backend *self,
+                           const seqk_softmax_problem *p)
 {
     (void)c;
+    (void)self;
     return seqk_ref_softmax(p);
 }
 
-static seqk_status rnn_layer(seqk_context *c, const seqk_rnn_layer_problem *p)
+static seqk_status rnn_layer(seqk_context *c, const seqk_backend *self,
+                             const seqk_rnn_layer_problem *p)
 {
     (void)c;
+    (void)self;
     return seqk_ref_rnn_layer(p);
 }
 
-static seqk_status attention(seqk_context *c, const seqk_attention_problem *p)
+static seqk_status attention(seqk_context *c, const seqk_backend *self,
+                             const seqk_attention_problem *p)
 {
     (void)c;
+    (void)self;
     return seqk_ref_attention(p);
 }
 
-static seqk_status seq_attention(seqk_context *c,
+static seqk_status seq_attention(seqk_context *c, const seqk_backend *self,
                                  const seqk_seq_attention_problem *p)
 {
     (void)c;
+    (void)self;
     return seqk_ref_seq_attention(p);
 }
 

@@ -1,0 +1,134 @@
+/*
+ * backend_cpu.c — the CPU SIMD backends (one per ISA) as dispatch sees
+ * them: each is the same set of drivers over a different kernel table
+ * (self->impl).
+ */
+#include <stdio.h>
+
+#include "cpu_simd.h"
+#include "seqk_config.h"
+
+#define ISA(self) ((const seqk_cpu_isa *)(self)->impl)
+
+static seqk_status gemm(seqk_context *c, const seqk_backend *self,
+                        const seqk_gemm_problem *p)
+{
+    return seqk_cpu_gemm(c, ISA(self), p);
+}
+
+static seqk_status matmul(seqk_context *c, const seqk_backend *self,
+                          const seqk_matmul_problem *p)
+{
+    return seqk_cpu_matmul(c, ISA(self), p);
+}
+
+static seqk_status softmax(seqk_context *c, const seqk_backend *self,
+                           const seqk_softmax_problem *p)
+{
+    return seqk_cpu_softmax(c, ISA(self), p);
+}
+
+static seqk_status rnn_layer(seqk_context *c, const seqk_backend *self,
+                             const seqk_rnn_layer_problem *p)
+{
+    return seqk_cpu_rnn_layer(c, ISA(self), p);
+}
+
+static seqk_status attention(seqk_context *c, const seqk_backend *self,
+                             const seqk_attention_problem *p)
+{
+    return seqk_cpu_attention(c, ISA(self), p);
+}
+
+static seqk_status seq_attention(seqk_context *c, const seqk_backend *self,
+                                 const seqk_seq_attention_problem *p)
+{
+    return seqk_cpu_seq_attention(c, ISA(self), p);
+}
+
+static int supports(const seqk_backend *self, seqk_op op, const void *p,
+                    char *why, size_t why_len)
+{
+    return seqk_cpu_supports(ISA(self), op, p, why, why_len);
+}
+
+int seqk_cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
+                      const void *problem, char *why, size_t why_len)
+{
+    const void *table = NULL;
+    const char *family = "";
+    switch (op) {
+    case SEQK_OP_GEMM:
+    case SEQK_OP_MATMUL:
+        table = isa->gemm;
+        family = "GEMM";
+        break;
+    case SEQK_OP_RNN_LAYER:
+        table = isa->rnn;
+        family = "RNN";
+        break;
+    case SEQK_OP_SOFTMAX:
+    case SEQK_OP_ATTENTION:
+    case SEQK_OP_SEQ_ATTENTION:
+        table = isa->attn;
+        family = "attention/softmax";
+        break;
+    case SEQK_OP_COUNT_:
+        break;
+    }
+    if (!table) {
+        snprintf(why, why_len, "no %s %s kernels in this build", isa->spec,
+                 family);
+        return 0;
+    }
+    switch (op) {
+    case SEQK_OP_GEMM:
+    case SEQK_OP_MATMUL:
+        return seqk_cpu_gemm_supports(isa, op, problem, why, why_len);
+    case SEQK_OP_RNN_LAYER:
+        return seqk_cpu_rnn_supports(isa, problem, why, why_len);
+    default:
+        return seqk_cpu_attn_supports(isa, op, problem, why, why_len);
+    }
+}
+
+int seqk_cpu_threads(seqk_context *ctx)
+{
+    return ctx->threads > 0 ? ctx->threads : 1;
+}
+
+#define CPU_BACKEND(name_, spec_, title_, isa_)                              \
+    const seqk_backend name_ = {                                            \
+        .spec = spec_,                                                      \
+        .name = title_,                                                     \
+        .kind = SEQK_DEVICE_CPU_SIMD,                                       \
+        .supports = supports,                                               \
+        .gemm = gemm,                                                       \
+        .matmul = matmul,                                                   \
+        .softmax = softmax,                                                 \
+        .rnn_layer = rnn_layer,                                             \
+        .attention = attention,                                             \
+        .seq_attention = seq_attention,                                     \
+        .kernel_names = {                                                   \
+            [SEQK_OP_GEMM] = "seqk_f32_gemm__" spec_,                       \
+            [SEQK_OP_MATMUL] = "seqk_f32_matmul__" spec_,                   \
+            [SEQK_OP_SOFTMAX] = "seqk_f32_softmax__" spec_,                 \
+            [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__" spec_,             \
+            [SEQK_OP_ATTENTION] = "seqk_f32_attention__" spec_,             \
+            [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__" spec_,     \
+        },                                                                  \
+        .impl = &isa_,                                                      \
+    }
+
+#if SEQK_HAVE_AVX2
+CPU_BACKEND(seqk_backend_avx2, "avx2", "CPU, AVX2+FMA kernels",
+            seqk_cpu_isa_avx2);
+#endif
+#if SEQK_HAVE_AVX512
+CPU_BACKEND(seqk_backend_avx512, "avx512", "CPU, AVX-512 kernels",
+            seqk_cpu_isa_avx512);
+#endif
+#if SEQK_HAVE_NEON
+CPU_BACKEND(seqk_backend_neon, "neon", "CPU, NEON kernels",
+            seqk_cpu_isa_neon);
+#endif

@@ -1,0 +1,70 @@
+/*
+ * cpu_simd.h — the CPU SIMD backend: ISA-independent drivers (packing,
+ * blocking, threading; compiled without ISA flags) over per-ISA kernel
+ * tables (compiled with that ISA's flags in its own static library).
+ *
+ *   src/cpu_simd/          drivers, the backend tables (backend_cpu.c)
+ *   src/cpu_simd/avx2/     AVX2+FMA kernels     (-mavx2 -mfma)
+ *   src/cpu_simd/avx512/   AVX-512 kernels      (-mavx512f -mavx512bw ...)
+ *   src/cpu_simd/neon/     NEON kernels         (aarch64)
+ *
+ * An ISA is one seqk_cpu_isa: a table per op family.  A NULL table means
+ * the ISA has no kernels for that family and dispatch falls back to the
+ * next backend down (ultimately ref), saying so under SEQK_VERBOSE.
+ */
+#ifndef SEQK_CPU_SIMD_H
+#define SEQK_CPU_SIMD_H
+
+#include "../core/internal.h"
+
+/* Defined by the op families, each in its own header:
+ *   gemm.h       struct seqk_gemm_kernels   (SGEMM microkernels, packing)
+ *   rnn.h        struct seqk_rnn_kernels    (gate math, GEMV)
+ *   attention.h  struct seqk_attn_kernels   (softmax, attention tiles) */
+struct seqk_gemm_kernels;
+struct seqk_rnn_kernels;
+struct seqk_attn_kernels;
+
+typedef struct seqk_cpu_isa {
+    const char *spec; /* "avx2", "avx512", "neon" */
+    const struct seqk_gemm_kernels *gemm;
+    const struct seqk_rnn_kernels *rnn;
+    const struct seqk_attn_kernels *attn;
+} seqk_cpu_isa;
+
+/* Drivers: the backend table's op entries (self->impl is the ISA). */
+seqk_status seqk_cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
+                          const seqk_gemm_problem *p);
+seqk_status seqk_cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
+                            const seqk_matmul_problem *p);
+seqk_status seqk_cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
+                             const seqk_softmax_problem *p);
+seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
+                               const seqk_rnn_layer_problem *p);
+seqk_status seqk_cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
+                               const seqk_attention_problem *p);
+seqk_status seqk_cpu_seq_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                   const seqk_seq_attention_problem *p);
+
+/* Whether the drivers take a problem on this ISA; why on refusal.
+ * seqk_cpu_supports checks the ISA has the op family's table, then asks
+ * the family's driver, which may refuse shapes it does not cover. */
+int seqk_cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
+                      const void *problem, char *why, size_t why_len);
+int seqk_cpu_gemm_supports(const seqk_cpu_isa *isa, seqk_op op,
+                           const void *problem, char *why, size_t why_len);
+int seqk_cpu_rnn_supports(const seqk_cpu_isa *isa,
+                          const seqk_rnn_layer_problem *p, char *why,
+                          size_t why_len);
+int seqk_cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
+                           const void *problem, char *why, size_t why_len);
+
+/* The ISA tables, one per ISA library (isa_<isa>.c). */
+extern const seqk_cpu_isa seqk_cpu_isa_avx2;
+extern const seqk_cpu_isa seqk_cpu_isa_avx512;
+extern const seqk_cpu_isa seqk_cpu_isa_neon;
+
+/* Threads to use for a call on ctx (>= 1). */
+int seqk_cpu_threads(seqk_context *ctx);
+
+#endif

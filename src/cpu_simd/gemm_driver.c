@@ -1,0 +1,9 @@
+/* placeholder: the driver lands with its kernels */
+#include <stdio.h>
+#include "cpu_simd.h"
+int seqk_cpu_gemm_supports(const seqk_cpu_isa *isa, seqk_op op, const void *problem, char *why, size_t why_len)
+{ (void)isa; (void)op; (void)problem; snprintf(why, why_len, "GEMM driver not implemented"); return 0; }
+seqk_status seqk_cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa, const seqk_gemm_problem *p)
+{ (void)ctx; (void)isa; (void)p; return SEQK_ERR_UNSUPPORTED; }
+seqk_status seqk_cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa, const seqk_matmul_problem *p)
+{ (void)ctx; (void)isa; (void)p; return SEQK_ERR_UNSUPPORTED; }
