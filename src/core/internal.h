@@ -82,6 +82,10 @@ seqk_status seqk__check_dims(seqk_context *ctx, const seqk_tensor *t,
                              const char *what, int ndim,
                              const int64_t *dims, const char *why);
 
+/* Whether the data of two tensors share memory (NULLs and empty tensors
+ * never do); outputs must not overlap inputs. */
+int seqk__tensors_overlap(const seqk_tensor *a, const seqk_tensor *b);
+
 /* Checks a size-versioned struct: non-NULL and struct_size at least the
  * size of its first version (min_size).  Later fields are read only when
  * struct_size covers them. */

@@ -74,15 +74,6 @@ static int same_dims(const seqk_tensor *t, int ndim, const int64_t *dims)
     return 1;
 }
 
-/* Whether the data of two tensors share memory (outputs must not). */
-static int overlaps(const seqk_tensor *a, const seqk_tensor *b)
-{
-    if (!a || !b || a->bytes == 0 || b->bytes == 0)
-        return 0;
-    const char *a0 = a->data, *b0 = b->data;
-    return a0 < b0 + b->bytes && b0 < a0 + a->bytes;
-}
-
 /* One of Q, K, V: checks dtype and rank, returns its [B, H, S, D] view
  * and element strides (sb, sh, ss).  heads is the attribute (0: none). */
 typedef struct {
@@ -308,8 +299,9 @@ seqk_status seqk_attention(seqk_context *ctx,
                            seqk__dims_str(nd, ydims, s4, sizeof s4),
                            nd == 4 ? "[B,Hq,Sq,Dv]" : "[B,Sq,Hq*Dv]");
     }
-    if (overlaps(Y, Q) || overlaps(Y, K) || overlaps(Y, V) ||
-        overlaps(Y, attn_mask))
+    if (seqk__tensors_overlap(Y, Q) || seqk__tensors_overlap(Y, K) ||
+        seqk__tensors_overlap(Y, V) ||
+        seqk__tensors_overlap(Y, attn_mask))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "Attention output Y must not be one of its "
                            "inputs");

@@ -18,14 +18,6 @@ void seqk_gemm_params_init(seqk_gemm_params *p)
     p->beta = 1.0f;
 }
 
-static int overlaps(const seqk_tensor *a, const seqk_tensor *b)
-{
-    if (!a || !b || a->bytes == 0 || b->bytes == 0)
-        return 0;
-    const char *a0 = a->data, *b0 = b->data;
-    return a0 < b0 + b->bytes && b0 < a0 + a->bytes;
-}
-
 seqk_status seqk_gemm(seqk_context *ctx, const seqk_gemm_params *params,
                       const seqk_tensor *A, const seqk_tensor *B,
                       const seqk_tensor *C, seqk_tensor *Y)
@@ -87,7 +79,8 @@ seqk_status seqk_gemm(seqk_context *ctx, const seqk_gemm_params *params,
         c_sn = cn == 1 ? 0 : 1;
         c_sm = cm == 1 ? 0 : cn;
     }
-    if (overlaps(Y, A) || overlaps(Y, B) || overlaps(Y, C))
+    if (seqk__tensors_overlap(Y, A) || seqk__tensors_overlap(Y, B) ||
+        seqk__tensors_overlap(Y, C))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "Gemm output Y must not be one of its inputs");
 
@@ -170,7 +163,7 @@ seqk_status seqk_matmul(seqk_context *ctx, const seqk_tensor *A,
     if ((st = seqk__check_dims(ctx, Y, "MatMul output Y", yn, ydims,
                                "the broadcast of A and B")))
         return st;
-    if (overlaps(Y, A) || overlaps(Y, B))
+    if (seqk__tensors_overlap(Y, A) || seqk__tensors_overlap(Y, B))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "MatMul output Y must not be one of its inputs");
     return seqk__dispatch(ctx, SEQK_OP_MATMUL, &p);

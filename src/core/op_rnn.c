@@ -441,14 +441,6 @@ seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
 
 /* ------------------------------------------------------------- forward */
 
-static int overlaps(const seqk_tensor *a, const seqk_tensor *b)
-{
-    if (!a || !b || a->bytes == 0 || b->bytes == 0)
-        return 0;
-    const char *a0 = a->data, *b0 = b->data;
-    return a0 < b0 + b->bytes && b0 < a0 + a->bytes;
-}
-
 /* Checks an optional state tensor (initial_h/c, Y_h/c): f32 of ctx, shape
  * [L*D,B,H] (layout 1: [B,L*D,H]). */
 static seqk_status check_state(seqk_context *ctx, const seqk_rnn *rnn,
@@ -556,7 +548,7 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
             if ((o > 0 && i == o + 3) || (o == 1 && i == 2 && Y_h == initial_h) ||
                 (o == 2 && i == 3 && Y_c == initial_c))
                 continue;
-            if (overlaps(outs[o], ins[i]))
+            if (seqk__tensors_overlap(outs[o], ins[i]))
                 return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                                    "%s shares memory with %s; expected a "
                                    "separate tensor (only Y_h = initial_h "

@@ -112,22 +112,15 @@ static seqk_status check_unused(seqk_context *ctx, seqk_score_kind sk,
     return SEQK_OK;
 }
 
-/* Whether the data of two tensors share memory (outputs must not). */
-static int overlaps(const seqk_tensor *a, const seqk_tensor *b)
-{
-    if (!a || !b || a->bytes == 0 || b->bytes == 0)
-        return 0;
-    const char *a0 = a->data, *b0 = b->data;
-    return a0 < b0 + b->bytes && b0 < a0 + a->bytes;
-}
-
 static int overlaps_input(const seqk_seq_attention_inputs *in,
                           const seqk_tensor *t)
 {
-    return overlaps(t, in->query) || overlaps(t, in->keys) ||
-           overlaps(t, in->values) || overlaps(t, in->key_lens) ||
-           overlaps(t, in->W) || overlaps(t, in->W1) || overlaps(t, in->W2) ||
-           overlaps(t, in->v) || overlaps(t, in->Wloc);
+    const seqk_tensor *ins[] = {in->query, in->keys, in->values, in->key_lens,
+                                in->W, in->W1, in->W2, in->v, in->Wloc};
+    for (size_t i = 0; i < sizeof ins / sizeof ins[0]; i++)
+        if (seqk__tensors_overlap(t, ins[i]))
+            return 1;
+    return 0;
 }
 
 /* key_lens: i32 [B], every value 0..S (read on the host). */
@@ -266,7 +259,7 @@ seqk_status seqk_seq_attention(seqk_context *ctx,
                            "[B,S] from keys"))))
         return st;
     if (overlaps_input(in, context) || overlaps_input(in, weights) ||
-        overlaps(context, weights))
+        seqk__tensors_overlap(context, weights))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "SeqAttention outputs context and weights must be "
                            "distinct from each other and from the inputs");

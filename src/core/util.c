@@ -112,6 +112,14 @@ seqk_status seqk__check_dims(seqk_context *ctx, const seqk_tensor *t,
                        what, got, want);
 }
 
+int seqk__tensors_overlap(const seqk_tensor *a, const seqk_tensor *b)
+{
+    if (!a || !b || a->bytes == 0 || b->bytes == 0)
+        return 0;
+    const char *a0 = a->data, *b0 = b->data;
+    return a0 < b0 + b->bytes && b0 < a0 + a->bytes;
+}
+
 seqk_status seqk__check_struct(seqk_context *ctx, const void *p,
                                size_t struct_size, size_t min_size,
                                const char *what)
