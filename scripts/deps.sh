@@ -9,6 +9,7 @@ PACKAGES=(
   check                                  # unit tests (Check)
   libcjson-dev                           # JSON: bench output, tuning DB
   libsleef-dev                           # vector math for SIMD kernels
+  libcpuinfo-dev                         # CPU features, caches, cores
   ocl-icd-opencl-dev opencl-headers      # OpenCL ICD loader + headers
   pocl-opencl-icd                        # the OpenCL device on this CPU
   libclblast-dev                         # CLBlast, the second GEMM path

@@ -1,11 +1,19 @@
 /*
- * test_core.c — contexts, device specs, tensors, status strings, and the
- * argument checks shared by every op.
+ * test_core.c — contexts, device specs, tensors, status strings, the
+ * argument checks shared by every op, and CPU detection (features, masks,
+ * caches, cores, default threads).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/registry.h"
 #include "testutil.h"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 static seqk_context *ref_ctx(void)
 {
@@ -210,6 +218,257 @@ START_TEST(tensor_from_other_context)
 }
 END_TEST
 
+/* ------------------------------------------------------ CPU detection */
+
+/* The tests below set SEQK_DISABLE_CPU_FEATURES / SEQK_NUM_THREADS and put
+ * back what the run started with (CI runs the suite under masks, and with
+ * CK_FORK=no every test shares one process). */
+typedef struct {
+    char *mask, *threads;
+} saved_env;
+
+static char *dup_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? strdup(v) : NULL;
+}
+
+static saved_env env_save(void)
+{
+    saved_env e = {dup_env("SEQK_DISABLE_CPU_FEATURES"),
+                   dup_env("SEQK_NUM_THREADS")};
+    return e;
+}
+
+static void put_env(const char *name, char *value)
+{
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+    free(value);
+}
+
+static void env_restore(saved_env e)
+{
+    put_env("SEQK_DISABLE_CPU_FEATURES", e.mask);
+    put_env("SEQK_NUM_THREADS", e.threads);
+}
+
+static void set_mask(const char *mask)
+{
+    setenv("SEQK_DISABLE_CPU_FEATURES", mask, 1);
+}
+
+enum {
+    ALL_AVX512 = SEQK_CPU_AVX512F | SEQK_CPU_AVX512BW | SEQK_CPU_AVX512DQ |
+                 SEQK_CPU_AVX512VL
+};
+
+START_TEST(cpu_mask_parsing)
+{
+    saved_env e = env_save();
+    set_mask("");
+    ck_assert_uint_eq(seqk__cpu_masked(), 0);
+    set_mask("avx512");
+    ck_assert_uint_eq(seqk__cpu_masked(), ALL_AVX512);
+    set_mask("AVX2, fma");
+    ck_assert_uint_eq(seqk__cpu_masked(), SEQK_CPU_AVX2 | SEQK_CPU_FMA);
+    set_mask("avx512bw,neon,dotprod,fp16,avx");
+    ck_assert_uint_eq(seqk__cpu_masked(),
+                      SEQK_CPU_AVX512BW | SEQK_CPU_NEON | SEQK_CPU_DOTPROD |
+                          SEQK_CPU_FP16 | SEQK_CPU_AVX);
+    set_mask("bogus,,avx2");
+    ck_assert_uint_eq(seqk__cpu_masked(), SEQK_CPU_AVX2);
+    ck_assert_uint_eq(seqk__cpu_usable(),
+                      seqk__cpu_detected() & ~SEQK_CPU_AVX2);
+    unsetenv("SEQK_DISABLE_CPU_FEATURES");
+    ck_assert_uint_eq(seqk__cpu_masked(), 0);
+    ck_assert_uint_eq(seqk__cpu_usable(), seqk__cpu_detected());
+
+    char names[128], tiny[5];
+    seqk__cpu_flag_names(SEQK_CPU_AVX2 | SEQK_CPU_NEON, names, sizeof names);
+    ck_assert_str_eq(names, "avx2 neon");
+    seqk__cpu_flag_names(SEQK_CPU_AVX2 | SEQK_CPU_NEON, tiny, sizeof tiny);
+    ck_assert_str_eq(tiny, "avx2"); /* cut at a name, never mid-buffer */
+    seqk__cpu_flag_names(seqk__cpu_usable(), names, sizeof names);
+    ck_assert_str_eq(seqk_cpu_features(), names);
+    set_mask("avx512");
+    seqk__cpu_flag_names(seqk__cpu_detected() & ~ALL_AVX512, names,
+                         sizeof names);
+    ck_assert_str_eq(seqk_cpu_features(), names);
+    env_restore(e);
+}
+END_TEST
+
+/* cpuinfo's answers agree with the compiler's own CPUID/XGETBV checks
+ * (x86) or the kernel's HWCAP bits (aarch64). */
+START_TEST(cpu_features_match_hardware)
+{
+    unsigned f = seqk__cpu_detected();
+#if defined(__x86_64__)
+    static const unsigned bits[8] = {
+        SEQK_CPU_SSE2,     SEQK_CPU_AVX,      SEQK_CPU_AVX2,
+        SEQK_CPU_FMA,      SEQK_CPU_AVX512F,  SEQK_CPU_AVX512BW,
+        SEQK_CPU_AVX512DQ, SEQK_CPU_AVX512VL,
+    };
+    __builtin_cpu_init();
+    const int has[8] = {
+        __builtin_cpu_supports("sse2"),     __builtin_cpu_supports("avx"),
+        __builtin_cpu_supports("avx2"),     __builtin_cpu_supports("fma"),
+        __builtin_cpu_supports("avx512f"),  __builtin_cpu_supports("avx512bw"),
+        __builtin_cpu_supports("avx512dq"), __builtin_cpu_supports("avx512vl"),
+    };
+    for (int i = 0; i < 8; i++) {
+        char name[32];
+        seqk__cpu_flag_names(bits[i], name, sizeof name);
+        ck_assert_msg(!!(f & bits[i]) == !!has[i],
+                      "%s: seqk says %d, GCC says %d", name, !!(f & bits[i]),
+                      !!has[i]);
+    }
+    ck_assert(f & SEQK_CPU_SSE2); /* x86-64 baseline */
+    ck_assert_uint_eq(f & (SEQK_CPU_NEON | SEQK_CPU_FP16 | SEQK_CPU_DOTPROD),
+                      0);
+#elif defined(__aarch64__) && defined(__linux__)
+    unsigned long hw = getauxval(AT_HWCAP);
+    ck_assert(f & SEQK_CPU_NEON); /* aarch64 baseline */
+    ck_assert(hw & (1ul << 1));   /* HWCAP_ASIMD */
+    ck_assert_int_eq(!!(f & SEQK_CPU_DOTPROD), !!(hw & (1ul << 20)));
+    ck_assert_int_eq(!!(f & SEQK_CPU_FP16),
+                     (hw & (1ul << 9)) && (hw & (1ul << 10)));
+    ck_assert_uint_eq(f & ~(SEQK_CPU_NEON | SEQK_CPU_FP16 | SEQK_CPU_DOTPROD),
+                      0);
+#endif
+    ck_assert_str_ne(seqk__cpu_source(), "");
+}
+END_TEST
+
+START_TEST(cpu_caches_and_cores)
+{
+    saved_env e = env_save();
+    seqk_cpu_caches c;
+    memset(&c, 0xab, sizeof c);
+    seqk__cpu_caches(&c);
+    int phys = seqk__cpu_physical_cores(), logical = seqk__cpu_logical_cores();
+    long conf = sysconf(_SC_NPROCESSORS_CONF);
+    ck_assert_int_ge(phys, 1);
+    ck_assert_int_ge(logical, 1);
+    if (conf > 0)
+        ck_assert_int_le(phys, conf);
+    ck_assert_uint_ge(c.l1d, 4u << 10);
+    ck_assert_uint_le(c.l1d, 4u << 20);
+    ck_assert_uint_ge(c.l2, c.l1d);
+    ck_assert_uint_le(c.l2, (size_t)1 << 30);
+    ck_assert_int_ge(c.l2_shared_by, 1);
+    ck_assert_int_le(c.l2_shared_by, phys);
+    if (c.l3) {
+        ck_assert_uint_ge(c.l3, c.l1d);
+        ck_assert_uint_le(c.l3, (size_t)16 << 30);
+        ck_assert_int_ge(c.l3_shared_by, 1);
+        ck_assert_int_le(c.l3_shared_by, phys);
+    } else {
+        ck_assert_int_eq(c.l3_shared_by, 0);
+    }
+
+    /* default threads: one per physical core, within the affinity mask */
+    int want = phys < logical ? phys : logical;
+    ck_assert_int_eq(seqk__cpu_default_threads(), want);
+    unsetenv("SEQK_NUM_THREADS");
+    seqk_context *ctx = NULL;
+    seqk_options o;
+    seqk_options_init(&o);
+    o.device = "ref";
+    ck_assert_int_eq(seqk_context_create(&o, &ctx), SEQK_OK);
+    ck_assert_int_eq(seqk_context_threads(ctx), want);
+    seqk_context_destroy(ctx);
+    o.threads = 3;
+    ck_assert_int_eq(seqk_context_create(&o, &ctx), SEQK_OK);
+    ck_assert_int_eq(seqk_context_threads(ctx), 3);
+    seqk_context_destroy(ctx);
+    env_restore(e);
+}
+END_TEST
+
+/* The device "auto" resolves to under the current mask. */
+static void auto_device(char *out, size_t len)
+{
+    seqk_options o;
+    seqk_options_init(&o);
+    o.device = "auto";
+    seqk_context *ctx = NULL;
+    ck_assert_int_eq(seqk_context_create(&o, &ctx), SEQK_OK);
+    snprintf(out, len, "%s", seqk_context_device(ctx));
+    seqk_context_destroy(ctx);
+}
+
+static seqk_status try_device(const char *spec)
+{
+    seqk_options o;
+    seqk_options_init(&o);
+    o.device = spec;
+    seqk_context *ctx = NULL;
+    seqk_status st = seqk_context_create(&o, &ctx);
+    seqk_context_destroy(ctx);
+    return st;
+}
+
+/* Masking a CPU device's ISA makes it unavailable, with the reason, and
+ * moves auto down; unmasking brings it back. */
+START_TEST(cpu_mask_device_availability)
+{
+    saved_env e = env_save();
+    set_mask("");
+    int n = 0, cpu_devices = 0;
+    char best[32], now[32];
+    ck_assert_int_eq(seqk_device_count(&n), SEQK_OK);
+    auto_device(best, sizeof best);
+    for (int i = 1; i < n; i++) {
+        seqk_device_info info = {.struct_size = sizeof info};
+        set_mask("");
+        ck_assert_int_eq(seqk_device_info_get(i, &info), SEQK_OK);
+        if (info.kind != SEQK_DEVICE_CPU_SIMD || !info.available)
+            continue;
+        cpu_devices++;
+        char spec[32];
+        snprintf(spec, sizeof spec, "%s", info.spec);
+        set_mask(spec); /* avx2, avx512, neon are mask names too */
+        ck_assert_int_eq(seqk_device_info_get(i, &info), SEQK_OK);
+        ck_assert_msg(!info.available, "%s still available when masked",
+                      spec);
+        ck_assert_ptr_nonnull(strstr(info.why_unavailable,
+                                     "masked by SEQK_DISABLE_CPU_FEATURES"));
+        ck_assert_int_eq(try_device(spec), SEQK_ERR_NO_DEVICE);
+        ck_assert_ptr_nonnull(strstr(seqk_last_error(NULL), "masked"));
+        auto_device(now, sizeof now);
+        ck_assert_str_ne(now, spec);
+        set_mask("");
+        ck_assert_int_eq(seqk_device_info_get(i, &info), SEQK_OK);
+        ck_assert(info.available);
+        ck_assert_int_eq(try_device(spec), SEQK_OK);
+    }
+    /* masking every SIMD ISA leaves ref */
+#if defined(__x86_64__)
+    set_mask("avx512,avx2");
+    ck_assert_int_ne(try_device("avx2"), SEQK_OK);
+    ck_assert_int_ne(try_device("avx512"), SEQK_OK);
+    auto_device(now, sizeof now);
+    ck_assert_str_eq(now, "ref");
+    if (seqk__cpu_detected() & SEQK_CPU_FMA) {
+        set_mask("fma"); /* both x86 kernel sets use FMA */
+        ck_assert_int_ne(try_device("avx2"), SEQK_OK);
+        ck_assert_int_ne(try_device("avx512"), SEQK_OK);
+    }
+#elif defined(__aarch64__)
+    set_mask("neon");
+    auto_device(now, sizeof now);
+    ck_assert_str_eq(now, "ref");
+#endif
+    if (cpu_devices)
+        ck_assert_str_ne(best, "ref");
+    env_restore(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -222,6 +481,10 @@ int main(void)
     tcase_add_test(tc, tensor_roundtrip);
     tcase_add_test(tc, tensor_bad_args);
     tcase_add_test(tc, tensor_from_other_context);
+    tcase_add_test(tc, cpu_mask_parsing);
+    tcase_add_test(tc, cpu_features_match_hardware);
+    tcase_add_test(tc, cpu_caches_and_cores);
+    tcase_add_test(tc, cpu_mask_device_availability);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -1,7 +1,8 @@
 /*
- * cmd_info.c — `seqk info`: the devices seqk knows of and whether each is
- * usable, the CPU features seen, and for each usable device the kernel
- * dispatch picks per op (read from the backend tables).
+ * cmd_info.c — `seqk info`: the CPU (features detected and masked, caches,
+ * cores, default threads), the devices seqk knows of and whether each is
+ * usable, and for each usable device the kernel dispatch picks per op (read
+ * from the backend tables).
  */
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,53 @@ static void print_kernels(const char *spec)
     seqk_context_destroy(ctx);
 }
 
+static void print_size(const char *label, size_t bytes, int shared_by)
+{
+    if (!bytes) {
+        printf("  %-4s none\n", label);
+        return;
+    }
+    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
+        printf("  %-4s %zu MiB", label, bytes >> 20);
+    else
+        printf("  %-4s %zu KiB", label, bytes >> 10);
+    if (shared_by > 1)
+        printf(", shared by %d cores\n", shared_by);
+    else if (shared_by == 1)
+        printf(" per core\n");
+    else
+        printf("\n");
+}
+
+/* What was detected, what SEQK_DISABLE_CPU_FEATURES masks, what is used;
+ * caches and cores (the starting point of blocking and threading). */
+static void print_cpu(void)
+{
+    unsigned det = seqk__cpu_detected(), msk = seqk__cpu_masked() & det;
+    char detected[160], masked[160], used[160];
+    seqk__cpu_flag_names(det, detected, sizeof detected);
+    seqk__cpu_flag_names(msk, masked, sizeof masked);
+    seqk__cpu_flag_names(det & ~msk, used, sizeof used);
+    printf("seqk %s\n", seqk_version_string());
+    printf("CPU: %s\n", seqk__cpu_name()[0] ? seqk__cpu_name() : "(unnamed)");
+    printf("  detection: %s\n", seqk__cpu_source());
+    printf("  features detected: %s\n",
+           detected[0] ? detected : "(none detected)");
+    if (masked[0]) {
+        printf("  masked by SEQK_DISABLE_CPU_FEATURES: %s\n", masked);
+        printf("  features used: %s\n", used[0] ? used : "(none)");
+    }
+    seqk_cpu_caches c;
+    seqk__cpu_caches(&c);
+    print_size("L1d", c.l1d, 1);
+    print_size("L2", c.l2, c.l2_shared_by);
+    print_size("L3", c.l3, c.l3_shared_by);
+    printf("  cores: %d physical, %d logical usable; default threads %d "
+           "(SEQK_NUM_THREADS overrides)\n",
+           seqk__cpu_physical_cores(), seqk__cpu_logical_cores(),
+           seqk__cpu_default_threads());
+}
+
 int seqk_cmd_info(int argc, char **argv)
 {
     const char *only = NULL;
@@ -74,14 +122,7 @@ int seqk_cmd_info(int argc, char **argv)
         }
     }
 
-    char detected[160], masked[160];
-    seqk__cpu_flag_names(seqk__cpu_detected(), detected, sizeof detected);
-    seqk__cpu_flag_names(seqk__cpu_masked() & seqk__cpu_detected(), masked,
-                         sizeof masked);
-    printf("seqk %s\n", seqk_version_string());
-    printf("CPU features: %s\n", detected[0] ? detected : "(none detected)");
-    if (masked[0])
-        printf("masked by SEQK_DISABLE_CPU_FEATURES: %s\n", masked);
+    print_cpu();
 
     if (only) {
         seqk_options o;

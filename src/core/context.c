@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "registry.h"
@@ -108,11 +107,13 @@ void seqk_options_init(seqk_options *opts)
     opts->struct_size = sizeof *opts;
 }
 
-/* Default thread count: the CPUs this process may run on. */
+/* Default thread count: one per physical core (SMT siblings share a core's
+ * FMA units and caches), no more than the processors this process may run
+ * on. */
 static int default_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 && n < 1024 ? (int)n : 1;
+    int n = seqk__cpu_default_threads();
+    return n > 0 && n <= 1024 ? n : 1;
 }
 
 static seqk_status parse_threads(const char *text, int *out)

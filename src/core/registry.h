@@ -35,6 +35,27 @@ unsigned seqk__cpu_usable(void);    /* detected & ~masked */
 /* Space-separated names of the bits in flags. */
 void seqk__cpu_flag_names(unsigned flags, char *buf, size_t len);
 
+/* Data caches of (the first core of) this CPU, for cache blocking.  Sizes
+ * in bytes per instance; l1d and l2 are never 0 (typical values stand in
+ * when nothing reports them); l3 is 0 when there is none (or none known).
+ * *_shared_by: physical cores sharing one instance (1 = private to a core;
+ * l3_shared_by is 0 when l3 is 0). */
+typedef struct seqk_cpu_caches {
+    size_t l1d, l2, l3;
+    int l2_shared_by, l3_shared_by;
+} seqk_cpu_caches;
+void seqk__cpu_caches(seqk_cpu_caches *out);
+int seqk__cpu_physical_cores(void); /* >= 1 */
+/* Logical processors this process may run on (its affinity mask). */
+int seqk__cpu_logical_cores(void);
+/* The default thread count: physical cores, but no more than the
+ * processors the affinity mask allows. */
+int seqk__cpu_default_threads(void);
+/* The CPU's marketing name ("" if unknown), and how detection was done
+ * ("cpuinfo", or the fallback used and why) — for `seqk info`. */
+const char *seqk__cpu_name(void);
+const char *seqk__cpu_source(void);
+
 /* opencl_probe.c: OpenCL devices seen through the ICD loader. */
 #define SEQK_MAX_CL_DEVICES 16
 typedef struct seqk_cl_device_desc {
