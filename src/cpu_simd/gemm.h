@@ -11,22 +11,112 @@
  * for i < m <= mr, j < n <= nr (edge tiles write only m x n); beta == 0
  * means c is not read (it may hold NaN).  Panels are 64-byte aligned and
  * zero-padded to mr / nr, so the kernel may always load full vectors of a
- * and b.
+ * and b.  kc >= 1.
+ *
+ * The driver (gemm_driver.c) loops BLIS-style over those tiles:
+ *
+ *   for jc in N step nc            B block  kc x nc  (L3)
+ *     for pc in K step kc
+ *       for ic in M step mc        A block  mc x kc  (L2)
+ *         for jr in nc step nr     B micro-panel kc x nr  (L1)
+ *           for ir in mc step mr   A micro-panel kc x mr, streamed from L2
+ *             ukernel
+ *
+ * Micro-panels are packed when first used (A during the first jr, B
+ * during the first ic), while they are hot in L1.  Threads split M and N
+ * into a grid of sub-problems, each with its own packing buffers.
  */
 #ifndef SEQK_CPU_SIMD_GEMM_H
 #define SEQK_CPU_SIMD_GEMM_H
 
 #include <stdint.h>
 
+#include "cpu_simd.h"
+
+/* Fully unrolls the loop that follows (a small constant trip count), so
+ * that the microkernels' arrays of accumulators live in registers; GCC
+ * and clang spell the pragma differently. */
+#if defined(__clang__)
+#define SEQK_UNROLL_FULL _Pragma("clang loop unroll(full)")
+#else
+#define SEQK_UNROLL_FULL _Pragma("GCC unroll 16")
+#endif
+
 typedef void (*seqk_sgemm_ukernel_fn)(int64_t kc, const float *a,
                                       const float *b, float *c, int64_t ldc,
                                       int64_t m, int64_t n, float alpha,
                                       float beta);
 
+/* Transposing panel pack, the costly packing case (op(A) with K
+ * contiguous, op(B) with K contiguous, e.g. ONNX W [G*H, I]):
+ *   dst[p*w + i] = src[i*ld + p]   for i < rows, p < k
+ *   dst[p*w + i] = 0               for rows <= i < w
+ * rows <= w; dst 64-byte aligned.  w is mr or nr.  next_rows: how many
+ * rows follow the panel in memory (src + (rows + i)*ld, i < next_rows,
+ * the next panel, 0 for none); the pack prefetches them into L2 as it
+ * goes, since its many short row streams defeat the hardware prefetcher
+ * (about twice the bandwidth from L3/DRAM). */
+typedef void (*seqk_sgemm_pack_t_fn)(int64_t k, int64_t rows, int64_t w,
+                                     const float *src, int64_t ld,
+                                     float *dst, int64_t next_rows);
+
 typedef struct seqk_gemm_kernels {
     const char *name; /* e.g. "seqk_f32_gemm_ukernel_6x16__avx2_fma" */
     int mr, nr;
     seqk_sgemm_ukernel_fn ukernel;
+    /* Optional vectorized transposing pack; NULL: plain C in the driver. */
+    seqk_sgemm_pack_t_fn pack_t;
 } seqk_gemm_kernels;
+
+/* The per-ISA tables (gemm_<isa>.c). */
+extern const seqk_gemm_kernels seqk_gemm_kernels__avx2;
+extern const seqk_gemm_kernels seqk_gemm_kernels__avx512;
+extern const seqk_gemm_kernels seqk_gemm_kernels__neon;
+
+/* Cache block sizes, in elements: mc a multiple of mr, nc of nr.  Kept in
+ * one struct so that the tuner can override them. */
+typedef struct seqk_gemm_blocking {
+    int64_t mc, kc, nc;
+} seqk_gemm_blocking;
+
+/* Default block sizes for kernels k, derived from this CPU's caches. */
+void seqk_cpu_gemm_default_blocking(const seqk_gemm_kernels *k,
+                                    seqk_gemm_blocking *out);
+
+/* seqk_cpu_gemm (cpu_simd.h) with explicit block sizes (NULL: defaults)
+ * and at most max_threads threads of ctx's pool (<= 0: the context's
+ * count).  Plain row-major GEMM on host pointers for any driver: call it
+ * from the thread that owns ctx, not from inside a seqk__pool_run. */
+seqk_status seqk_cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
+                             const seqk_gemm_problem *p,
+                             const seqk_gemm_blocking *blk,
+                             int max_threads);
+
+/* One-thread GEMM that never touches the pool, for use inside a pool run
+ * (each thread its own problem).  Allocates its packing buffers; returns
+ * SEQK_ERR_OUT_OF_MEMORY (no message) when it cannot. */
+seqk_status seqk_cpu_gemm_1t(const seqk_cpu_isa *isa,
+                             const seqk_gemm_problem *p);
+
+/* Packs an op(B) block into nr-wide micro-panels, the layout the
+ * microkernel reads (e.g. to prepack RNN weights once per plan):
+ *   X[k, n] = src[k*rs + n*cs]      (rs, cs) = (ldb, 1), or (1, ldb)
+ *                                   for B stored transposed
+ *   dst[(j/nr)*k*nr + p*nr + j%nr] = X[p, j]   for p < k, j < n,
+ * zero-padded to a multiple of nr columns.  dst needs
+ * seqk_cpu_gemm_packed_b_floats(k, n, nr) floats, 64-byte aligned. */
+int64_t seqk_cpu_gemm_packed_b_floats(int64_t k, int64_t n, int nr);
+void seqk_cpu_gemm_pack_b(const seqk_gemm_kernels *kern, int64_t k,
+                          int64_t n, const float *src, int64_t rs,
+                          int64_t cs, float *dst);
+
+/* The same for op(A) into mr-high micro-panels:
+ *   X[m, k] = src[m*rs + k*cs]
+ *   dst[(i/mr)*k*mr + p*mr + i%mr] = X[i, p]   for i < m, p < k,
+ * zero-padded to a multiple of mr rows. */
+int64_t seqk_cpu_gemm_packed_a_floats(int64_t m, int64_t k, int mr);
+void seqk_cpu_gemm_pack_a(const seqk_gemm_kernels *kern, int64_t m,
+                          int64_t k, const float *src, int64_t rs,
+                          int64_t cs, float *dst);
 
 #endif

@@ -1,2 +1,204 @@
-/* placeholder: the avx2 gemm kernels land here */
-typedef int seqk_placeholder_;
+/*
+ * gemm_avx2.c — SGEMM microkernel 6x16 and the transposing panel pack
+ * for AVX2+FMA.
+ *
+ * Microkernel (contract in ../gemm.h): per k step, two 8-float vectors of
+ * the packed B row are multiplied by 6 broadcast A values into 12 ymm
+ * accumulators:
+ *
+ *            b[p*16 + 0..7]  b[p*16 + 8..15]
+ *   a[p*6+0]   acc0[0]         acc1[0]          row 0 of C
+ *     ...
+ *   a[p*6+5]   acc0[5]         acc1[5]          row 5 of C
+ *
+ * 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm
+ * registers; 12 independent FMA chains cover two pipes of 4-cycle
+ * latency.  Edge tiles run the loop for just their m rows (one
+ * specialization per m) and only the first 8 columns when n <= 8; the
+ * last partial 8-column group is stored through a lane mask.
+ */
+#include <immintrin.h>
+
+#include "../gemm.h"
+
+enum { MR = 6, NR = 16 };
+
+/* maskload/maskstore lane mask selecting the first n (0..8) lanes. */
+static inline __m256i lane_mask(int64_t n)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int lanes = n < 0 ? 0 : n > 8 ? 8 : (int)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), idx);
+}
+
+static inline void store_row(float *c, __m256 acc, int64_t n, __m256 valpha,
+                             float beta)
+{
+    __m256 v = _mm256_mul_ps(acc, valpha);
+    if (n >= 8) {
+        if (beta == 1.0f)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+        else if (beta != 0.0f)
+            v = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(c), v);
+        _mm256_storeu_ps(c, v);
+    } else if (n > 0) {
+        const __m256i mask = lane_mask(n);
+        if (beta == 1.0f)
+            v = _mm256_add_ps(v, _mm256_maskload_ps(c, mask));
+        else if (beta != 0.0f)
+            v = _mm256_fmadd_ps(_mm256_set1_ps(beta),
+                                _mm256_maskload_ps(c, mask), v);
+        _mm256_maskstore_ps(c, mask, v);
+    }
+}
+
+/* The k loop of a rows x 16 (wide) or rows x 8 tile; rows and wide are
+ * constants at every call site, so the loops unroll and the accumulators
+ * stay in registers.  They go to acc[2*i + half] once, after the loop. */
+static inline __attribute__((always_inline)) void
+accumulate(const int rows, const int wide, int64_t kc, const float *a,
+           const float *b, __m256 *acc)
+{
+    __m256 acc0[MR], acc1[MR];
+    SEQK_UNROLL_FULL
+    for (int i = 0; i < rows; i++) {
+        acc0[i] = _mm256_setzero_ps();
+        acc1[i] = _mm256_setzero_ps();
+    }
+    for (int64_t p = 0; p < kc; p++) {
+        const __m256 b0 = _mm256_load_ps(b);
+        const __m256 b1 = wide ? _mm256_load_ps(b + 8) : b0;
+        SEQK_UNROLL_FULL
+        for (int i = 0; i < rows; i++) {
+            const __m256 ai = _mm256_broadcast_ss(a + i);
+            acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
+            if (wide)
+                acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
+        }
+        a += MR;
+        b += NR;
+    }
+    SEQK_UNROLL_FULL
+    for (int i = 0; i < rows; i++) {
+        acc[2 * i] = acc0[i];
+        acc[2 * i + 1] = acc1[i];
+    }
+}
+
+/* Kept out of line so that alpha and beta do not occupy registers during
+ * the k loop: 12 accumulators + 2 B vectors + 1 broadcast need 15 of 16. */
+static __attribute__((noinline)) void accumulate_rows(int64_t m, int wide,
+                                                      int64_t kc,
+                                                      const float *a,
+                                                      const float *b,
+                                                      __m256 *acc)
+{
+    if (wide) {
+        switch (m) {
+        case 1: accumulate(1, 1, kc, a, b, acc); break;
+        case 2: accumulate(2, 1, kc, a, b, acc); break;
+        case 3: accumulate(3, 1, kc, a, b, acc); break;
+        case 4: accumulate(4, 1, kc, a, b, acc); break;
+        case 5: accumulate(5, 1, kc, a, b, acc); break;
+        default: accumulate(6, 1, kc, a, b, acc); break;
+        }
+    } else {
+        switch (m) {
+        case 1: accumulate(1, 0, kc, a, b, acc); break;
+        case 2: accumulate(2, 0, kc, a, b, acc); break;
+        case 3: accumulate(3, 0, kc, a, b, acc); break;
+        case 4: accumulate(4, 0, kc, a, b, acc); break;
+        case 5: accumulate(5, 0, kc, a, b, acc); break;
+        default: accumulate(6, 0, kc, a, b, acc); break;
+        }
+    }
+}
+
+static void seqk_f32_gemm_ukernel_6x16__avx2_fma(int64_t kc, const float *a,
+                                                 const float *b, float *c,
+                                                 int64_t ldc, int64_t m,
+                                                 int64_t n, float alpha,
+                                                 float beta)
+{
+    /* C is read (or written) only after the k loop: fetch it meanwhile */
+    for (int64_t i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
+    }
+    __m256 acc[2 * MR];
+    accumulate_rows(m, n > 8, kc, a, b, acc);
+    const __m256 valpha = _mm256_set1_ps(alpha);
+    for (int64_t i = 0; i < m; i++) {
+        store_row(c + i * ldc, acc[2 * i], n, valpha, beta);
+        if (n > 8)
+            store_row(c + i * ldc + 8, acc[2 * i + 1], n - 8, valpha, beta);
+    }
+}
+
+/* 8x8 transpose of r[0..7] in registers (rows become columns). */
+static inline void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* 128-bit lane L of u[4q + s] holds column 4L + s of rows 4q..4q+3. */
+    for (int q = 0; q < 8; q += 4) {
+        u[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
+        u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xEE);
+        u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
+        u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
+    }
+    for (int s = 0; s < 4; s++) {
+        r[s] = _mm256_permute2f128_ps(u[s], u[4 + s], 0x20);
+        r[4 + s] = _mm256_permute2f128_ps(u[s], u[4 + s], 0x31);
+    }
+}
+
+/* dst[p*w + i] = src[i*ld + p] in 8x8 blocks; rows past `rows` are zero,
+ * the k tail goes through masked loads and the w tail through masked
+ * stores.  Each row load comes with an L2 prefetch of the same columns of
+ * the next panel (next_rows rows further on). */
+static void seqk_f32_gemm_pack_t__avx2(int64_t k, int64_t rows, int64_t w,
+                                       const float *src, int64_t ld,
+                                       float *dst, int64_t next_rows)
+{
+    for (int64_t i0 = 0; i0 < w; i0 += 8) {
+        const int64_t nrow = rows - i0 < 0 ? 0 : rows - i0;
+        const int64_t npf = next_rows - i0 < 0 ? 0 : next_rows - i0;
+        const int64_t nst = w - i0 < 8 ? w - i0 : 8;
+        const __m256i smask = lane_mask(nst);
+        for (int64_t p0 = 0; p0 < k; p0 += 8) {
+            const int64_t kk = k - p0 < 8 ? k - p0 : 8;
+            const __m256i lmask = lane_mask(kk);
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) {
+                const float *s = src + (i0 + i) * ld + p0;
+                if (i < npf)
+                    _mm_prefetch((const char *)(s + rows * ld), _MM_HINT_T1);
+                if (i >= nrow)
+                    r[i] = _mm256_setzero_ps();
+                else if (kk == 8)
+                    r[i] = _mm256_loadu_ps(s);
+                else
+                    r[i] = _mm256_maskload_ps(s, lmask);
+            }
+            transpose8(r);
+            for (int64_t q = 0; q < kk; q++) {
+                if (nst == 8)
+                    _mm256_storeu_ps(dst + (p0 + q) * w + i0, r[q]);
+                else
+                    _mm256_maskstore_ps(dst + (p0 + q) * w + i0, smask, r[q]);
+            }
+        }
+    }
+}
+
+const seqk_gemm_kernels seqk_gemm_kernels__avx2 = {
+    .name = "seqk_f32_gemm_ukernel_6x16__avx2_fma",
+    .mr = MR,
+    .nr = NR,
+    .ukernel = seqk_f32_gemm_ukernel_6x16__avx2_fma,
+    .pack_t = seqk_f32_gemm_pack_t__avx2,
+};

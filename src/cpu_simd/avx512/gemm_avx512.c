@@ -1,2 +1,219 @@
-/* placeholder: the avx512 gemm kernels land here */
-typedef int seqk_placeholder_;
+/*
+ * gemm_avx512.c — SGEMM microkernel 14x32 and the transposing panel pack
+ * for AVX-512F.
+ *
+ * Microkernel (contract in ../gemm.h): per k step, two 16-float vectors of
+ * the packed B row are multiplied by 14 broadcast A values (embedded
+ * {1to16} broadcasts) into 28 zmm accumulators:
+ *
+ *            b[p*32 + 0..15]  b[p*32 + 16..31]
+ *   a[p*14+0]  acc[0][0]        acc[0][1]         row 0 of C
+ *   a[p*14+1]  acc[1][0]        acc[1][1]
+ *     ...
+ *   a[p*14+13] acc[13][0]       acc[13][1]        row 13 of C
+ *
+ * 28 FMAs per k step against 2 vector loads + 14 broadcasts keeps both
+ * FMA pipes busy (28 independent chains cover the 4-cycle latency twice
+ * over); 28 + 2 = 30 of the 32 zmm registers.  Edge tiles run the same
+ * loop for just the m rows they have (one specialization per m) and only
+ * the first 16 columns when n <= 16, so narrow problems (batch 16, a
+ * 16-wide C) do not pay for padding; stores are masked to n columns.
+ */
+#include <immintrin.h>
+
+#include "../gemm.h"
+
+enum { MR = 14, NR = 32 };
+
+/* Column masks for the two 16-wide halves of an n-column tile. */
+static inline __mmask16 lane_mask(int64_t n)
+{
+    if (n >= 16)
+        return (__mmask16)0xFFFF;
+    return n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+static inline void store_row(float *c, __m512 acc, __mmask16 mask,
+                             __m512 valpha, float beta)
+{
+    __m512 v = _mm512_mul_ps(acc, valpha);
+    if (beta == 1.0f)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, c));
+    else if (beta != 0.0f)
+        v = _mm512_fmadd_ps(_mm512_set1_ps(beta),
+                            _mm512_maskz_loadu_ps(mask, c), v);
+    _mm512_mask_storeu_ps(c, mask, v);
+}
+
+/* The k loop of a rows x 32 (wide) or rows x 16 tile; rows and wide are
+ * constants at every call site, so the loops unroll and the accumulators
+ * stay in registers.  They go to acc[2*i + half] once, after the loop. */
+static inline __attribute__((always_inline)) void
+accumulate(const int rows, const int wide, int64_t kc, const float *a,
+           const float *b, __m512 *acc)
+{
+    __m512 acc0[MR], acc1[MR];
+    SEQK_UNROLL_FULL
+    for (int i = 0; i < rows; i++) {
+        acc0[i] = _mm512_setzero_ps();
+        acc1[i] = _mm512_setzero_ps();
+    }
+    for (int64_t p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_load_ps(b);
+        const __m512 b1 = wide ? _mm512_load_ps(b + 16) : b0;
+        SEQK_UNROLL_FULL
+        for (int i = 0; i < rows; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+            if (wide)
+                acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+        }
+        a += MR;
+        b += NR;
+    }
+    SEQK_UNROLL_FULL
+    for (int i = 0; i < rows; i++) {
+        acc[2 * i] = acc0[i];
+        acc[2 * i + 1] = acc1[i];
+    }
+}
+
+/* One specialization per row count keeps edge tiles at full speed; out of
+ * line so that alpha and beta do not hold registers in the k loop. */
+static __attribute__((noinline)) void accumulate_rows(int64_t m, int wide,
+                                                      int64_t kc,
+                                                      const float *a,
+                                                      const float *b,
+                                                      __m512 *acc)
+{
+    if (wide) {
+        switch (m) {
+        case 1: accumulate(1, 1, kc, a, b, acc); break;
+        case 2: accumulate(2, 1, kc, a, b, acc); break;
+        case 3: accumulate(3, 1, kc, a, b, acc); break;
+        case 4: accumulate(4, 1, kc, a, b, acc); break;
+        case 5: accumulate(5, 1, kc, a, b, acc); break;
+        case 6: accumulate(6, 1, kc, a, b, acc); break;
+        case 7: accumulate(7, 1, kc, a, b, acc); break;
+        case 8: accumulate(8, 1, kc, a, b, acc); break;
+        case 9: accumulate(9, 1, kc, a, b, acc); break;
+        case 10: accumulate(10, 1, kc, a, b, acc); break;
+        case 11: accumulate(11, 1, kc, a, b, acc); break;
+        case 12: accumulate(12, 1, kc, a, b, acc); break;
+        case 13: accumulate(13, 1, kc, a, b, acc); break;
+        default: accumulate(14, 1, kc, a, b, acc); break;
+        }
+    } else {
+        switch (m) {
+        case 1: accumulate(1, 0, kc, a, b, acc); break;
+        case 2: accumulate(2, 0, kc, a, b, acc); break;
+        case 3: accumulate(3, 0, kc, a, b, acc); break;
+        case 4: accumulate(4, 0, kc, a, b, acc); break;
+        case 5: accumulate(5, 0, kc, a, b, acc); break;
+        case 6: accumulate(6, 0, kc, a, b, acc); break;
+        case 7: accumulate(7, 0, kc, a, b, acc); break;
+        case 8: accumulate(8, 0, kc, a, b, acc); break;
+        case 9: accumulate(9, 0, kc, a, b, acc); break;
+        case 10: accumulate(10, 0, kc, a, b, acc); break;
+        case 11: accumulate(11, 0, kc, a, b, acc); break;
+        case 12: accumulate(12, 0, kc, a, b, acc); break;
+        case 13: accumulate(13, 0, kc, a, b, acc); break;
+        default: accumulate(14, 0, kc, a, b, acc); break;
+        }
+    }
+}
+
+static void seqk_f32_gemm_ukernel_14x32__avx512f(int64_t kc, const float *a,
+                                                 const float *b, float *c,
+                                                 int64_t ldc, int64_t m,
+                                                 int64_t n, float alpha,
+                                                 float beta)
+{
+    /* C is read (or written) only after the k loop: fetch it meanwhile */
+    for (int64_t i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
+    }
+    __m512 acc[2 * MR];
+    accumulate_rows(m, n > 16, kc, a, b, acc);
+    const __m512 valpha = _mm512_set1_ps(alpha);
+    const __mmask16 m0 = lane_mask(n), m1 = lane_mask(n - 16);
+    for (int64_t i = 0; i < m; i++) {
+        store_row(c + i * ldc, acc[2 * i], m0, valpha, beta);
+        if (n > 16)
+            store_row(c + i * ldc + 16, acc[2 * i + 1], m1, valpha, beta);
+    }
+}
+
+/* 16x16 transpose of r[0..15] in registers (rows become columns). */
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[i + 2]);
+        __m512d t3 = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    /* 128-bit lane L of r[4q + s] now holds column 4L + s of rows
+     * 4q..4q+3; gather the four lanes of each column. */
+    for (int s = 0; s < 4; s++) {
+        __m512 x0 = r[s], x1 = r[4 + s], x2 = r[8 + s], x3 = r[12 + s];
+        __m512 y0 = _mm512_shuffle_f32x4(x0, x1, 0x44);
+        __m512 y1 = _mm512_shuffle_f32x4(x0, x1, 0xEE);
+        __m512 y2 = _mm512_shuffle_f32x4(x2, x3, 0x44);
+        __m512 y3 = _mm512_shuffle_f32x4(x2, x3, 0xEE);
+        t[s] = _mm512_shuffle_f32x4(y0, y2, 0x88);
+        t[4 + s] = _mm512_shuffle_f32x4(y0, y2, 0xDD);
+        t[8 + s] = _mm512_shuffle_f32x4(y1, y3, 0x88);
+        t[12 + s] = _mm512_shuffle_f32x4(y1, y3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* dst[p*w + i] = src[i*ld + p] in 16x16 blocks: masked loads cover the
+ * k tail and missing rows (zeros), masked stores the w tail.  Each row
+ * load comes with an L2 prefetch of the same columns of the next panel
+ * (next_rows rows further on). */
+static void seqk_f32_gemm_pack_t__avx512f(int64_t k, int64_t rows,
+                                          int64_t w, const float *src,
+                                          int64_t ld, float *dst,
+                                          int64_t next_rows)
+{
+    for (int64_t i0 = 0; i0 < w; i0 += 16) {
+        const int64_t nrow = rows - i0 < 0 ? 0 : rows - i0;
+        const int64_t npf = next_rows - i0 < 0 ? 0 : next_rows - i0;
+        const __mmask16 smask = lane_mask(w - i0);
+        for (int64_t p0 = 0; p0 < k; p0 += 16) {
+            const int64_t kk = k - p0 < 16 ? k - p0 : 16;
+            const __mmask16 lmask = lane_mask(kk);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) {
+                const float *s = src + (i0 + i) * ld + p0;
+                if (i < npf)
+                    _mm_prefetch((const char *)(s + rows * ld), _MM_HINT_T1);
+                r[i] = i < nrow ? _mm512_maskz_loadu_ps(lmask, s)
+                                : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (int64_t q = 0; q < kk; q++)
+                _mm512_mask_storeu_ps(dst + (p0 + q) * w + i0, smask, r[q]);
+        }
+    }
+}
+
+const seqk_gemm_kernels seqk_gemm_kernels__avx512 = {
+    .name = "seqk_f32_gemm_ukernel_14x32__avx512f",
+    .mr = MR,
+    .nr = NR,
+    .ukernel = seqk_f32_gemm_ukernel_14x32__avx512f,
+    .pack_t = seqk_f32_gemm_pack_t__avx512f,
+};
