@@ -1,7 +1,616 @@
-/* placeholder: the driver lands with its kernels */
+/*
+ * rnn_driver.c — one RNN/LSTM/GRU layer (all directions) on the CPU SIMD
+ * backend, ISA-independent: prepacking, chunking, threads and the step
+ * loop around the per-ISA kernels (rnn.h).
+ *
+ *   1. R and W of every direction are packed once per plan into the panel
+ *      layout of rnn.h and kept in the plan's seqk_backend_cache.
+ *   2. The input projection, two ways:
+ *      - small batches (memory-bound steps, GEMV for batch 1): XW = x .
+ *        W^T + bias for a chunk of steps at once, one GEMM over all the
+ *        chunk's rows (the project kernel: the step's register tiles over
+ *        W's panels); chunks sized so that XW stays in the caches until
+ *        the steps read it;
+ *      - batches of FUSED_MIN_BATCH_* and more (compute-bound steps):
+ *        inside the steps, x_t . W^T accumulated with h_{t-1} . R^T in
+ *        the same registers; no XW at all.
+ *      (GRU linear_before_reset = 1 keeps x . W_h and Rb_h apart from
+ *      h . R_h: they meet inside r (.) (...).)
+ *   3. One seqk__pool_run per chunk (one in all for the fused projection):
+ *      thread i owns a contiguous slice of the hidden units (all gates of
+ *      them) of every direction for the whole sequence, so its slices of
+ *      W and R stay in its caches; it projects the XW of its own units,
+ *      so no barrier separates projection and steps.  Both directions
+ *      advance in the same step, and seqk__pool_barrier separates steps
+ *      (h_t of every unit must exist before step t+1 reads it).
+ *
+ * Sequences: at step k, batch row b is active while k < len_b, at time
+ * t = k (forward) or len_b-1-k (reverse).  Only active rows are computed;
+ * the state of a finished row stays where its last step left it, in
+ * h[len_b % 2] (h is double-buffered by step parity), and y[k][b] is
+ * zeroed for the steps k >= len_b.  h0/c0 are copied into the buffers
+ * before the first barrier and yh/yc written after the last one, so yh
+ * may alias h0 and yc c0.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/registry.h"
 #include "cpu_simd.h"
-int seqk_cpu_rnn_supports(const seqk_cpu_isa *isa, const seqk_rnn_layer_problem *p, char *why, size_t why_len)
-{ (void)isa; (void)p; snprintf(why, why_len, "RNN driver not implemented"); return 0; }
-seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa, const seqk_rnn_layer_problem *p)
-{ (void)ctx; (void)isa; (void)p; return SEQK_ERR_UNSUPPORTED; }
+#include "rnn.h"
+
+/* A thread per this many multiply-adds of a step at most: below it the
+ * barrier between steps costs more than it saves. */
+#define MIN_FMAS_PER_THREAD (64 * 1024)
+/* From these batch sizes on a step is compute-bound even with the input
+ * projection in it: W then streams through the caches with R every step,
+ * but XW never goes through memory.  The smaller one applies while W and
+ * R fit in half the L3; from DRAM it takes the larger one. */
+#define FUSED_MIN_BATCH_L3 8
+#define FUSED_MIN_BATCH_DRAM 32
+
+int64_t seqk_cpu_rnn_xw_chunk_bytes = (int64_t)4 << 20;
+
+static int num_gates(seqk_cell cell)
+{
+    return cell == SEQK_CELL_LSTM ? 4 : cell == SEQK_CELL_GRU ? 3 : 1;
+}
+
+/* The passes of one step: GRU with linear_before_reset = 0 needs two. */
+static int cell_stages(const seqk_rnn_layer_problem *p, seqk_rnn_stage *s)
+{
+    switch (p->cell) {
+    case SEQK_CELL_LSTM:
+        s[0] = SEQK_RNN_STAGE_LSTM;
+        return 1;
+    case SEQK_CELL_GRU:
+        if (p->linear_before_reset) {
+            s[0] = SEQK_RNN_STAGE_GRU;
+            return 1;
+        }
+        s[0] = SEQK_RNN_STAGE_GRU_ZR;
+        s[1] = SEQK_RNN_STAGE_GRU_H;
+        return 2;
+    default:
+        s[0] = SEQK_RNN_STAGE_RNN;
+        return 1;
+    }
+}
+
+/* H rounded up to two vectors: every stage's tiles divide it. */
+static int64_t padded_hidden(int64_t H, int vlen)
+{
+    const int64_t a = 2 * (int64_t)vlen;
+    return (H + a - 1) / a * a;
+}
+
+/* The ONNX gates the input projection computes, in XW slot order (see
+ * rnn.h): LSTM with input_forget has no f gate to project. */
+static int proj_gates(const seqk_rnn_layer_problem *p, int gate[4])
+{
+    const int ng = p->cell == SEQK_CELL_LSTM ? (p->input_forget ? 3 : 4)
+                   : p->cell == SEQK_CELL_GRU ? 3 : 1;
+    for (int i = 0; i < ng; i++)
+        gate[i] = i;
+    if (ng == 3 && p->cell == SEQK_CELL_LSTM)
+        gate[2] = 3;
+    return ng;
+}
+
+/* ------------------------------------------------------- packed weights */
+
+/* What the plan's cache holds: R and W of every direction in panels. */
+typedef struct rnn_pack {
+    const float *W, *R; /* packed from (the plan frees us when they change) */
+    seqk_cell cell;
+    int num_dirs, lbr, input_forget, vlen;
+    int64_t H, I;
+    float *block;
+    float *panel[2][2];  /* R [direction][pass] */
+    float *wpanel[2][2]; /* W [direction][pass] */
+} rnn_pack;
+
+static void pack_free(void *data)
+{
+    rnn_pack *pk = data;
+    if (pk) {
+        seqk__aligned_free(pk->block);
+        free(pk);
+    }
+}
+
+/* Floats of the panels of one direction and pass over K rows. */
+static int64_t panel_floats(seqk_rnn_stage s, int input_forget, int64_t K,
+                            int64_t Hp)
+{
+    return Hp * K * seqk_rnn_stage_gates(s, input_forget);
+}
+
+/* Packs the rows of M (one direction, [G*H][K]: R, K = H, or W, K = I)
+ * that stage s uses into the panels described in rnn.h, K rows each, zero
+ * beyond unit H; w: W's gate order (seqk_rnn_stage_wgate). */
+static void pack_panels(const float *M, int64_t H, int64_t K, int64_t Hp,
+                        int V, seqk_rnn_stage s, int input_forget, int w,
+                        float *out)
+{
+    const int vpg = seqk_rnn_stage_vpg(s);
+    const int nv = seqk_rnn_stage_nvec(s, input_forget);
+    const int64_t U = (int64_t)vpg * V, ntiles = Hp / U, kstride = nv * V;
+    for (int64_t j = 0; j < ntiles; j++) {
+        float *pj = out + j * K * kstride;
+        for (int v = 0; v < nv; v++) {
+            const int g = w ? seqk_rnn_stage_wgate(s, input_forget, v / vpg)
+                            : seqk_rnn_stage_gate(s, input_forget, v / vpg);
+            for (int lane = 0; lane < V; lane++) {
+                const int64_t unit = j * U + (v % vpg) * V + lane;
+                float *dst = pj + v * V + lane;
+                const float *src = M + (g * H + unit) * K;
+                for (int64_t k = 0; k < K; k++)
+                    dst[k * kstride] = unit < H ? src[k] : 0.0f;
+            }
+        }
+    }
+}
+
+static int pack_matches(const rnn_pack *pk, const seqk_rnn_layer_problem *p,
+                        int vlen)
+{
+    return pk->R == p->R && pk->W == p->W && pk->cell == p->cell &&
+           pk->num_dirs == p->num_dirs && pk->H == p->H && pk->I == p->I &&
+           pk->vlen == vlen &&
+           pk->lbr == (p->cell == SEQK_CELL_GRU && p->linear_before_reset) &&
+           pk->input_forget == (p->cell == SEQK_CELL_LSTM && p->input_forget);
+}
+
+/* The packed weights for p: from the cache when this ISA packed them,
+ * else packed now and stored in the cache, or handed back in *owned. */
+static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
+                            const seqk_rnn_layer_problem *p, int64_t Hp,
+                            const rnn_pack **out, rnn_pack **owned)
+{
+    const int V = isa->rnn->vlen;
+    seqk_backend_cache *cache = p->cache;
+    *owned = NULL;
+    if (cache && cache->owner == isa && cache->data &&
+        pack_matches(cache->data, p, V)) {
+        *out = cache->data;
+        return SEQK_OK;
+    }
+
+    rnn_pack *pk = calloc(1, sizeof *pk);
+    seqk_rnn_stage st[2];
+    const int ns = cell_stages(p, st);
+    const int inf = p->cell == SEQK_CELL_LSTM && p->input_forget;
+    int64_t total = 0;
+    for (int s = 0; s < ns; s++)
+        total += panel_floats(st[s], inf, p->H + p->I, Hp);
+    total *= p->num_dirs;
+    if (pk)
+        pk->block = seqk__aligned_alloc((size_t)total * sizeof(float));
+    if (!pk || !pk->block) {
+        free(pk);
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                           "out of memory for the packed RNN weights "
+                           "(%lld floats)", (long long)total);
+    }
+    pk->W = p->W;
+    pk->R = p->R;
+    pk->cell = p->cell;
+    pk->num_dirs = p->num_dirs;
+    pk->H = p->H;
+    pk->I = p->I;
+    pk->vlen = V;
+    pk->lbr = p->cell == SEQK_CELL_GRU && p->linear_before_reset;
+    pk->input_forget = inf;
+    const int64_t G = num_gates(p->cell), H = p->H, I = p->I;
+    float *dst = pk->block;
+    for (int d = 0; d < p->num_dirs; d++)
+        for (int s = 0; s < ns; s++) {
+            pk->panel[d][s] = dst;
+            pack_panels(p->R + d * G * H * H, H, H, Hp, V, st[s], inf, 0, dst);
+            dst += panel_floats(st[s], inf, H, Hp);
+            pk->wpanel[d][s] = dst;
+            pack_panels(p->W + d * G * H * I, H, I, Hp, V, st[s], inf, 1, dst);
+            dst += panel_floats(st[s], inf, I, Hp);
+        }
+
+    if (cache) {
+        if (cache->data && cache->free_fn)
+            cache->free_fn(cache->data);
+        cache->owner = isa;
+        cache->data = pk;
+        cache->free_fn = pack_free;
+    } else {
+        *owned = pk;
+    }
+    *out = pk;
+    return SEQK_OK;
+}
+
+/* --------------------------------------------------------------- chunks */
+
+/* The steps run in chunks [k0, k1) whose XW fits in the caches.  In a
+ * chunk, XW slot s of direction d holds step k0 + s (forward) or
+ * k1 - 1 - s (reverse): for each sequence b, time t = t0 + s with
+ * t0 = k0 (forward) or len_b - k1 (reverse).
+ *   XW row (s, b) at xw + (s*B + b)*ld, direction d at + d*ng*Hp */
+typedef struct rnn_chunk {
+    int64_t k0, k1;
+    int first, last; /* load the initial state / write the final one */
+} rnn_chunk;
+
+static int64_t seq_len(const seqk_rnn_layer_problem *p, int64_t b)
+{
+    return p->seq_lens ? p->seq_lens[b] : p->T;
+}
+
+static int is_reverse(const seqk_rnn_layer_problem *p, int d)
+{
+    return p->num_dirs == 2 ? d == 1 : p->reverse;
+}
+
+typedef struct rnn_run {
+    const seqk_rnn_layer_problem *p;
+    const seqk_rnn_kernels *kern;
+    const rnn_pack *pack;
+    seqk_threadpool *pool;
+    seqk_rnn_stage stage[2];
+    int nstages;
+    int fused;        /* input projection inside the steps (rnn.h) */
+    int ng;           /* projected gates per V-tile of XW */
+    int64_t Hp, ld;   /* ld: floats of an XW row (all directions) */
+    int64_t chunk_len; /* steps per chunk */
+    rnn_chunk chunk;
+    float *xw;        /* the chunk's XW (not fused) */
+    const float *bias; /* [D][ng*Hp]: Wb + Rb as XW rows */
+    float *h[2];      /* [D][B][Hp] by step parity */
+    float *c;         /* [D][B][Hp] LSTM cell, GRU lbr=0 z; or NULL */
+    float *rh;        /* [D][B][Hp] GRU lbr=0 r (.) h; or NULL */
+    const float *peep; /* [D][3][Hp] or NULL */
+    const float *rbh; /* [D][Hp] */
+    /* per thread [nthreads][D][B]: the active rows of the current step,
+     * and [nthreads][chunk_len*B]: the rows of the chunk's projection */
+    int32_t *rows;
+    const float **xwp, **xp;
+    float **yp;
+    const float **pxp;
+    float **pxwp;
+} rnn_run;
+
+/* Arguments common to both kernels for direction d, stage s. */
+static void kernel_args(const rnn_run *r, int d, int s, seqk_rnn_step_args *a)
+{
+    const seqk_rnn_layer_problem *p = r->p;
+    memset(a, 0, sizeof *a);
+    a->stage = r->stage[s];
+    a->input_forget = p->cell == SEQK_CELL_LSTM && p->input_forget;
+    a->H = p->H;
+    a->Hp = r->Hp;
+    a->panel = r->pack->panel[d][s];
+    a->wpanel = r->pack->wpanel[d][s];
+    a->xw_gates = r->ng;
+    a->bias = r->bias + d * r->ng * r->Hp;
+}
+
+/* The chunk's XW of units [u0, u1), every direction: the rows (slot, b)
+ * of steps the sequences have. */
+static void project_chunk(const rnn_run *r, int tid, int64_t u0, int64_t u1)
+{
+    const seqk_rnn_layer_problem *p = r->p;
+    const int64_t B = p->B, S = r->chunk.k1 - r->chunk.k0;
+    const float **xp = r->pxp + tid * r->chunk_len * B;
+    float **xwp = r->pxwp + tid * r->chunk_len * B;
+    for (int d = 0; d < p->num_dirs; d++) {
+        int64_t n = 0;
+        for (int64_t s = 0; s < S; s++)
+            for (int64_t b = 0; b < B; b++) {
+                const int64_t t = is_reverse(p, d)
+                                      ? seq_len(p, b) - r->chunk.k1 + s
+                                      : r->chunk.k0 + s;
+                if (t < 0 || t >= seq_len(p, b))
+                    continue;
+                xp[n] = p->x + t * p->x_st + b * p->x_sb;
+                xwp[n] = r->xw + (s * B + b) * r->ld + d * r->ng * r->Hp;
+                n++;
+            }
+        for (int s = 0; s < r->nstages && n > 0; s++) {
+            const int64_t U =
+                (int64_t)seqk_rnn_stage_vpg(r->stage[s]) * r->kern->vlen;
+            seqk_rnn_step_args a;
+            kernel_args(r, d, s, &a);
+            a.K = p->I;
+            a.x = xp;
+            a.xw_out = xwp;
+            a.nrows = n;
+            r->kern->project(&a, u0 / U, (u1 + U - 1) / U);
+        }
+    }
+}
+
+/* Lists the rows of direction d still running at step k; returns their
+ * count. */
+static int64_t active_rows(const rnn_run *r, int d, int64_t k, int32_t *rows,
+                           const float **xwp, const float **xp, float **yp)
+{
+    const seqk_rnn_layer_problem *p = r->p;
+    const int rev = is_reverse(p, d);
+    const int64_t s = rev ? r->chunk.k1 - 1 - k : k - r->chunk.k0;
+    int64_t n = 0;
+    for (int64_t b = 0; b < p->B; b++) {
+        const int64_t len = seq_len(p, b);
+        if (k >= len)
+            continue;
+        const int64_t t = rev ? len - 1 - k : k;
+        rows[n] = (int32_t)b;
+        if (r->fused) {
+            xwp[n] = r->bias + d * r->ng * r->Hp;
+            xp[n] = p->x + t * p->x_st + b * p->x_sb;
+        } else {
+            xwp[n] = r->xw + (s * p->B + b) * r->ld + d * r->ng * r->Hp;
+        }
+        yp[n] = p->y ? p->y + t * p->y_st + d * p->y_sd + b * p->y_sb : NULL;
+        n++;
+    }
+    return n;
+}
+
+/* One step k of every direction over hidden units [u0, u1). */
+static void step(const rnn_run *r, int64_t k, int64_t u0, int64_t u1,
+                 int32_t *rows, const float **xwp, const float **xp,
+                 float **yp)
+{
+    const seqk_rnn_layer_problem *p = r->p;
+    const int64_t B = p->B, Hp = r->Hp, D = p->num_dirs;
+    const int V = r->kern->vlen, cur = (int)(k & 1);
+    int64_t nact[2] = {0, 0};
+
+    for (int d = 0; d < D; d++)
+        nact[d] = active_rows(r, d, k, rows + d * B, xwp + d * B, xp + d * B,
+                              yp + d * B);
+    for (int s = 0; s < r->nstages; s++) {
+        for (int d = 0; d < D && u1 > u0 && nact[d] > 0; d++) {
+            const int64_t U = (int64_t)seqk_rnn_stage_vpg(r->stage[s]) * V;
+            const int64_t off = d * B * Hp;
+            seqk_rnn_step_args a;
+            kernel_args(r, d, s, &a);
+            if (r->fused) {
+                a.K = p->I;
+                a.x = xp + d * B;
+            }
+            a.nrows = nact[d];
+            a.rows = rows + d * B;
+            a.xw = xwp + d * B;
+            a.y = p->y ? (float *const *)(yp + d * B) : NULL;
+            a.hprev = r->h[cur] + off;
+            a.in = a.stage == SEQK_RNN_STAGE_GRU_H ? r->rh + off : a.hprev;
+            a.hnew = r->h[cur ^ 1] + off;
+            a.c = r->c ? r->c + off : NULL;
+            a.rh = r->rh ? r->rh + off : NULL;
+            a.peep = r->peep ? r->peep + d * 3 * Hp : NULL;
+            a.rbh = r->rbh + d * Hp;
+            memcpy(a.act, &p->act[d * 3], sizeof a.act);
+            a.clip = p->clip;
+            r->kern->step(&a, u0 / U, (u1 + U - 1) / U);
+        }
+        if (s + 1 < r->nstages) /* GRU: r (.) h of every unit first */
+            seqk__pool_barrier(r->pool);
+    }
+    /* y is zero past the end of each sequence */
+    if (p->y && u1 > u0)
+        for (int64_t d = 0; d < D; d++)
+            for (int64_t b = 0; b < B; b++)
+                if (k >= seq_len(p, b))
+                    memset(p->y + k * p->y_st + d * p->y_sd + b * p->y_sb +
+                               u0, 0, (size_t)(u1 - u0) * sizeof(float));
+}
+
+static void rnn_thread(void *arg, int tid, int nthreads)
+{
+    const rnn_run *r = arg;
+    const seqk_rnn_layer_problem *p = r->p;
+    const int64_t B = p->B, Hp = r->Hp, D = p->num_dirs;
+    int64_t u0, u1;
+    seqk__split_range(p->H, 2 * r->kern->vlen, tid, nthreads, &u0, &u1);
+    const size_t bytes = (size_t)(u1 - u0) * sizeof(float);
+
+    if (r->chunk.first) {
+        /* initial state of my units (the buffers are zeroed) */
+        for (int64_t d = 0; d < D && bytes; d++)
+            for (int64_t b = 0; b < B; b++) {
+                const int64_t o = (d * B + b) * Hp + u0;
+                const int64_t s = d * p->h0_sd + b * p->h0_sb + u0;
+                if (p->h0)
+                    memcpy(r->h[0] + o, p->h0 + s, bytes);
+                if (p->c0 && p->cell == SEQK_CELL_LSTM)
+                    memcpy(r->c + o, p->c0 + s, bytes);
+            }
+        seqk__pool_barrier(r->pool);
+    }
+
+    if (!r->fused && u1 > u0)
+        project_chunk(r, tid, u0, u1);
+    for (int64_t k = r->chunk.k0; k < r->chunk.k1; k++) {
+        const int64_t o = (int64_t)tid * D * B;
+        step(r, k, u0, u1, r->rows + o, r->xwp + o, r->xp + o, r->yp + o);
+        seqk__pool_barrier(r->pool); /* h_k complete before step k+1 */
+    }
+
+    if (r->chunk.last) {
+        /* final states: the buffer the last valid step wrote */
+        for (int64_t d = 0; d < D && bytes; d++)
+            for (int64_t b = 0; b < B; b++) {
+                const int64_t len = seq_len(p, b);
+                const int64_t o = (d * B + b) * Hp + u0;
+                const int64_t s = d * p->yh_sd + b * p->yh_sb + u0;
+                if (p->yh)
+                    memcpy(p->yh + s, r->h[len & 1] + o, bytes);
+                if (p->yc)
+                    memcpy(p->yc + s, r->c + o, bytes);
+            }
+    }
+}
+
+/* ------------------------------------------------------------ the entry */
+
+static int fuse_projection(const seqk_rnn_layer_problem *p, int64_t Hp)
+{
+    int gate[4];
+    seqk_cpu_caches caches;
+    seqk__cpu_caches(&caches);
+    const double wr = 4.0 * p->num_dirs * proj_gates(p, gate) * Hp *
+                      (double)(p->H + p->I);
+    return p->B >= FUSED_MIN_BATCH_DRAM ||
+           (p->B >= FUSED_MIN_BATCH_L3 && wr <= caches.l3 / 2.0);
+}
+
+int seqk_cpu_rnn_supports(const seqk_cpu_isa *isa,
+                          const seqk_rnn_layer_problem *p, char *why,
+                          size_t why_len)
+{
+    if (!p)
+        return 1;
+    /* the largest buffers: packed weights D*4*Hp*(H+I), the state and
+     * one step of XW D*4*Hp*B (floats), with room for the byte counts */
+    const int64_t Hp = padded_hidden(p->H, isa->rnn->vlen);
+    const int64_t lim = INT64_MAX / 64;
+    int64_t w, st;
+    if (Hp > lim || p->H > lim - p->I ||
+        seqk__mul_i64(Hp * 4 * p->num_dirs, p->H + p->I, &w) || w > lim ||
+        seqk__mul_i64(Hp * 4 * p->num_dirs, p->B, &st) || st > lim ||
+        seqk__mul_i64(p->T, p->B, &w) || w > lim) {
+        snprintf(why, why_len, "the RNN layer's buffers would overflow");
+        return 0;
+    }
+    return 1;
+}
+
+seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
+                               const seqk_rnn_layer_problem *p)
+{
+    const seqk_rnn_kernels *kern = isa->rnn;
+    const int V = kern->vlen;
+    const int64_t T = p->T, B = p->B, H = p->H, I = p->I, D = p->num_dirs;
+    const int64_t G = num_gates(p->cell), Hp = padded_hidden(H, V);
+    const int lbr = p->cell == SEQK_CELL_GRU && p->linear_before_reset;
+    rnn_pack *owned = NULL;
+    float *xw = NULL, *state = NULL;
+    void *lists = NULL;
+    seqk_status st;
+
+    rnn_run r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.kern = kern;
+    r.Hp = Hp;
+    r.nstages = cell_stages(p, r.stage);
+    r.fused = fuse_projection(p, Hp);
+
+    st = get_pack(ctx, isa, p, Hp, &r.pack, &owned);
+    if (st != SEQK_OK)
+        goto cleanup;
+
+    /* threads: each with two vectors of units at least, and enough work
+     * per step to be worth a barrier */
+    int64_t nthreads = seqk_cpu_threads(ctx);
+    const int64_t slices = (H + 2 * V - 1) / (2 * V);
+    const int64_t work = B * G * H * (H + I) / MIN_FMAS_PER_THREAD;
+    if (nthreads > slices)
+        nthreads = slices;
+    if (nthreads > work)
+        nthreads = work;
+    if (nthreads < 1)
+        nthreads = 1;
+    r.pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
+    if (!r.pool)
+        nthreads = 1;
+    else if (nthreads > seqk__pool_max_threads(r.pool))
+        nthreads = seqk__pool_max_threads(r.pool);
+
+    /* steps per chunk: its XW within seqk_cpu_rnn_xw_chunk_bytes (fused:
+     * no XW, one chunk) */
+    int gate[4];
+    r.ng = proj_gates(p, gate);
+    r.ld = D * r.ng * Hp;
+    const int64_t step_bytes = B * r.ld * (int64_t)sizeof(float);
+    int64_t chunk = step_bytes > 0 && !r.fused
+                        ? seqk_cpu_rnn_xw_chunk_bytes / step_bytes : T;
+    r.chunk_len = chunk = chunk < 1 ? 1 : chunk > T ? T : chunk;
+
+    /* state: h[2], c, rh ([D][B][Hp] each), peepholes [D][3][Hp], Rbh
+     * [D][Hp], the bias as XW rows [D][ng*Hp] */
+    const int64_t sbuf = D * B * Hp;
+    const int64_t nstate = 4 * sbuf + D * 4 * Hp + r.ld;
+    const int64_t plist = r.fused ? 0 : chunk * B; /* projection rows */
+    const int64_t nlist = nthreads * (3 * D * B + 2 * plist) + 1;
+    state = seqk__aligned_alloc((size_t)nstate * sizeof(float));
+    xw = r.fused ? NULL
+                 : seqk__aligned_alloc((size_t)(chunk * B * r.ld) *
+                                       sizeof(float));
+    lists = malloc((size_t)nlist * sizeof(float *) +
+                   (size_t)(nthreads * D * B + 1) * sizeof(int32_t));
+    if (!state || (!r.fused && !xw) || !lists) {
+        st = seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                         "out of memory for the RNN layer's buffers");
+        goto cleanup;
+    }
+    memset(state, 0, (size_t)nstate * sizeof(float));
+    r.h[0] = state;
+    r.h[1] = state + sbuf;
+    r.c = p->cell == SEQK_CELL_LSTM || (p->cell == SEQK_CELL_GRU && !lbr)
+              ? state + 2 * sbuf : NULL;
+    r.rh = p->cell == SEQK_CELL_GRU && !lbr ? state + 3 * sbuf : NULL;
+    float *peep = state + 4 * sbuf;
+    float *rbh = peep + D * 3 * Hp;
+    float *bias = rbh + D * Hp;
+    r.peep = p->P && p->cell == SEQK_CELL_LSTM ? peep : NULL;
+    r.rbh = rbh;
+    r.bias = bias;
+    r.xw = xw;
+    r.xwp = lists;
+    r.xp = r.xwp + nthreads * D * B;
+    r.yp = (float **)(r.xp + nthreads * D * B);
+    r.pxp = (const float **)(r.yp + nthreads * D * B);
+    r.pxwp = (float **)(r.pxp + nthreads * plist);
+    r.rows = (int32_t *)(r.pxwp + nthreads * plist);
+
+    for (int64_t d = 0; d < D; d++) {
+        if (r.peep)
+            for (int q = 0; q < 3; q++)
+                memcpy(peep + (d * 3 + q) * Hp, p->P + (d * 3 + q) * H,
+                       (size_t)H * sizeof(float));
+        if (!p->bias)
+            continue;
+        /* Wb + Rb in XW order; Rb of the GRU lbr=1 h gate goes inside
+         * r (.) (...) instead */
+        const float *wb = p->bias + d * 2 * G * H, *rb = wb + G * H;
+        for (int64_t u = 0; u < H; u++)
+            for (int s = 0; s < r.ng; s++) {
+                const int64_t i = gate[s] * H + u;
+                const int keep_rb = !(lbr && gate[s] == 2);
+                bias[d * r.ng * Hp + ((u / V) * r.ng + s) * V + u % V] =
+                    wb[i] + (keep_rb ? rb[i] : 0.0f);
+            }
+        if (lbr)
+            memcpy(rbh + d * Hp, rb + 2 * H, (size_t)H * sizeof(float));
+    }
+
+    /* chunk by chunk (at least one run, for the states of T = 0) */
+    for (int64_t k0 = 0; k0 < T || k0 == 0; k0 += chunk) {
+        r.chunk.k0 = k0;
+        r.chunk.k1 = k0 + chunk < T ? k0 + chunk : T;
+        r.chunk.first = k0 == 0;
+        r.chunk.last = r.chunk.k1 == T;
+        seqk__pool_run(r.pool, rnn_thread, &r, (int)nthreads);
+        if (r.chunk.last)
+            break;
+    }
+    st = SEQK_OK;
+
+cleanup:
+    pack_free(owned);
+    free(lists);
+    seqk__aligned_free(xw);
+    seqk__aligned_free(state);
+    return st;
+}
