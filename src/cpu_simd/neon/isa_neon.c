@@ -3,11 +3,14 @@
  * that family's kernel file in this directory.  NULL: no neon kernels for
  * the family yet (dispatch falls back and says so).
  */
+#include "../attention.h"
 #include "../cpu_simd.h"
+#include "../gemm.h"
+#include "../rnn.h"
 
 const seqk_cpu_isa seqk_cpu_isa_neon = {
     .spec = "neon",
-    .gemm = NULL,
-    .rnn = NULL,
-    .attn = NULL,
+    .gemm = &seqk_gemm_kernels__neon,
+    .rnn = &seqk_rnn_kernels__neon,
+    .attn = &seqk_attn_kernels__neon,
 };
