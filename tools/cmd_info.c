@@ -11,6 +11,10 @@
 #include "core/internal.h"
 #include "core/registry.h"
 #include "seqk.h"
+#include "seqk_config.h"
+#if SEQK_HAVE_OPENCL
+#include "opencl/cl_backend.h"
+#endif
 
 static void usage(FILE *f)
 {
@@ -29,6 +33,19 @@ static void print_kernels(const char *spec)
         printf("    (cannot create a context: %s)\n", seqk_last_error(NULL));
         return;
     }
+#if SEQK_HAVE_OPENCL
+    const seqk_cl_device_facts *f = seqk_cl_facts(ctx);
+    if (f) {
+        printf("    name %s, vendor %s\n", f->name, f->vendor);
+        printf("    driver %s, %s\n", f->driver_version, f->version);
+        printf("    compute units %u, max work-group %zu, local memory %llu "
+               "KiB, global memory %llu MiB, fp16 %s\n",
+               (unsigned)f->compute_units, f->max_work_group_size,
+               (unsigned long long)(f->local_mem_size >> 10),
+               (unsigned long long)(f->global_mem_size >> 20),
+               f->fp16 ? "yes" : "no");
+    }
+#endif
     for (int op = 0; op < SEQK_OP_COUNT_; op++) {
         /* The best backend with kernels for the op; supports() may still
          * refuse a particular shape at run time (SEQK_VERBOSE=dispatch

@@ -15,6 +15,9 @@
 #include "internal.h"
 #include "registry.h"
 #include "seqk_config.h"
+#if SEQK_HAVE_OPENCL
+#include "opencl/cl_backend.h"
+#endif
 
 static _Thread_local char thread_error[SEQK_ERROR_LEN];
 
@@ -199,14 +202,21 @@ seqk_status seqk_context_create(const seqk_options *opts, seqk_context **out)
     ctx = NULL;
 
 cleanup:
+#if SEQK_HAVE_OPENCL
+    seqk_cl_close(ctx);
+#endif
     free(ctx);
     return st;
 }
 
 seqk_status seqk_context_destroy(seqk_context *ctx)
 {
-    if (ctx)
+    if (ctx) {
         seqk__pool_destroy(ctx->pool);
+#if SEQK_HAVE_OPENCL
+        seqk_cl_close(ctx);
+#endif
+    }
     free(ctx);
     return SEQK_OK;
 }

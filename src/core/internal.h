@@ -21,11 +21,16 @@ struct seqk_context {
     char device[32];             /* the spec the user asked for, resolved */
     int threads;
     char tuning_db[512];
-    /* Backends usable for ops, best last; [0] is always ref. */
+    /* Backends usable for ops, best last; [0] is ref on host devices (an
+     * OpenCL context has only the OpenCL backend). */
     const seqk_backend *backends[SEQK_MAX_BACKENDS];
     int num_backends;
     unsigned verbose;            /* SEQK_VERBOSE_* bits */
     seqk_threadpool *pool;       /* created on first use, see seqk__pool() */
+    /* OpenCL device state (src/opencl/) when the context is on an OpenCL
+     * device: its tensors then live in cl_mem buffers and t->data is a
+     * reserved, never-dereferenced host address range (cl_backend.h). */
+    struct seqk_cl_state *cl;
     char error[SEQK_ERROR_LEN];
 };
 
@@ -36,8 +41,16 @@ struct seqk_tensor {
     seqk_dtype dtype;
     int64_t numel;
     size_t bytes;
-    void *data;                  /* host memory, 64-byte aligned */
+    void *data;                  /* host memory, 64-byte aligned; on an
+                                    OpenCL context a reserved range that
+                                    stands for the device buffer */
 };
+
+/* The tensor's values readable on the host: t->data for host tensors; for
+ * device tensors a download into *tmp (malloc'd; the caller frees it, NULL
+ * when nothing was allocated).  NULL with a message in t->ctx on failure
+ * (*tmp is then NULL). */
+const void *seqk__tensor_host(const seqk_tensor *t, void **tmp);
 
 /* SEQK_VERBOSE is a comma list: dispatch, alloc, all (or 1). */
 enum {

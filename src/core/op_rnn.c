@@ -418,15 +418,27 @@ seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
     float *Wd = block, *Rd = Wd + nw, *Bd = B ? Rd + nr : NULL;
     float *Pd = P ? Rd + nr + nb : NULL;
 
-    st = seqk__rnn_convert(ctx, d->cell, lbr, D, H, I, format,
-                           SEQK_WEIGHTS_ONNX, W->data, R->data,
-                           B ? B->data : NULL, Wd, Rd, Bd);
+    /* The weights are read on the host (device tensors are downloaded). */
+    void *tw = NULL, *tr = NULL, *tb = NULL, *tp = NULL;
+    const void *hw = seqk__tensor_host(W, &tw);
+    const void *hr = hw ? seqk__tensor_host(R, &tr) : NULL;
+    const void *hb = hr && B ? seqk__tensor_host(B, &tb) : NULL;
+    const void *hp = hr && P ? seqk__tensor_host(P, &tp) : NULL;
+    if (!hw || !hr || (B && !hb) || (P && !hp))
+        st = SEQK_ERR_DEVICE;
+    else
+        st = seqk__rnn_convert(ctx, d->cell, lbr, D, H, I, format,
+                               SEQK_WEIGHTS_ONNX, hw, hr, hb, Wd, Rd, Bd);
+    if (st == SEQK_OK && P)
+        memcpy(Pd, hp, (size_t)np * sizeof(float));
+    free(tw);
+    free(tr);
+    free(tb);
+    free(tp);
     if (st != SEQK_OK) {
         seqk__aligned_free(block);
         return st;
     }
-    if (P)
-        memcpy(Pd, P->data, (size_t)np * sizeof(float));
 
     seqk_rnn_layer_weights *lw = &rnn->layers[layer];
     seqk__rnn_cache_clear(&lw->cache);
@@ -478,6 +490,8 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
     const int D = rnn->num_dirs, L = d->num_layers, layout = d->layout;
     const int64_t H = d->hidden_size, I = d->input_size;
     float *scratch = NULL;
+    seqk_tensor *scratch_t = NULL;
+    void *lens_tmp = NULL;
     seqk_status st;
 
     for (int l = 0; l < L; l++)
@@ -513,13 +527,6 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
                                   "the batch size of X");
         if (st != SEQK_OK)
             return st;
-        lens = sequence_lens->data;
-        for (int64_t b = 0; b < Bn; b++)
-            if (lens[b] < 0 || lens[b] > T)
-                return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                                   "sequence_lens[%lld] is %d; expected "
-                                   "0..%lld (the sequence length of X)",
-                                   (long long)b, (int)lens[b], (long long)T);
     }
 
     const int64_t LD = (int64_t)L * D;
@@ -556,21 +563,38 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
                                    out_names[o], in_names[i]);
         }
 
-    /* layers l < L-1 write [T,B,D,H] scratch; two buffers alternate */
+    if (sequence_lens) {
+        /* read on the host: a download for device tensors */
+        lens = seqk__tensor_host(sequence_lens, &lens_tmp);
+        if (!lens)
+            return SEQK_ERR_DEVICE;
+        for (int64_t b = 0; b < Bn; b++)
+            if (lens[b] < 0 || lens[b] > T) {
+                st = seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                                 "sequence_lens[%lld] is %d; expected "
+                                 "0..%lld (the sequence length of X)",
+                                 (long long)b, (int)lens[b], (long long)T);
+                goto cleanup;
+            }
+    }
+
+    /* layers l < L-1 write [T,B,D,H] scratch; two buffers alternate.  A
+     * tensor of the context, so that it lives where the kernels run. */
     const int64_t sdims[4] = {T, Bn, D, H};
     int64_t snum = 0;
     if (L > 1) {
         if (seqk__numel(4, sdims, &snum) ||
-            (uint64_t)snum > SIZE_MAX / (2 * sizeof(float)))
-            return seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                               "the layer outputs [%lld,%lld,%d,%lld] overflow",
-                               (long long)T, (long long)Bn, D, (long long)H);
-        scratch = seqk__aligned_alloc((size_t)snum * (L > 2 ? 2 : 1) *
-                                      sizeof(float));
-        if (!scratch)
-            return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
-                               "out of memory for the outputs of the inner "
-                               "layers (%lld floats)", (long long)snum);
+            (uint64_t)snum > SIZE_MAX / (2 * sizeof(float))) {
+            st = seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                             "the layer outputs [%lld,%lld,%d,%lld] overflow",
+                             (long long)T, (long long)Bn, D, (long long)H);
+            goto cleanup;
+        }
+        const int64_t sn = snum * (L > 2 ? 2 : 1);
+        st = seqk_tensor_create(ctx, 1, &sn, SEQK_F32, &scratch_t);
+        if (st != SEQK_OK)
+            goto cleanup;
+        scratch = scratch_t->data;
     }
 
     /* state strides and the offset of layer l's first row */
@@ -634,6 +658,7 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
     st = SEQK_OK;
 
 cleanup:
-    seqk__aligned_free(scratch);
+    seqk_tensor_destroy(scratch_t);
+    free(lens_tmp);
     return st;
 }

@@ -16,6 +16,7 @@
  * query or the key has norm 0.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -134,14 +135,23 @@ static seqk_status check_key_lens(seqk_context *ctx, const seqk_tensor *t,
         (st = expect_dims(ctx, t, "SeqAttention input key_lens", 1, dims,
                           "one length per batch row of query")))
         return st;
-    const int32_t *len = t->data;
+    void *tmp = NULL;
+    const int32_t *len = seqk__tensor_host(t, &tmp);
+    if (!len)
+        return seqk__error(ctx, SEQK_ERR_DEVICE,
+                           "SeqAttention: cannot read key_lens: %s",
+                           seqk_last_error(ctx));
     for (int64_t b = 0; b < B; b++)
-        if (len[b] < 0 || len[b] > S)
-            return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                               "SeqAttention: key_lens[%lld] is %d but keys "
-                               "have S=%lld positions (each length must be "
-                               "0..%lld)", (long long)b, (int)len[b],
-                               (long long)S, (long long)S);
+        if (len[b] < 0 || len[b] > S) {
+            st = seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                             "SeqAttention: key_lens[%lld] is %d but keys "
+                             "have S=%lld positions (each length must be "
+                             "0..%lld)", (long long)b, (int)len[b],
+                             (long long)S, (long long)S);
+            free(tmp);
+            return st;
+        }
+    free(tmp);
     return SEQK_OK;
 }
 

@@ -12,6 +12,9 @@
 
 #include "registry.h"
 #include "seqk_config.h"
+#if SEQK_HAVE_OPENCL
+#include "opencl/cl_backend.h"
+#endif
 
 #if SEQK_HAVE_AVX2
 #define BACKEND_AVX2 &seqk_backend_avx2
@@ -96,8 +99,10 @@ static void cl_probe_once(void)
                                   sizeof cl_why);
 }
 
+#if !SEQK_HAVE_OPENCL
 static const char opencl_missing[] =
-    "seqk's OpenCL backend is not implemented yet";
+    "seqk was built without OpenCL (-Dopencl=disabled)";
+#endif
 
 seqk_status seqk_device_count(int *count)
 {
@@ -154,9 +159,13 @@ seqk_status seqk_device_info_get(int index, seqk_device_info *info)
     snprintf(info->name, sizeof info->name, "%.80s (%.40s)", d->name,
              d->platform_name);
     info->kind = SEQK_DEVICE_OPENCL;
+#if SEQK_HAVE_OPENCL
+    info->available = 1;
+#else
     info->available = 0;
     snprintf(info->why_unavailable, sizeof info->why_unavailable, "%s",
              opencl_missing);
+#endif
     return SEQK_OK;
 }
 
@@ -209,11 +218,26 @@ static seqk_status resolve_opencl(const char *spec, seqk_context *ctx)
         if (explicit_index &&
             (cl_devs[i].platform != p || cl_devs[i].device != d))
             continue;
+#if SEQK_HAVE_OPENCL
+        /* Device memory is not host memory, so ref and the CPU backends
+         * cannot run on it: the OpenCL backend is the only one, and runs
+         * ref on host copies for ops it has no kernel for. */
+        seqk_status st = seqk_cl_open(ctx, cl_devs[i].platform,
+                                      cl_devs[i].device);
+        if (st != SEQK_OK)
+            return st;
+        ctx->backends[0] = &seqk_backend_opencl;
+        ctx->num_backends = 1;
+        snprintf(ctx->device, sizeof ctx->device, "opencl:%d.%d",
+                 cl_devs[i].platform, cl_devs[i].device);
+        return SEQK_OK;
+#else
         return seqk__error(ctx, SEQK_ERR_NO_DEVICE,
                            "device '%s': OpenCL device opencl:%d.%d (%s) "
                            "was found, but %s", spec, cl_devs[i].platform,
                            cl_devs[i].device, cl_devs[i].name,
                            opencl_missing);
+#endif
     }
     return seqk__error(ctx, SEQK_ERR_NO_DEVICE,
                        "device '%s': no such OpenCL device; found %d, the "

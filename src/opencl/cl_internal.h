@@ -1,0 +1,54 @@
+/*
+ * cl_internal.h — the per-context OpenCL state behind cl_backend.h, shared
+ * by the files of src/opencl/ only.
+ */
+#ifndef SEQK_OPENCL_CL_INTERNAL_H
+#define SEQK_OPENCL_CL_INTERNAL_H
+
+#include <stdint.h>
+
+#include "cl_backend.h"
+
+/* A device tensor: its reserved host range [base, base + size) and the
+ * buffer of the same size behind it. */
+typedef struct seqk_cl_range {
+    uintptr_t base;
+    size_t size;      /* data + guard bytes */
+    cl_mem mem;
+} seqk_cl_range;
+
+#define SEQK_CL_MAX_KERNELS 16
+
+/* One built program: (source name, options) and its kernels by name. */
+typedef struct seqk_cl_program {
+    char *source;
+    char *options;
+    cl_program program;
+    int num_kernels;
+    char *kernel_names[SEQK_CL_MAX_KERNELS];
+    cl_kernel kernels[SEQK_CL_MAX_KERNELS];
+    struct seqk_cl_program *next;
+} seqk_cl_program;
+
+struct seqk_cl_state {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    seqk_cl_device_facts facts;
+    seqk_cl_range *ranges;   /* sorted by base */
+    size_t num_ranges, cap_ranges;
+    seqk_cl_program *programs;
+};
+
+/* cl_memory.c / cl_program.c cleanup, called by seqk_cl_close. */
+void seqk_cl_memory_release(seqk_cl_state *s);
+void seqk_cl_programs_release(seqk_cl_state *s);
+/* The range holding ptr (base <= ptr <= base + size), or NULL. */
+const seqk_cl_range *seqk_cl_find_range(const seqk_cl_state *s,
+                                        const void *ptr);
+
+/* Op drivers (cl_<op>.c). */
+seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p);
+
+#endif /* SEQK_OPENCL_CL_INTERNAL_H */
