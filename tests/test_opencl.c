@@ -447,9 +447,11 @@ START_TEST(wrap_caller_objects)
                                    exp(host[2 + 3 * r + i]) / s, 1e-6);
     }
     ck_assert(out[7] == host[7] && out[14] == host[14]);
+    seqk_tensor *bad = NULL;
     TU_FAILS(ctx, seqk_opencl_tensor_wrap(ctx, buf, 12 * sizeof(float), 2, d,
-                                          SEQK_F32, &x),
+                                          SEQK_F32, &bad),
              SEQK_ERR_SHAPE, "do not fit");
+    ck_assert_ptr_null(bad);
     seqk_tensor_destroy(x);
     seqk_tensor_destroy(y);
     seqk_context_destroy(ctx);
