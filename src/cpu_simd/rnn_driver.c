@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "../core/registry.h"
+#include "../core/rnn_plan.h"
 #include "cpu_simd.h"
 #include "rnn.h"
 
@@ -51,11 +52,6 @@
 #define FUSED_MIN_BATCH_DRAM 32
 
 int64_t seqk_cpu_rnn_xw_chunk_bytes = (int64_t)4 << 20;
-
-static int num_gates(seqk_cell cell)
-{
-    return cell == SEQK_CELL_LSTM ? 4 : cell == SEQK_CELL_GRU ? 3 : 1;
-}
 
 /* The passes of one step: GRU with linear_before_reset = 0 needs two. */
 static int cell_stages(const seqk_rnn_layer_problem *p, seqk_rnn_stage *s)
@@ -203,7 +199,7 @@ static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
     pk->vlen = V;
     pk->lbr = p->cell == SEQK_CELL_GRU && p->linear_before_reset;
     pk->input_forget = inf;
-    const int64_t G = num_gates(p->cell), H = p->H, I = p->I;
+    const int64_t G = seqk__rnn_gates(p->cell), H = p->H, I = p->I;
     float *dst = pk->block;
     for (int d = 0; d < p->num_dirs; d++)
         for (int s = 0; s < ns; s++) {
@@ -491,7 +487,7 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     const seqk_rnn_kernels *kern = isa->rnn;
     const int V = kern->vlen;
     const int64_t T = p->T, B = p->B, H = p->H, I = p->I, D = p->num_dirs;
-    const int64_t G = num_gates(p->cell), Hp = padded_hidden(H, V);
+    const int64_t G = seqk__rnn_gates(p->cell), Hp = padded_hidden(H, V);
     const int lbr = p->cell == SEQK_CELL_GRU && p->linear_before_reset;
     rnn_pack *owned = NULL;
     float *xw = NULL, *state = NULL;
