@@ -85,6 +85,11 @@ seqk_status seqk_context_destroy(seqk_context *ctx);
 /* The backend that ops of this context run on, e.g. "ref". */
 const char *seqk_context_device(const seqk_context *ctx);
 int seqk_context_threads(const seqk_context *ctx);
+/* Waits until every op enqueued on ctx has finished.  Ops on OpenCL
+ * devices are enqueued and return before the device has run them (reads
+ * of a tensor wait for them); host backends finish before returning, so
+ * this is a no-op there.  Use it to time ops. */
+seqk_status seqk_context_synchronize(seqk_context *ctx);
 
 /* ----------------------------------------------------------------- devices */
 

@@ -322,6 +322,11 @@ seqk_status bench_run(bench_instance *inst, char *err, size_t err_len)
                                 inst->out[0], inst->out[1]);
         break;
     }
+    if (st == SEQK_OK) {
+        /* OpenCL ops are only enqueued: time until the device is done. */
+        what = "seqk_context_synchronize";
+        st = seqk_context_synchronize(inst->ctx);
+    }
     if (st != SEQK_OK)
         return fail(inst->ctx, st, what, err, err_len);
     return SEQK_OK;

@@ -221,6 +221,18 @@ seqk_status seqk_context_destroy(seqk_context *ctx)
     return SEQK_OK;
 }
 
+seqk_status seqk_context_synchronize(seqk_context *ctx)
+{
+    if (!ctx)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "seqk_context_synchronize: ctx is NULL");
+#if SEQK_HAVE_OPENCL
+    if (seqk_cl_state_of(ctx))
+        return seqk_cl_finish(ctx);
+#endif
+    return SEQK_OK;
+}
+
 seqk_threadpool *seqk__pool(seqk_context *ctx)
 {
     if (!ctx->pool && ctx->threads > 1 &&
