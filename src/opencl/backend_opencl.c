@@ -1,7 +1,7 @@
 /*
  * backend_opencl.c — the OpenCL backend's table.
  *
- * Ops with an OpenCL kernel run it (softmax so far).  Every other op runs
+ * Ops with an OpenCL kernel run it (GEMM, MatMul, softmax so far).  Every other op runs
  * the reference kernel on host copies ("fallback with copy"): each device
  * pointer in the problem is replaced by a host shadow of its whole tensor
  * (downloaded once per call), the ref kernel runs, and the shadows of
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cl_gemm.h"
 #include "cl_internal.h"
 #include "ref/ref.h"
 
@@ -107,27 +108,14 @@ static seqk_status cl_gemm(seqk_context *ctx, const seqk_backend *self,
                            const seqk_gemm_problem *p)
 {
     (void)self;
-    shadows sh = {.ctx = ctx};
-    seqk_gemm_problem h = *p;
-    log_fallback(ctx, "Gemm");
-    h.A = host_of(&sh, p->A, 0);
-    h.B = host_of(&sh, p->B, 0);
-    h.C = host_of(&sh, p->C, 0);
-    h.Y = host_of(&sh, p->Y, 1);
-    return finish(&sh, sh.st ? sh.st : seqk_ref_gemm(&h));
+    return seqk_cl_gemm(ctx, p);
 }
 
 static seqk_status cl_matmul(seqk_context *ctx, const seqk_backend *self,
                              const seqk_matmul_problem *p)
 {
     (void)self;
-    shadows sh = {.ctx = ctx};
-    seqk_matmul_problem h = *p;
-    log_fallback(ctx, "MatMul");
-    h.A = host_of(&sh, p->A, 0);
-    h.B = host_of(&sh, p->B, 0);
-    h.Y = host_of(&sh, p->Y, 1);
-    return finish(&sh, sh.st ? sh.st : seqk_ref_matmul(&h));
+    return seqk_cl_matmul(ctx, p);
 }
 
 static seqk_status cl_softmax(seqk_context *ctx, const seqk_backend *self,
@@ -206,8 +194,8 @@ const seqk_backend seqk_backend_opencl = {
     .attention = cl_attention,
     .seq_attention = cl_seq_attention,
     .kernel_names = {
-        [SEQK_OP_GEMM] = "seqk_f32_gemm__ref_on_host_copy",
-        [SEQK_OP_MATMUL] = "seqk_f32_matmul__ref_on_host_copy",
+        [SEQK_OP_GEMM] = "seqk_f32_gemm__opencl",
+        [SEQK_OP_MATMUL] = "seqk_f32_matmul__opencl",
         [SEQK_OP_SOFTMAX] = "seqk_f32_softmax__opencl",
         [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__ref_on_host_copy",
         [SEQK_OP_ATTENTION] = "seqk_f32_attention__ref_on_host_copy",
