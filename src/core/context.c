@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "registry.h"
 #include "seqk_config.h"
+#include "tune/tune_state.h"
 #if SEQK_HAVE_OPENCL
 #include "opencl/cl_backend.h"
 #endif
@@ -213,6 +214,7 @@ seqk_status seqk_context_destroy(seqk_context *ctx)
 {
     if (ctx) {
         seqk__pool_destroy(ctx->pool);
+        seqk__tune_state_free(ctx);
 #if SEQK_HAVE_OPENCL
         seqk_cl_close(ctx);
 #endif

@@ -31,6 +31,8 @@ struct seqk_context {
      * device: its tensors then live in cl_mem buffers and t->data is a
      * reserved, never-dereferenced host address range (cl_backend.h). */
     struct seqk_cl_state *cl;
+    /* Tuning (src/tune/): overrides and the database, made on first use. */
+    struct seqk_tune_state *tune;
     char error[SEQK_ERROR_LEN];
 };
 
