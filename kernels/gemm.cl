@@ -11,7 +11,7 @@
  *   Y        = Y[y_off + m*ldy + n]
  * has_c == 0 or beta == 0: C is never read.
  *
- * Two kernels:
+ * Three kernels (parameters: the tunables in src/opencl/cl_gemm.c):
  *
  * seqk_f32_gemm_tiled — one work-group computes an MWG x NWG tile of Y,
  * walking K in KWG steps through local memory:
@@ -34,15 +34,16 @@
  *
  * seqk_f32_gemm_direct — no local memory, one work-item per DWM x DWN block
  * of Y straight from global memory; for small and skinny shapes (the
- * recurrent step: M = 4*hidden, N = batch).  When both opA and opB are
- * contiguous along K (the usual A * B^T), K is read in float8 vectors.
+ * recurrent step: M = batch, N = 4*hidden, or its transpose).  When both
+ * opA and opB are contiguous along K (the usual A * B^T), K is read in
+ * vectors of DVK floats (DWM + DWN vector loads feed DWM*DWN vector FMAs).
  * Out-of-range rows/columns are clamped to the last valid one for loads
  * (so no branch in the K loop and no out-of-bounds read) and skipped on
  * store.
  *
- * seqk_f32_gemm_rows — no local memory, one work-item per RWM x 16 block
+ * seqk_f32_gemm_rows — no local memory, one work-item per RWM x RWN block
  * of Y, for opB contiguous along N (b_sn == 1, the plain A * B): each k
- * broadcasts RWM values of opA against one float16 row segment of opB
+ * broadcasts RWM values of opA against one RWN-wide row segment of opB
  * (an outer-product step, the CPU-GEMM microkernel shape).  A block that
  * crosses N takes a scalar path with clamped loads.
  */
@@ -77,8 +78,14 @@
 #ifndef DWN
 #define DWN 1
 #endif
+#ifndef DVK
+#define DVK 8
+#endif
 #ifndef RWM
 #define RWM 8
+#endif
+#ifndef RWN
+#define RWN 16
 #endif
 
 #define MWI (MWG / MDIMC)
@@ -107,6 +114,64 @@ typedef float16 floatn;
 #else
 #error "gemm.cl: VWN must be 1, 2, 4, 8 or 16"
 #endif
+
+/* The direct kernel's K vectors (DVK floats) and their horizontal sum. */
+#if DVK == 1
+typedef float floatk;
+#define LOADK(p) (*(p))
+#define HSUMK(s) (s)
+#elif DVK == 2
+typedef float2 floatk;
+#define LOADK(p) vload2(0, p)
+#define HSUMK(s) ((s).lo + (s).hi)
+#elif DVK == 4
+typedef float4 floatk;
+#define LOADK(p) vload4(0, p)
+#define HSUMK(s) (((s).lo + (s).hi).lo + ((s).lo + (s).hi).hi)
+#elif DVK == 8
+typedef float8 floatk;
+#define LOADK(p) vload8(0, p)
+#define HSUMK(s) hsum8(s)
+#elif DVK == 16
+typedef float16 floatk;
+#define LOADK(p) vload16(0, p)
+#define HSUMK(s) hsum16(s)
+#else
+#error "gemm.cl: DVK must be 1, 2, 4, 8 or 16"
+#endif
+
+/* The rows kernel's row segments (RWN floats). */
+#if RWN == 4
+typedef float4 floatr;
+#define LOADR(p) vload4(0, p)
+#define STORER(v, p) vstore4(v, 0, p)
+#elif RWN == 8
+typedef float8 floatr;
+#define LOADR(p) vload8(0, p)
+#define STORER(v, p) vstore8(v, 0, p)
+#elif RWN == 16
+typedef float16 floatr;
+#define LOADR(p) vload16(0, p)
+#define STORER(v, p) vstore16(v, 0, p)
+#else
+#error "gemm.cl: RWN must be 4, 8 or 16"
+#endif
+
+static inline float hsum8(float8 s)
+{
+    const float4 s4 = s.lo + s.hi;
+    const float2 s2 = s4.lo + s4.hi;
+    return s2.lo + s2.hi;
+}
+
+/* Through memory: Oclgrind loses the shadow of float16 halves (.lo/.hi),
+ * reporting the sum as uninitialised; this form is exact and checkable. */
+static inline float hsum16(float16 s)
+{
+    float t[16];
+    vstore16(s, 0, t);
+    return hsum8(vload8(0, t) + vload8(1, t));
+}
 
 /* Row of the i-th register row of work-item tm inside the tile. */
 #define TILE_ROW(i, tm) ((((i) / VWM) * MDIMC + (tm)) * VWM + (i) % VWM)
@@ -241,27 +306,23 @@ __kernel void seqk_f32_gemm_direct(const int M, const int N, const int K,
 
     int k = 0;
     if (a_sk == 1 && b_sk == 1) {
-        float8 acc8[DWM][DWN];
+        floatk acck[DWM][DWN];
         for (int i = 0; i < DWM; i++)
             for (int j = 0; j < DWN; j++)
-                acc8[i][j] = (float8)(0.0f);
-        for (; k + 8 <= K; k += 8) {
-            float8 b8[DWN];
+                acck[i][j] = 0.0f;
+        for (; k + DVK <= K; k += DVK) {
+            floatk bk[DWN];
             for (int j = 0; j < DWN; j++)
-                b8[j] = vload8(0, B + bcol[j] + k);
+                bk[j] = LOADK(B + bcol[j] + k);
             for (int i = 0; i < DWM; i++) {
-                const float8 a8 = vload8(0, A + arow[i] + k);
+                const floatk ak = LOADK(A + arow[i] + k);
                 for (int j = 0; j < DWN; j++)
-                    acc8[i][j] = fma(a8, b8[j], acc8[i][j]);
+                    acck[i][j] = fma(ak, bk[j], acck[i][j]);
             }
         }
         for (int i = 0; i < DWM; i++)
-            for (int j = 0; j < DWN; j++) {
-                const float8 s = acc8[i][j];
-                const float4 s4 = s.lo + s.hi;
-                const float2 s2 = s4.lo + s4.hi;
-                acc[i][j] = s2.lo + s2.hi;
-            }
+            for (int j = 0; j < DWN; j++)
+                acc[i][j] = HSUMK(acck[i][j]);
     }
     for (; k < K; k++) {
         float b[DWN];
@@ -303,7 +364,7 @@ __kernel void seqk_f32_gemm_rows(const int M, const int N, const int K,
                                  __global float *Y, const long y_off,
                                  const long ldy)
 {
-    const int nb = get_global_id(0) * 16;
+    const int nb = get_global_id(0) * RWN;
     const int mb = get_global_id(1) * RWM;
     if (nb >= N || mb >= M)
         return; /* no barriers in this kernel: early exit is safe */
@@ -312,30 +373,30 @@ __kernel void seqk_f32_gemm_rows(const int M, const int N, const int K,
     for (int i = 0; i < RWM; i++)
         arow[i] = a_off + min(mb + i, M - 1) * a_sm;
 
-    float acc[RWM][16];
-    if (b_sn == 1 && nb + 16 <= N) {
-        float16 acc16[RWM];
+    float acc[RWM][RWN];
+    if (b_sn == 1 && nb + RWN <= N) {
+        floatr accr[RWM];
         for (int i = 0; i < RWM; i++)
-            acc16[i] = (float16)(0.0f);
+            accr[i] = (floatr)(0.0f);
         __global const float *bp = B + b_off + nb;
         for (int k = 0; k < K; k++) {
-            const float16 b16 = vload16(0, bp + k * b_sk);
+            const floatr br = LOADR(bp + k * b_sk);
             for (int i = 0; i < RWM; i++)
-                acc16[i] = fma((float16)(A[arow[i] + k * a_sk]), b16, acc16[i]);
+                accr[i] = fma((floatr)(A[arow[i] + k * a_sk]), br, accr[i]);
         }
         for (int i = 0; i < RWM; i++)
-            vstore16(acc16[i], 0, acc[i]);
+            STORER(accr[i], acc[i]);
     } else {
-        long bcol[16];
-        for (int j = 0; j < 16; j++)
+        long bcol[RWN];
+        for (int j = 0; j < RWN; j++)
             bcol[j] = b_off + min(nb + j, N - 1) * b_sn;
         for (int i = 0; i < RWM; i++)
-            for (int j = 0; j < 16; j++)
+            for (int j = 0; j < RWN; j++)
                 acc[i][j] = 0.0f;
         for (int k = 0; k < K; k++)
             for (int i = 0; i < RWM; i++) {
                 const float a = A[arow[i] + k * a_sk];
-                for (int j = 0; j < 16; j++)
+                for (int j = 0; j < RWN; j++)
                     acc[i][j] = fma(a, B[bcol[j] + k * b_sk], acc[i][j]);
             }
     }
@@ -345,7 +406,7 @@ __kernel void seqk_f32_gemm_rows(const int M, const int N, const int K,
         const int gm = mb + i;
         if (gm >= M)
             break;
-        for (int j = 0; j < 16; j++) {
+        for (int j = 0; j < RWN; j++) {
             const int gn = nb + j;
             if (gn >= N)
                 break;

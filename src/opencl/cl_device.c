@@ -309,8 +309,14 @@ cl_ulong seqk_cl_local_mem(const seqk_context *ctx)
     return ctx->cl->facts.local_mem_size;
 }
 
+static _Atomic unsigned long host_waits;
+
+unsigned long seqk_cl_host_waits(void) { return host_waits; }
+void seqk__cl_host_wait(void) { host_waits++; }
+
 seqk_status seqk_cl_finish(seqk_context *ctx)
 {
+    seqk__cl_host_wait();
     return seqk_cl_check(ctx, clFinish(ctx->cl->queue), "clFinish");
 }
 

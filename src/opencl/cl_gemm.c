@@ -2,46 +2,231 @@
  * cl_gemm.c — GEMM and MatMul on OpenCL.
  *
  * Two paths on the same queue and buffers:
- *   own      kernels/gemm.cl (built-in default parameters)
+ *   own      kernels/gemm.cl: seqk_f32_gemm_tiled, _direct, _rows
  *   clblast  CLBlastSgemm (when the build found CLBlast: SEQK_HAVE_CLBLAST)
  * chosen per call by SEQK_OPENCL_GEMM=own|clblast|auto (default auto).
  *
- * Rule for auto, until the tuner measures per shape and device:
+ * Tunables (src/tune/tune.h), declared below, values per call from
+ * seqk__tuned() and passed to the kernel build as -D options:
+ *   opencl.gemm.tiled   MWG NWG KWG MDIMC NDIMC VWM VWN KWI  shape M,N,K
+ *   opencl.gemm.direct  DWM DWN DVK                          shape M,N,K
+ *   opencl.gemm.rows    RWM RWN                              shape M,N,K
+ *   opencl.gemm.path    PATH: 0 rule, 1 tiled, 2 direct, 3 rows,
+ *                       4 CLBlast        shape M,N,K,1+trans_a,1+trans_b
+ * DWM/DWN/RWM larger than the problem are shrunk to the smallest power of
+ * two covering it (M = 1 computes one row, not DWM copies of it).
+ *
+ * Auto: the path tunable decides once the tuner has an entry for the
+ * shape and device (PATH 4: CLBlast; 1-3: that own kernel).  Until then
+ * (PATH 0, the default) the rule:
  *   - CLBlast only on GPUs (CLBlast ships tuned parameters for many GPUs,
  *     none for PoCL: measured here, the own kernels are 3x+ faster on
- *     PoCL) and only when M, N, K >= 256 and CLBlast can express the call;
- *   - else own.
+ *     PoCL, bench/OPENCL.md) and only when M, N, K >= 256 and CLBlast
+ *     can express the call;
+ *   - else own, kernel by the rule below.
+ * SEQK_OPENCL_GEMM=own never runs CLBlast (a tuned PATH 4 falls back to
+ * the rule); =clblast runs CLBlast whenever it can express the call.
  * CLBlast computes C = alpha*AB + beta*C in place, so seqk's separate C is
  * copied into Y first (clEnqueueCopyBufferRect, C must have Y's layout:
  * c_sn == 1, c_sm == ldy); C broadcasts (a stride 0) and beta == 0 with
  * non-dense Y rows go to the own kernels.
  *
- * Own kernel choice (all three cover every transpose and size; the choice
+ * Own kernel rule (all three cover every transpose and size; the choice
  * is speed only):
  *   - opA and opB both contiguous along K (A * B^T, the recurrent step):
- *     seqk_f32_gemm_direct (dot products read in float8 along K);
+ *     seqk_f32_gemm_direct (dot products read in DVK-float vectors);
  *   - on CPU devices, opB contiguous along N and N >= 16:
- *     seqk_f32_gemm_rows (RWM rows x 16 columns per work-item);
- *   - on any device, the tiled kernel when its work-group (NDIMC x MDIMC)
- *     fits the kernel's limit and its tiles fit local memory, and the
- *     problem fills at least one tile (M >= 32 and N >= 32); otherwise
- *     seqk_f32_gemm_direct.
+ *     seqk_f32_gemm_rows (RWM rows x RWN columns per work-item);
+ *   - otherwise the tiled kernel when the problem fills at least one
+ *     32x32 block (M >= 32 and N >= 32) and the compiled kernel takes
+ *     its work-group; else seqk_f32_gemm_direct.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cl_gemm.h"
 #include "seqk_config.h"
+#include "tune/tune.h"
 
 #if SEQK_HAVE_CLBLAST
 #include <clblast_c.h>
 #endif
 
-/* Must match the defaults in kernels/gemm.cl (the host adds no -D). */
-enum { TILE_MWG = 64, TILE_NWG = 64, TILE_KWG = 16, TILE_MDIMC = 8,
-       TILE_NDIMC = 8, DIRECT_DWM = 8, DIRECT_DWN = 1, ROWS_RWM = 8,
-       ROWS_RWN = 16 };
+/* ------------------------------------------------------------ tunables */
+
+/* seqk_f32_gemm_tiled (kernels/gemm.cl: MWG ... KWI). */
+enum { T_MWG, T_NWG, T_KWG, T_MDIMC, T_NDIMC, T_VWM, T_VWN, T_KWI, T_NUM };
+/* seqk_f32_gemm_direct and seqk_f32_gemm_rows. */
+enum { D_DWM, D_DWN, D_DVK, D_LWM, D_LWN, D_NUM };
+enum { R_RWM, R_RWN, R_LWM, R_LWN, R_NUM };
+/* The path: 0 the rule below, else one kernel or CLBlast. */
+enum { PATH_RULE, PATH_TILED, PATH_DIRECT, PATH_ROWS, PATH_CLBLAST };
+
+/* Register tile caps (floats of accumulators per work-item): beyond
+ * these the kernels spill on every device class. */
+#define TILED_MAX_REGS 256
+#define DIRECT_MAX_REGS 256
+#define ROWS_MAX_REGS 256
+
+static int64_t tiled_local_bytes(const int *v)
+{
+    return (int64_t)(v[T_MWG] + v[T_NWG]) * v[T_KWG] * 4;
+}
+
+static int tiled_legal(const int *v, const seqk_tune_limits *lim,
+                       const int64_t *shape)
+{
+    (void)shape; /* the kernel guards every edge: any shape runs */
+    const int64_t wg = (int64_t)v[T_MDIMC] * v[T_NDIMC];
+    if (!lim->is_opencl)
+        return 0;
+    if (v[T_MWG] % (v[T_MDIMC] * v[T_VWM]) != 0 ||
+        v[T_NWG] % (v[T_NDIMC] * v[T_VWN]) != 0 ||
+        v[T_KWG] % v[T_KWI] != 0)
+        return 0;
+    if (wg > lim->max_wg || v[T_NDIMC] > lim->max_item[0] ||
+        v[T_MDIMC] > lim->max_item[1])
+        return 0;
+    if (tiled_local_bytes(v) > lim->local_mem)
+        return 0;
+    return (v[T_MWG] / v[T_MDIMC]) * (v[T_NWG] / v[T_NDIMC]) <=
+           TILED_MAX_REGS;
+}
+
+/* Defaults: 64x64 tiles of an 8x8 group, 8x8 per work-item, the
+ * configuration CLBlast's own defaults and tuned GPU entries centre on;
+ * 8 KiB of local memory and 64 work-items fit every GPU and PoCL.  Only
+ * the GPU path (on PoCL the barrier-free kernels win, bench/OPENCL.md). */
+const seqk_tunable seqk_cl_gemm_tiled_tunable = {
+    .id = "opencl.gemm.tiled",
+    .source = "gemm",
+    .backend = "opencl",
+    .num_shape = 3,
+    .shape_names = {"M", "N", "K"},
+    .num_params = T_NUM,
+    .params = {
+        {"MWG", 4, {16, 32, 64, 128}, 64},
+        {"NWG", 4, {16, 32, 64, 128}, 64},
+        {"KWG", 4, {8, 16, 32, 64}, 16},
+        {"MDIMC", 4, {4, 8, 16, 32}, 8},
+        {"NDIMC", 4, {4, 8, 16, 32}, 8},
+        {"VWM", 4, {1, 2, 4, 8}, 1},
+        {"VWN", 5, {1, 2, 4, 8, 16}, 8},
+        {"KWI", 5, {1, 2, 4, 8, 16}, 4},
+    },
+    .legal = tiled_legal,
+};
+
+/* A work-group of lwn x lwm work-items fits the device. */
+static int group_fits(int64_t lwm, int64_t lwn, const seqk_tune_limits *lim)
+{
+    return lwm * lwn <= lim->max_wg && lwn <= lim->max_item[0] &&
+           lwm <= lim->max_item[1];
+}
+
+static int direct_legal(const int *v, const seqk_tune_limits *lim,
+                        const int64_t *shape)
+{
+    (void)shape; /* loads are clamped, stores guarded: any shape runs */
+    return lim->is_opencl && group_fits(v[D_LWM], v[D_LWN], lim) &&
+           v[D_DWM] * v[D_DWN] * v[D_DVK] <= DIRECT_MAX_REGS;
+}
+
+/* Defaults measured on PoCL (bench/OPENCL.md). */
+const seqk_tunable seqk_cl_gemm_direct_tunable = {
+    .id = "opencl.gemm.direct",
+    .source = "gemm",
+    .backend = "opencl",
+    .num_shape = 3,
+    .shape_names = {"M", "N", "K"},
+    .num_params = D_NUM,
+    .params = {
+        {"DWM", 5, {1, 2, 4, 8, 16}, 8},
+        {"DWN", 5, {1, 2, 4, 8, 16}, 1},
+        {"DVK", 5, {1, 2, 4, 8, 16}, 16},
+        {"LWM", 6, {1, 2, 4, 8, 16, 32}, 8},
+        {"LWN", 6, {1, 2, 4, 8, 16, 32}, 8},
+    },
+    .legal = direct_legal,
+};
+
+static int rows_legal(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape)
+{
+    (void)shape;
+    return lim->is_opencl && group_fits(v[R_LWM], v[R_LWN], lim) &&
+           v[R_RWM] * v[R_RWN] <= ROWS_MAX_REGS;
+}
+
+const seqk_tunable seqk_cl_gemm_rows_tunable = {
+    .id = "opencl.gemm.rows",
+    .source = "gemm",
+    .backend = "opencl",
+    .num_shape = 3,
+    .shape_names = {"M", "N", "K"},
+    .num_params = R_NUM,
+    .params = {
+        {"RWM", 5, {1, 2, 4, 8, 16}, 8},
+        {"RWN", 3, {4, 8, 16}, 16},
+        {"LWM", 6, {1, 2, 4, 8, 16, 32}, 8},
+        {"LWN", 6, {1, 2, 4, 8, 16, 32}, 8},
+    },
+    .legal = rows_legal,
+};
+
+static int path_legal(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape)
+{
+    (void)shape;
+    if (!lim->is_opencl)
+        return 0;
+    if (v[0] == PATH_CLBLAST)
+        return SEQK_HAVE_CLBLAST;
+    if (v[0] == PATH_TILED) /* the smallest tile: 16x16x8, 4x4 group */
+        return lim->max_wg >= 16 && lim->max_item[0] >= 4 &&
+               lim->max_item[1] >= 4 && lim->local_mem >= (16 + 16) * 8 * 4;
+    return 1;
+}
+
+/* Shape: M, N, K, 1 + trans_a, 1 + trans_b (so the transposes fall in
+ * buckets 0 and 1).  Default: the rule (see the header comment). */
+const seqk_tunable seqk_cl_gemm_path_tunable = {
+    .id = "opencl.gemm.path",
+    .source = "gemm",
+    .backend = "opencl",
+    .num_shape = 5,
+    .shape_names = {"M", "N", "K", "TA", "TB"},
+    .num_params = 1,
+    .params = {
+        {"PATH", 5, {PATH_RULE, PATH_TILED, PATH_DIRECT, PATH_ROWS,
+                     PATH_CLBLAST}, PATH_RULE},
+    },
+    .legal = path_legal,
+};
+
+/* Values of t for p, legal on this device (else the defaults, which the
+ * declarations keep legal on GPUs and CPUs alike). */
+static void values_for(seqk_context *ctx, const seqk_tunable *t,
+                       const int64_t *shape, int *v)
+{
+    seqk_tune_limits lim;
+    seqk__tuned(ctx, t, shape, v);
+    seqk__tune_limits(ctx, &lim);
+    if (!seqk_tunable_legal(t, v, &lim, shape))
+        seqk_tunable_defaults(t, v);
+}
+
+/* Smallest candidate >= n (capped at v): a block never exceeds the
+ * problem, so M = 1 does not compute DWM copies of one row. */
+static int fit_block(int v, int64_t n)
+{
+    int b = 1;
+    while (b < v && b < n)
+        b *= 2;
+    return b;
+}
 
 seqk_cl_gemm_path seqk_cl_gemm_path_from_env(void)
 {
@@ -108,75 +293,135 @@ static seqk_status set_args(seqk_context *ctx, cl_kernel k, const char *name,
     return SEQK_OK;
 }
 
+/* Enqueues a barrier-free kernel whose work-items own bm x bn blocks of
+ * Y, in groups of lwn x lwm work-items (shrunk to the problem, and to
+ * what the compiled kernel allows): a group's blocks share their rows of
+ * opA and columns of opB in cache on CPU devices.  Work-items past the
+ * edge return at once (the kernels have no barriers). */
+static seqk_status enqueue_blocks(seqk_context *ctx, cl_kernel k,
+                                  const char *name,
+                                  const seqk_gemm_problem *p, int bm, int bn,
+                                  int lwm, int lwn)
+{
+    const size_t wn = (size_t)((p->N + bn - 1) / bn);
+    const size_t wm = (size_t)((p->M + bm - 1) / bm);
+    size_t ln = (size_t)fit_block(lwn, (int64_t)wn);
+    size_t lm = (size_t)fit_block(lwm, (int64_t)wm);
+    const size_t max = seqk_cl_kernel_max_wg(ctx, k);
+    while (ln * lm > max && (ln > 1 || lm > 1)) {
+        if (lm >= ln)
+            lm /= 2;
+        else
+            ln /= 2;
+    }
+    const size_t local[2] = {ln, lm};
+    const size_t global[2] = {(wn + ln - 1) / ln * ln, (wm + lm - 1) / lm * lm};
+    return seqk_cl_enqueue(ctx, k, name, 2, global, local);
+}
+
 static seqk_status run_direct(seqk_context *ctx, const seqk_gemm_problem *p)
 {
     static const char name[] = "seqk_f32_gemm_direct";
+    const int64_t shape[3] = {p->M, p->N, p->K};
+    int v[D_NUM];
+    char opts[64];
     cl_kernel k;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "gemm", NULL, name, &k)) ||
+    values_for(ctx, &seqk_cl_gemm_direct_tunable, shape, v);
+    v[D_DWM] = fit_block(v[D_DWM], p->M);
+    v[D_DWN] = fit_block(v[D_DWN], p->N);
+    snprintf(opts, sizeof opts, "-D DWM=%d -D DWN=%d -D DVK=%d", v[D_DWM],
+             v[D_DWN], v[D_DVK]);
+    if ((st = seqk_cl_kernel(ctx, "gemm", opts, name, &k)) ||
         (st = set_args(ctx, k, name, p)))
         return st;
-    const size_t global[2] = {
-        (size_t)((p->N + DIRECT_DWN - 1) / DIRECT_DWN),
-        (size_t)((p->M + DIRECT_DWM - 1) / DIRECT_DWM)};
-    return seqk_cl_enqueue(ctx, k, name, 2, global, NULL);
+    return enqueue_blocks(ctx, k, name, p, v[D_DWM], v[D_DWN], v[D_LWM],
+                          v[D_LWN]);
 }
 
 static seqk_status run_rows(seqk_context *ctx, const seqk_gemm_problem *p)
 {
     static const char name[] = "seqk_f32_gemm_rows";
+    const int64_t shape[3] = {p->M, p->N, p->K};
+    int v[R_NUM];
+    char opts[64];
     cl_kernel k;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "gemm", NULL, name, &k)) ||
+    values_for(ctx, &seqk_cl_gemm_rows_tunable, shape, v);
+    v[R_RWM] = fit_block(v[R_RWM], p->M);
+    snprintf(opts, sizeof opts, "-D RWM=%d -D RWN=%d", v[R_RWM], v[R_RWN]);
+    if ((st = seqk_cl_kernel(ctx, "gemm", opts, name, &k)) ||
         (st = set_args(ctx, k, name, p)))
         return st;
-    const size_t global[2] = {
-        (size_t)((p->N + ROWS_RWN - 1) / ROWS_RWN),
-        (size_t)((p->M + ROWS_RWM - 1) / ROWS_RWM)};
-    return seqk_cl_enqueue(ctx, k, name, 2, global, NULL);
+    return enqueue_blocks(ctx, k, name, p, v[R_RWM], v[R_RWN], v[R_LWM],
+                          v[R_LWN]);
 }
 
-/* Runs the tiled kernel if the device can; *ran = 0 when it cannot (work
- * group or local memory too large), so the caller uses the direct one. */
+/* Runs the tiled kernel if the device can; *ran = 0 when the compiled
+ * kernel allows fewer work-items than the group (registers), so the
+ * caller uses the direct one.  legal() has checked the device limits. */
 static seqk_status run_tiled(seqk_context *ctx, const seqk_gemm_problem *p,
                              int *ran)
 {
     static const char name[] = "seqk_f32_gemm_tiled";
+    const int64_t shape[3] = {p->M, p->N, p->K};
+    int v[T_NUM];
+    char opts[160];
     cl_kernel k;
     seqk_status st;
     *ran = 0;
-    if ((st = seqk_cl_kernel(ctx, "gemm", NULL, name, &k)))
+    values_for(ctx, &seqk_cl_gemm_tiled_tunable, shape, v);
+    snprintf(opts, sizeof opts,
+             "-D MWG=%d -D NWG=%d -D KWG=%d -D MDIMC=%d -D NDIMC=%d "
+             "-D VWM=%d -D VWN=%d -D KWI=%d", v[T_MWG], v[T_NWG], v[T_KWG],
+             v[T_MDIMC], v[T_NDIMC], v[T_VWM], v[T_VWN], v[T_KWI]);
+    if ((st = seqk_cl_kernel(ctx, "gemm", opts, name, &k)))
         return st;
-    const size_t lmem = (size_t)(TILE_MWG + TILE_NWG) * TILE_KWG *
-                        sizeof(float);
-    if (seqk_cl_kernel_max_wg(ctx, k) < (size_t)TILE_MDIMC * TILE_NDIMC ||
-        seqk_cl_local_mem(ctx) < lmem)
+    const size_t mdimc = (size_t)v[T_MDIMC], ndimc = (size_t)v[T_NDIMC];
+    if (seqk_cl_kernel_max_wg(ctx, k) < mdimc * ndimc ||
+        seqk_cl_local_mem(ctx) < (size_t)tiled_local_bytes(v))
         return SEQK_OK;
     if ((st = set_args(ctx, k, name, p)))
         return st;
-    const size_t local[2] = {TILE_NDIMC, TILE_MDIMC};
+    const size_t local[2] = {ndimc, mdimc};
     const size_t global[2] = {
-        (size_t)((p->N + TILE_NWG - 1) / TILE_NWG) * TILE_NDIMC,
-        (size_t)((p->M + TILE_MWG - 1) / TILE_MWG) * TILE_MDIMC};
+        (size_t)((p->N + v[T_NWG] - 1) / v[T_NWG]) * ndimc,
+        (size_t)((p->M + v[T_MWG] - 1) / v[T_MWG]) * mdimc};
     *ran = 1;
     return seqk_cl_enqueue(ctx, k, name, 2, global, local);
 }
 
-static seqk_status run_own(seqk_context *ctx, const seqk_gemm_problem *p)
+/* The own kernel the rule picks (header comment). */
+static seqk_status own_rule(seqk_context *ctx, const seqk_gemm_problem *p,
+                            int *path)
 {
     const gemm_strides s = strides_of(p);
+    int gpu;
     seqk_status st;
-    int gpu, ran = 0;
+    *path = PATH_DIRECT;
     if (s.a_sk == 1 && s.b_sk == 1)
-        return run_direct(ctx, p);
+        return SEQK_OK;
     if ((st = device_is_gpu(ctx, &gpu)))
         return st;
     if (!gpu && s.b_sn == 1 && p->N >= 16)
+        *path = PATH_ROWS;
+    else if (p->M >= 32 && p->N >= 32)
+        *path = PATH_TILED;
+    return SEQK_OK;
+}
+
+static seqk_status run_own(seqk_context *ctx, const seqk_gemm_problem *p,
+                           int path)
+{
+    seqk_status st;
+    int ran = 0;
+    if (path != PATH_TILED && path != PATH_DIRECT && path != PATH_ROWS &&
+        (st = own_rule(ctx, p, &path)))
+        return st;
+    if (path == PATH_ROWS)
         return run_rows(ctx, p);
-    if (p->M >= TILE_MWG / 2 && p->N >= TILE_NWG / 2) {
-        if ((st = run_tiled(ctx, p, &ran)) || ran)
-            return st;
-    }
+    if (path == PATH_TILED && ((st = run_tiled(ctx, p, &ran)) || ran))
+        return st;
     return run_direct(ctx, p);
 }
 
@@ -263,9 +508,19 @@ seqk_status seqk_cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
                            "OpenCL GEMM: M, N, K must be below 2^31 (got "
                            "%lld, %lld, %lld)", (long long)p->M,
                            (long long)p->N, (long long)p->K);
+    /* The tuned path (a kernel or CLBlast) decides under auto; own and
+     * clblast asked explicitly stay as asked. */
+    const int64_t shape[5] = {p->M, p->N, p->K, 1 + (p->trans_a != 0),
+                              1 + (p->trans_b != 0)};
+    int tuned;
+    values_for(ctx, &seqk_cl_gemm_path_tunable, shape, &tuned);
+    if (path == SEQK_CL_GEMM_OWN && tuned == PATH_CLBLAST)
+        tuned = PATH_RULE;
 #if SEQK_HAVE_CLBLAST
-    if (path == SEQK_CL_GEMM_AUTO && clblast_can(p) && p->M >= 256 &&
-        p->N >= 256 && p->K >= 256) {
+    if (path == SEQK_CL_GEMM_AUTO && tuned == PATH_CLBLAST)
+        path = SEQK_CL_GEMM_CLBLAST;
+    if (path == SEQK_CL_GEMM_AUTO && tuned == PATH_RULE && clblast_can(p) &&
+        p->M >= 256 && p->N >= 256 && p->K >= 256) {
         int gpu;
         seqk_status st = device_is_gpu(ctx, &gpu);
         if (st)
@@ -278,7 +533,7 @@ seqk_status seqk_cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
 #else
     (void)path; /* built without CLBlast: always the own kernels */
 #endif
-    return run_own(ctx, p);
+    return run_own(ctx, p, tuned);
 }
 
 seqk_status seqk_cl_gemm(seqk_context *ctx, const seqk_gemm_problem *p)

@@ -50,5 +50,7 @@ const seqk_cl_range *seqk_cl_find_range(const seqk_cl_state *s,
 
 /* Op drivers (cl_<op>.c). */
 seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p);
+seqk_status seqk_cl_attention(seqk_context *ctx, const seqk_attention_problem *p);
+seqk_status seqk_cl_seq_attention(seqk_context *ctx, const seqk_seq_attention_problem *p);
 
 #endif /* SEQK_OPENCL_CL_INTERNAL_H */

@@ -98,6 +98,7 @@ seqk_status seqk_cl_write(seqk_context *ctx, void *dev, const void *host,
         return SEQK_OK;
     if ((st = locate(ctx, dev, bytes, "write", &r, &off)))
         return st;
+    seqk__cl_host_wait();
     return seqk_cl_check(ctx,
                          clEnqueueWriteBuffer(ctx->cl->queue, r->mem, CL_TRUE,
                                               off, bytes, host, 0, NULL, NULL),
@@ -114,6 +115,7 @@ seqk_status seqk_cl_read(seqk_context *ctx, void *host, const void *dev,
         return SEQK_OK;
     if ((st = locate(ctx, dev, bytes, "read", &r, &off)))
         return st;
+    seqk__cl_host_wait();
     return seqk_cl_check(ctx,
                          clEnqueueReadBuffer(ctx->cl->queue, r->mem, CL_TRUE,
                                              off, bytes, host, 0, NULL, NULL),
