@@ -1,19 +1,485 @@
 /*
- * db.c — the tuning database (being written: loads nothing yet, so every
- * lookup gives the built-in defaults).
+ * db.c — the tuning database: its entries, reading the file (size-checked
+ * before it is read), writing it atomically (temp file in the same
+ * directory, fsync, rename) and updating it under an flock so concurrent
+ * tuners merge instead of overwriting each other.  The text format is in
+ * db_json.c, the lookup in db_lookup.c.
  */
-#include "tune_state.h"
+#define _GNU_SOURCE /* mkostemp, O_CLOEXEC */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-int seqk__tune_db_lookup(seqk_context *ctx, seqk_tune_state *s,
-                         const seqk_tunable *t, const int64_t *shape,
-                         int *out)
+#include "db_internal.h"
+
+double seqk_tune_entry_speedup(const seqk_tune_entry *e)
 {
-    (void)ctx; (void)t; (void)shape; (void)out;
-    s->db_loaded = 1;
-    return 0;
+    if (!(e->median_ms > 0) || !(e->default_ms > 0))
+        return 0;
+    return e->default_ms / e->median_ms;
+}
+
+/* ------------------------------------------------------------ entries */
+
+seqk_tune_db *seqk_tune_db_new(void)
+{
+    return calloc(1, sizeof(seqk_tune_db));
 }
 
 void seqk_tune_db_free(seqk_tune_db *db)
 {
-    (void)db;
+    if (!db)
+        return;
+    seqk__tune_rt_free(db);
+    free(db->entries);
+    free(db);
+}
+
+int seqk_tune_db_count(const seqk_tune_db *db)
+{
+    return db ? db->count : 0;
+}
+
+const seqk_tune_entry *seqk_tune_db_get(const seqk_tune_db *db, int i)
+{
+    return db && i >= 0 && i < db->count ? &db->entries[i] : NULL;
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return a < b ? -1 : a > b;
+}
+
+int seqk__tune_key_cmp(const seqk_tune_entry *a, const seqk_tune_entry *b)
+{
+    const seqk_tune_fp *x = &a->fp, *y = &b->fp;
+    int c;
+    if ((c = strcmp(x->backend, y->backend)) ||
+        (c = strcmp(x->vendor, y->vendor)) ||
+        (c = strcmp(x->device, y->device)) ||
+        (c = strcmp(x->driver, y->driver)) ||
+        (c = strcmp(x->platform, y->platform)) ||
+        (c = strcmp(x->isa, y->isa)) ||
+        (c = cmp_i64(x->compute_units, y->compute_units)) ||
+        (c = cmp_i64(x->local_mem, y->local_mem)) ||
+        (c = cmp_i64(x->cpu_family, y->cpu_family)) ||
+        (c = cmp_i64(x->cpu_model, y->cpu_model)) ||
+        (c = cmp_i64(x->l1d, y->l1d)) || (c = cmp_i64(x->l2, y->l2)) ||
+        (c = cmp_i64(x->l3, y->l3)) || (c = strcmp(a->kernel, b->kernel)) ||
+        (c = strcmp(a->source_hash, b->source_hash)) ||
+        (c = strcmp(a->dtype, b->dtype)) ||
+        (c = cmp_i64(a->num_shape, b->num_shape)))
+        return c;
+    for (int i = 0; i < a->num_shape; i++)
+        if ((c = cmp_i64(a->bucket[i], b->bucket[i])))
+            return c;
+    return 0;
+}
+
+seqk_status seqk__tune_db_append(seqk_tune_db *db, const seqk_tune_entry *e)
+{
+    if (db->count == db->cap) {
+        int cap = db->cap ? 2 * db->cap : 16;
+        seqk_tune_entry *n;
+        if (cap > (1 << 24))
+            return SEQK_ERR_OUT_OF_MEMORY;
+        n = realloc(db->entries, (size_t)cap * sizeof *n);
+        if (!n)
+            return SEQK_ERR_OUT_OF_MEMORY;
+        db->entries = n;
+        db->cap = cap;
+    }
+    db->entries[db->count++] = *e;
+    return SEQK_OK;
+}
+
+/* qsort has no user pointer: the entries being sorted, per thread. */
+static _Thread_local const seqk_tune_entry *sort_base;
+static int by_key_then_index(const void *pa, const void *pb)
+{
+    int a = *(const int *)pa, b = *(const int *)pb;
+    int c = seqk__tune_key_cmp(&sort_base[a], &sort_base[b]);
+    return c ? c : (a > b) - (a < b);
+}
+
+void seqk__tune_db_dedupe(seqk_tune_db *db)
+{
+    int n = db->count, kept = 0;
+    if (n < 2)
+        return;
+    int *idx = malloc((size_t)n * sizeof *idx);
+    unsigned char *keep = malloc((size_t)n);
+    if (!idx || !keep) {
+        /* Without memory, the quadratic way. */
+        for (int i = 0; i < db->count; i++)
+            for (int j = i + 1; j < db->count; j++)
+                if (!seqk__tune_key_cmp(&db->entries[i], &db->entries[j])) {
+                    memmove(&db->entries[i], &db->entries[i + 1],
+                            (size_t)(db->count - i - 1) *
+                                sizeof db->entries[0]);
+                    db->count--;
+                    i--;
+                    break;
+                }
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    sort_base = db->entries;
+    qsort(idx, (size_t)n, sizeof *idx, by_key_then_index);
+    for (int i = 0; i < n; i++)
+        keep[idx[i]] = i + 1 == n ||
+                       seqk__tune_key_cmp(&db->entries[idx[i]],
+                                          &db->entries[idx[i + 1]]) != 0;
+    for (int i = 0; i < n; i++)
+        if (keep[i])
+            db->entries[kept++] = db->entries[i];
+    db->count = kept;
+out:
+    free(idx);
+    free(keep);
+}
+
+seqk_status seqk_tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e)
+{
+    if (!db || !e)
+        return SEQK_ERR_INVALID_ARG;
+    if (seqk__tune_entry_check(e, NULL, 0) != SEQK_OK)
+        return SEQK_ERR_INVALID_ARG;
+    seqk__tune_rt_free(db); /* lookup caches hold entry indices */
+    for (int i = 0; i < db->count; i++)
+        if (!seqk__tune_key_cmp(&db->entries[i], e)) {
+            db->entries[i] = *e;
+            return SEQK_OK;
+        }
+    return seqk__tune_db_append(db, e);
+}
+
+int seqk_tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp)
+{
+    int kept = 0, n;
+    if (!db || !fp)
+        return 0;
+    seqk__tune_rt_free(db);
+    for (int i = 0; i < db->count; i++)
+        if (seqk_tune_fp_match(&db->entries[i].fp, fp) !=
+            SEQK_TUNE_MATCH_EXACT)
+            db->entries[kept++] = db->entries[i];
+    n = db->count - kept;
+    db->count = kept;
+    return n;
+}
+
+/* ------------------------------------------------------------ reading */
+
+__attribute__((format(printf, 3, 4)))
+static void set_msg(char *msg, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    if (!msg || !len)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
+}
+
+seqk_status seqk__tune_db_read_file(const char *path, seqk_tune_db **db,
+                                    int *missing, char *msg, size_t msg_len)
+{
+    seqk_status st = SEQK_OK;
+    struct stat sb;
+    char *buf = NULL, why[400];
+    size_t got = 0;
+    /* O_NONBLOCK: a FIFO must not block us (it is refused below). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    *db = NULL;
+    *missing = 0;
+    set_msg(msg, msg_len, "%s", "");
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            *missing = 1;
+            *db = seqk_tune_db_new();
+            return *db ? SEQK_OK : SEQK_ERR_OUT_OF_MEMORY;
+        }
+        set_msg(msg, msg_len, "tuning database %s: cannot open: %s", path,
+                strerror(errno));
+        return SEQK_ERR_IO;
+    }
+    if (fstat(fd, &sb) != 0) {
+        set_msg(msg, msg_len, "tuning database %s: cannot stat: %s", path,
+                strerror(errno));
+        st = SEQK_ERR_IO;
+        goto cleanup;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        set_msg(msg, msg_len, "tuning database %s: not a regular file",
+                path);
+        st = SEQK_ERR_TUNING_DB;
+        goto cleanup;
+    }
+    if (sb.st_size > (off_t)SEQK_TUNE_DB_MAX_BYTES) {
+        set_msg(msg, msg_len, "tuning database %s: %lld bytes is larger "
+                "than the limit of %u", path, (long long)sb.st_size,
+                (unsigned)SEQK_TUNE_DB_MAX_BYTES);
+        st = SEQK_ERR_TUNING_DB;
+        goto cleanup;
+    }
+    buf = malloc((size_t)sb.st_size + 1);
+    if (!buf) {
+        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
+        st = SEQK_ERR_OUT_OF_MEMORY;
+        goto cleanup;
+    }
+    /* Up to the size fstat gave; a file that shrank meanwhile is parsed
+     * as it is (and most likely rejected as truncated). */
+    while (got < (size_t)sb.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            set_msg(msg, msg_len, "tuning database %s: read failed: %s",
+                    path, strerror(errno));
+            st = SEQK_ERR_IO;
+            goto cleanup;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    st = seqk_tune_db_parse(buf, got, db, why, sizeof why);
+    if (st != SEQK_OK)
+        set_msg(msg, msg_len, "tuning database %s: %s", path, why);
+cleanup:
+    free(buf);
+    close(fd);
+    return st;
+}
+
+seqk_status seqk_tune_db_read(const char *path, seqk_tune_db **db,
+                              char *msg, size_t msg_len)
+{
+    int missing;
+    if (!path || !db) {
+        if (db)
+            *db = NULL;
+        set_msg(msg, msg_len, "tuning database: no path");
+        return SEQK_ERR_INVALID_ARG;
+    }
+    return seqk__tune_db_read_file(path, db, &missing, msg, msg_len);
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* The directory part of path ("." when none) into dir[len]; 0 if it does
+ * not fit. */
+static int dir_of(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    int n;
+    if (!slash)
+        n = snprintf(dir, len, ".");
+    else if (slash == path)
+        n = snprintf(dir, len, "/");
+    else
+        n = snprintf(dir, len, "%.*s", (int)(slash - path), path);
+    return n >= 0 && (size_t)n < len;
+}
+
+/* mkdir -p dir; 1 when it exists afterwards. */
+static int make_dirs(char *dir)
+{
+    struct stat sb;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(dir, 0755);
+        *p = '/';
+    }
+    mkdir(dir, 0755);
+    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 0;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
+seqk_status seqk_tune_db_write(const seqk_tune_db *db, const char *path,
+                               char *msg, size_t msg_len)
+{
+    char dir[1024], tmp[1100], why[400];
+    char *text = NULL;
+    int fd = -1;
+    seqk_status st = SEQK_OK;
+    set_msg(msg, msg_len, "%s", "");
+    if (!db || !path || !*path) {
+        set_msg(msg, msg_len, "tuning database: no database or path");
+        return SEQK_ERR_INVALID_ARG;
+    }
+    for (int i = 0; i < db->count; i++)
+        if (seqk__tune_entry_check(&db->entries[i], why, sizeof why)) {
+            set_msg(msg, msg_len, "tuning database %s: not written: entry "
+                    "%d: %s", path, i, why);
+            return SEQK_ERR_INVALID_ARG;
+        }
+    if (!dir_of(path, dir, sizeof dir) || !make_dirs(dir)) {
+        set_msg(msg, msg_len, "tuning database %s: cannot create its "
+                "directory", path);
+        return SEQK_ERR_IO;
+    }
+    text = seqk__tune_db_json(db);
+    if (!text) {
+        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
+        return SEQK_ERR_OUT_OF_MEMORY;
+    }
+    /* Same directory, so the rename is atomic. */
+    snprintf(tmp, sizeof tmp, "%s/.tuning-XXXXXX", dir);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        set_msg(msg, msg_len, "tuning database %s: cannot create a "
+                "temporary file in %s: %s", path, dir, strerror(errno));
+        st = SEQK_ERR_IO;
+        goto cleanup;
+    }
+    if (!write_all(fd, text, strlen(text)) || !write_all(fd, "\n", 1) ||
+        fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+        set_msg(msg, msg_len, "tuning database %s: cannot write %s: %s",
+                path, tmp, strerror(errno));
+        st = SEQK_ERR_IO;
+        goto cleanup;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        set_msg(msg, msg_len, "tuning database %s: cannot write %s: %s",
+                path, tmp, strerror(errno));
+        st = SEQK_ERR_IO;
+        goto cleanup;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        set_msg(msg, msg_len, "tuning database %s: cannot rename %s to "
+                "it: %s", path, tmp, strerror(errno));
+        st = SEQK_ERR_IO;
+        goto cleanup;
+    }
+    tmp[0] = '\0';
+    /* The rename itself reaches the disk with the directory. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (st != SEQK_OK && tmp[0])
+        unlink(tmp);
+    free(text);
+    return st;
+}
+
+seqk_status seqk_tune_db_update(const char *path, const seqk_tune_entry *e,
+                                int n, char *msg, size_t msg_len)
+{
+    return seqk_tune_db_update_ex(path, e, n, NULL, 0, NULL, msg, msg_len);
+}
+
+seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
+                                   int n, const seqk_tune_fp *remove_fps,
+                                   int n_remove, int *removed, char *msg,
+                                   size_t msg_len)
+{
+    char lock[1100], dir[1024], why[512] = "";
+    seqk_tune_db *db = NULL;
+    seqk_status st;
+    int fd, missing;
+    set_msg(msg, msg_len, "%s", "");
+    if (!path || !*path || n < 0 || (n > 0 && !e)) {
+        set_msg(msg, msg_len, "tuning database: bad update arguments");
+        return SEQK_ERR_INVALID_ARG;
+    }
+    for (int i = 0; i < n; i++)
+        if (seqk__tune_entry_check(&e[i], why, sizeof why)) {
+            set_msg(msg, msg_len, "tuning database %s: not updated: new "
+                    "entry %d: %s", path, i, why);
+            return SEQK_ERR_INVALID_ARG;
+        }
+    int ln = snprintf(lock, sizeof lock, "%s.lock", path);
+    if (ln < 0 || (size_t)ln >= sizeof lock || !dir_of(path, dir, sizeof dir)
+        || !make_dirs(dir)) {
+        set_msg(msg, msg_len, "tuning database %s: cannot create its "
+                "directory", path);
+        return SEQK_ERR_IO;
+    }
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        set_msg(msg, msg_len, "tuning database %s: cannot open the lock "
+                "%s: %s", path, lock, strerror(errno));
+        return SEQK_ERR_IO;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            set_msg(msg, msg_len, "tuning database %s: cannot lock %s: %s",
+                    path, lock, strerror(errno));
+            close(fd);
+            return SEQK_ERR_IO;
+        }
+    }
+    /* Under the lock: what other tuners wrote is merged, not lost. */
+    st = seqk__tune_db_read_file(path, &db, &missing, why, sizeof why);
+    if (st == SEQK_ERR_OUT_OF_MEMORY)
+        goto cleanup;
+    if (st != SEQK_OK) {
+        db = seqk_tune_db_new();
+        if (!db) {
+            st = SEQK_ERR_OUT_OF_MEMORY;
+            goto cleanup;
+        }
+    }
+    for (int i = 0; i < n_remove; i++) {
+        int r = seqk_tune_db_remove_device(db, &remove_fps[i]);
+        if (removed)
+            *removed += r;
+    }
+    for (int i = 0; i < n; i++) {
+        seqk_status pst = seqk_tune_db_put(db, &e[i]);
+        if (pst != SEQK_OK) {
+            st = pst;
+            set_msg(msg, msg_len, "tuning database %s: out of memory",
+                    path);
+            goto cleanup;
+        }
+    }
+    char wmsg[1200];
+    seqk_status wst = seqk_tune_db_write(db, path, wmsg, sizeof wmsg);
+    if (wst != SEQK_OK) {
+        set_msg(msg, msg_len, "%s", wmsg);
+        st = wst;
+        goto cleanup;
+    }
+    if (st != SEQK_OK)
+        set_msg(msg, msg_len, "%s; replaced by a new file", why);
+    st = SEQK_OK;
+cleanup:
+    if (st == SEQK_ERR_OUT_OF_MEMORY && msg && msg_len && !msg[0])
+        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
+    seqk_tune_db_free(db);
+    close(fd); /* releases the lock */
+    return st;
 }
