@@ -7,5 +7,6 @@
 int seqk_cmd_info(int argc, char **argv);
 int seqk_cmd_run(int argc, char **argv);
 int seqk_cmd_bench(int argc, char **argv);
+int seqk_cmd_tune(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *f)
             "  info    devices, CPU features, the kernel chosen per op\n"
             "  run     run one ONNX-style op on .npy inputs\n"
             "  bench   time problem suites on one or more devices\n"
+            "  tune    measure kernel variants, record the best per device\n"
             "\n"
             "  seqk <command> --help   options of a command\n"
             "  seqk --version          the library version\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return seqk_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return seqk_cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tune"))
+        return seqk_cmd_tune(argc - 1, argv + 1);
     fprintf(stderr, "seqk: unknown command '%s' (try seqk --help)\n", cmd);
     return 2;
 }

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../tune/tune.h"
 #include "attention.h"
 #include "cpu_simd.h"
 
@@ -47,6 +48,53 @@
  * amortize the per-row cost of the online softmax). */
 #define ATTN_ROW_GROUPS 8
 #define ATTN_KEY_BLOCK 512
+
+/* The tuner's view of that blocking (shape {Sq, Skv, Dh, Dv}): row_groups
+ * and key_block, defaults ATTN_ROW_GROUPS / ATTN_KEY_BLOCK. */
+enum { ATTN_P_ROWS, ATTN_P_KEYS, ATTN_NUM_P };
+
+/* Largest mr of the ISAs' attention kernels (for the L2 estimate). */
+#define ATTN_MAX_MR 8
+
+/* The per-thread scratch (two mr x key_block score tiles and the
+ * accumulators of a work item) within L2 when known; for a shape, no two
+ * key blocks both covering Skv whole, nor row groups beyond Sq.  The
+ * defaults, today's blocking, run everywhere. */
+static int attn_legal(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape)
+{
+    if (v[ATTN_P_ROWS] == ATTN_ROW_GROUPS && v[ATTN_P_KEYS] == ATTN_KEY_BLOCK)
+        return 1;
+    const int64_t rows = (int64_t)v[ATTN_P_ROWS] * ATTN_MAX_MR;
+    if (lim->l2 > 0) {
+        const int64_t dv = shape ? shape[3] : 64;
+        const int64_t bytes =
+            4 * (2 * ATTN_MAX_MR * (int64_t)v[ATTN_P_KEYS] + rows * dv);
+        if (bytes > lim->l2)
+            return 0;
+    }
+    if (shape) {
+        /* key blocks: the smallest candidate that covers Skv, or less */
+        if (v[ATTN_P_KEYS] / 2 >= shape[1] && v[ATTN_P_KEYS] > 64)
+            return 0;
+        if (v[ATTN_P_ROWS] > 1 && rows / 2 >= shape[0])
+            return 0;
+    }
+    return 1;
+}
+
+const seqk_tunable seqk_cpu_attention_tunable = {
+    .id = "cpu.attention",
+    .backend = "cpu",
+    .num_shape = 4,
+    .shape_names = {"Sq", "Skv", "Dh", "Dv"},
+    .num_params = ATTN_NUM_P,
+    .params = {
+        {"row_groups", 5, {1, 2, 4, 8, 16}, ATTN_ROW_GROUPS},
+        {"key_block", 6, {64, 128, 256, 512, 1024, 2048}, ATTN_KEY_BLOCK},
+    },
+    .legal = attn_legal,
+};
 
 /* Query rows needed before packing K^T pays for itself. */
 #define PACK_MIN_ROWS 32
@@ -372,8 +420,11 @@ seqk_status seqk_cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
     memset(&job, 0, sizeof job);
     job.p = p;
     job.kern = kern;
-    job.mq = kern->mr * ATTN_ROW_GROUPS;
-    job.nk = round_up(ATTN_KEY_BLOCK, kern->nr);
+    const int64_t tshape[4] = {p->Sq, p->Skv, p->Dh, p->Dv};
+    int tv[ATTN_NUM_P];
+    seqk__tuned(ctx, &seqk_cpu_attention_tunable, tshape, tv);
+    job.mq = kern->mr * (int64_t)tv[ATTN_P_ROWS];
+    job.nk = round_up(tv[ATTN_P_KEYS], kern->nr);
     job.nqb = (p->Sq + job.mq - 1) / job.mq;
     job.items = p->B * p->Hq * job.nqb;
     job.kp_head = round_up(p->Skv, kern->nr) * p->Dh;

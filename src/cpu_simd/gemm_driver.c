@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "../core/registry.h"
+#include "../tune/tune.h"
 #include "gemm.h"
 
 /* ---------------------------------------------------------------- blocking */
@@ -65,6 +66,178 @@ void seqk_cpu_gemm_default_blocking(const seqk_gemm_kernels *k,
     out->mc = mc;
     out->kc = kc;
     out->nc = nc;
+}
+
+/* ------------------------------------------------------ tuned blocking
+ *
+ * The tuner's view of the block sizes: one tunable per ISA (its MC and
+ * NC are multiples of that ISA's microkernel tile), shape {M, N, K}.  The
+ * value 0 of a parameter keeps the cache-derived default above, so the
+ * built-in defaults (all 0) are exactly seqk_cpu_gemm_default_blocking. */
+
+enum { GEMM_MC, GEMM_KC, GEMM_NC, GEMM_NUM_P };
+
+/* The default kc/mc for lim's caches, as seqk_cpu_gemm_default_blocking
+ * computes them (0 when the cache size is unknown). */
+static int64_t lim_default_kc(const seqk_tune_limits *lim, int nr)
+{
+    if (lim->l1d <= 0)
+        return 0;
+    return clamp64(lim->l1d * 2 / 3 / (nr * 4) / 8 * 8, 64, 512);
+}
+
+/* v is the smallest candidate covering dim (a larger one behaves the
+ * same: the block is the whole dimension), or below dim. */
+static int covers_once(const seqk_tune_param *p, int v, int64_t dim)
+{
+    if (v < dim)
+        return 1;
+    for (int j = 0; j < p->num_values; j++)
+        if (p->values[j] > 0 && p->values[j] >= dim)
+            return p->values[j] == v;
+    return 1;
+}
+
+/* Every constraint on explicit block sizes (0: the default): mc a
+ * multiple of mr and nc of nr; the B micro-panel kc x nr within L1, the
+ * A block mc x kc within L2, the B block kc x nc within L3 (when the
+ * caches are known); for a shape, no two sizes that both cover the
+ * dimension whole (they run identically). */
+static int gemm_blocking_legal(const seqk_tunable *t, int mr, int nr,
+                               const int *v, const seqk_tune_limits *lim,
+                               const int64_t *shape)
+{
+    const int64_t f = (int64_t)sizeof(float);
+    if (v[GEMM_MC] % mr || v[GEMM_NC] % nr)
+        return 0;
+    int64_t kc = v[GEMM_KC] ? v[GEMM_KC] : lim_default_kc(lim, nr);
+    int64_t mc = v[GEMM_MC];
+    if (!mc && lim->l2 > 0 && kc > 0)
+        mc = clamp64(lim->l2 / 2 / (kc * f) / mr * mr, mr, 4096 / mr * mr);
+    if (v[GEMM_KC] && lim->l1d > 0 && kc * nr * f > lim->l1d)
+        return 0;
+    if ((v[GEMM_MC] || v[GEMM_KC]) && lim->l2 > 0 && mc * kc * f > lim->l2)
+        return 0;
+    if (v[GEMM_NC] && lim->l3 > 0 && kc * v[GEMM_NC] * f > lim->l3)
+        return 0;
+    if (shape) {
+        const int64_t M = (shape[0] + mr - 1) / mr * mr;
+        const int64_t N = (shape[1] + nr - 1) / nr * nr;
+        if ((v[GEMM_MC] && !covers_once(&t->params[GEMM_MC], v[GEMM_MC], M)) ||
+            (v[GEMM_KC] &&
+             !covers_once(&t->params[GEMM_KC], v[GEMM_KC], shape[2])) ||
+            (v[GEMM_NC] && !covers_once(&t->params[GEMM_NC], v[GEMM_NC], N)))
+            return 0;
+    }
+    return 1;
+}
+
+static int legal_avx512(const int *v, const seqk_tune_limits *lim,
+                        const int64_t *shape);
+static int legal_avx2(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape);
+static int legal_neon(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape);
+
+/* avx512: 14 x 32 tiles */
+const seqk_tunable seqk_cpu_gemm_avx512_tunable = {
+    .id = "cpu.gemm.blocking.avx512",
+    .backend = "cpu",
+    .num_shape = 3,
+    .shape_names = {"M", "N", "K"},
+    .num_params = GEMM_NUM_P,
+    .params = {
+        {"MC", 12, {0, 42, 84, 126, 168, 252, 336, 504, 672, 1008, 1344,
+                    2016}, 0},
+        {"KC", 9, {0, 64, 128, 192, 256, 320, 384, 512, 768}, 0},
+        {"NC", 7, {0, 256, 512, 1024, 2048, 4096, 8192}, 0},
+    },
+    .legal = legal_avx512,
+};
+
+/* avx2: 6 x 16 tiles */
+const seqk_tunable seqk_cpu_gemm_avx2_tunable = {
+    .id = "cpu.gemm.blocking.avx2",
+    .backend = "cpu",
+    .num_shape = 3,
+    .shape_names = {"M", "N", "K"},
+    .num_params = GEMM_NUM_P,
+    .params = {
+        {"MC", 12, {0, 48, 96, 144, 192, 288, 384, 576, 768, 1152, 1536,
+                    2304}, 0},
+        {"KC", 9, {0, 64, 128, 192, 256, 320, 384, 512, 768}, 0},
+        {"NC", 7, {0, 256, 512, 1024, 2048, 4096, 8192}, 0},
+    },
+    .legal = legal_avx2,
+};
+
+/* neon: 8 x 12 tiles */
+const seqk_tunable seqk_cpu_gemm_neon_tunable = {
+    .id = "cpu.gemm.blocking.neon",
+    .backend = "cpu",
+    .num_shape = 3,
+    .shape_names = {"M", "N", "K"},
+    .num_params = GEMM_NUM_P,
+    .params = {
+        {"MC", 11, {0, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048},
+         0},
+        {"KC", 9, {0, 64, 128, 192, 256, 320, 384, 512, 768}, 0},
+        {"NC", 7, {0, 240, 480, 960, 1920, 3840, 7680}, 0},
+    },
+    .legal = legal_neon,
+};
+
+static int legal_avx512(const int *v, const seqk_tune_limits *lim,
+                        const int64_t *shape)
+{
+    return gemm_blocking_legal(&seqk_cpu_gemm_avx512_tunable, 14, 32, v, lim,
+                               shape);
+}
+
+static int legal_avx2(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape)
+{
+    return gemm_blocking_legal(&seqk_cpu_gemm_avx2_tunable, 6, 16, v, lim,
+                               shape);
+}
+
+static int legal_neon(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape)
+{
+    return gemm_blocking_legal(&seqk_cpu_gemm_neon_tunable, 8, 12, v, lim,
+                               shape);
+}
+
+/* The tunable of kernels k (by tile size), or NULL. */
+static const seqk_tunable *blocking_tunable(const seqk_gemm_kernels *k)
+{
+    if (k->mr == 14 && k->nr == 32)
+        return &seqk_cpu_gemm_avx512_tunable;
+    if (k->mr == 6 && k->nr == 16)
+        return &seqk_cpu_gemm_avx2_tunable;
+    if (k->mr == 8 && k->nr == 12)
+        return &seqk_cpu_gemm_neon_tunable;
+    return NULL;
+}
+
+/* The defaults with the tuned sizes of ctx (database or tuner) for p. */
+static void tuned_blocking(seqk_context *ctx, const seqk_gemm_kernels *k,
+                           const seqk_gemm_problem *p,
+                           seqk_gemm_blocking *out)
+{
+    seqk_cpu_gemm_default_blocking(k, out);
+    const seqk_tunable *t = blocking_tunable(k);
+    if (!t)
+        return;
+    const int64_t shape[3] = {p->M, p->N, p->K};
+    int v[GEMM_NUM_P];
+    seqk__tuned(ctx, t, shape, v);
+    if (v[GEMM_MC])
+        out->mc = v[GEMM_MC];
+    if (v[GEMM_KC])
+        out->kc = v[GEMM_KC];
+    if (v[GEMM_NC])
+        out->nc = v[GEMM_NC];
 }
 
 /* ----------------------------------------------------------------- packing */
@@ -509,6 +682,11 @@ seqk_status seqk_cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
                              int max_threads)
 {
     gemm_plan g;
+    seqk_gemm_blocking tuned;
+    if (!blk) {
+        tuned_blocking(ctx, isa->gemm, p, &tuned);
+        blk = &tuned;
+    }
     plan_init(&g, isa->gemm, p, blk);
     int threads = seqk_cpu_threads(ctx);
     if (max_threads > 0 && max_threads < threads)

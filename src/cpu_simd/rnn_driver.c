@@ -38,6 +38,7 @@
 
 #include "../core/registry.h"
 #include "../core/rnn_plan.h"
+#include "../tune/tune.h"
 #include "cpu_simd.h"
 #include "rnn.h"
 
@@ -52,6 +53,51 @@
 #define FUSED_MIN_BATCH_DRAM 32
 
 int64_t seqk_cpu_rnn_xw_chunk_bytes = (int64_t)4 << 20;
+
+/* The tuner's view of the layer (shape {H, B}); every default (0) keeps
+ * the rules above:
+ *   fuse     0 the FUSED_MIN_BATCH_* rule, 1 never fuse the projection,
+ *            2 always fuse it;
+ *   threads  0 the MIN_FMAS_PER_THREAD rule, else at most this many
+ *            (still no more than the context has, nor than slices);
+ *   granule  hidden units per thread slice are multiples of
+ *            granule * 2 vectors;
+ *   xw_kb    0 seqk_cpu_rnn_xw_chunk_bytes, else the XW chunk in KiB. */
+enum { RNN_FUSE, RNN_THREADS, RNN_GRANULE, RNN_XW_KB, RNN_NUM_P };
+
+/* threads no more than the context's; granule leaves more than one
+ * slice; xw_kb only where there is an XW (not always fused), within
+ * the L3 when known. */
+static int rnn_step_legal(const int *v, const seqk_tune_limits *lim,
+                          const int64_t *shape)
+{
+    if (v[RNN_THREADS] > 0 && lim->threads > 0 &&
+        v[RNN_THREADS] > lim->threads)
+        return 0;
+    if (v[RNN_FUSE] == 2 && v[RNN_XW_KB])
+        return 0;
+    if (v[RNN_XW_KB] && lim->l3 > 0 && (int64_t)v[RNN_XW_KB] * 1024 > lim->l3)
+        return 0;
+    /* 16 units: two vectors of the narrowest ISA (NEON) */
+    if (shape && v[RNN_GRANULE] > 1 && shape[0] <= 16 * v[RNN_GRANULE] / 2)
+        return 0;
+    return 1;
+}
+
+const seqk_tunable seqk_cpu_rnn_step_tunable = {
+    .id = "cpu.rnn.step",
+    .backend = "cpu",
+    .num_shape = 2,
+    .shape_names = {"H", "B"},
+    .num_params = RNN_NUM_P,
+    .params = {
+        {"fuse", 3, {0, 1, 2}, 0},
+        {"threads", 9, {0, 1, 2, 3, 4, 8, 16, 32, 64}, 0},
+        {"granule", 3, {1, 2, 4}, 1},
+        {"xw_kb", 7, {0, 256, 512, 1024, 2048, 8192, 16384}, 0},
+    },
+    .legal = rnn_step_legal,
+};
 
 /* The passes of one step: GRU with linear_before_reset = 0 needs two. */
 static int cell_stages(const seqk_rnn_layer_problem *p, seqk_rnn_stage *s)
@@ -257,6 +303,7 @@ typedef struct rnn_run {
     int ng;           /* projected gates per V-tile of XW */
     int64_t Hp, ld;   /* ld: floats of an XW row (all directions) */
     int64_t chunk_len; /* steps per chunk */
+    int64_t granule;   /* thread slices: multiples of this many units */
     rnn_chunk chunk;
     float *xw;        /* the chunk's XW (not fused) */
     const float *bias; /* [D][ng*Hp]: Wb + Rb as XW rows */
@@ -407,7 +454,7 @@ static void rnn_thread(void *arg, int tid, int nthreads)
     const seqk_rnn_layer_problem *p = r->p;
     const int64_t B = p->B, Hp = r->Hp, D = p->num_dirs;
     int64_t u0, u1;
-    seqk__split_range(p->H, 2 * r->kern->vlen, tid, nthreads, &u0, &u1);
+    seqk__split_range(p->H, r->granule, tid, nthreads, &u0, &u1);
     const size_t bytes = (size_t)(u1 - u0) * sizeof(float);
 
     if (r->chunk.first) {
@@ -449,8 +496,11 @@ static void rnn_thread(void *arg, int tid, int nthreads)
 
 /* ------------------------------------------------------------ the entry */
 
-static int fuse_projection(const seqk_rnn_layer_problem *p, int64_t Hp)
+static int fuse_projection(const seqk_rnn_layer_problem *p, int64_t Hp,
+                           int mode)
 {
+    if (mode)
+        return mode == 2;
     int gate[4];
     seqk_cpu_caches caches;
     seqk__cpu_caches(&caches);
@@ -500,7 +550,11 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     r.kern = kern;
     r.Hp = Hp;
     r.nstages = cell_stages(p, r.stage);
-    r.fused = fuse_projection(p, Hp);
+    const int64_t tshape[2] = {H, B};
+    int tv[RNN_NUM_P];
+    seqk__tuned(ctx, &seqk_cpu_rnn_step_tunable, tshape, tv);
+    r.fused = fuse_projection(p, Hp, tv[RNN_FUSE]);
+    r.granule = 2 * (int64_t)V * (tv[RNN_GRANULE] > 0 ? tv[RNN_GRANULE] : 1);
 
     st = get_pack(ctx, isa, p, Hp, &r.pack, &owned);
     if (st != SEQK_OK)
@@ -509,11 +563,13 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     /* threads: each with two vectors of units at least, and enough work
      * per step to be worth a barrier */
     int64_t nthreads = seqk_cpu_threads(ctx);
-    const int64_t slices = (H + 2 * V - 1) / (2 * V);
+    const int64_t slices = (H + r.granule - 1) / r.granule;
     const int64_t work = B * G * H * (H + I) / MIN_FMAS_PER_THREAD;
+    if (tv[RNN_THREADS] > 0 && nthreads > tv[RNN_THREADS])
+        nthreads = tv[RNN_THREADS];
     if (nthreads > slices)
         nthreads = slices;
-    if (nthreads > work)
+    if (!tv[RNN_THREADS] && nthreads > work)
         nthreads = work;
     if (nthreads < 1)
         nthreads = 1;
@@ -529,8 +585,10 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     r.ng = proj_gates(p, gate);
     r.ld = D * r.ng * Hp;
     const int64_t step_bytes = B * r.ld * (int64_t)sizeof(float);
-    int64_t chunk = step_bytes > 0 && !r.fused
-                        ? seqk_cpu_rnn_xw_chunk_bytes / step_bytes : T;
+    const int64_t xw_bytes = tv[RNN_XW_KB] > 0
+                                 ? (int64_t)tv[RNN_XW_KB] * 1024
+                                 : seqk_cpu_rnn_xw_chunk_bytes;
+    int64_t chunk = step_bytes > 0 && !r.fused ? xw_bytes / step_bytes : T;
     r.chunk_len = chunk = chunk < 1 ? 1 : chunk > T ? T : chunk;
 
     /* state: h[2], c, rh ([D][B][Hp] each), peepholes [D][3][Hp], Rbh
