@@ -79,7 +79,9 @@ void seqk_options_init(seqk_options *opts);
 
 /* opts may be NULL (all defaults). */
 seqk_status seqk_context_create(const seqk_options *opts, seqk_context **ctx);
-/* NULL is accepted and ignored. */
+/* NULL is accepted and ignored.  Tensors and RNN plans made on ctx keep
+ * it alive: they stay usable until destroyed, and the context's memory
+ * and device go with the last of them. */
 seqk_status seqk_context_destroy(seqk_context *ctx);
 
 /* The backend that ops of this context run on, e.g. "ref". */

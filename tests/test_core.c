@@ -175,6 +175,31 @@ START_TEST(tensor_roundtrip)
 }
 END_TEST
 
+/* Destroying a context before its tensors and plans is safe: they keep
+ * it (and its device memory) alive until they go.  Every device. */
+START_TEST(context_outlived_by_tensors)
+{
+    for (int d = 0; d < tu_device_count(); d++) {
+        seqk_context *ctx = tu_context(d);
+        const int64_t dims[1] = {37};
+        float in[37], out[37];
+        for (int i = 0; i < 37; i++)
+            in[i] = (float)i - 3.0f;
+        seqk_tensor *t = tu_f32(ctx, 1, dims, in);
+        seqk_rnn_desc desc;
+        seqk_rnn_desc_init(&desc, SEQK_CELL_LSTM, 4, 3);
+        seqk_rnn *rnn = NULL;
+        TU_OK(ctx, seqk_rnn_create(ctx, &desc, &rnn));
+        ck_assert_int_eq(seqk_context_destroy(ctx), SEQK_OK);
+        ck_assert_int_eq(seqk_tensor_read(t, out, sizeof out), SEQK_OK);
+        ck_assert_int_eq(memcmp(in, out, sizeof in), 0);
+        tu_assert_guard(t);
+        ck_assert_int_eq(seqk_rnn_destroy(rnn), SEQK_OK);
+        ck_assert_int_eq(seqk_tensor_destroy(t), SEQK_OK);
+    }
+}
+END_TEST
+
 START_TEST(tensor_bad_args)
 {
     seqk_context *ctx = ref_ctx();
@@ -479,6 +504,7 @@ int main(void)
     tcase_add_test(tc, devices_listed);
     tcase_add_test(tc, status_strings);
     tcase_add_test(tc, tensor_roundtrip);
+    tcase_add_test(tc, context_outlived_by_tensors);
     tcase_add_test(tc, tensor_bad_args);
     tcase_add_test(tc, tensor_from_other_context);
     tcase_add_test(tc, cpu_mask_parsing);

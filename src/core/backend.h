@@ -49,7 +49,15 @@ struct seqk_backend {
     seqk_status (*seq_attention)(seqk_context *, const seqk_backend *self,
                                  const seqk_seq_attention_problem *);
     const char *kernel_names[SEQK_OP_COUNT_];
-    const void *impl;       /* backend's own data, e.g. its ISA kernel table */
+    const void *impl;
+    /* Optional, for a backend that decides per context and call (the
+     * OpenCL offload of `auto` contexts): 0 and a reason passes the
+     * problem on to the next backend. */
+    int (*accepts)(seqk_context *ctx, const seqk_backend *self, seqk_op op,
+                   const void *problem, char *why, size_t why_len);
+    /* 1: when an op entry fails, the dispatcher logs the error and runs
+     * the next backend instead (a device that proves unusable). */
+    int falls_back;       /* backend's own data, e.g. its ISA kernel table */
 };
 
 extern const seqk_backend seqk_backend_ref;

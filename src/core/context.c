@@ -7,6 +7,7 @@
  * kept per thread.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,7 @@ seqk_status seqk_context_create(const seqk_options *opts, seqk_context **out)
     if (!ctx)
         return seqk__error(NULL, SEQK_ERR_OUT_OF_MEMORY,
                            "seqk_context_create: out of memory");
+    atomic_init(&ctx->refs, 1);
     ctx->verbose = seqk__verbose_from_env();
 
     const char *device = o.device;
@@ -210,16 +212,33 @@ cleanup:
     return st;
 }
 
+static void context_free(seqk_context *ctx)
+{
+    seqk__pool_destroy(ctx->pool);
+    seqk__tune_state_free(ctx);
+#if SEQK_HAVE_OPENCL
+    seqk_cl_offload_free(ctx);
+    seqk_cl_close(ctx);
+#endif
+    free(ctx);
+}
+
+void seqk__context_retain(seqk_context *ctx)
+{
+    atomic_fetch_add(&ctx->refs, 1);
+}
+
+void seqk__context_release(seqk_context *ctx)
+{
+    if (ctx && atomic_fetch_sub(&ctx->refs, 1) == 1)
+        context_free(ctx);
+}
+
 seqk_status seqk_context_destroy(seqk_context *ctx)
 {
-    if (ctx) {
-        seqk__pool_destroy(ctx->pool);
-        seqk__tune_state_free(ctx);
-#if SEQK_HAVE_OPENCL
-        seqk_cl_close(ctx);
-#endif
-    }
-    free(ctx);
+    /* Tensors and plans still alive keep the context (and its device
+     * memory) until they are destroyed. */
+    seqk__context_release(ctx);
     return SEQK_OK;
 }
 

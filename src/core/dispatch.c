@@ -61,11 +61,24 @@ seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem)
                       seqk_op_name(op), b->spec, why);
             continue;
         }
+        if (b->accepts && !b->accepts(ctx, b, op, problem, why, sizeof why)) {
+            seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s passes: %s",
+                      seqk_op_name(op), b->spec, why);
+            continue;
+        }
         seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: running %s on %s",
                   seqk_op_name(op), b->kernel_names[op] ? b->kernel_names[op]
                                                         : "(unnamed)",
                   b->spec);
         seqk_status st = run(b, ctx, op, problem);
+        if (st != SEQK_OK && b->falls_back && i > 0) {
+            seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s failed (%s: %s); "
+                      "running on %s instead", seqk_op_name(op), b->spec,
+                      seqk_status_string(st), ctx->error,
+                      ctx->backends[i - 1]->spec);
+            seqk__clear_error(ctx);
+            continue;
+        }
         if (st != SEQK_OK && ctx->error[0] == '\0')
             seqk__error(ctx, st, "%s: kernel %s on %s failed (%s)",
                         seqk_op_name(op), b->kernel_names[op] ?

@@ -18,6 +18,10 @@
 #define SEQK_MAX_BACKENDS 8
 
 struct seqk_context {
+    /* References: the user's (dropped by seqk_context_destroy), one per
+     * live tensor and RNN plan; freed when the last goes, so destroying
+     * a context before its tensors is safe. */
+    _Atomic int refs;
     char device[32];             /* the spec the user asked for, resolved */
     int threads;
     char tuning_db[512];
@@ -33,6 +37,8 @@ struct seqk_context {
     struct seqk_cl_state *cl;
     /* Tuning (src/tune/): overrides and the database, made on first use. */
     struct seqk_tune_state *tune;
+    /* auto contexts: the OpenCL device for tuned ops (cl_offload.c). */
+    void *offload;
     char error[SEQK_ERROR_LEN];
 };
 
@@ -52,6 +58,9 @@ struct seqk_tensor {
  * device tensors a download into *tmp (malloc'd; the caller frees it, NULL
  * when nothing was allocated).  NULL with a message in t->ctx on failure
  * (*tmp is then NULL). */
+void seqk__context_retain(seqk_context *ctx);
+void seqk__context_release(seqk_context *ctx);
+
 const void *seqk__tensor_host(const seqk_tensor *t, void **tmp);
 
 /* SEQK_VERBOSE is a comma list: dispatch, alloc, all (or 1). */

@@ -287,6 +287,7 @@ seqk_status seqk_rnn_create(seqk_context *ctx, const seqk_rnn_desc *desc,
                            desc->num_layers);
     }
     rnn->ctx = ctx;
+    seqk__context_retain(ctx);
     rnn->desc = *desc;
     rnn->num_dirs = D;
     rnn->num_gates = seqk__rnn_gates(desc->cell);
@@ -323,6 +324,7 @@ seqk_status seqk_rnn_destroy(seqk_rnn *rnn)
         seqk__aligned_free(rnn->layers[l].block);
     }
     free(rnn->layers);
+    seqk__context_release(rnn->ctx);
     free(rnn);
     return SEQK_OK;
 }

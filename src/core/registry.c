@@ -253,8 +253,16 @@ seqk_status seqk__registry_resolve(const char *spec, seqk_context *ctx)
         return SEQK_OK;
     }
     if (!strcmp(spec, "cpu") || !strcmp(spec, "auto")) {
-        /* auto: until tuning data says otherwise, the best CPU backend. */
+        /* auto: the best CPU backend, and the first OpenCL device on top
+         * for the ops and shapes where tuning data measured it faster
+         * (cl_offload.c; opened on first use). */
         use_cpu(ctx, NULL);
+#if SEQK_HAVE_OPENCL
+        /* No probe here: OpenCL is initialised only when tuning data
+         * sends an op there. */
+        if (!strcmp(spec, "auto") && ctx->num_backends < SEQK_MAX_BACKENDS)
+            ctx->backends[ctx->num_backends++] = &seqk_backend_opencl_offload;
+#endif
         return SEQK_OK;
     }
     for (int i = 0; i < NUM_CPU; i++) {

@@ -76,6 +76,7 @@ seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
         seqk__log(ctx, SEQK_VERBOSE_ALLOC, "tensor %s %s: %zu bytes (OpenCL)",
                   seqk__dims_str(ndim, dims, shape, sizeof shape),
                   seqk__dtype_name(dtype), t->bytes);
+        seqk__context_retain(ctx);
         *out = t;
         return SEQK_OK;
     }
@@ -95,6 +96,7 @@ seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
     seqk__log(ctx, SEQK_VERBOSE_ALLOC, "tensor %s %s: %zu bytes",
               seqk__dims_str(ndim, dims, shape, sizeof shape),
               seqk__dtype_name(dtype), t->bytes);
+    seqk__context_retain(ctx);
     *out = t;
     return SEQK_OK;
 }
@@ -103,15 +105,15 @@ seqk_status seqk_tensor_destroy(seqk_tensor *t)
 {
     if (!t)
         return SEQK_OK;
+    seqk_context *ctx = t->ctx;
 #if SEQK_HAVE_OPENCL
-    if (t->ctx->cl) {
-        seqk_cl_free(t->ctx, t->data);
-        free(t);
-        return SEQK_OK;
-    }
+    if (ctx->cl)
+        seqk_cl_free(ctx, t->data);
+    else
 #endif
-    seqk__aligned_free(t->data);
+        seqk__aligned_free(t->data);
     free(t);
+    seqk__context_release(ctx);
     return SEQK_OK;
 }
 

@@ -151,6 +151,11 @@ seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
                             const size_t *local);
 /* clFinish on the context's queue (checked). */
 seqk_status seqk_cl_finish(seqk_context *ctx);
+/* Process-wide count of host waits for a device (seqk_cl_finish, blocking
+ * reads and writes), so tests and logs can show that a loop enqueues
+ * without waiting.  seqk__cl_host_wait() counts one. */
+unsigned long seqk_cl_host_waits(void);
+void seqk__cl_host_wait(void);
 
 /* Rounds n up to a multiple of m (m > 0). */
 static inline size_t seqk_cl_round_up(size_t n, size_t m)
@@ -160,5 +165,9 @@ static inline size_t seqk_cl_round_up(size_t n, size_t m)
 
 /* The backend (backend_opencl.c). */
 extern const seqk_backend seqk_backend_opencl;
+/* The OpenCL device as the top backend of `auto` contexts, for ops the
+ * tuning data puts there (cl_offload.c), and its per-context state. */
+extern const seqk_backend seqk_backend_opencl_offload;
+void seqk_cl_offload_free(seqk_context *ctx);
 
 #endif /* SEQK_OPENCL_CL_BACKEND_H */

@@ -109,6 +109,7 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
     t->numel = numel;
     t->bytes = bytes;
     t->data = (char *)base + offset;
+    seqk__context_retain(ctx);
     *out = t;
     return SEQK_OK;
 }
