@@ -574,6 +574,12 @@ START_TEST(e2e_corrupt_db_and_bad_args)
                            "--min-time", "1", TUNE_PROBLEM, NULL};
     ck_assert_msg(run_exe(bench, envs) == 0, "%s", err_buf);
     ck_assert_msg(strstr(out_buf, "true"), "%s", out_buf);
+    /* ... and the command says once why the tuning data is not used */
+    ck_assert_msg(strstr(err_buf, "warning: tuning database") &&
+                  strstr(err_buf, "built-in defaults"), "%s", err_buf);
+    const char *info[] = {"info", "--device", dev, NULL};
+    ck_assert_msg(run_exe(info, envs) == 0, "%s", err_buf);
+    ck_assert_msg(strstr(err_buf, "built-in defaults"), "%s", err_buf);
     /* bad arguments: usage errors, exit 2 */
     const char *bad[][8] = {
         {"tune", "--budget", "soon", NULL},

@@ -6,6 +6,22 @@
 
 #include "commands.h"
 #include "seqk.h"
+#include "tune/db.h"
+
+/* The library ignores a tuning database it cannot use (and says so only
+ * under SEQK_VERBOSE); the command tells its user once, on stderr. */
+static void warn_unusable_tuning_db(void)
+{
+    char path[1024], msg[1024];
+    seqk_tune_db *db = NULL;
+    seqk_tune_db_path(NULL, path, sizeof path);
+    if (!path[0])
+        return;
+    if (seqk_tune_db_read(path, &db, msg, sizeof msg) != SEQK_OK)
+        fprintf(stderr, "seqk: warning: %s; running on built-in defaults "
+                "(check it with `seqk tune --check`)\n", msg);
+    seqk_tune_db_free(db);
+}
 
 static void usage(FILE *f)
 {
@@ -40,6 +56,8 @@ int main(int argc, char **argv)
         printf("seqk %s\n", seqk_version_string());
         return 0;
     }
+    if (!strcmp(cmd, "info") || !strcmp(cmd, "run") || !strcmp(cmd, "bench"))
+        warn_unusable_tuning_db();
     if (!strcmp(cmd, "info"))
         return seqk_cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
