@@ -92,6 +92,12 @@ int seqk_context_threads(const seqk_context *ctx);
  * of a tensor wait for them); host backends finish before returning, so
  * this is a no-op there.  Use it to time ops. */
 seqk_status seqk_context_synchronize(seqk_context *ctx);
+/* Waits, then *ms = device time of the OpenCL kernels ctx launched since
+ * the previous call (from profiling events; CLBlast's kernels are not
+ * counted).  Profiling is on when SEQK_OPENCL_PROFILE=1 at context
+ * creation, or for a wrapped queue created with profiling.
+ * SEQK_ERR_UNSUPPORTED on host devices or without profiling. */
+seqk_status seqk_context_device_time(seqk_context *ctx, double *ms);
 
 /* ----------------------------------------------------------------- devices */
 

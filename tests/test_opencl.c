@@ -375,6 +375,37 @@ START_TEST(disk_cache)
 }
 END_TEST
 
+/* SEQK_OPENCL_PROFILE=1: device time of the kernels since the last call;
+ * without it (and on host devices) a clear SEQK_ERR_UNSUPPORTED. */
+START_TEST(device_time_profiling)
+{
+    const int64_t d[2] = {64, 300};
+    double ms = -1.0;
+    seqk_context *plain = cl_ctx(), *ref = ref_ctx();
+    TU_FAILS(plain, seqk_context_device_time(plain, &ms), SEQK_ERR_UNSUPPORTED,
+             "SEQK_OPENCL_PROFILE");
+    TU_FAILS(ref, seqk_context_device_time(ref, &ms), SEQK_ERR_UNSUPPORTED,
+             "not an OpenCL device");
+    setenv("SEQK_OPENCL_PROFILE", "1", 1);
+    seqk_context *ctx = cl_ctx();
+    unsetenv("SEQK_OPENCL_PROFILE");
+    seqk_tensor *x = tu_f32(ctx, 2, d, NULL), *y = tu_f32(ctx, 2, d, NULL);
+    TU_OK(ctx, seqk_context_device_time(ctx, &ms));
+    ck_assert(ms == 0.0); /* nothing launched yet */
+    for (int i = 0; i < 3; i++)
+        TU_OK(ctx, seqk_softmax(ctx, -1, x, y));
+    TU_OK(ctx, seqk_context_device_time(ctx, &ms));
+    ck_assert_msg(ms > 0.0, "device time %g", ms);
+    TU_OK(ctx, seqk_context_device_time(ctx, &ms));
+    ck_assert(ms == 0.0); /* counted once */
+    seqk_tensor_destroy(x);
+    seqk_tensor_destroy(y);
+    seqk_context_destroy(ctx);
+    seqk_context_destroy(plain);
+    seqk_context_destroy(ref);
+}
+END_TEST
+
 START_TEST(matmul_small_matches_ref)
 {
     seqk_context *cl = cl_ctx(), *ref = ref_ctx();
@@ -505,6 +536,7 @@ int main(void)
         tcase_add_test(tc, broken_kernel_source);
         tcase_add_test(tc, disk_cache);
         tcase_add_test(tc, matmul_small_matches_ref);
+        tcase_add_test(tc, device_time_profiling);
         tcase_add_test(tc, device_facts);
         tcase_add_test(tc, wrap_caller_objects);
     }

@@ -254,6 +254,20 @@ seqk_status seqk_context_synchronize(seqk_context *ctx)
     return SEQK_OK;
 }
 
+seqk_status seqk_context_device_time(seqk_context *ctx, double *ms)
+{
+    if (!ctx || !ms)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "seqk_context_device_time: NULL argument");
+#if SEQK_HAVE_OPENCL
+    if (seqk_cl_state_of(ctx))
+        return seqk_cl_device_time(ctx, ms);
+#endif
+    return seqk__error(ctx, SEQK_ERR_UNSUPPORTED,
+                       "seqk_context_device_time: device '%s' is not an "
+                       "OpenCL device", ctx->device);
+}
+
 seqk_threadpool *seqk__pool(seqk_context *ctx)
 {
     if (!ctx->pool && ctx->threads > 1 &&

@@ -149,6 +149,9 @@ seqk_status seqk_cl_arg_ptr(seqk_context *ctx, cl_kernel k, const char *name,
 seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
                             cl_uint dims, const size_t *global,
                             const size_t *local);
+/* Waits, then the device milliseconds of the kernels launched since the
+ * last call (SEQK_ERR_UNSUPPORTED when the queue does not profile). */
+seqk_status seqk_cl_device_time(seqk_context *ctx, double *ms);
 /* clFinish on the context's queue (checked). */
 seqk_status seqk_cl_finish(seqk_context *ctx);
 /* Process-wide count of host waits for a device (seqk_cl_finish, blocking

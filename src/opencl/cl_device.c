@@ -221,9 +221,11 @@ seqk_status seqk_cl_open(seqk_context *ctx, int platform, int device)
         goto fail;
     /* In-order queue: kernels of one call follow each other without
      * events, and reads see every earlier write. */
-    s->queue = clCreateCommandQueue(s->context, s->device, 0, &err);
+    s->queue = clCreateCommandQueue(s->context, s->device,
+                                    seqk_cl_profile_queue_props(), &err);
     if ((st = seqk_cl_check(ctx, err, "clCreateCommandQueue")))
         goto fail;
+    seqk_cl_profile_init(s);
     ctx->cl = s;
     return SEQK_OK;
 fail:
@@ -263,6 +265,7 @@ seqk_status seqk_cl_open_shared(seqk_context *ctx, cl_context clctx,
         goto fail;
     }
     s->queue = queue;
+    seqk_cl_profile_init(s); /* on when the caller's queue profiles */
     ctx->cl = s;
     return SEQK_OK;
 fail:
@@ -277,6 +280,7 @@ void seqk_cl_close(seqk_context *ctx)
         return;
     if (s->queue)
         clFinish(s->queue);
+    seqk_cl_profile_release(s);
     seqk_cl_programs_release(s);
     seqk_cl_memory_release(s);
     if (s->queue)
@@ -397,10 +401,14 @@ seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
               dims > 2 ? global[2] : 1, local ? local[0] : 0,
               local && dims > 1 ? local[1] : 0,
               local && dims > 2 ? local[2] : 0);
+    cl_event *ev = seqk_cl_profile_slot(ctx);
     cl_int err = clEnqueueNDRangeKernel(ctx->cl->queue, k, dims, NULL, global,
-                                        local, 0, NULL, NULL);
-    if (err == CL_SUCCESS)
+                                        local, 0, NULL, ev);
+    if (err == CL_SUCCESS) {
+        if (ev)
+            seqk_cl_profile_commit(ctx);
         return SEQK_OK;
+    }
     char what[128];
     snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);
     return seqk_cl_check(ctx, err, what);

@@ -39,7 +39,21 @@ struct seqk_cl_state {
     seqk_cl_range *ranges;   /* sorted by base */
     size_t num_ranges, cap_ranges;
     seqk_cl_program *programs;
+    /* profiling (cl_profile.c) */
+    int profiling;
+    cl_event *events;
+    size_t num_events, cap_events;
+    double profiled_ns;
 };
+
+/* cl_profile.c */
+cl_command_queue_properties seqk_cl_profile_queue_props(void);
+void seqk_cl_profile_init(seqk_cl_state *s);
+/* Where the next launch stores its event, or NULL when not profiling;
+ * seqk_cl_profile_commit() after the launch succeeded. */
+cl_event *seqk_cl_profile_slot(seqk_context *ctx);
+void seqk_cl_profile_commit(seqk_context *ctx);
+void seqk_cl_profile_release(seqk_cl_state *s);
 
 /* cl_memory.c / cl_program.c cleanup, called by seqk_cl_close. */
 void seqk_cl_memory_release(seqk_cl_state *s);
