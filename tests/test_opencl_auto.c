@@ -245,6 +245,15 @@ END_TEST
 
 int main(void)
 {
+    /* A run of its own (meson test opencl_auto_no_device): the ICD loader
+     * reads OCL_ICD_VENDORS once per process. */
+    if (getenv("SEQK_TEST_NO_ICD")) {
+        Suite *s = suite_create("opencl_auto_no_device");
+        TCase *tc = tcase_create("no_device");
+        tcase_add_test(tc, auto_without_any_device);
+        suite_add_tcase(s, tc);
+        return tu_run_suite(s);
+    }
     Suite *s = suite_create("opencl_auto");
     TCase *tc = tcase_create("opencl_auto");
     tcase_set_timeout(tc, 300);
@@ -253,14 +262,5 @@ int main(void)
     if (!getenv("SEQK_OCL_SMALL")) /* the Oclgrind run: no provoked errors */
         tcase_add_test(tc, auto_falls_back_to_cpu);
     suite_add_tcase(s, tc);
-    /* A run of its own (meson test opencl_auto_no_device): the ICD loader
-     * reads OCL_ICD_VENDORS once per process. */
-    if (getenv("SEQK_TEST_NO_ICD")) {
-        Suite *s2 = suite_create("opencl_auto_no_device");
-        TCase *tc2 = tcase_create("no_device");
-        tcase_add_test(tc2, auto_without_any_device);
-        suite_add_tcase(s2, tc2);
-        return tu_run_suite(s2);
-    }
     return tu_run_suite(s);
 }

@@ -408,6 +408,8 @@ START_TEST(cpu_tunables_match_ref)
         free(want);
     }
     ck_assert_int_ge(tried, 6 * 6);
+    seqk_context_destroy(ctx);
+    seqk_context_destroy(ref);
 }
 END_TEST
 
