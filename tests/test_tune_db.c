@@ -629,7 +629,7 @@ START_TEST(cpu_fingerprint)
     seqk_tune_fingerprint(ctx, &fp);
     seqk_tune_fingerprint(ctx, &again);
     ck_assert_int_eq(seqk_tune_fp_match(&fp, &again), SEQK_TUNE_MATCH_EXACT);
-    if (!seqk_cl_state_of(ctx)) {
+    if (!ctx->cl) {
         /* The best CPU backend (not the OpenCL offload of auto). */
         seqk_context *cpu = db_context("cpu", NULL);
         ck_assert_str_eq(fp.backend,
