@@ -13,7 +13,16 @@
  * needs a power-of-two work-group size and a __local scratch of that many
  * floats, both chosen by the host from the device limits; every work-item
  * reaches every barrier (the loops over i have no barriers inside).
+ *
+ * SOFTMAX_VW (1 or 4, tuned): softmax_rows reads whole float4 vectors
+ * j = lid, lid+lsz, ... (elements 4j..4j+3, vload4: only float alignment
+ * needed, so any row offset works), then the n % 4 tail elements one per
+ * work-item; neighbouring work-items still read neighbouring memory.
  */
+
+#ifndef SOFTMAX_VW
+#define SOFTMAX_VW 1
+#endif
 
 __kernel void softmax_rows(__global const float *x, long x_off,
                            __global float *y, long y_off, long n,
@@ -25,8 +34,20 @@ __kernel void softmax_rows(__global const float *x, long x_off,
     __global const float *xr = x + x_off + row * n;
     __global float *yr = y + y_off + row * n;
 
+#if SOFTMAX_VW == 4
+    const long nv = n / 4; /* whole vectors; the tail starts at 4 * nv */
+#else
+    const long nv = 0;
+#endif
+
     float m = -INFINITY;
-    for (long i = (long)lid; i < n; i += (long)lsz)
+#if SOFTMAX_VW == 4
+    for (long j = (long)lid; j < nv; j += (long)lsz) {
+        const float4 v = vload4((size_t)j, xr);
+        m = fmax(m, fmax(fmax(v.s0, v.s1), fmax(v.s2, v.s3)));
+    }
+#endif
+    for (long i = SOFTMAX_VW * nv + (long)lid; i < n; i += (long)lsz)
         m = fmax(m, xr[i]);
     scratch[lid] = m;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -40,7 +61,13 @@ __kernel void softmax_rows(__global const float *x, long x_off,
     barrier(CLK_LOCAL_MEM_FENCE);
 
     float sum = 0.0f;
-    for (long i = (long)lid; i < n; i += (long)lsz)
+#if SOFTMAX_VW == 4
+    for (long j = (long)lid; j < nv; j += (long)lsz) {
+        const float4 e = exp(vload4((size_t)j, xr) - mx);
+        sum += (e.s0 + e.s1) + (e.s2 + e.s3);
+    }
+#endif
+    for (long i = SOFTMAX_VW * nv + (long)lid; i < n; i += (long)lsz)
         sum += exp(xr[i] - mx);
     scratch[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -51,7 +78,11 @@ __kernel void softmax_rows(__global const float *x, long x_off,
     }
     const float inv = 1.0f / scratch[0];
 
-    for (long i = (long)lid; i < n; i += (long)lsz)
+#if SOFTMAX_VW == 4
+    for (long j = (long)lid; j < nv; j += (long)lsz)
+        vstore4(exp(vload4((size_t)j, xr) - mx) * inv, (size_t)j, yr);
+#endif
+    for (long i = SOFTMAX_VW * nv + (long)lid; i < n; i += (long)lsz)
         yr[i] = exp(xr[i] - mx) * inv;
 }
 

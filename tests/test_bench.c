@@ -117,6 +117,24 @@ START_TEST(parse_attention)
 }
 END_TEST
 
+START_TEST(parse_softmax)
+{
+    bench_problem p = parse_ok("softmax:rows=768,n=128");
+    ck_assert_int_eq(p.kind, BENCH_SOFTMAX);
+    ck_assert_int_eq(p.rows, 768);
+    ck_assert_int_eq(p.n, 128);
+    ck_assert_int_eq(p.inner, 0); /* not given: X is [rows, n] */
+    p = parse_ok("softmax:inner=5,n=1,rows=3");
+    ck_assert_int_eq(p.rows, 3);
+    ck_assert_int_eq(p.n, 1);
+    ck_assert_int_eq(p.inner, 5);
+    ck_assert_str_eq(bench_kind_name(p.kind), "softmax");
+    double atol, rtol;
+    bench_tolerance(&p, &atol, &rtol);
+    ck_assert(atol > 0.0 && rtol > 0.0);
+}
+END_TEST
+
 static const struct {
     const char *text, *needle;
 } bad[] = {
@@ -149,6 +167,18 @@ static const struct {
     {"seqattn:batch=1,seq=2,dim=3", "missing key score"},
     {"seqattn:batch=1,seq=2,dim=3,score=bilinear", "score=bilinear"},
     {"attention:batch=1,heads=1,seq=4,dim=8,causal=yes", "expected 0 or 1"},
+    {"softmax:rows=4", "missing key n"},
+    {"softmax:n=4", "missing key rows"},
+    {"softmax:rows=4,n=0", "n=0: must be a positive integer"},
+    {"softmax:rows=4,n=8,inner=0", "inner=0: must be a positive integer"},
+    {"softmax:rows=4,n=8,inner=-2", "must be a positive integer"},
+    {"softmax:rows=4,n=8,axis=1", "unknown key \"axis\" (softmax takes "
+                                  "rows, n, inner)"},
+    {"softmax:rows=x,n=8", "rows=x: not a number"},
+    {"softmax:rows=4,n=8,rows=2", "rows given twice"},
+    {"softmax:rows=4,n=4294967296", "too large"},
+    {"softmax:rows=2000000000,n=2000000000,inner=2000000000", "overflow"},
+    {"softmx:rows=4,n=8", "or softmax)"},
 };
 
 START_TEST(parse_rejects)
@@ -203,6 +233,12 @@ START_TEST(flop_counts)
     p = parse_ok("seqattn:batch=2,seq=3,dim=4,score=general");
     ck_assert_double_eq(bench_flops(&p),
                         2 * (2.0 * 4 * 4 + 2.0 * 3 * 4 + 2.0 * 3 * 4));
+
+    /* 5 per element: max, subtract, exp, sum, scale */
+    p = parse_ok("softmax:rows=3,n=7");
+    ck_assert_double_eq(bench_flops(&p), 5.0 * 3 * 7);
+    p = parse_ok("softmax:rows=3,n=7,inner=4");
+    ck_assert_double_eq(bench_flops(&p), 5.0 * 3 * 7 * 4);
 }
 END_TEST
 
@@ -213,10 +249,15 @@ START_TEST(suites_parse)
         const char *const *list = bench_suite(names[s]);
         ck_assert_ptr_nonnull(list);
         ck_assert_ptr_nonnull(list[0]);
+        int softmaxes = 0;
         for (int i = 0; list[i]; i++) {
             bench_problem p = parse_ok(list[i]);
             ck_assert(bench_flops(&p) > 0.0);
+            softmaxes += p.kind == BENCH_SOFTMAX;
         }
+        /* so that `seqk tune --ops softmax` has something to tune */
+        ck_assert_msg(softmaxes >= 2, "%s: %d softmax problems", names[s],
+                      softmaxes);
     }
     ck_assert_ptr_null(bench_suite("nope"));
 }
@@ -329,6 +370,8 @@ static const char *const tiny[] = {
     "attention:batch=1,heads=2,seq=3,kvseq=5,dim=4,causal=1",
     "seqattn:batch=2,seq=5,dim=3,score=additive",
     "seqattn:batch=2,seq=5,dim=3,score=location",
+    "softmax:rows=3,n=37",
+    "softmax:rows=2,n=5,inner=3",
 };
 #define NUM_TINY (int)(sizeof tiny / sizeof tiny[0])
 
@@ -513,6 +556,7 @@ int main(void)
     tcase_add_test(tc, parse_gemm);
     tcase_add_test(tc, parse_rnn_family);
     tcase_add_test(tc, parse_attention);
+    tcase_add_test(tc, parse_softmax);
     tcase_add_loop_test(tc, parse_rejects, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, flop_counts);
     tcase_add_test(tc, suites_parse);

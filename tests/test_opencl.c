@@ -1,7 +1,9 @@
 /*
  * test_opencl.c — the OpenCL backend's foundation on the first OpenCL
  * device (PoCL here): device tensors (write/read round trip, guard bytes,
- * pointer translation), the softmax kernel against ref over edge shapes,
+ * pointer translation), the softmax kernel against ref over edge shapes
+ * (defaults and forced "opencl.softmax" values; legal() under fabricated
+ * limits),
  * CL error translation, launch validation, a broken kernel source giving
  * SEQK_ERR_DEVICE with the build log, the on-disk program cache (used by a
  * second context, a corrupt entry rebuilt), and the fallback that runs ref
@@ -16,6 +18,7 @@
 
 #include "opencl/cl_backend.h"
 #include "seqk.h"
+#include "tune/tune.h"
 #include "seqk_opencl.h"
 #include "testutil.h"
 
@@ -93,6 +96,97 @@ START_TEST(softmax_small_shapes)
     check_softmax(cl, ref, 2, 5, 3, 5.0f);
     seqk_context_destroy(cl);
     seqk_context_destroy(ref);
+}
+END_TEST
+
+/* Legal non-default "opencl.softmax" values {RWG, CWG, VW}, forced as the
+ * tuner does, over edge shapes of both kernels: row lengths around the
+ * work-group sizes and the vector width (n % 4 tails, n < 4). */
+START_TEST(softmax_tuned_values)
+{
+    seqk_context *cl = cl_ctx(), *ref = ref_ctx();
+    static const int cfg[][3] = {
+        {16, 16, 4}, {16, 0, 1}, {32, 128, 4}, {256, 32, 1}, {256, 256, 4},
+        {0, 16, 4},
+    };
+    static const int64_t shapes[][3] = {
+        {3, 37, 1}, {2, 5, 3},   {1, 1, 1},  {2, 3, 1},   {4, 4, 1},
+        {3, 15, 1}, {2, 16, 1},  {2, 17, 1}, {1, 63, 1},  {2, 64, 1},
+        {1, 65, 1}, {2, 255, 1}, {1, 1023, 1}, {1, 1025, 1}, {3, 7, 17},
+        {2, 33, 129},
+    };
+    const int small = getenv("SEQK_OCL_SMALL") != NULL;
+    const size_t ncfg = small ? 2 : sizeof cfg / sizeof cfg[0];
+    const size_t nshape = small ? 5 : sizeof shapes / sizeof shapes[0];
+    const seqk_tunable *t = seqk_tunable_find("opencl.softmax");
+    ck_assert_ptr_nonnull(t);
+    seqk_tune_limits lim;
+    seqk__tune_limits(cl, &lim);
+    for (size_t c = 0; c < ncfg; c++) {
+        ck_assert_msg(seqk_tunable_legal(t, cfg[c], &lim, NULL),
+                      "config %zu illegal on this device", c);
+        TU_OK(cl, seqk__tune_override(cl, "opencl.softmax", cfg[c]));
+        for (size_t i = 0; i < nshape; i++)
+            check_softmax(cl, ref, shapes[i][0], shapes[i][1], shapes[i][2],
+                          c % 2 ? 80.0f : 5.0f);
+    }
+    TU_OK(cl, seqk__tune_override(cl, "opencl.softmax", NULL));
+    seqk_context_destroy(cl);
+    seqk_context_destroy(ref);
+}
+END_TEST
+
+/* legal() encodes the work-group, work-item and local-memory limits and
+ * the power-of-two rule; the defaults (0: the built-in rule) are legal on
+ * any OpenCL device. */
+START_TEST(softmax_tunable_legal)
+{
+    const seqk_tunable *t = seqk_tunable_find("opencl.softmax");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->num_params, 3);
+    const int64_t shape[2] = {64, 100};
+    seqk_tune_limits gpu = {.is_opencl = 1, .is_gpu = 1, .max_wg = 256,
+                            .max_item = {256, 256, 64},
+                            .local_mem = 32768};
+    seqk_tune_limits tiny = {.is_opencl = 1, .max_wg = 1,
+                             .max_item = {1, 1, 1}, .local_mem = 4};
+    seqk_tune_limits cpu = {.is_opencl = 0, .threads = 2};
+    int def[3];
+    seqk_tunable_defaults(t, def);
+    ck_assert(seqk_tunable_legal(t, def, &gpu, shape));
+    ck_assert(seqk_tunable_legal(t, def, &tiny, shape));
+    ck_assert(seqk_tunable_legal(t, def, &tiny, NULL));
+    ck_assert(!seqk_tunable_legal(t, def, &cpu, shape));
+
+    const int all_max[3] = {256, 256, 4};
+    ck_assert(seqk_tunable_legal(t, all_max, &gpu, shape));
+    seqk_tune_limits l = gpu;
+    l.max_wg = 128; /* RWG and CWG 256 exceed the group limit */
+    ck_assert(!seqk_tunable_legal(t, all_max, &l, shape));
+    const int rwg_only[3] = {256, 0, 1}, cwg_only[3] = {0, 256, 1};
+    ck_assert(!seqk_tunable_legal(t, rwg_only, &l, shape));
+    ck_assert(!seqk_tunable_legal(t, cwg_only, &l, shape));
+    l = gpu;
+    l.max_item[0] = 64; /* dimension 0 limit */
+    const int rwg128[3] = {128, 0, 1}, rwg64[3] = {64, 64, 1};
+    ck_assert(!seqk_tunable_legal(t, rwg128, &l, shape));
+    ck_assert(!seqk_tunable_legal(t, cwg_only, &l, shape));
+    ck_assert(seqk_tunable_legal(t, rwg64, &l, shape));
+    l = gpu;
+    l.local_mem = 256; /* 64 floats of scratch */
+    ck_assert(!seqk_tunable_legal(t, rwg128, &l, shape));
+    ck_assert(seqk_tunable_legal(t, rwg64, &l, shape));
+    /* the columns kernel has no scratch */
+    const int cwg128[3] = {0, 128, 1};
+    ck_assert(seqk_tunable_legal(t, cwg128, &l, shape));
+
+    /* outside the candidates, and legal() itself: powers of two, VW */
+    const int npow2[3] = {48, 0, 1}, vw2[3] = {0, 0, 2};
+    ck_assert(!seqk_tunable_legal(t, npow2, &gpu, shape));
+    ck_assert(!t->legal(npow2, &gpu, shape));
+    ck_assert(!t->legal(vw2, &gpu, shape));
+    const int cwg48[3] = {0, 48, 4};
+    ck_assert(t->legal(cwg48, &gpu, shape));
 }
 END_TEST
 
@@ -525,9 +619,12 @@ int main(void)
     if (getenv("SEQK_OCL_SMALL")) {
         /* the Oclgrind run: kernels only, small shapes */
         tcase_add_test(tc, softmax_small_shapes);
+        tcase_add_test(tc, softmax_tuned_values);
     } else {
         tcase_add_test(tc, softmax_small_shapes);
         tcase_add_test(tc, softmax_edge_shapes);
+        tcase_add_test(tc, softmax_tuned_values);
+        tcase_add_test(tc, softmax_tunable_legal);
         tcase_add_test(tc, tensor_round_trip);
         tcase_add_test(tc, guard_catches_overrun);
         tcase_add_test(tc, pointer_translation);

@@ -647,6 +647,41 @@ START_TEST(e2e_failing_candidates_never_chosen)
 }
 END_TEST
 
+/* `seqk tune --ops softmax` tunes "opencl.softmax" on a softmax bench
+ * problem and records an entry for its {rows, n} bucket. */
+START_TEST(e2e_tune_softmax_opencl)
+{
+    int count = 0, found = 0;
+    seqk_device_count(&count);
+    for (int i = 0; i < count; i++) {
+        seqk_device_info d;
+        memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
+        if (seqk_device_info_get(i, &d) == SEQK_OK && d.available &&
+            !strcmp(d.spec, "opencl:0.0"))
+            found = 1;
+    }
+    if (!found)
+        return;
+    char db[600];
+    snprintf(db, sizeof db, "%s", path_of("softmax.json"));
+    const char *tune[] = {"tune", "--device", "opencl:0.0", "--ops",
+                          "softmax", "--budget", "10", "--problem",
+                          "softmax:rows=64,n=100", "--db", db,
+                          "--min-gain", "-100", NULL};
+    ck_assert_msg(run_exe(tune, NULL) == 0, "%s", err_buf);
+    ck_assert_msg(strstr(err_buf, "opencl.softmax: ") &&
+                  strstr(err_buf, "recorded"), "%s", err_buf);
+    const char *show[] = {"tune", "--show", "--db", db, NULL};
+    ck_assert_int_eq(run_exe(show, NULL), 0);
+    ck_assert_msg(strstr(out_buf, "opencl.softmax") &&
+                  strstr(out_buf, "rows:2^6,n:2^7"), "%s", out_buf);
+    const char *check[] = {"tune", "--check", db, NULL};
+    ck_assert_int_eq(run_exe(check, NULL), 0);
+    ck_assert_msg(strstr(out_buf, "OK, 1 entries"), "%s", out_buf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tune_search");
@@ -671,6 +706,7 @@ int main(void)
     tcase_add_test(tc, e2e_tune_show_check_export_import);
     tcase_add_test(tc, e2e_corrupt_db_and_bad_args);
     tcase_add_test(tc, e2e_failing_candidates_never_chosen);
+    tcase_add_test(tc, e2e_tune_softmax_opencl);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -257,6 +257,19 @@ static seqk_status setup_seqattn(bench_instance *inst, char *err,
     return add_output(inst, 2, od, err, len);
 }
 
+/* Logits in [-8, 8]: the max shift matters, no row is all but uniform. */
+static seqk_status setup_softmax(bench_instance *inst, char *err, size_t len)
+{
+    const bench_problem *p = &inst->p;
+    const int64_t dims[3] = {p->rows, p->n, p->inner};
+    const int ndim = p->inner ? 3 : 2;
+    const seqk_tensor *t;
+    seqk_status st = add_input(inst, ndim, dims, 8.0f, &t, err, len);
+    if (st != SEQK_OK)
+        return st;
+    return add_output(inst, ndim, dims, err, len);
+}
+
 seqk_status bench_setup(seqk_context *ctx, const bench_problem *p,
                         bench_instance **out, char *err, size_t err_len)
 {
@@ -283,6 +296,9 @@ seqk_status bench_setup(seqk_context *ctx, const bench_problem *p,
         break;
     case BENCH_SEQATTN:
         st = setup_seqattn(inst, err, err_len);
+        break;
+    case BENCH_SOFTMAX:
+        st = setup_softmax(inst, err, err_len);
         break;
     }
     if (st != SEQK_OK) {
@@ -320,6 +336,10 @@ seqk_status bench_run(bench_instance *inst, char *err, size_t err_len)
         what = "seqk_seq_attention";
         st = seqk_seq_attention(inst->ctx, &inst->sattn, &inst->sin,
                                 inst->out[0], inst->out[1]);
+        break;
+    case BENCH_SOFTMAX:
+        what = "seqk_softmax";
+        st = seqk_softmax(inst->ctx, 1, inst->in[0], inst->out[0]);
         break;
     }
     if (st == SEQK_OK) {

@@ -11,6 +11,7 @@
  *   attention:batch=B,heads=NH,seq=S,dim=D[,kvseq=S2][,causal=0|1]
  *   seqattn:batch=B,seq=S,dim=D,score=dot|scaled_dot|general|additive|
  *           cosine|location
+ *   softmax:rows=R,n=N[,inner=I]
  *
  * Tensors each problem uses (f32, row-major):
  *   gemm       A [M,K] ([K,M] transa), B [K,N] ([N,K] transb) -> Y [M,N]
@@ -19,6 +20,7 @@
  *   attention  Q [B,NH,S,D], K,V [B,NH,S2,D] -> Y [B,NH,S,D]
  *   seqattn    query [B,D], keys/values [B,S,D], W/W1/W2 [D,D], v [D],
  *              Wloc [S,D] -> context [B,D], weights [B,S]
+ *   softmax    X [R,N] (or [R,N,I] with inner) -> Y, Softmax over axis 1
  */
 #include "bench_problems.h"
 
@@ -39,13 +41,18 @@ static const char *const quick_suite[] = {
     "attention:batch=1,heads=2,seq=8,kvseq=256,dim=64",
     "seqattn:batch=8,seq=64,dim=128,score=dot",
     "seqattn:batch=8,seq=64,dim=128,score=additive",
+    "softmax:rows=768,n=128",
+    "softmax:rows=16,n=32000",
     NULL
 };
 
 /* DeepBench inference shapes (baidu-research/DeepBench, gemm_problems.h
  * and rnn_problems.h: server and device sets; for RNNs input = hidden),
  * the ones a reference backend finishes in reasonable time, plus
- * transformer attention and encoder-decoder attention shapes. */
+ * transformer attention and encoder-decoder attention shapes, and the
+ * softmaxes of sequence models: attention-score rows (12 heads x 128 or
+ * 512 queries, as the attention shapes above) and a vocabulary-size
+ * output row (32000 tokens, 16 sequences). */
 static const char *const deepbench_suite[] = {
     "gemm:m=5124,n=700,k=2048",
     "gemm:m=35,n=700,k=2048",
@@ -70,6 +77,9 @@ static const char *const deepbench_suite[] = {
     "attention:batch=4,heads=12,seq=1,kvseq=1024,dim=64",
     "seqattn:batch=64,seq=50,dim=512,score=general",
     "seqattn:batch=16,seq=50,dim=512,score=additive",
+    "softmax:rows=1536,n=128",
+    "softmax:rows=6144,n=512",
+    "softmax:rows=16,n=32000",
     NULL
 };
 
@@ -149,6 +159,12 @@ static const key_spec seqattn_keys[] = {
     {"score", KEY_CHOICE, 1, FIELD(score), score_choices},
     {NULL, 0, 0, 0, NULL}
 };
+static const key_spec softmax_keys[] = {
+    {"rows", KEY_SIZE, 1, FIELD(rows), NULL},
+    {"n", KEY_SIZE, 1, FIELD(n), NULL},
+    {"inner", KEY_SIZE, 0, FIELD(inner), NULL},
+    {NULL, 0, 0, 0, NULL}
+};
 
 static const struct {
     const char *name;
@@ -161,6 +177,7 @@ static const struct {
     {"rnn", BENCH_RNN, rnn_keys},
     {"attention", BENCH_ATTENTION, attention_keys},
     {"seqattn", BENCH_SEQATTN, seqattn_keys},
+    {"softmax", BENCH_SOFTMAX, softmax_keys},
 };
 #define NUM_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -315,6 +332,9 @@ static int check_sizes(const bench_problem *p, char *err, size_t err_len)
     case BENCH_SEQATTN:
         ok = fits(p->batch, p->seq, p->dim, 1) && fits(p->dim, p->dim, 1, 1);
         break;
+    case BENCH_SOFTMAX:
+        ok = fits(p->rows, p->n, p->inner ? p->inner : 1, 1);
+        break;
     }
     if (!ok) {
         snprintf(err, err_len, "sizes overflow: a %s tensor would hold more "
@@ -350,7 +370,7 @@ int bench_parse(const char *text, bench_problem *p, char *err,
     }
     if (!keys) {
         snprintf(err, err_len, "unknown kind \"%.*s\" (expected gemm, lstm, "
-                 "gru, rnn, attention or seqattn)", (int)klen, text);
+                 "gru, rnn, attention, seqattn or softmax)", (int)klen, text);
         return -1;
     }
 
@@ -464,6 +484,11 @@ double bench_flops(const bench_problem *p)
         }
         return b * per;
     }
+    case BENCH_SOFTMAX:
+        /* ~5 per element: max, subtract, exp, sum, scale (exp counted as
+         * one; see bench/README.md) */
+        return 5.0 * (double)p->rows * (double)p->n *
+               (double)(p->inner ? p->inner : 1);
     }
     return 0.0;
 }
@@ -491,6 +516,9 @@ void bench_tolerance(const bench_problem *p, double *atol, double *rtol)
         break;
     case BENCH_SEQATTN:
         red = (double)(p->dim + p->seq);
+        break;
+    case BENCH_SOFTMAX: /* outputs <= 1; the sum runs over n */
+        red = (double)p->n;
         break;
     }
     *atol = 1e-4 * sqrt(red) + 1e-5;

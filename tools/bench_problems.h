@@ -18,7 +18,8 @@ typedef enum bench_kind {
     BENCH_GRU,
     BENCH_RNN,
     BENCH_ATTENTION,
-    BENCH_SEQATTN
+    BENCH_SEQATTN,
+    BENCH_SOFTMAX
 } bench_kind;
 
 /* A parsed descriptor.  Every size is >= 1; unused fields keep defaults. */
@@ -34,6 +35,9 @@ typedef struct bench_problem {
     int64_t heads, dim, kvseq, causal;
     /* seqattn (batch, seq, dim shared): a seqk_score_kind */
     int64_t score;
+    /* softmax (n shared with gemm): X [rows, n], or [rows, n, inner]
+     * when inner is given (0: not given) */
+    int64_t rows, inner;
 } bench_problem;
 
 /* Parses text into p (p->text = text).  Returns 0, or -1 with a one-line
@@ -41,7 +45,7 @@ typedef struct bench_problem {
 int bench_parse(const char *text, bench_problem *p, char *err,
                 size_t err_len);
 
-/* "gemm", "lstm", "gru", "rnn", "attention", "seqattn". */
+/* "gemm", "lstm", "gru", "rnn", "attention", "seqattn", "softmax". */
 const char *bench_kind_name(bench_kind kind);
 
 /* Gates per cell of an RNN-family problem (LSTM 4, GRU 3, RNN 1). */

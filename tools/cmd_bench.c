@@ -85,6 +85,7 @@ static void usage(FILE *f)
         "  attention:batch=B,heads=NH,seq=S,dim=D[,kvseq=S2][,causal=0|1]\n"
         "  seqattn:batch=B,seq=S,dim=D,score=dot|scaled_dot|general|\n"
         "          additive|cosine|location\n"
+        "  softmax:rows=R,n=N[,inner=I]   (over n of [R,N] or [R,N,I])\n"
         "\n"
         "exit status: 0 all valid, 1 a result invalid or failed, 2 usage\n");
 }

@@ -683,9 +683,14 @@ int seqk_cmd_tune(int argc, char **argv)
     case MODE_TUNE:
         break;
     }
+    /* The worker is this binary, started again.  SEQK_TUNE_WORKER names
+     * another program to start instead (a wrapper, e.g. under an
+     * emulator, where the kernel cannot exec this binary directly). */
     char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
+    const char *wk = getenv("SEQK_TUNE_WORKER");
+    ssize_t n = wk && *wk ? (ssize_t)snprintf(self, sizeof self, "%s", wk)
+                          : readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0 || (size_t)n >= sizeof self) {
         fprintf(stderr, "seqk tune: cannot find the seqk binary "
                 "(/proc/self/exe)\n");
         return 1;
@@ -697,9 +702,6 @@ int seqk_cmd_tune(int argc, char **argv)
         snprintf(specs[i], 32, "%s", a.devices[i]);
     if (!ndev)
         ndev = tune_default_devices(specs, MAX_DEVICES, 0, 0);
-    if (a.softmax && !(a.kinds))
-        fprintf(stderr, "tune: softmax: no softmax problems in the suites; "
-                "nothing to tune\n");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -18,12 +18,12 @@
 
 static const struct {
     const char *name;
-    int kind; /* bench_kind, or -1: softmax */
+    bench_kind kind;
 } op_names[] = {
     {"gemm", BENCH_GEMM},      {"lstm", BENCH_LSTM},
     {"gru", BENCH_GRU},        {"rnn", BENCH_RNN},
     {"attention", BENCH_ATTENTION}, {"seqattn", BENCH_SEQATTN},
-    {"softmax", -1},
+    {"softmax", BENCH_SOFTMAX},
 };
 
 int tune_parse_ops(const char *list, unsigned *kinds, int *softmax_out,
@@ -39,10 +39,9 @@ int tune_parse_ops(const char *list, unsigned *kinds, int *softmax_out,
             if (strlen(op_names[i].name) == n &&
                 !strncmp(s, op_names[i].name, n)) {
                 found = 1;
-                if (op_names[i].kind < 0)
+                if (op_names[i].kind == BENCH_SOFTMAX)
                     *softmax_out = 1;
-                else
-                    *kinds |= 1u << op_names[i].kind;
+                *kinds |= 1u << op_names[i].kind;
             }
         }
         if (!found || n == 0) {
@@ -139,6 +138,12 @@ static int64_t problem_dim(const bench_problem *p, const char *name)
         if (!strcmp(name, "Dk") || !strcmp(name, "Dv"))
             return p->dim;
         return -1;
+    case BENCH_SOFTMAX: /* as the library: rows = outer * inner */
+        if (!strcmp(name, "rows"))
+            return p->rows * (p->inner ? p->inner : 1);
+        if (!strcmp(name, "n"))
+            return p->n;
+        return -1;
     }
     return -1;
 }
@@ -159,8 +164,14 @@ int tune_task_shape(const seqk_tunable *t, const bench_problem *p,
     case BENCH_ATTENTION:
         takes = id_op_is(t, "attention");
         break;
-    default:
+    case BENCH_SEQATTN:
         takes = id_op_is(t, "seq_attention");
+        break;
+    case BENCH_SOFTMAX:
+        takes = id_op_is(t, "softmax");
+        break;
+    default:
+        takes = 0;
         break;
     }
     if (!takes || t->num_shape > SEQK_TUNE_MAX_SHAPE)

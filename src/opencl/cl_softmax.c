@@ -1,13 +1,61 @@
 /*
  * cl_softmax.c — Softmax on OpenCL (kernels/softmax.cl).
  *
- * inner == 1: softmax_rows, one work-group per row; the work-group size is
- * the largest power of two (the kernel's tree reduction needs one) no
- * larger than the kernel's limit on this device, 256, the local memory
- * and the row length rounded up.  inner > 1: softmax_columns, one
- * work-item per column.
+ * inner == 1: softmax_rows, one work-group per row; inner > 1:
+ * softmax_columns, one work-item per column.  Both are tuned through one
+ * tunable, "opencl.softmax", by shape {rows = outer*inner, n}:
+ *   RWG  softmax_rows work-group size (a power of two: the kernel's tree
+ *        reduction needs one); 0 = the rule: the largest power of two no
+ *        larger than the kernel's limit on this device, 256, the local
+ *        memory and the row length rounded up;
+ *   CWG  softmax_columns work-group size; 0 = the rule: min(limit, 64);
+ *   VW   elements per load in softmax_rows (1 or 4, float4 vloads).
+ * The shape does not say which kernel runs (inner is folded into rows),
+ * so a tuned entry carries values for both.  Tuned sizes above the
+ * kernel's real limit (CL_KERNEL_WORK_GROUP_SIZE) are halved to fit.
  */
+#include <stdio.h>
+
 #include "cl_internal.h"
+#include "tune/tune.h"
+
+enum { P_RWG, P_CWG, P_VW, NUM_P };
+
+static int is_pow2(int v)
+{
+    return v > 0 && (v & (v - 1)) == 0;
+}
+
+static int softmax_legal(const int *v, const seqk_tune_limits *lim,
+                         const int64_t *shape)
+{
+    (void)shape; /* every size works; only the device limits matter */
+    if (!lim->is_opencl)
+        return 0;
+    const int64_t rwg = v[P_RWG], cwg = v[P_CWG];
+    if (rwg != 0 && (!is_pow2(v[P_RWG]) || rwg > lim->max_wg ||
+                     rwg > lim->max_item[0] ||
+                     rwg * (int64_t)sizeof(float) > lim->local_mem))
+        return 0;
+    if (cwg != 0 && (cwg > lim->max_wg || cwg > lim->max_item[0]))
+        return 0;
+    return v[P_VW] == 1 || v[P_VW] == 4;
+}
+
+const seqk_tunable seqk_cl_softmax_tunable = {
+    .id = "opencl.softmax",
+    .source = "softmax",
+    .backend = "opencl",
+    .num_shape = 2,
+    .shape_names = {"rows", "n"},
+    .num_params = NUM_P,
+    .params = {
+        {"RWG", 6, {0, 16, 32, 64, 128, 256}, 0},
+        {"CWG", 6, {0, 16, 32, 64, 128, 256}, 0},
+        {"VW", 2, {1, 4}, 1},
+    },
+    .legal = softmax_legal,
+};
 
 static size_t pow2_floor(size_t v)
 {
@@ -17,27 +65,43 @@ static size_t pow2_floor(size_t v)
     return p;
 }
 
+/* The softmax_rows work-group size: tuned (halved to the kernel's limit
+ * and the local memory) or the rule. */
+static size_t rows_wg(seqk_context *ctx, cl_kernel k, int tuned, int64_t n)
+{
+    size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
+    cl_ulong lmem = seqk_cl_local_mem(ctx) / sizeof(float);
+    size_t wg = tuned > 0 ? (size_t)tuned : 256;
+    if (tuned <= 0) {
+        size_t n_round = pow2_floor((size_t)n);
+        if (n_round < (size_t)n)
+            n_round *= 2;
+        if (wg > n_round)
+            wg = n_round;
+    }
+    while (wg > 1 && (wg > kmax || wg > lmem))
+        wg /= 2;
+    return pow2_floor(wg);
+}
+
 seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
 {
     seqk_status st;
     cl_kernel k;
     if (p->outer == 0 || p->n == 0 || p->inner == 0)
         return SEQK_OK;
+    const int64_t shape[2] = {p->outer * p->inner, p->n};
+    int v[NUM_P];
+    seqk__tuned(ctx, &seqk_cl_softmax_tunable, shape, v);
     if (p->inner == 1) {
-        if ((st = seqk_cl_kernel(ctx, "softmax", NULL, "softmax_rows", &k)))
+        /* VW 1 builds without options: the same program as the columns
+         * kernel's */
+        char opts[32];
+        snprintf(opts, sizeof opts, "-D SOFTMAX_VW=%d", v[P_VW]);
+        if ((st = seqk_cl_kernel(ctx, "softmax", v[P_VW] == 1 ? NULL : opts,
+                                 "softmax_rows", &k)))
             return st;
-        size_t wg = seqk_cl_kernel_max_wg(ctx, k);
-        if (wg > 256)
-            wg = 256;
-        cl_ulong lmem = seqk_cl_local_mem(ctx) / sizeof(float);
-        if (wg > lmem)
-            wg = (size_t)lmem;
-        size_t n_round = pow2_floor((size_t)p->n);
-        if (n_round < (size_t)p->n)
-            n_round *= 2;
-        if (wg > n_round)
-            wg = n_round;
-        wg = pow2_floor(wg);
+        size_t wg = rows_wg(ctx, k, v[P_RWG], p->n);
         cl_long n = p->n;
         if ((st = seqk_cl_arg_ptr(ctx, k, "softmax_rows", 0, p->X)) ||
             (st = seqk_cl_arg_ptr(ctx, k, "softmax_rows", 2, p->Y)) ||
@@ -45,14 +109,18 @@ seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
             (st = seqk_cl_arg(ctx, k, "softmax_rows", 5, wg * sizeof(float),
                               NULL)))
             return st;
+        seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: softmax_rows "
+                  "rows=%lld n=%lld: wg %zu, VW %d", (long long)p->outer,
+                  (long long)p->n, wg, v[P_VW]);
         size_t global = (size_t)p->outer * wg;
         return seqk_cl_enqueue(ctx, k, "softmax_rows", 1, &global, &wg);
     }
     if ((st = seqk_cl_kernel(ctx, "softmax", NULL, "softmax_columns", &k)))
         return st;
     size_t wg = seqk_cl_kernel_max_wg(ctx, k);
-    if (wg > 64)
-        wg = 64;
+    const size_t want = v[P_CWG] > 0 ? (size_t)v[P_CWG] : 64;
+    if (wg > want)
+        wg = want;
     cl_long outer = p->outer, n = p->n, inner = p->inner;
     if ((st = seqk_cl_arg_ptr(ctx, k, "softmax_columns", 0, p->X)) ||
         (st = seqk_cl_arg_ptr(ctx, k, "softmax_columns", 2, p->Y)) ||
@@ -62,6 +130,9 @@ seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
         (st = seqk_cl_arg(ctx, k, "softmax_columns", 6, sizeof inner,
                           &inner)))
         return st;
+    seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: softmax_columns "
+              "outer=%lld n=%lld inner=%lld: wg %zu", (long long)p->outer,
+              (long long)p->n, (long long)p->inner, wg);
     size_t global = seqk_cl_round_up((size_t)(p->outer * p->inner), wg);
     return seqk_cl_enqueue(ctx, k, "softmax_columns", 1, &global, &wg);
 }

@@ -19,6 +19,8 @@ extern const seqk_tunable seqk_cl_rnn_gates_tunable, seqk_cl_rnn_step_tunable;
 /* OpenCL attention (src/opencl/cl_attention.c, cl_seq_attention.c) */
 extern const seqk_tunable seqk_cl_attention_tunable;
 extern const seqk_tunable seqk_cl_seq_attention_tunable;
+/* OpenCL softmax (src/opencl/cl_softmax.c) */
+extern const seqk_tunable seqk_cl_softmax_tunable;
 #endif
 /* CPU (src/cpu_simd/) */
 extern const seqk_tunable seqk_cpu_gemm_avx512_tunable;
@@ -45,6 +47,8 @@ const seqk_tunable *const seqk_tunables[] = {
     /* OpenCL attention */
     &seqk_cl_attention_tunable,
     &seqk_cl_seq_attention_tunable,
+    /* OpenCL softmax */
+    &seqk_cl_softmax_tunable,
 #endif
     /* CPU */
     &seqk_cpu_gemm_avx512_tunable,

@@ -23,6 +23,8 @@ if [ -n "${SEQK_EXE:-}" ] && [ "$SEQK_EXE" != "$here/seqk-qemu.sh" ]; then
     SEQK_QEMU_SYSROOT=$sysroot
     SEQK_QEMU_TARGET=$SEQK_EXE
     SEQK_EXE=$here/seqk-qemu.sh
-    export SEQK_QEMU_SYSROOT SEQK_QEMU_TARGET SEQK_EXE
+    # `seqk tune` starts its worker processes the same way
+    SEQK_TUNE_WORKER=$here/seqk-qemu.sh
+    export SEQK_QEMU_SYSROOT SEQK_QEMU_TARGET SEQK_EXE SEQK_TUNE_WORKER
 fi
 exec qemu-aarch64 -L "$sysroot" "$@"
