@@ -44,8 +44,14 @@
  * seqk_f32_gemm_rows — no local memory, one work-item per RWM x RWN block
  * of Y, for opB contiguous along N (b_sn == 1, the plain A * B): each k
  * broadcasts RWM values of opA against one RWN-wide row segment of opB
- * (an outer-product step, the CPU-GEMM microkernel shape).  A block that
- * crosses N takes a scalar path with clamped loads.
+ * (an outer-product step, the CPU-GEMM microkernel shape); RWN up to 64
+ * columns, as RWN/16 float16 vectors.  A block that crosses N takes a
+ * scalar path with clamped loads.
+ *
+ * The register-block loops of the direct and rows kernels carry
+ * "#pragma unroll": PoCL does not unroll them on its own, and a rolled
+ * loop keeps the accumulators in stack memory (a load and a store per
+ * FMA; 2-5x slower, bench/OPENCL.md).
  */
 
 #ifndef MWG
@@ -140,22 +146,27 @@ typedef float16 floatk;
 #error "gemm.cl: DVK must be 1, 2, 4, 8 or 16"
 #endif
 
-/* The rows kernel's row segments (RWN floats). */
+/* The rows kernel's row segments: RWN floats as RNV vectors of RVW
+ * (RVW = min(RWN, 16), the widest OpenCL vector). */
 #if RWN == 4
+#define RVW 4
 typedef float4 floatr;
-#define LOADR(p) vload4(0, p)
-#define STORER(v, p) vstore4(v, 0, p)
+#define LOADR(j, p) vload4(j, p)
+#define STORER(v, j, p) vstore4(v, j, p)
 #elif RWN == 8
+#define RVW 8
 typedef float8 floatr;
-#define LOADR(p) vload8(0, p)
-#define STORER(v, p) vstore8(v, 0, p)
-#elif RWN == 16
+#define LOADR(j, p) vload8(j, p)
+#define STORER(v, j, p) vstore8(v, j, p)
+#elif RWN == 16 || RWN == 32 || RWN == 64
+#define RVW 16
 typedef float16 floatr;
-#define LOADR(p) vload16(0, p)
-#define STORER(v, p) vstore16(v, 0, p)
+#define LOADR(j, p) vload16(j, p)
+#define STORER(v, j, p) vstore16(v, j, p)
 #else
-#error "gemm.cl: RWN must be 4, 8 or 16"
+#error "gemm.cl: RWN must be 4, 8, 16, 32 or 64"
 #endif
+#define RNV (RWN / RVW)
 
 static inline float hsum8(float8 s)
 {
@@ -294,42 +305,56 @@ __kernel void seqk_f32_gemm_direct(const int M, const int N, const int K,
         return; /* no barriers in this kernel: early exit is safe */
 
     long arow[DWM], bcol[DWN];
+#pragma unroll
     for (int i = 0; i < DWM; i++)
         arow[i] = a_off + min(mb + i, M - 1) * a_sm;
+#pragma unroll
     for (int j = 0; j < DWN; j++)
         bcol[j] = b_off + min(nb + j, N - 1) * b_sn;
 
     float acc[DWM][DWN];
+#pragma unroll
     for (int i = 0; i < DWM; i++)
+#pragma unroll
         for (int j = 0; j < DWN; j++)
             acc[i][j] = 0.0f;
 
     int k = 0;
     if (a_sk == 1 && b_sk == 1) {
         floatk acck[DWM][DWN];
+#pragma unroll
         for (int i = 0; i < DWM; i++)
+#pragma unroll
             for (int j = 0; j < DWN; j++)
                 acck[i][j] = 0.0f;
         for (; k + DVK <= K; k += DVK) {
             floatk bk[DWN];
+#pragma unroll
             for (int j = 0; j < DWN; j++)
                 bk[j] = LOADK(B + bcol[j] + k);
+#pragma unroll
             for (int i = 0; i < DWM; i++) {
                 const floatk ak = LOADK(A + arow[i] + k);
+#pragma unroll
                 for (int j = 0; j < DWN; j++)
                     acck[i][j] = fma(ak, bk[j], acck[i][j]);
             }
         }
+#pragma unroll
         for (int i = 0; i < DWM; i++)
+#pragma unroll
             for (int j = 0; j < DWN; j++)
                 acc[i][j] = HSUMK(acck[i][j]);
     }
     for (; k < K; k++) {
         float b[DWN];
+#pragma unroll
         for (int j = 0; j < DWN; j++)
             b[j] = B[bcol[j] + k * b_sk];
+#pragma unroll
         for (int i = 0; i < DWM; i++) {
             const float a = A[arow[i] + k * a_sk];
+#pragma unroll
             for (int j = 0; j < DWN; j++)
                 acc[i][j] = fma(a, b[j], acc[i][j]);
         }
@@ -370,22 +395,37 @@ __kernel void seqk_f32_gemm_rows(const int M, const int N, const int K,
         return; /* no barriers in this kernel: early exit is safe */
 
     long arow[RWM];
+#pragma unroll
     for (int i = 0; i < RWM; i++)
         arow[i] = a_off + min(mb + i, M - 1) * a_sm;
 
     float acc[RWM][RWN];
     if (b_sn == 1 && nb + RWN <= N) {
-        floatr accr[RWM];
+        floatr accr[RWM][RNV];
+#pragma unroll
         for (int i = 0; i < RWM; i++)
-            accr[i] = (floatr)(0.0f);
+#pragma unroll
+            for (int j = 0; j < RNV; j++)
+                accr[i][j] = (floatr)(0.0f);
         __global const float *bp = B + b_off + nb;
         for (int k = 0; k < K; k++) {
-            const floatr br = LOADR(bp + k * b_sk);
-            for (int i = 0; i < RWM; i++)
-                accr[i] = fma((floatr)(A[arow[i] + k * a_sk]), br, accr[i]);
+            floatr br[RNV];
+#pragma unroll
+            for (int j = 0; j < RNV; j++)
+                br[j] = LOADR(j, bp + k * b_sk);
+#pragma unroll
+            for (int i = 0; i < RWM; i++) {
+                const floatr a = (floatr)(A[arow[i] + k * a_sk]);
+#pragma unroll
+                for (int j = 0; j < RNV; j++)
+                    accr[i][j] = fma(a, br[j], accr[i][j]);
+            }
         }
+#pragma unroll
         for (int i = 0; i < RWM; i++)
-            STORER(accr[i], acc[i]);
+#pragma unroll
+            for (int j = 0; j < RNV; j++)
+                STORER(accr[i][j], j, acc[i]);
     } else {
         long bcol[RWN];
         for (int j = 0; j < RWN; j++)

@@ -6,7 +6,7 @@
  * reserved ranges, with element offsets) and handed to
  * seqk_cl_gemm_with(); outputs start as NaN and the tensors' guards are
  * checked afterwards.  Shapes cover 1, tile-1, tile, tile+1 and primes for
- * the tiled (64), direct (8 rows) and rows (8 x 16) kernels, every
+ * the tiled (64), direct (4 x 4) and rows (4 x 64) kernels, every
  * transpose, beta == 0 with NaN in C, C broadcast forms, padded leading
  * dimensions, and MatMul batch broadcasting.
  *
@@ -181,13 +181,16 @@ START_TEST(gemm_routes)
 {
     find_cl_devices();
     static const int64_t shapes[][3] = {
-        {128, 1, 67}, {257, 16, 129}, {131, 64, 97}, {200, 150, 70},
+        {128, 1, 67}, {5, 131, 7}, {257, 16, 129}, {131, 64, 97},
+        {200, 150, 70},
         {67, 129, 131}, {1, 300, 33}, {300, 1, 33}, {70, 70, 0}};
     const seqk_cl_gemm_path path = _i ? SEQK_CL_GEMM_CLBLAST
                                       : SEQK_CL_GEMM_OWN;
     if (_i && small_run())
         return; /* Oclgrind checks our kernels, not CLBlast's */
-    const size_t nshapes = small_run() ? 1 : sizeof shapes / sizeof shapes[0];
+    /* Small: {5, 131, 7} still takes the rows kernel's multi-vector
+     * columns (RWN 64: two full blocks and an edge one). */
+    const size_t nshapes = small_run() ? 2 : sizeof shapes / sizeof shapes[0];
     for (int di = 0; di < num_cl_devices; di++)
         for (size_t s = 0; s < nshapes; s++)
             for (int t = 0; t < 4; t++)
@@ -258,11 +261,16 @@ static const gemm_override param_sets[][3] = {
     {{"opencl.gemm.path", {2}}, {"opencl.gemm.direct", {2, 4, 4, 2, 16}}},
     {{"opencl.gemm.path", {2}}, {"opencl.gemm.direct", {16, 1, 16, 4, 4}}},
     {{"opencl.gemm.path", {2}}, {"opencl.gemm.direct", {4, 8, 2, 32, 1}}},
+    {{"opencl.gemm.path", {2}}, {"opencl.gemm.direct", {8, 2, 16, 8, 8}}},
+    {{"opencl.gemm.path", {2}}, {"opencl.gemm.direct", {2, 8, 16, 4, 8}}},
     /* rows: RWM RWN LWM LWN */
     {{"opencl.gemm.path", {3}}, {"opencl.gemm.rows", {1, 4, 1, 1}}},
     {{"opencl.gemm.path", {3}}, {"opencl.gemm.rows", {4, 8, 16, 2}}},
     {{"opencl.gemm.path", {3}}, {"opencl.gemm.rows", {16, 16, 2, 8}}},
     {{"opencl.gemm.path", {3}}, {"opencl.gemm.rows", {2, 16, 32, 1}}},
+    {{"opencl.gemm.path", {3}}, {"opencl.gemm.rows", {8, 32, 8, 8}}},
+    {{"opencl.gemm.path", {3}}, {"opencl.gemm.rows", {2, 64, 4, 2}}},
+    {{"opencl.gemm.path", {3}}, {"opencl.gemm.rows", {4, 32, 2, 4}}},
     /* the rule under auto, other kernels' values forced alongside */
     {{"opencl.gemm.path", {0}}, {"opencl.gemm.direct", {4, 2, 8, 2, 2}},
      {"opencl.gemm.rows", {4, 4, 4, 4}}},
@@ -382,6 +390,10 @@ START_TEST(legal_rejects)
     v[0] = 16;                                             /* 16 x 16 */
     ck_assert(seqk_tunable_legal(rows, v, &gpu, shape));
     v[1] = 2;                                      /* not a candidate */
+    ck_assert(!seqk_tunable_legal(rows, v, &gpu, shape));
+    v[0] = 4; v[1] = 64;                                   /* 4 x 64 */
+    ck_assert(seqk_tunable_legal(rows, v, &gpu, shape));
+    v[0] = 8;                                      /* 8*64 regs */
     ck_assert(!seqk_tunable_legal(rows, v, &gpu, shape));
 
     /* path: tiled needs local memory; CLBlast needs the build to have it */

@@ -14,7 +14,8 @@
  *   opencl.gemm.path    PATH: 0 rule, 1 tiled, 2 direct, 3 rows,
  *                       4 CLBlast        shape M,N,K,1+trans_a,1+trans_b
  * DWM/DWN/RWM larger than the problem are shrunk to the smallest power of
- * two covering it (M = 1 computes one row, not DWM copies of it).
+ * two covering it (M = 1 computes one row, not DWM copies of it); RWN
+ * to the largest candidate not above N.
  *
  * Auto: the path tunable decides once the tuner has an entry for the
  * shape and device (PATH 4: CLBlast; 1-3: that own kernel).  Until then
@@ -134,7 +135,9 @@ static int direct_legal(const int *v, const seqk_tune_limits *lim,
            v[D_DWM] * v[D_DWN] * v[D_DVK] <= DIRECT_MAX_REGS;
 }
 
-/* Defaults measured on PoCL (bench/OPENCL.md). */
+/* Defaults measured on PoCL (bench/OPENCL.md): 4x4 dot products per
+ * work-item over 16-float K vectors (16 AVX-512 accumulators, 8 vector
+ * loads per 16 FMAs), 8x8 groups. */
 const seqk_tunable seqk_cl_gemm_direct_tunable = {
     .id = "opencl.gemm.direct",
     .source = "gemm",
@@ -143,8 +146,8 @@ const seqk_tunable seqk_cl_gemm_direct_tunable = {
     .shape_names = {"M", "N", "K"},
     .num_params = D_NUM,
     .params = {
-        {"DWM", 5, {1, 2, 4, 8, 16}, 8},
-        {"DWN", 5, {1, 2, 4, 8, 16}, 1},
+        {"DWM", 5, {1, 2, 4, 8, 16}, 4},
+        {"DWN", 5, {1, 2, 4, 8, 16}, 4},
         {"DVK", 5, {1, 2, 4, 8, 16}, 16},
         {"LWM", 6, {1, 2, 4, 8, 16, 32}, 8},
         {"LWN", 6, {1, 2, 4, 8, 16, 32}, 8},
@@ -160,6 +163,9 @@ static int rows_legal(const int *v, const seqk_tune_limits *lim,
            v[R_RWM] * v[R_RWN] <= ROWS_MAX_REGS;
 }
 
+/* Defaults measured on PoCL (bench/OPENCL.md): 4 rows x 64 columns (16
+ * AVX-512 accumulators, 4 row-vector loads and 4 broadcasts per 16
+ * FMAs) in 16x4 groups.  The rule runs this kernel on CPU devices only. */
 const seqk_tunable seqk_cl_gemm_rows_tunable = {
     .id = "opencl.gemm.rows",
     .source = "gemm",
@@ -168,10 +174,10 @@ const seqk_tunable seqk_cl_gemm_rows_tunable = {
     .shape_names = {"M", "N", "K"},
     .num_params = R_NUM,
     .params = {
-        {"RWM", 5, {1, 2, 4, 8, 16}, 8},
-        {"RWN", 3, {4, 8, 16}, 16},
-        {"LWM", 6, {1, 2, 4, 8, 16, 32}, 8},
-        {"LWN", 6, {1, 2, 4, 8, 16, 32}, 8},
+        {"RWM", 5, {1, 2, 4, 8, 16}, 4},
+        {"RWN", 5, {4, 8, 16, 32, 64}, 64},
+        {"LWM", 6, {1, 2, 4, 8, 16, 32}, 16},
+        {"LWN", 6, {1, 2, 4, 8, 16, 32}, 4},
     },
     .legal = rows_legal,
 };
@@ -225,6 +231,17 @@ static int fit_block(int v, int64_t n)
     int b = 1;
     while (b < v && b < n)
         b *= 2;
+    return b;
+}
+
+/* Largest candidate <= n (at least 4, capped at v): narrow problems keep
+ * the vector path on the columns they have instead of one block that
+ * crosses N (the rows kernel's scalar path). */
+static int fit_cols(int v, int64_t n)
+{
+    int b = v;
+    while (b > 4 && b > n)
+        b /= 2;
     return b;
 }
 
@@ -349,6 +366,7 @@ static seqk_status run_rows(seqk_context *ctx, const seqk_gemm_problem *p)
     seqk_status st;
     values_for(ctx, &seqk_cl_gemm_rows_tunable, shape, v);
     v[R_RWM] = fit_block(v[R_RWM], p->M);
+    v[R_RWN] = fit_cols(v[R_RWN], p->N);
     snprintf(opts, sizeof opts, "-D RWM=%d -D RWN=%d", v[R_RWM], v[R_RWN]);
     if ((st = seqk_cl_kernel(ctx, "gemm", opts, name, &k)) ||
         (st = set_args(ctx, k, name, p)))
