@@ -404,8 +404,11 @@ START_TEST(bucket_fallback)
     ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), 8);  /* exact [6,6] */
     ck_assert_int_eq(tile_for(db, &cur, 96, 40, &m), 4);  /* exact [7,6] */
     /* [7,6] with TILE 4 is illegal for M=98; [6,6] (TILE 8) too; [4,4]
-     * (TILE 2) is the nearest legal one. */
-    ck_assert_int_eq(tile_for(db, &cur, 98, 64, &m), 2);
+     * (TILE 2) is legal but 3 buckets (8x) away in M: defaults. */
+    ck_assert_int_eq(tile_for(db, &cur, 98, 64, &m), 0);
+    ck_assert_int_eq(m, SEQK_TUNE_MATCH_NONE);
+    /* Far from every entry: defaults, never a distant bucket's values. */
+    ck_assert_int_eq(tile_for(db, &cur, 1024, 1024, &m), 0);
     /* Bucket [5,6]: its own entries do not beat the defaults; the nearest
      * are [6,6] (distance 1) and [4,4] (3). */
     ck_assert_int_eq(tile_for(db, &cur, 32, 64, &m), 8);

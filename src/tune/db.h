@@ -143,7 +143,8 @@ int seqk_tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp);
 /* Lookup: the best entry for tunable t (hash = its current source hash)
  * on device fp for a problem of `shape`: device match as high as possible
  * (EXACT > OTHER_DRIVER > NAME > VENDOR), then the exact bucket, else the
- * nearest bucket (L1 distance) whose values are legal for this shape
+ * nearest bucket (L1 distance) at most one bucket away in every
+ * dimension whose values are legal for this shape
  * under lim; only entries whose speedup is > 1, dtype "f32", and whose
  * parameter names are t's.  Ties: higher speedup, then file order.
  * OTHER_DRIVER entries count only when verified for fp (see

@@ -3,8 +3,9 @@
  * lookup seqk__tuned() calls on every op.
  *
  * Order: device match first (exact > same device, other driver > same
- * device name > same vendor), then the bucket (exact, else nearest by L1
- * distance), then the higher speedup, then file order.  An entry counts
+ * device name > same vendor), then the bucket (exact, else the nearest
+ * by L1 distance among those at most one bucket — a factor of 2 — away
+ * in every dimension), then the higher speedup, then file order.  An entry counts
  * only when its kernel id, source hash, dtype ("f32"), number of shape
  * dims and parameter names are those of the tunable, it beat the
  * defaults (speedup > 1), its values are legal for this device and shape,
@@ -54,6 +55,19 @@ static seqk_tune_match candidate(const seqk_tune_entry *e, int index,
     return level;
 }
 
+/* Buckets farther than this in any dimension (a factor of 2 per bucket)
+ * never stand in for each other: parameters tuned for a 64x1 GEMM say
+ * nothing about a 128x1500 one (measured: 13x slower when they did). */
+#define SEQK_TUNE_NEAR 1
+
+static int near(const int *a, const int *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i] - b[i] > SEQK_TUNE_NEAR || b[i] - a[i] > SEQK_TUNE_NEAR)
+            return 0;
+    return 1;
+}
+
 static int distance(const int *a, const int *b, int n)
 {
     int d = 0;
@@ -98,6 +112,7 @@ const seqk_tune_entry *seqk_tune_db_find_ex(const seqk_tune_db *db,
     seqk_tune_bucket(t->num_shape, shape, bucket);
     for (int i = 0; i < db->count; i++) {
         if (!candidate(&db->entries[i], i, fp, t, hash, flags, &c) ||
+            !near(c.bucket, bucket, t->num_shape) ||
             !seqk_tunable_legal(t, c.values, lim, shape))
             continue;
         int d = distance(c.bucket, bucket, t->num_shape);
@@ -301,6 +316,8 @@ int seqk__tune_db_lookup(seqk_context *ctx, seqk_tune_state *s,
     seqk_tune_bucket(t->num_shape, shape, bucket);
     for (int i = 0; i < rt->num_cands; i++) {
         const seqk_tune_cand *c = &rt->cands[i];
+        if (!near(c->bucket, bucket, t->num_shape))
+            continue;
         int d = distance(c->bucket, bucket, t->num_shape);
         if (best && !better(c, d, best, best_d))
             continue;
