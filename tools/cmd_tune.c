@@ -229,7 +229,8 @@ static void make_entry(const seqk_tune_fp *fp, const tune_task *k,
  * load changes from second to second, and a candidate measured once in a
  * quiet moment would beat defaults measured in a busy one.  Each pick's
  * result becomes the median (and min) of its confirmation runs; only the
- * picks can be the best afterwards.  Returns the complete rounds. */
+ * picks that beat the defaults by --min-gain in every round can be the
+ * best afterwards.  Returns the complete rounds. */
 #define CONFIRM_TOP 3
 #define CONFIRM_ROUNDS 3
 #define CONFIRM_MIN_ROUNDS 2
@@ -296,6 +297,16 @@ static int confirm(task_run *tr, seqk_tune_search *s, double deadline)
 out:
     if (rounds == 0)
         return 0;
+    /* A winner must beat the defaults in every round, not only in the
+     * median: on a loaded machine a 2-3 round median still lets noise win
+     * (measured: a 50 us GEMM "1.35x faster" that was 0.6x in seqk bench). */
+    if (ok[0] && tr->a->min_gain > -100.0) {
+        const double need = 1.0 + tr->a->min_gain / 100.0;
+        for (int j = 1; j < n; j++)
+            for (int r = 0; r < rounds && ok[j]; r++)
+                if (med[j][r] * need >= med[0][r])
+                    ok[j] = 0;
+    }
     s->best = -1;
     for (int j = 0; j < n; j++) {
         if (!ok[j])
