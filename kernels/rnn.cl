@@ -8,7 +8,8 @@
  *   xp   projected input + folded bias, gate row of (d, t, b):
  *        xp[d*xp_sd + t*xp_st + b*xp_sb + g*H + j]        (one GEMM, host)
  *   rg   recurrent GEMM result of this step  rg[(d*B + b)*G*H + g*H + j]
- *   rt   R transposed (fused variant)        rt[d*H*G*H + k*G*H + g*H + j]
+ *   rt   fused = 1: R transposed             rt[d*H*G*H + k*G*H + g*H + j]
+ *        fused = 2: R as uploaded            rt[d*G*H*H + (g*H + j)*H + k]
  *   hin/hout, cin/cout  states [D][B][H] (ping-pong halves, hout != hin)
  *   acts [d*9 + k*3 + {0,1,2}] = kind, alpha, beta of activation k (f,g,h)
  *   P    [d*3H + {0,H,2H} + j] peepholes i,o,f     rbh [d*H + j] (GRU Rbh)
@@ -23,8 +24,8 @@
  * exactly once.
  *
  * fused = 0: the recurrent term comes from rg (GEMM on the host queue);
- * fused = 1: the work-item computes it from rt and hin itself (reads of rt
- * coalesce across j; hin is the same for the items of one (d, b)).
+ * fused = 1, 2: the work-item computes it from rt and hin itself
+ * (seqk_rnn_rec; hin is the same for the items of one (d, b)).
  */
 
 /* Activation kinds as in seqk.h (seqk_act_kind). */
@@ -89,13 +90,37 @@ int seqk_rnn_where(int D, int B, int H, int T, int s, int reverse,
     return 1;
 }
 
-/* h_{t-1} . R[d][row]^T from the transposed R (fused variant). */
-float seqk_rnn_dot(__global const float *h, __global const float *rt,
-                   int H, int GH, int row)
+/* h_{t-1} . R[d][row]^T in a fused variant: fused = 1 reads R transposed
+ * (rt[k*GH + row]: consecutive rows, i.e. neighbouring work-items, read
+ * consecutive floats, the coalesced order of GPUs); fused = 2 reads R as
+ * it is (r[row*H + k]: each work-item streams its own rows 16 floats at a
+ * time, the order of CPU devices).  r: direction d's block.  The vectors
+ * are float8, not float16: Oclgrind 21.10 loses the shadow of float16
+ * swizzles and would report every result as uninitialized. */
+float seqk_rnn_rec(__global const float *h, __global const float *r,
+                   int fused, int H, int GH, int row)
 {
     float acc = 0.0f;
-    for (int k = 0; k < H; k++)
-        acc = fma(h[k], rt[(long)k * GH + row], acc);
+    if (fused == 1) {
+        for (int k = 0; k < H; k++)
+            acc = fma(h[k], r[(long)k * GH + row], acc);
+        return acc;
+    }
+    __global const float *rr = r + (long)row * H;
+    int k = 0;
+    if (H >= 16) { /* two 8-float accumulators (see the note above) */
+        float8 a0 = vload8(0, h) * vload8(0, rr);
+        float8 a1 = vload8(1, h) * vload8(1, rr);
+        for (k = 16; k + 16 <= H; k += 16) {
+            a0 = fma(vload8(0, h + k), vload8(0, rr + k), a0);
+            a1 = fma(vload8(1, h + k), vload8(1, rr + k), a1);
+        }
+        const float8 a8 = a0 + a1;
+        const float4 a4 = a8.lo + a8.hi;
+        acc = (a4.x + a4.y) + (a4.z + a4.w);
+    }
+    for (; k < H; k++)
+        acc = fma(h[k], rr[k], acc);
     return acc;
 }
 
@@ -139,6 +164,52 @@ __kernel void seqk_rnn_final(const int D, const int B, const int H,
         yc[yc_off + o] = cs[cs_off + idx];
 }
 
+/* One LSTM unit j (src/ref/rnn.c step_lstm) in two halves: c_t, then
+ * h_t from it.  x the xp row of its sequence and time, ri ro rf rc the
+ * recurrent terms of gates i o f c, cp = c_{t-1}, pp the unit's
+ * peepholes (P + d*3H + j). */
+float seqk_rnn_lstm_c(__global const float *x, int H, int j, float ri,
+                      float rf, float rc, float cp, __global const float *pp,
+                      int has_p, int input_forget, __global const float *a,
+                      int d, float clip)
+{
+    float v = x[j] + ri;
+    if (has_p)
+        v += pp[0] * cp;
+    const float it = seqk_rnn_apply(a, d, 0, seqk_rnn_clip(v, clip));
+    float ft;
+    if (input_forget) {
+        ft = 1.0f - it;
+    } else {
+        v = x[2 * H + j] + rf;
+        if (has_p)
+            v += pp[2 * H] * cp;
+        ft = seqk_rnn_apply(a, d, 0, seqk_rnn_clip(v, clip));
+    }
+    const float ct = seqk_rnn_apply(a, d, 1,
+                                    seqk_rnn_clip(x[3 * H + j] + rc, clip));
+    return ft * cp + it * ct;
+}
+
+float seqk_rnn_lstm_h(__global const float *x, int H, int j, float ro,
+                      float c, __global const float *pp, int has_p,
+                      __global const float *a, int d, float clip)
+{
+    float v = x[H + j] + ro;
+    if (has_p)
+        v += pp[H] * c;
+    const float ot = seqk_rnn_apply(a, d, 0, seqk_rnn_clip(v, clip));
+    return ot * seqk_rnn_apply(a, d, 2, c);
+}
+
+/* GRU output: h_t = (1 - z) (.) g(v) + z (.) h_{t-1}. */
+float seqk_rnn_gru_out(float zt, float v, float hp, __global const float *a,
+                       int d, float clip)
+{
+    const float ht = seqk_rnn_apply(a, d, 1, seqk_rnn_clip(v, clip));
+    return (1.0f - zt) * ht + zt * hp;
+}
+
 /* Shared argument prefix of the step kernels (indices 0..29):
  *   D B H T s reverse | lens lens_off has_lens |
  *   xp xp_off xp_sd xp_st xp_sb | rg rg_off | rt rt_off fused |
@@ -174,8 +245,8 @@ __kernel void seqk_rnn_step_rnn(
     const long hrow = hin_off + ((long)p.d * B + p.b) * H;
     float rec;
     if (fused)
-        rec = seqk_rnn_dot(hin + hrow, rt + rt_off + (long)p.d * H * H, H, H,
-                           p.j);
+        rec = seqk_rnn_rec(hin + hrow, rt + rt_off + (long)p.d * H * H, fused,
+                           H, H, p.j);
     else
         rec = rg[rg_off + p.st];
     const float h = seqk_rnn_apply(acts + acts_off, p.d, 0,
@@ -220,15 +291,10 @@ __kernel void seqk_rnn_step_lstm(
     if (fused) {
         __global const float *h = hin + hin_off + ((long)p.d * B + p.b) * H;
         __global const float *r = rt + rt_off + (long)p.d * H * GH;
-        ri = ro = rf = rc = 0.0f;
-        for (int k = 0; k < H; k++) {
-            const float hk = h[k];
-            __global const float *rk = r + (long)k * GH + j;
-            ri = fma(hk, rk[0], ri);
-            ro = fma(hk, rk[H], ro);
-            rf = fma(hk, rk[2 * H], rf);
-            rc = fma(hk, rk[3 * H], rc);
-        }
+        ri = seqk_rnn_rec(h, r, fused, H, GH, j);
+        ro = seqk_rnn_rec(h, r, fused, H, GH, H + j);
+        rf = seqk_rnn_rec(h, r, fused, H, GH, 2 * H + j);
+        rc = seqk_rnn_rec(h, r, fused, H, GH, 3 * H + j);
     } else {
         __global const float *g = rg + rg_off + ((long)p.d * B + p.b) * GH + j;
         ri = g[0];
@@ -238,28 +304,9 @@ __kernel void seqk_rnn_step_lstm(
     }
     __global const float *a = acts + acts_off;
     __global const float *pp = P + P_off + (long)p.d * 3 * H + j;
-
-    float v = x[j] + ri;
-    if (has_p)
-        v += pp[0] * cp;
-    const float it = seqk_rnn_apply(a, p.d, 0, seqk_rnn_clip(v, clip));
-    float ft;
-    if (input_forget) {
-        ft = 1.0f - it;
-    } else {
-        v = x[2 * H + j] + rf;
-        if (has_p)
-            v += pp[2 * H] * cp;
-        ft = seqk_rnn_apply(a, p.d, 0, seqk_rnn_clip(v, clip));
-    }
-    const float ct = seqk_rnn_apply(a, p.d, 1,
-                                    seqk_rnn_clip(x[3 * H + j] + rc, clip));
-    const float c = ft * cp + it * ct;
-    v = x[H + j] + ro;
-    if (has_p)
-        v += pp[H] * c;
-    const float ot = seqk_rnn_apply(a, p.d, 0, seqk_rnn_clip(v, clip));
-    const float h = ot * seqk_rnn_apply(a, p.d, 2, c);
+    const float c = seqk_rnn_lstm_c(x, H, j, ri, rf, rc, cp, pp, has_p,
+                                    input_forget, a, p.d, clip);
+    const float h = seqk_rnn_lstm_h(x, H, j, ro, c, pp, has_p, a, p.d, clip);
     cout[cout_off + p.st] = c;
     hout[hout_off + p.st] = h;
     if (has_y)
@@ -297,12 +344,8 @@ __kernel void seqk_rnn_step_gru_zr(
     if (fused) {
         __global const float *h = hin + hin_off + ((long)p.d * B + p.b) * H;
         __global const float *r = rt + rt_off + (long)p.d * H * GH;
-        rz = rr = 0.0f;
-        for (int k = 0; k < H; k++) {
-            const float hk = h[k];
-            rz = fma(hk, r[(long)k * GH + j], rz);
-            rr = fma(hk, r[(long)k * GH + H + j], rr);
-        }
+        rz = seqk_rnn_rec(h, r, fused, H, GH, j);
+        rr = seqk_rnn_rec(h, r, fused, H, GH, H + j);
     } else {
         __global const float *g = rg + rg_off + ((long)p.d * B + p.b) * GH + j;
         rz = g[0];
@@ -357,14 +400,9 @@ __kernel void seqk_rnn_step_gru(
         float rz, rr, rh_;
         if (fused) {
             __global const float *h = hin + hin_off + row;
-            rz = rr = rh_ = 0.0f;
-            for (int k = 0; k < H; k++) {
-                const float hk = h[k];
-                __global const float *rk = r + (long)k * GH + j;
-                rz = fma(hk, rk[0], rz);
-                rr = fma(hk, rk[H], rr);
-                rh_ = fma(hk, rk[2 * H], rh_);
-            }
+            rz = seqk_rnn_rec(h, r, fused, H, GH, j);
+            rr = seqk_rnn_rec(h, r, fused, H, GH, H + j);
+            rh_ = seqk_rnn_rec(h, r, fused, H, GH, 2 * H + j);
         } else {
             __global const float *g = rg + rg_off + ((long)p.d * B + p.b) * GH + j;
             rz = g[0];
@@ -379,14 +417,254 @@ __kernel void seqk_rnn_step_gru(
         zt = z[z_off + p.st];
         float rec;
         if (fused)
-            rec = seqk_rnn_dot(rh + rh_off + row, r, H, GH, 2 * H + j);
+            rec = seqk_rnn_rec(rh + rh_off + row, r, fused, H, GH, 2 * H + j);
         else
             rec = rg[rg_off + ((long)p.d * B + p.b) * GH + 2 * H + j];
         v = x[2 * H + j] + rec;
     }
-    const float ht = seqk_rnn_apply(a, p.d, 1, seqk_rnn_clip(v, clip));
-    const float h = (1.0f - zt) * ht + zt * hp;
+    const float h = seqk_rnn_gru_out(zt, v, hp, a, p.d, clip);
     hout[hout_off + p.st] = h;
     if (has_y)
         y[y_off + p.t * y_st + p.d * y_sd + p.b * y_sb + j] = h;
+}
+
+/* ------------------------------------------------- the sequence variant
+ *
+ * One work-group per (d, b) = get_group_id(0) as d*B + b runs all T steps
+ * of that sequence ("opencl.rnn.step" variant 4): one launch per layer.
+ * Directions and batch rows are independent recurrences, so groups never
+ * wait for each other (no inter-group synchronisation); inside a group
+ * h_{t-1} sits in local memory and a barrier ends each step.  Work-item
+ * lid owns units lid, lid + WG, ... for the whole sequence (its LSTM c
+ * stays in its own global slots).  R is read as uploaded,
+ * R[d*G*H*H + (g*H + j)*H + k].
+ *
+ * Local memory hl: h ping-pong [2][H]; GRU lbr=0 adds r (.) h and z [H]
+ * each (4H floats).  Steps s >= len leave the state alone and zero y[s];
+ * len is the same for the whole group, so every work-item meets the same
+ * barriers.
+ *
+ * Arguments (0..28):
+ *   D B H T reverse | lens lens_off has_lens | xp xp_off xp_sd xp_st xp_sb |
+ *   R R_off | hin hin_off hout hout_off | y y_off y_sd y_st y_sb has_y |
+ *   acts acts_off clip | hl
+ * then LSTM: cin cin_off cout cout_off P P_off has_p input_forget;
+ * GRU: lbr rbh rbh_off.  hout (cout) may be hin (cin).
+ */
+
+/* h . R[row]^T with h in local memory. */
+float seqk_rnn_rec_local(__local const float *h, __global const float *r,
+                         int H, int row)
+{
+    __global const float *rr = r + (long)row * H;
+    float acc = 0.0f;
+    int k = 0;
+    if (H >= 16) { /* two 8-float accumulators (see the note above) */
+        float8 a0 = vload8(0, h) * vload8(0, rr);
+        float8 a1 = vload8(1, h) * vload8(1, rr);
+        for (k = 16; k + 16 <= H; k += 16) {
+            a0 = fma(vload8(0, h + k), vload8(0, rr + k), a0);
+            a1 = fma(vload8(1, h + k), vload8(1, rr + k), a1);
+        }
+        const float8 a8 = a0 + a1;
+        const float4 a4 = a8.lo + a8.hi;
+        acc = (a4.x + a4.y) + (a4.z + a4.w);
+    }
+    for (; k < H; k++)
+        acc = fma(h[k], rr[k], acc);
+    return acc;
+}
+
+typedef struct seqk_rnn_seq {
+    int d, b, len, rev;
+    long row; /* (d*B + b)*H: the sequence's state row */
+} seqk_rnn_seq;
+
+seqk_rnn_seq seqk_rnn_seq_where(int B, int H, int T, int reverse, int D,
+                                __global const int *lens, int has_lens)
+{
+    seqk_rnn_seq q;
+    const int g = (int)get_group_id(0);
+    q.d = g / B;
+    q.b = g % B;
+    q.len = has_lens ? lens[q.b] : T;
+    q.rev = D == 2 ? q.d == 1 : reverse;
+    q.row = ((long)q.d * B + q.b) * H;
+    return q;
+}
+
+__kernel void seqk_rnn_seq_rnn(
+    const int D, const int B, const int H, const int T, const int reverse,
+    __global const int *lens, const long lens_off, const int has_lens,
+    __global const float *xp, const long xp_off, const long xp_sd,
+    const long xp_st, const long xp_sb, __global const float *R,
+    const long R_off, __global const float *hin, const long hin_off,
+    __global float *hout, const long hout_off, __global float *y,
+    const long y_off, const long y_sd, const long y_st, const long y_sb,
+    const int has_y, __global const float *acts, const long acts_off,
+    const float clip, __local float *hl)
+{
+    const seqk_rnn_seq q = seqk_rnn_seq_where(B, H, T, reverse, D,
+                                              lens + lens_off, has_lens);
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    __global const float *r = R + R_off + (long)q.d * H * H;
+    __global const float *a = acts + acts_off;
+    __global float *yr = y + y_off + q.d * y_sd + q.b * y_sb;
+    for (int j = lid; j < H; j += wg)
+        hl[j] = hin[hin_off + q.row + j];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int cur = 0;
+    for (int s = 0; s < T; s++) {
+        if (s >= q.len) {
+            for (int j = lid; j < H && has_y; j += wg)
+                yr[s * y_st + j] = 0.0f;
+            continue;
+        }
+        const long t = q.rev ? q.len - 1 - s : s;
+        __global const float *x = xp + xp_off + q.d * xp_sd + t * xp_st +
+                                  q.b * xp_sb;
+        __local const float *h = hl + cur * H;
+        for (int j = lid; j < H; j += wg) {
+            const float v = x[j] + seqk_rnn_rec_local(h, r, H, j);
+            const float hn = seqk_rnn_apply(a, q.d, 0, seqk_rnn_clip(v, clip));
+            hl[(cur ^ 1) * H + j] = hn;
+            if (has_y)
+                yr[t * y_st + j] = hn;
+        }
+        cur ^= 1;
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int j = lid; j < H; j += wg)
+        hout[hout_off + q.row + j] = hl[cur * H + j];
+}
+
+__kernel void seqk_rnn_seq_lstm(
+    const int D, const int B, const int H, const int T, const int reverse,
+    __global const int *lens, const long lens_off, const int has_lens,
+    __global const float *xp, const long xp_off, const long xp_sd,
+    const long xp_st, const long xp_sb, __global const float *R,
+    const long R_off, __global const float *hin, const long hin_off,
+    __global float *hout, const long hout_off, __global float *y,
+    const long y_off, const long y_sd, const long y_st, const long y_sb,
+    const int has_y, __global const float *acts, const long acts_off,
+    const float clip, __local float *hl,
+    __global const float *cin, const long cin_off, __global float *cout,
+    const long cout_off, __global const float *P, const long P_off,
+    const int has_p, const int input_forget)
+{
+    const seqk_rnn_seq q = seqk_rnn_seq_where(B, H, T, reverse, D,
+                                              lens + lens_off, has_lens);
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    const int GH = 4 * H;
+    __global const float *r = R + R_off + (long)q.d * GH * H;
+    __global const float *a = acts + acts_off;
+    __global const float *pp = P + P_off + (long)q.d * 3 * H;
+    __global float *c = cout + cout_off + q.row;
+    __global float *yr = y + y_off + q.d * y_sd + q.b * y_sb;
+    for (int j = lid; j < H; j += wg) {
+        hl[j] = hin[hin_off + q.row + j];
+        c[j] = cin[cin_off + q.row + j];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int cur = 0;
+    for (int s = 0; s < T; s++) {
+        if (s >= q.len) {
+            for (int j = lid; j < H && has_y; j += wg)
+                yr[s * y_st + j] = 0.0f;
+            continue;
+        }
+        const long t = q.rev ? q.len - 1 - s : s;
+        __global const float *x = xp + xp_off + q.d * xp_sd + t * xp_st +
+                                  q.b * xp_sb;
+        __local const float *h = hl + cur * H;
+        for (int j = lid; j < H; j += wg) {
+            const float cn = seqk_rnn_lstm_c(
+                x, H, j, seqk_rnn_rec_local(h, r, H, j),
+                seqk_rnn_rec_local(h, r, H, 2 * H + j),
+                seqk_rnn_rec_local(h, r, H, 3 * H + j), c[j], pp + j, has_p,
+                input_forget, a, q.d, clip);
+            const float hn = seqk_rnn_lstm_h(
+                x, H, j, seqk_rnn_rec_local(h, r, H, H + j), cn, pp + j,
+                has_p, a, q.d, clip);
+            c[j] = cn;
+            hl[(cur ^ 1) * H + j] = hn;
+            if (has_y)
+                yr[t * y_st + j] = hn;
+        }
+        cur ^= 1;
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int j = lid; j < H; j += wg)
+        hout[hout_off + q.row + j] = hl[cur * H + j];
+}
+
+__kernel void seqk_rnn_seq_gru(
+    const int D, const int B, const int H, const int T, const int reverse,
+    __global const int *lens, const long lens_off, const int has_lens,
+    __global const float *xp, const long xp_off, const long xp_sd,
+    const long xp_st, const long xp_sb, __global const float *R,
+    const long R_off, __global const float *hin, const long hin_off,
+    __global float *hout, const long hout_off, __global float *y,
+    const long y_off, const long y_sd, const long y_st, const long y_sb,
+    const int has_y, __global const float *acts, const long acts_off,
+    const float clip, __local float *hl,
+    const int lbr, __global const float *rbh, const long rbh_off)
+{
+    const seqk_rnn_seq q = seqk_rnn_seq_where(B, H, T, reverse, D,
+                                              lens + lens_off, has_lens);
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    const int GH = 3 * H;
+    __global const float *r = R + R_off + (long)q.d * GH * H;
+    __global const float *a = acts + acts_off;
+    __global const float *rb = rbh + rbh_off + (long)q.d * H;
+    __global float *yr = y + y_off + q.d * y_sd + q.b * y_sb;
+    __local float *rl = hl + 2 * H, *zl = hl + 3 * H; /* lbr = 0 only */
+    for (int j = lid; j < H; j += wg)
+        hl[j] = hin[hin_off + q.row + j];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int cur = 0;
+    for (int s = 0; s < T; s++) {
+        if (s >= q.len) {
+            for (int j = lid; j < H && has_y; j += wg)
+                yr[s * y_st + j] = 0.0f;
+            continue;
+        }
+        const long t = q.rev ? q.len - 1 - s : s;
+        __global const float *x = xp + xp_off + q.d * xp_sd + t * xp_st +
+                                  q.b * xp_sb;
+        __local const float *h = hl + cur * H;
+        if (!lbr) { /* z and r (.) h of every unit first */
+            for (int j = lid; j < H; j += wg) {
+                const float zv = x[j] + seqk_rnn_rec_local(h, r, H, j);
+                const float rv = x[H + j] + seqk_rnn_rec_local(h, r, H, H + j);
+                zl[j] = seqk_rnn_apply(a, q.d, 0, seqk_rnn_clip(zv, clip));
+                rl[j] = seqk_rnn_apply(a, q.d, 0, seqk_rnn_clip(rv, clip)) *
+                        h[j];
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        for (int j = lid; j < H; j += wg) {
+            float zt, v;
+            if (lbr) {
+                const float zv = x[j] + seqk_rnn_rec_local(h, r, H, j);
+                const float rv = x[H + j] + seqk_rnn_rec_local(h, r, H, H + j);
+                zt = seqk_rnn_apply(a, q.d, 0, seqk_rnn_clip(zv, clip));
+                const float rt = seqk_rnn_apply(a, q.d, 0,
+                                                seqk_rnn_clip(rv, clip));
+                v = x[2 * H + j] +
+                    rt * (seqk_rnn_rec_local(h, r, H, 2 * H + j) + rb[j]);
+            } else {
+                zt = zl[j];
+                v = x[2 * H + j] + seqk_rnn_rec_local(rl, r, H, 2 * H + j);
+            }
+            const float hn = seqk_rnn_gru_out(zt, v, h[j], a, q.d, clip);
+            hl[(cur ^ 1) * H + j] = hn;
+            if (has_y)
+                yr[t * y_st + j] = hn;
+        }
+        cur ^= 1;
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int j = lid; j < H; j += wg)
+        hout[hout_off + q.row + j] = hl[cur * H + j];
 }

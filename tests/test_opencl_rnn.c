@@ -1,7 +1,8 @@
 /*
  * test_opencl_rnn.c — the OpenCL RNN layer (src/opencl/cl_rnn.c,
  * kernels/rnn.cl) against the reference backend through the public API:
- * every cell x direction x both step variants (GEMM + gates kernel, fused)
+ * every cell x direction x every step variant (GEMM + gates kernel, two
+ * fused kernels, the one-launch sequence kernel)
  * over edge shapes, all eleven activations with alpha/beta, clip,
  * input_forget, peepholes, linear_before_reset 0/1, sequence_lens (0, full,
  * mixed), initial states given or not, layouts 0/1, stacked layers; plan
@@ -47,11 +48,23 @@ static seqk_context *make_ctx(const char *spec)
     return ctx;
 }
 
-/* variant: 1 GEMM + gates, 2 fused (the "opencl.rnn.step" tunable). */
-static void force_variant(seqk_context *ctx, int variant)
+/* The values of the "opencl.rnn.step" tunable tried (variant, SWG): GEMM
+ * + gates, fused from R transposed, fused from R's rows, the sequence
+ * kernel with 64 and with 32 work-items (several units per item once
+ * H > 32). */
+static const struct {
+    int v[2];
+    const char *name;
+} variants[] = {
+    {{1, 64}, "gemm"},          {{2, 64}, "fused-rt"},
+    {{3, 64}, "fused-rows"},    {{4, 64}, "sequence"},
+    {{4, 32}, "sequence-swg32"},
+};
+#define NUM_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
+
+static void force_variant(seqk_context *ctx, int i)
 {
-    const int v[1] = {variant};
-    TU_OK(ctx, seqk__tune_override(ctx, "opencl.rnn.step", v));
+    TU_OK(ctx, seqk__tune_override(ctx, "opencl.rnn.step", variants[i].v));
 }
 
 static int gates(seqk_cell c)
@@ -254,17 +267,17 @@ static void compare(const rcase *c, const rdata *d, const rout *got,
     }
 }
 
-/* ref once, then OpenCL with both step variants. */
+/* ref once, then OpenCL with every step variant. */
 static void check_case(seqk_context *ref, seqk_context *cl, const rcase *c)
 {
     rdata d;
     rout want, got;
     data_make(c, &d);
     run(ref, c, &d, &want);
-    for (int variant = 1; variant <= 2; variant++) {
+    for (int variant = 0; variant < NUM_VARIANTS; variant++) {
         force_variant(cl, variant);
         run(cl, c, &d, &got);
-        compare(c, &d, &got, &want, variant == 1 ? "gemm" : "fused");
+        compare(c, &d, &got, &want, variants[variant].name);
         out_free(&got);
     }
     out_free(&want);
@@ -380,7 +393,7 @@ START_TEST(plan_reuse)
     if (!spec)
         return;
     seqk_context *ref = make_ctx("ref"), *cl = make_ctx(spec);
-    for (int variant = 1; variant <= 2; variant++) {
+    for (int variant = 0; variant < NUM_VARIANTS; variant++) {
         force_variant(cl, variant);
         rcase c = make_case(SEQK_CELL_LSTM, SEQK_BIDIRECTIONAL, 3, 2, 5, 8, 70);
         c.lens = 1;
@@ -444,7 +457,7 @@ START_TEST(odd_strides)
     if (!spec)
         return;
     seqk_context *cl = make_ctx(spec);
-    for (int variant = 1; variant <= 2; variant++)
+    for (int variant = 0; variant < NUM_VARIANTS; variant++)
         for (int cell = 0; cell < 3; cell++) {
             force_variant(cl, variant);
             const seqk_cell ce = cell == 0 ? SEQK_CELL_LSTM
@@ -529,7 +542,7 @@ START_TEST(no_host_wait_per_step)
         return;
     const int64_t H = small_run() ? 8 : 128, B = small_run() ? 3 : 16;
     seqk_context *ref = make_ctx("ref"), *cl = make_ctx(spec);
-    for (int variant = 1; variant <= 2; variant++) {
+    for (int variant = 0; variant < NUM_VARIANTS; variant++) {
         force_variant(cl, variant);
         rcase c = make_case(SEQK_CELL_LSTM, SEQK_FORWARD, 25, B, 32, H, 80);
         c.desc.num_activations = 0;
@@ -584,12 +597,12 @@ START_TEST(no_host_wait_per_step)
             data_free(&di);
         }
         ck_assert_msg(waits[0] == waits[1],
-                      "variant %d: %lu host waits at T=5 but %lu at T=25",
-                      variant, waits[0], waits[1]);
+                      "%s: %lu host waits at T=5 but %lu at T=25",
+                      variants[variant].name, waits[0], waits[1]);
         /* the front end reads sequence_lens (1) and the driver may upload
          * them (1): a small constant, not one per step */
-        ck_assert_msg(waits[1] <= 2, "variant %d: %lu host waits", variant,
-                      waits[1]);
+        ck_assert_msg(waits[1] <= 2, "%s: %lu host waits",
+                      variants[variant].name, waits[1]);
         seqk_rnn_destroy(rnn);
         data_free(&d);
     }

@@ -13,11 +13,20 @@
  *                       gates kernel for every direction;
  *                       GRU lbr=0: GEMM (z,r rows), gru_zr kernel,
  *                       GEMM (r.h) . Rh^T, gru kernel;
- *        fused variant  one gates kernel computing the recurrent dot
- *                       products itself from R transposed (two for GRU
- *                       lbr=0): one launch per step, a candidate for
- *                       batch 1 on GPUs; chosen only through the
- *                       "opencl.rnn.step" tunable (auto = GEMM);
+ *        fused variants one gates kernel computing the recurrent dot
+ *                       products itself (two for GRU lbr=0): one launch
+ *                       per step.  From R transposed (work-items read
+ *                       neighbouring floats: GPUs) or from R as it is
+ *                       (each work-item streams its rows: CPU devices,
+ *                       where launches, not FLOPs, bound small layers);
+ *                       chosen only through the "opencl.rnn.step"
+ *                       tunable (auto = GEMM);
+ *        sequence       instead of 3, ONE launch for all steps: a
+ *                       work-group per (direction, batch row) runs its
+ *                       recurrence with h in local memory and a barrier
+ *                       per step (seqk_rnn_seq_*; SWG work-items); wins
+ *                       where launches cost more than a step's work
+ *                       (small H), tunable only;
  *   4. seqk_rnn_final: yh / yc from the final states.
  *
  * Weights (host pointers of the plan) are uploaded once per plan into the
@@ -54,18 +63,45 @@ const seqk_tunable seqk_cl_rnn_gates_tunable = {
     .legal = gates_legal,
 };
 
+enum { VARIANT_AUTO = 0, VARIANT_GEMM = 1, VARIANT_FUSED = 2,
+       VARIANT_FUSED_ROWS = 3, VARIANT_SEQUENCE = 4 };
+enum { S_VARIANT, S_SWG, S_NUM };
+#define DEFAULT_SWG 64
+
+/* Local floats of the sequence kernel: h ping-pong, GRU lbr=0 also r.h
+ * and z. */
+static int64_t seq_local_floats(int64_t H, int gru_lbr0)
+{
+    return (gru_lbr0 ? 4 : 2) * H;
+}
+
+/* SWG (the sequence kernel's work-group) only varies with that variant;
+ * its local memory is sized for the largest cell (GRU lbr=0). */
+static int step_legal(const int *v, const seqk_tune_limits *lim,
+                      const int64_t *shape)
+{
+    if (v[S_VARIANT] != VARIANT_SEQUENCE)
+        return v[S_SWG] == DEFAULT_SWG;
+    if (!lim->is_opencl)
+        return 1;
+    if (v[S_SWG] > lim->max_wg || v[S_SWG] > lim->max_item[0])
+        return 0;
+    return !shape || seq_local_floats(shape[0], 1) * 4 <= lim->local_mem;
+}
+
 const seqk_tunable seqk_cl_rnn_step_tunable = {
     .id = "opencl.rnn.step",
     .source = "rnn",
     .backend = "opencl",
     .num_shape = 3,
     .shape_names = {"H", "B", "D"},
-    .num_params = 1,
-    .params = {{"variant", 3, {0, 1, 2}, 0}},
-    .legal = NULL, /* both variants run anywhere */
+    .num_params = S_NUM,
+    .params = {
+        {"variant", 5, {0, 1, 2, 3, 4}, 0},
+        {"SWG", 4, {32, 64, 128, 256}, DEFAULT_SWG},
+    },
+    .legal = step_legal,
 };
-
-enum { VARIANT_AUTO = 0, VARIANT_GEMM = 1, VARIANT_FUSED = 2 };
 
 /* ------------------------------------------------------------ cache */
 
@@ -270,7 +306,10 @@ typedef struct rnn_run {
     seqk_context *ctx;
     const seqk_rnn_layer_problem *p;
     rnn_cache *c;
-    int D, G, fused, lbr0, launches;
+    int D, G, lbr0, launches;
+    int fused;      /* the kernels' fused: 0 GEMM, 1 R transposed, 2 R */
+    int sequence;   /* one launch for all steps (seqk_rnn_seq_*) */
+    size_t swg;     /* its work-group */
     int64_t GH, DBH;
     size_t wg;
     float *xp, *rg, *hs, *cs, *z, *rh;
@@ -449,7 +488,9 @@ static seqk_status set_prefix(rnn_run *r, cl_kernel k, const char *name)
                  has_lens = p->seq_lens != NULL, fused = r->fused;
     const cl_long sd = r->xp_sd, st_ = r->xp_st, sb = r->xp_sb;
     /* unused buffers are bound to live ones (never read) */
-    const void *rt = r->fused ? (const void *)r->c->RT : (const void *)r->c->W;
+    const void *rt = r->fused == 1   ? (const void *)r->c->RT
+                     : r->fused == 2 ? (const void *)r->c->R
+                                     : (const void *)r->c->W;
     seqk_status st;
     if ((st = ARG(0, D)) || (st = ARG(1, B)) || (st = ARG(2, H)) ||
         (st = ARG(3, T)) || (st = ARG(5, rev)) || (st = PTR(6, r->lens)) ||
@@ -607,6 +648,56 @@ static seqk_status run_steps(rnn_run *r)
     return SEQK_OK;
 }
 
+/* The sequence variant: every step in one launch (kernels/rnn.cl, "the
+ * sequence variant"); states in hs/cs[0], final ones where run_final
+ * reads them. */
+static seqk_status run_sequence(rnn_run *r)
+{
+    seqk_context *ctx = r->ctx;
+    const seqk_rnn_layer_problem *p = r->p;
+    const char *name = p->cell == SEQK_CELL_LSTM ? "seqk_rnn_seq_lstm"
+                     : p->cell == SEQK_CELL_GRU  ? "seqk_rnn_seq_gru"
+                                                 : "seqk_rnn_seq_rnn";
+    const cl_int D = r->D, B = (cl_int)p->B, H = (cl_int)p->H,
+                 T = (cl_int)p->T, rev = p->reverse,
+                 has_lens = p->seq_lens != NULL, has_y = p->y != NULL;
+    const cl_long sd = r->xp_sd, st_ = r->xp_st, sb = r->xp_sb;
+    const cl_long ysd = p->y_sd, yst = p->y_st, ysb = p->y_sb;
+    const float clip = p->clip;
+    const int64_t fin = (p->T % 2) * r->DBH;
+    const size_t lbytes =
+        (size_t)seq_local_floats(p->H, r->lbr0) * sizeof(float);
+    cl_kernel k;
+    seqk_status st;
+    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, name, &k)) ||
+        (st = ARG(0, D)) || (st = ARG(1, B)) || (st = ARG(2, H)) ||
+        (st = ARG(3, T)) || (st = ARG(4, rev)) || (st = PTR(5, r->lens)) ||
+        (st = ARG(7, has_lens)) || (st = PTR(8, r->xp)) ||
+        (st = ARG(10, sd)) || (st = ARG(11, st_)) || (st = ARG(12, sb)) ||
+        (st = PTR(13, r->c->R)) || (st = PTR(15, r->hs)) ||
+        (st = PTR(17, r->hs + fin)) ||
+        (st = PTR(19, p->y ? (const void *)p->y : (const void *)r->xp)) ||
+        (st = ARG(21, ysd)) || (st = ARG(22, yst)) || (st = ARG(23, ysb)) ||
+        (st = ARG(24, has_y)) || (st = PTR(25, r->c->acts)) ||
+        (st = ARG(27, clip)) ||
+        (st = seqk_cl_arg(ctx, k, name, 28, lbytes, NULL)))
+        return st;
+    if (p->cell == SEQK_CELL_LSTM) {
+        const cl_int has_p = p->P != NULL, inf = p->input_forget;
+        if ((st = PTR(29, r->cs)) || (st = PTR(31, r->cs + fin)) ||
+            (st = PTR(33, p->P ? r->c->P : r->c->W)) ||
+            (st = ARG(35, has_p)) || (st = ARG(36, inf)))
+            return st;
+    } else if (p->cell == SEQK_CELL_GRU) {
+        const cl_int lbr = !r->lbr0;
+        if ((st = ARG(29, lbr)) || (st = PTR(30, r->c->rbh)))
+            return st;
+    }
+    const size_t global = (size_t)r->D * (size_t)p->B * r->swg;
+    r->launches++;
+    return seqk_cl_enqueue(ctx, k, name, 1, &global, &r->swg);
+}
+
 #undef ARG
 #undef PTR
 
@@ -616,14 +707,17 @@ static const char *cell_name(seqk_cell cell)
                                                                    : "RNN";
 }
 
-/* The variant to run: the tunable, or the built-in rule for auto. */
-static int pick_variant(seqk_context *ctx, const seqk_rnn_layer_problem *p)
+/* The variant to run: the tunable, or the built-in rule for auto;
+ * *swg: the sequence kernel's work-group. */
+static int pick_variant(seqk_context *ctx, const seqk_rnn_layer_problem *p,
+                        int *swg)
 {
     const int64_t shape[3] = {p->H, p->B, p->num_dirs};
-    int v = 0;
-    seqk__tuned(ctx, &seqk_cl_rnn_step_tunable, shape, &v);
-    if (v == VARIANT_GEMM || v == VARIANT_FUSED)
-        return v;
+    int v[S_NUM];
+    seqk__tuned(ctx, &seqk_cl_rnn_step_tunable, shape, v);
+    *swg = v[S_SWG];
+    if (v[S_VARIANT] >= VARIANT_GEMM && v[S_VARIANT] <= VARIANT_SEQUENCE)
+        return v[S_VARIANT];
     /* Until the tuner says otherwise: GEMM + gates.  Measured on PoCL
      * (2 cores) the fused kernel loses at every shape tried (LSTM H=128
      * B=1 T=16: 1.3 vs 0.8 ms; H=512 B=16 T=25: 750 vs 38 ms); on GPUs it
@@ -672,9 +766,13 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
     r.G = num_gates(p->cell);
     r.GH = r.G * p->H;
     r.lbr0 = p->cell == SEQK_CELL_GRU && !p->linear_before_reset;
-    r.fused = pick_variant(ctx, p) == VARIANT_FUSED;
+    int swg;
+    int variant = pick_variant(ctx, p, &swg);
+    r.fused = variant == VARIANT_FUSED        ? 1
+            : variant == VARIANT_FUSED_ROWS ? 2
+                                            : 0;
     if ((st = scratch_for(&r)) || (st = lens_upload(&r)) ||
-        (r.fused && (st = cache_rt(ctx, c))))
+        (r.fused == 1 && (st = cache_rt(ctx, c))))
         goto cleanup;
 
     /* X as one [rows, I] matrix when its strides allow */
@@ -707,12 +805,32 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
     r.wg = (size_t)wg;
     while (r.wg > 1 && r.wg > kmax)
         r.wg /= 2;
+    if (variant == VARIANT_SEQUENCE && T > 0) {
+        static const char *const seq_names[] = {
+            "seqk_rnn_seq_rnn", "seqk_rnn_seq_lstm", "seqk_rnn_seq_gru"};
+        const int ci = p->cell == SEQK_CELL_LSTM ? 1
+                     : p->cell == SEQK_CELL_GRU  ? 2 : 0;
+        const uint64_t lbytes = (uint64_t)seq_local_floats(p->H, r.lbr0) * 4;
+        if ((st = seqk_cl_kernel(ctx, "rnn", NULL, seq_names[ci], &k)))
+            goto cleanup;
+        r.swg = (size_t)swg;
+        while (r.swg > 1 && r.swg > seqk_cl_kernel_max_wg(ctx, k))
+            r.swg /= 2;
+        r.sequence = lbytes <= (uint64_t)seqk_cl_local_mem(ctx);
+        if (!r.sequence)
+            seqk__log(ctx, SEQK_VERBOSE_DISPATCH,
+                      "opencl: %s layer H=%lld: the sequence variant needs "
+                      "%llu bytes of local memory, the device has %llu; "
+                      "GEMM + gates instead", cell_name(p->cell),
+                      (long long)p->H, (unsigned long long)lbytes,
+                      (unsigned long long)seqk_cl_local_mem(ctx));
+    }
 
     if ((st = run_init(&r)) || (T > 0 && (st = project(&r))))
         goto cleanup;
     const unsigned long waits0 = seqk_cl_host_waits();
     const int launches0 = r.launches;
-    if ((st = run_steps(&r)))
+    if ((st = r.sequence ? run_sequence(&r) : run_steps(&r)))
         goto cleanup;
     const unsigned long waits = seqk_cl_host_waits() - waits0;
     const int step_launches = r.launches - launches0;
@@ -723,8 +841,10 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
               "enqueued %d kernels (%d in the steps), %lu host waits "
               "between steps", cell_name(p->cell), (long long)T,
               (long long)B, (long long)p->H, r.D,
-              r.fused ? "fused step" : "GEMM + gates", r.wg, r.launches,
-              step_launches, waits);
+              r.sequence     ? "sequence kernel"
+              : r.fused == 1 ? "fused step, R transposed"
+              : r.fused == 2 ? "fused step, R rows" : "GEMM + gates",
+              r.sequence ? r.swg : r.wg, r.launches, step_launches, waits);
 cleanup:
     cache_free(owned);
     return st;
