@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench_problems.h"
+#include "seqk_config.h"
 #include "testutil.h"
 #include "tune/search.h"
 #include "tune_tool.h"
@@ -334,6 +335,55 @@ START_TEST(journal_round_trip)
     ck_assert(got[2].done && !strcmp(got[2].key, "cpu.x@1,2"));
     free(got);
     unlink(path);
+}
+END_TEST
+
+/* The tasks of a device: on OpenCL an RNN problem also tunes its step's
+ * GEMM (h . R^T: the direct kernel and the path), under the buckets the
+ * library looks up (the path's TA/TB are 1 + trans); on a CPU it does
+ * not; --ops filters kinds and equal buckets are tuned once. */
+static int has_task(const tune_task *t, int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t[i].key, key))
+            return 1;
+    return 0;
+}
+
+START_TEST(tasks_of_devices)
+{
+    static const char *const descs[] = {
+        "lstm:hidden=512,batch=4,seq=25", "lstm:hidden=512,batch=4,seq=30",
+        "gru:hidden=64,batch=2,seq=5,lbr=0", "gemm:m=64,n=64,k=64"};
+    const unsigned rnn = 1u << BENCH_LSTM | 1u << BENCH_GRU;
+    tune_task *t = NULL;
+    int n = tune_build_tasks("avx512", descs, 4, rnn, &t);
+    ck_assert_int_ge(n, 1);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(strncmp(t[i].key, "opencl.", 7) &&
+                      strncmp(t[i].key, "cpu.gemm", 8), "%s", t[i].key);
+    free(t);
+#if SEQK_HAVE_OPENCL
+    n = tune_build_tasks("opencl:0.0", descs, 4, rnn, &t);
+    /* B=4, 4H=2048, K=H=512; GRU lbr=0: N = 2H and N = H */
+    const int64_t lib[5] = {4, 2048, 512, 1, 2};
+    int b[5];
+    seqk_tune_bucket(5, lib, b);
+    char path_key[64];
+    snprintf(path_key, sizeof path_key, "opencl.gemm.path@%d,%d,%d,%d,%d",
+             b[0], b[1], b[2], b[3], b[4]);
+    ck_assert(has_task(t, n, "opencl.rnn.step@9,2,0"));
+    ck_assert(has_task(t, n, "opencl.gemm.direct@2,11,9"));
+    ck_assert_msg(has_task(t, n, path_key), "%s", path_key);
+    ck_assert(has_task(t, n, "opencl.gemm.direct@1,7,6"));
+    ck_assert(has_task(t, n, "opencl.gemm.direct@1,6,6"));
+    ck_assert(!has_task(t, n, "opencl.gemm.tiled@2,11,9"));
+    ck_assert(!has_task(t, n, "opencl.gemm.direct@6,6,6")); /* not --ops */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            ck_assert_msg(strcmp(t[i].key, t[j].key), "%s twice", t[i].key);
+    free(t);
+#endif
 }
 END_TEST
 
@@ -693,6 +743,7 @@ int main(void)
     tcase_add_test(tc, invalid_candidate_never_chosen);
     tcase_add_test(tc, resume_skips_measured);
     tcase_add_test(tc, journal_round_trip);
+    tcase_add_test(tc, tasks_of_devices);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cpu_tunables");

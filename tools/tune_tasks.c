@@ -99,10 +99,11 @@ static int64_t problem_dim(const bench_problem *p, const char *name)
             return p->n;
         if (!strcmp(name, "K"))
             return p->k;
+        /* as cl_gemm.c keys the path: 1 + trans (bucket 0 or 1) */
         if (!strcmp(name, "TA"))
-            return p->transa;
+            return 1 + (p->transa != 0);
         if (!strcmp(name, "TB"))
-            return p->transb;
+            return 1 + (p->transb != 0);
         return -1;
     case BENCH_LSTM:
     case BENCH_GRU:
@@ -182,9 +183,80 @@ int tune_task_shape(const seqk_tunable *t, const bench_problem *p,
     return 0;
 }
 
+/* The recurrent GEMMs of one step of an RNN layer on OpenCL, as GEMM
+ * descriptors: h [B, H] . R^T, the calls cl_rnn.c's recurrent() makes
+ * (N = G*H; GRU with linear_before_reset = 0 makes two, N = 2H and H).
+ * They run once per step, so a layer's time is mostly theirs (or
+ * launches): the tuner tunes them with the layer.  Returns the count. */
+static int rnn_step_gemms(const bench_problem *p, char descs[2][128])
+{
+    const int64_t B = p->batch, H = p->hidden;
+    if (p->kind == BENCH_GRU && !p->lbr) {
+        snprintf(descs[0], 128, "gemm:m=%lld,n=%lld,k=%lld,transb=1",
+                 (long long)B, (long long)(2 * H), (long long)H);
+        snprintf(descs[1], 128, "gemm:m=%lld,n=%lld,k=%lld,transb=1",
+                 (long long)B, (long long)H, (long long)H);
+        return 2;
+    }
+    snprintf(descs[0], 128, "gemm:m=%lld,n=%lld,k=%lld,transb=1",
+             (long long)B, (long long)(bench_gates_of(p->kind) * H),
+             (long long)H);
+    return 1;
+}
+
+/* Appends the tasks of problem desc (parsed as p) to *tasks; only
+ * tunables whose id is in only[] when only is not NULL.  Returns 0 or -1
+ * (out of memory). */
+static int add_tasks(const char *spec, const char *desc,
+                     const bench_problem *p, const char *const *only,
+                     tune_task **tasks, int *count, int *cap)
+{
+    if (strlen(desc) >= sizeof(*tasks)[0].desc) {
+        fprintf(stderr, "seqk tune: problem \"%s\" is too long to tune "
+                "(at most %zu characters)\n", desc,
+                sizeof(*tasks)[0].desc - 1);
+        return 0;
+    }
+    for (int j = 0; seqk_tunables[j]; j++) {
+        const seqk_tunable *t = seqk_tunables[j];
+        tune_task k;
+        memset(&k, 0, sizeof k);
+        int listed = !only;
+        for (int o = 0; only && only[o] && !listed; o++)
+            listed = !strcmp(only[o], t->id);
+        if (!listed || !tune_tunable_applies(t, spec) ||
+            tune_task_shape(t, p, k.shape))
+            continue;
+        k.t = t;
+        memcpy(k.desc, desc, strlen(desc) + 1);
+        seqk_tune_bucket(t->num_shape, k.shape, k.bucket);
+        int len = snprintf(k.key, sizeof k.key, "%s@", t->id);
+        for (int d = 0; d < t->num_shape && len < (int)sizeof k.key; d++)
+            len += snprintf(k.key + len, sizeof k.key - (size_t)len,
+                            "%s%d", d ? "," : "", k.bucket[d]);
+        int dup = 0;
+        for (int q = 0; q < *count && !dup; q++)
+            dup = !strcmp((*tasks)[q].key, k.key);
+        if (dup)
+            continue;
+        if (*count == *cap) {
+            tune_task *nt = realloc(*tasks, (size_t)(*cap * 2) * sizeof *nt);
+            if (!nt)
+                return -1;
+            *tasks = nt;
+            *cap *= 2;
+        }
+        (*tasks)[(*count)++] = k;
+    }
+    return 0;
+}
+
 int tune_build_tasks(const char *spec, const char *const *descs, int n,
                      unsigned kinds, tune_task **out)
 {
+    /* the kernel a step's A . B^T runs under the rule, and the path */
+    static const char *const step_gemm_tunables[] = {
+        "opencl.gemm.direct", "opencl.gemm.path", NULL};
     int count = 0, cap = 16;
     tune_task *tasks = malloc((size_t)cap * sizeof *tasks);
     *out = NULL;
@@ -196,39 +268,26 @@ int tune_build_tasks(const char *spec, const char *const *descs, int n,
         if (bench_parse(descs[i], &p, err, sizeof err) ||
             !(kinds & (1u << p.kind)))
             continue;
-        for (int j = 0; seqk_tunables[j]; j++) {
-            const seqk_tunable *t = seqk_tunables[j];
-            tune_task k;
-            memset(&k, 0, sizeof k);
-            if (!tune_tunable_applies(t, spec) ||
-                tune_task_shape(t, &p, k.shape))
-                continue;
-            k.t = t;
-            snprintf(k.desc, sizeof k.desc, "%s", descs[i]);
-            seqk_tune_bucket(t->num_shape, k.shape, k.bucket);
-            int len = snprintf(k.key, sizeof k.key, "%s@", t->id);
-            for (int d = 0; d < t->num_shape && len < (int)sizeof k.key; d++)
-                len += snprintf(k.key + len, sizeof k.key - (size_t)len,
-                                "%s%d", d ? "," : "", k.bucket[d]);
-            int dup = 0;
-            for (int q = 0; q < count && !dup; q++)
-                dup = !strcmp(tasks[q].key, k.key);
-            if (dup)
-                continue;
-            if (count == cap) {
-                tune_task *nt = realloc(tasks, (size_t)(cap *= 2) *
-                                                   sizeof *nt);
-                if (!nt) {
-                    free(tasks);
-                    return -1;
-                }
-                tasks = nt;
-            }
-            tasks[count++] = k;
+        if (add_tasks(spec, descs[i], &p, NULL, &tasks, &count, &cap))
+            goto oom;
+        if ((p.kind != BENCH_LSTM && p.kind != BENCH_GRU &&
+             p.kind != BENCH_RNN) || strncmp(spec, "opencl", 6))
+            continue;
+        char gemm[2][128];
+        const int ng = rnn_step_gemms(&p, gemm);
+        for (int g = 0; g < ng; g++) {
+            bench_problem gp;
+            if (!bench_parse(gemm[g], &gp, err, sizeof err) &&
+                add_tasks(spec, gemm[g], &gp, step_gemm_tunables, &tasks,
+                          &count, &cap))
+                goto oom;
         }
     }
     *out = tasks;
     return count;
+oom:
+    free(tasks);
+    return -1;
 }
 
 /* ----------------------------------------------------------- journal */
