@@ -417,6 +417,14 @@ START_TEST(bucket_fallback)
     /* M=5 is odd: only TILE 1 is legal and no gaining entry has it. */
     ck_assert_int_eq(tile_for(db, &cur, 5, 5, &m), 0);
     ck_assert_int_eq(m, SEQK_TUNE_MATCH_NONE);
+    /* The defaults recorded as a bucket's best (speedup 1, the default
+     * values) keep a neighbour's winner out of that bucket only. */
+    seqk_tune_entry kept = make_entry(&cur, h, 6, 7, 1, 1, 1.0);
+    ck_assert_int_eq(tile_for(db, &cur, 64, 128, &m), 8); /* [6,6] stands in */
+    ck_assert_int_eq(seqk_tune_db_put(db, &kept), SEQK_OK);
+    ck_assert_int_eq(tile_for(db, &cur, 64, 128, &m), 1);
+    ck_assert_int_eq(m, SEQK_TUNE_MATCH_EXACT);
+    ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), 8);
     /* Another source hash, other parameter names: not used. */
     int64_t sq[2] = {64, 64};
     seqk_tune_limits lim = no_limits();

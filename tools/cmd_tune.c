@@ -13,8 +13,11 @@
  * before one is chosen.  Every measured candidate goes to a journal next to the
  * database, so a re-run with the same arguments resumes; the journal is
  * removed when the device is done.  An entry is written (under the
- * database lock, merged with what others wrote) only when the best
- * candidate beat the defaults, measured in the same run, by --min-gain.
+ * database lock, merged with what others wrote) for every task whose
+ * defaults measured: the best candidate when it beat the defaults,
+ * measured in the same run, by --min-gain, else the defaults themselves
+ * (speedup 1: the lookup then keeps the defaults in that bucket rather
+ * than borrow a neighbouring bucket's winner).
  */
 #include <errno.h>
 #include <math.h>
@@ -390,16 +393,17 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
     } else if (b != d && b >= 0 && rounds < CONFIRM_MIN_ROUNDS) {
         snprintf(line, sizeof line, "%s: defaults kept (%d measured; no "
                  "time left to confirm a winner)", k->t->id, s.num_measured);
-    } else if (b < 0 || (b == d && tr->a->min_gain > -100.0) ||
-               s.results[b].median_ms * (1.0 + tr->a->min_gain / 100.0) >=
-                   s.results[d].median_ms) {
-        snprintf(line, sizeof line, "%s: defaults kept (%.4f ms; %d "
-                 "measured)", k->t->id, s.results[d].median_ms,
-                 s.num_measured);
     } else {
+        /* A winner, or the defaults: recorded as well, so that this
+         * bucket keeps its defaults instead of a neighbour's winner. */
+        const int keep = b < 0 || (b == d && tr->a->min_gain > -100.0) ||
+                         s.results[b].median_ms *
+                                 (1.0 + tr->a->min_gain / 100.0) >=
+                             s.results[d].median_ms;
+        const int w = keep ? d : b;
         seqk_tune_entry e;
         char msg[512];
-        make_entry(fp, k, seqk_tune_space_point(&sp, b), &s.results[b],
+        make_entry(fp, k, seqk_tune_space_point(&sp, w), &s.results[w],
                    s.results[d].median_ms, &e);
         format_values(k->t, e.values, vals, sizeof vals);
         if (seqk_tune_db_update(tr->a->db, &e, 1, msg, sizeof msg) !=
@@ -409,10 +413,15 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
             status = -1;
             goto done;
         }
-        snprintf(line, sizeof line, "%s: %s %.4f ms, %.2fx over the "
-                 "defaults (%.4f ms; %d measured): recorded", k->t->id, vals,
-                 e.median_ms, seqk_tune_entry_speedup(&e), e.default_ms,
-                 s.num_measured);
+        if (keep)
+            snprintf(line, sizeof line, "%s: defaults kept (%.4f ms; %d "
+                     "measured): recorded as this bucket's best", k->t->id,
+                     s.results[d].median_ms, s.num_measured);
+        else
+            snprintf(line, sizeof line, "%s: %s %.4f ms, %.2fx over the "
+                     "defaults (%.4f ms; %d measured): recorded", k->t->id,
+                     vals, e.median_ms, seqk_tune_entry_speedup(&e),
+                     e.default_ms, s.num_measured);
     }
     if (tr->tty)
         fprintf(stderr, "\r\033[K");

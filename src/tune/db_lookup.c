@@ -8,7 +8,10 @@
  * in every dimension), then the higher speedup, then file order.  An entry counts
  * only when its kernel id, source hash, dtype ("f32"), number of shape
  * dims and parameter names are those of the tunable, it beat the
- * defaults (speedup > 1), its values are legal for this device and shape,
+ * defaults (speedup > 1) or its values are the defaults (the tuner's
+ * record that the defaults won in that bucket, which keeps a neighbour's
+ * winner from standing in there), its values are legal for this device
+ * and shape,
  * and — for another driver of the same hardware — `seqk tune --check`
  * re-verified it on this driver (the entry's "verified" list).
  *
@@ -31,8 +34,7 @@ static seqk_tune_match candidate(const seqk_tune_entry *e, int index,
     seqk_tune_match level;
     if (strcmp(e->kernel, t->id) || strcmp(e->source_hash, hash) ||
         strcmp(e->dtype, "f32") || e->num_shape != t->num_shape ||
-        e->num_params != t->num_params ||
-        !(seqk_tune_entry_speedup(e) > 1))
+        e->num_params != t->num_params)
         return SEQK_TUNE_MATCH_NONE;
     level = seqk_tune_fp_match(&e->fp, fp);
     if (level == SEQK_TUNE_MATCH_NONE ||
@@ -47,6 +49,12 @@ static seqk_tune_match candidate(const seqk_tune_entry *e, int index,
         if (j == e->num_params)
             return SEQK_TUNE_MATCH_NONE;
         c->values[i] = e->values[j];
+    }
+    if (!(seqk_tune_entry_speedup(e) > 1)) {
+        int def[SEQK_TUNE_MAX_PARAMS];
+        seqk_tunable_defaults(t, def);
+        if (memcmp(def, c->values, (size_t)t->num_params * sizeof *def))
+            return SEQK_TUNE_MATCH_NONE;
     }
     c->entry = index;
     c->level = level;
