@@ -235,7 +235,10 @@ static void make_entry(const seqk_tune_fp *fp, const tune_task *k,
  * picks that beat the defaults by --min-gain in every round can be the
  * best afterwards.  Returns the complete rounds. */
 #define CONFIRM_TOP 3
-#define CONFIRM_ROUNDS 3
+/* 5 rounds: with 3, a 0.17 ms GEMM whose config left a core idle won
+ * every round in the tuner and ran at 0.65x in seqk bench; short kernels
+ * afford more rounds, long ones stop at the deadline (2 at least). */
+#define CONFIRM_ROUNDS 5
 #define CONFIRM_MIN_ROUNDS 2
 static int confirm(task_run *tr, seqk_tune_search *s, double deadline)
 {
@@ -314,7 +317,7 @@ out:
     for (int j = 0; j < n; j++) {
         if (!ok[j])
             continue;
-        /* median of the rounds (insertion sort of at most 3) */
+        /* median of the rounds (insertion sort of at most 5) */
         double v[CONFIRM_ROUNDS];
         for (int r = 0; r < rounds; r++) {
             int q = r;
