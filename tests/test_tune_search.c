@@ -362,6 +362,7 @@ START_TEST(tasks_of_devices)
     for (int i = 0; i < n; i++)
         ck_assert_msg(strncmp(t[i].key, "opencl.", 7) &&
                       strncmp(t[i].key, "cpu.gemm", 8), "%s", t[i].key);
+    ck_assert(has_task(t, n, "cpu.rnn.step@9,2"));
     free(t);
 #if SEQK_HAVE_OPENCL
     n = tune_build_tasks("opencl:0.0", descs, 4, rnn, &t);
