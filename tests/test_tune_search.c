@@ -700,6 +700,47 @@ END_TEST
 
 /* `seqk tune --ops softmax` tunes "opencl.softmax" on a softmax bench
  * problem and records an entry for its {rows, n} bucket. */
+/* The tasks of a device run smallest legal space first (the GEMM path's
+ * 5 points before the tiled kernel's tens of thousands). */
+START_TEST(e2e_smallest_spaces_first)
+{
+    int count = 0, found = 0;
+    seqk_device_count(&count);
+    for (int i = 0; i < count; i++) {
+        seqk_device_info d;
+        memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
+        if (seqk_device_info_get(i, &d) == SEQK_OK && d.available &&
+            !strcmp(d.spec, "opencl:0.0"))
+            found = 1;
+    }
+    if (!found)
+        return;
+    char db[600];
+    snprintf(db, sizeof db, "%s", path_of("order.json"));
+    const char *tune[] = {"tune", "--device", "opencl:0.0", "--ops", "gemm",
+                          "--budget", "2", "--problem", "gemm:m=8,n=8,k=8",
+                          "--db", db, NULL};
+    ck_assert_msg(run_exe(tune, NULL) == 0, "%s", err_buf);
+    long prev = -1;
+    int tasks = 0;
+    for (const char *c = strstr(err_buf, " legal points"); c;
+         c = strstr(c + 1, " legal points")) {
+        const char *d = c;
+        while (d > err_buf && d[-1] >= '0' && d[-1] <= '9')
+            d--;
+        const long pts = strtol(d, NULL, 10);
+        ck_assert_msg(pts >= prev, "%ld points after %ld:\n%s", pts, prev,
+                      err_buf);
+        prev = pts;
+        tasks++;
+    }
+    ck_assert_msg(tasks == 4, "%d tasks:\n%s", tasks, err_buf);
+    ck_assert_msg(strstr(err_buf, "[1/4] opencl.gemm.path on"), "%s",
+                  err_buf);
+}
+END_TEST
+
 START_TEST(e2e_tune_softmax_opencl)
 {
     int count = 0, found = 0;
@@ -759,6 +800,7 @@ int main(void)
     tcase_add_test(tc, e2e_corrupt_db_and_bad_args);
     tcase_add_test(tc, e2e_failing_candidates_never_chosen);
     tcase_add_test(tc, e2e_tune_softmax_opencl);
+    tcase_add_test(tc, e2e_smallest_spaces_first);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

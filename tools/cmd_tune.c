@@ -5,8 +5,8 @@
  * --import, --check and --reset manage that database.
  *
  * Per device: the tasks (tune_tasks.c: one per tunable and shape bucket
- * of the suite's problems), each given an equal share of what is left of
- * the budget; per task the legal space (src/tune/search.c), searched
+ * of the suite's problems), smallest search spaces first, each given an
+ * equal share of what is left of the budget; per task the legal space (src/tune/search.c), searched
  * fixed set first, then local search and random sampling; every
  * candidate measured by a worker process (tune_worker.c) under a
  * watchdog; the defaults and the leaders re-timed in interleaved rounds
@@ -20,6 +20,7 @@
  * than borrow a neighbouring bucket's winner).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -436,6 +437,38 @@ done:
     return status;
 }
 
+/* Smallest legal spaces first: they finish inside their share and hand
+ * what is left to the large ones (a GEMM's tiled space uses whatever it
+ * gets; an RNN step variant needs a few seconds, and as the last of 56
+ * tasks under the default budget it got too little to confirm a winner).
+ * Stable, so the order and the journal of a resumed run are the same. */
+static void order_tasks(tune_task *tasks, int n, const seqk_tune_limits *lim)
+{
+    int *size = malloc((size_t)n * sizeof *size);
+    if (!size)
+        return; /* keep the suite's order */
+    for (int i = 0; i < n; i++) {
+        seqk_tune_space sp;
+        size[i] = INT_MAX;
+        if (!seqk_tune_space_build(tasks[i].t, lim, tasks[i].shape, 0, &sp)) {
+            size[i] = sp.num_points;
+            seqk_tune_space_free(&sp);
+        }
+    }
+    for (int i = 1; i < n; i++) {
+        const tune_task k = tasks[i];
+        const int z = size[i];
+        int j = i;
+        for (; j > 0 && size[j - 1] > z; j--) {
+            tasks[j] = tasks[j - 1];
+            size[j] = size[j - 1];
+        }
+        tasks[j] = k;
+        size[j] = z;
+    }
+    free(size);
+}
+
 static int tune_device(const tune_args *a, const char *spec,
                        const char *self)
 {
@@ -463,6 +496,7 @@ static int tune_device(const tune_args *a, const char *spec,
         free(tasks);
         return 0;
     }
+    order_tasks(tasks, ntasks, &lim);
     /* the journal is specific to what this run searches */
     char args[4096], jpath[1200];
     int len = snprintf(args, sizeof args, "%s|%llu", spec, a->seed);
