@@ -452,7 +452,9 @@ __kernel void seqk_rnn_step_gru(
  * GRU: lbr rbh rbh_off.  hout (cout) may be hin (cin).
  */
 
-/* h . R[row]^T with h in local memory. */
+/* h . R[row]^T with h in local memory: seqk_rnn_rec's row loop again, as
+ * OpenCL 1.2 has no generic address space for one function to take
+ * both. */
 float seqk_rnn_rec_local(__local const float *h, __global const float *r,
                          int H, int row)
 {
@@ -480,7 +482,7 @@ typedef struct seqk_rnn_seq {
     long row; /* (d*B + b)*H: the sequence's state row */
 } seqk_rnn_seq;
 
-seqk_rnn_seq seqk_rnn_seq_where(int B, int H, int T, int reverse, int D,
+seqk_rnn_seq seqk_rnn_seq_where(int D, int B, int H, int T, int reverse,
                                 __global const int *lens, int has_lens)
 {
     seqk_rnn_seq q;
@@ -491,6 +493,28 @@ seqk_rnn_seq seqk_rnn_seq_where(int B, int H, int T, int reverse, int D,
     q.rev = D == 2 ? q.d == 1 : reverse;
     q.row = ((long)q.d * B + q.b) * H;
     return q;
+}
+
+/* The work-item's units of a state row: local <- global, and back. */
+void seqk_rnn_seq_load(__local float *hl, __global const float *h, int H)
+{
+    for (int j = (int)get_local_id(0); j < H; j += (int)get_local_size(0))
+        hl[j] = h[j];
+}
+
+void seqk_rnn_seq_store(__global float *h, __local const float *hl, int H)
+{
+    for (int j = (int)get_local_id(0); j < H; j += (int)get_local_size(0))
+        h[j] = hl[j];
+}
+
+/* y row yr[s*y_st + j] = 0 for the work-item's units (a step past len). */
+void seqk_rnn_seq_zero_y(__global float *yr, long s, long y_st, int H,
+                         int has_y)
+{
+    for (int j = (int)get_local_id(0); j < H && has_y;
+         j += (int)get_local_size(0))
+        yr[s * y_st + j] = 0.0f;
 }
 
 __kernel void seqk_rnn_seq_rnn(
@@ -504,20 +528,18 @@ __kernel void seqk_rnn_seq_rnn(
     const int has_y, __global const float *acts, const long acts_off,
     const float clip, __local float *hl)
 {
-    const seqk_rnn_seq q = seqk_rnn_seq_where(B, H, T, reverse, D,
+    const seqk_rnn_seq q = seqk_rnn_seq_where(D, B, H, T, reverse,
                                               lens + lens_off, has_lens);
     const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
     __global const float *r = R + R_off + (long)q.d * H * H;
     __global const float *a = acts + acts_off;
     __global float *yr = y + y_off + q.d * y_sd + q.b * y_sb;
-    for (int j = lid; j < H; j += wg)
-        hl[j] = hin[hin_off + q.row + j];
+    seqk_rnn_seq_load(hl, hin + hin_off + q.row, H);
     barrier(CLK_LOCAL_MEM_FENCE);
     int cur = 0;
     for (int s = 0; s < T; s++) {
         if (s >= q.len) {
-            for (int j = lid; j < H && has_y; j += wg)
-                yr[s * y_st + j] = 0.0f;
+            seqk_rnn_seq_zero_y(yr, s, y_st, H, has_y);
             continue;
         }
         const long t = q.rev ? q.len - 1 - s : s;
@@ -534,8 +556,7 @@ __kernel void seqk_rnn_seq_rnn(
         cur ^= 1;
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    for (int j = lid; j < H; j += wg)
-        hout[hout_off + q.row + j] = hl[cur * H + j];
+    seqk_rnn_seq_store(hout + hout_off + q.row, hl + cur * H, H);
 }
 
 __kernel void seqk_rnn_seq_lstm(
@@ -552,7 +573,7 @@ __kernel void seqk_rnn_seq_lstm(
     const long cout_off, __global const float *P, const long P_off,
     const int has_p, const int input_forget)
 {
-    const seqk_rnn_seq q = seqk_rnn_seq_where(B, H, T, reverse, D,
+    const seqk_rnn_seq q = seqk_rnn_seq_where(D, B, H, T, reverse,
                                               lens + lens_off, has_lens);
     const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
     const int GH = 4 * H;
@@ -561,16 +582,14 @@ __kernel void seqk_rnn_seq_lstm(
     __global const float *pp = P + P_off + (long)q.d * 3 * H;
     __global float *c = cout + cout_off + q.row;
     __global float *yr = y + y_off + q.d * y_sd + q.b * y_sb;
-    for (int j = lid; j < H; j += wg) {
-        hl[j] = hin[hin_off + q.row + j];
+    seqk_rnn_seq_load(hl, hin + hin_off + q.row, H);
+    for (int j = lid; j < H; j += wg)
         c[j] = cin[cin_off + q.row + j];
-    }
     barrier(CLK_LOCAL_MEM_FENCE);
     int cur = 0;
     for (int s = 0; s < T; s++) {
         if (s >= q.len) {
-            for (int j = lid; j < H && has_y; j += wg)
-                yr[s * y_st + j] = 0.0f;
+            seqk_rnn_seq_zero_y(yr, s, y_st, H, has_y);
             continue;
         }
         const long t = q.rev ? q.len - 1 - s : s;
@@ -594,8 +613,7 @@ __kernel void seqk_rnn_seq_lstm(
         cur ^= 1;
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    for (int j = lid; j < H; j += wg)
-        hout[hout_off + q.row + j] = hl[cur * H + j];
+    seqk_rnn_seq_store(hout + hout_off + q.row, hl + cur * H, H);
 }
 
 __kernel void seqk_rnn_seq_gru(
@@ -610,7 +628,7 @@ __kernel void seqk_rnn_seq_gru(
     const float clip, __local float *hl,
     const int lbr, __global const float *rbh, const long rbh_off)
 {
-    const seqk_rnn_seq q = seqk_rnn_seq_where(B, H, T, reverse, D,
+    const seqk_rnn_seq q = seqk_rnn_seq_where(D, B, H, T, reverse,
                                               lens + lens_off, has_lens);
     const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
     const int GH = 3 * H;
@@ -619,14 +637,12 @@ __kernel void seqk_rnn_seq_gru(
     __global const float *rb = rbh + rbh_off + (long)q.d * H;
     __global float *yr = y + y_off + q.d * y_sd + q.b * y_sb;
     __local float *rl = hl + 2 * H, *zl = hl + 3 * H; /* lbr = 0 only */
-    for (int j = lid; j < H; j += wg)
-        hl[j] = hin[hin_off + q.row + j];
+    seqk_rnn_seq_load(hl, hin + hin_off + q.row, H);
     barrier(CLK_LOCAL_MEM_FENCE);
     int cur = 0;
     for (int s = 0; s < T; s++) {
         if (s >= q.len) {
-            for (int j = lid; j < H && has_y; j += wg)
-                yr[s * y_st + j] = 0.0f;
+            seqk_rnn_seq_zero_y(yr, s, y_st, H, has_y);
             continue;
         }
         const long t = q.rev ? q.len - 1 - s : s;
@@ -665,6 +681,5 @@ __kernel void seqk_rnn_seq_gru(
         cur ^= 1;
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    for (int j = lid; j < H; j += wg)
-        hout[hout_off + q.row + j] = hl[cur * H + j];
+    seqk_rnn_seq_store(hout + hout_off + q.row, hl + cur * H, H);
 }

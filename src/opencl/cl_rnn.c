@@ -309,6 +309,8 @@ typedef struct rnn_run {
     int D, G, lbr0, launches;
     int fused;      /* the kernels' fused: 0 GEMM, 1 R transposed, 2 R */
     int sequence;   /* one launch for all steps (seqk_rnn_seq_*) */
+    cl_kernel kseq; /* that kernel */
+    const char *seq_name;
     size_t swg;     /* its work-group */
     int64_t GH, DBH;
     size_t wg;
@@ -655,9 +657,8 @@ static seqk_status run_sequence(rnn_run *r)
 {
     seqk_context *ctx = r->ctx;
     const seqk_rnn_layer_problem *p = r->p;
-    const char *name = p->cell == SEQK_CELL_LSTM ? "seqk_rnn_seq_lstm"
-                     : p->cell == SEQK_CELL_GRU  ? "seqk_rnn_seq_gru"
-                                                 : "seqk_rnn_seq_rnn";
+    const char *name = r->seq_name;
+    cl_kernel k = r->kseq;
     const cl_int D = r->D, B = (cl_int)p->B, H = (cl_int)p->H,
                  T = (cl_int)p->T, rev = p->reverse,
                  has_lens = p->seq_lens != NULL, has_y = p->y != NULL;
@@ -667,10 +668,8 @@ static seqk_status run_sequence(rnn_run *r)
     const int64_t fin = (p->T % 2) * r->DBH;
     const size_t lbytes =
         (size_t)seq_local_floats(p->H, r->lbr0) * sizeof(float);
-    cl_kernel k;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, name, &k)) ||
-        (st = ARG(0, D)) || (st = ARG(1, B)) || (st = ARG(2, H)) ||
+    if ((st = ARG(0, D)) || (st = ARG(1, B)) || (st = ARG(2, H)) ||
         (st = ARG(3, T)) || (st = ARG(4, rev)) || (st = PTR(5, r->lens)) ||
         (st = ARG(7, has_lens)) || (st = PTR(8, r->xp)) ||
         (st = ARG(10, sd)) || (st = ARG(11, st_)) || (st = ARG(12, sb)) ||
@@ -806,15 +805,14 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
     while (r.wg > 1 && r.wg > kmax)
         r.wg /= 2;
     if (variant == VARIANT_SEQUENCE && T > 0) {
-        static const char *const seq_names[] = {
-            "seqk_rnn_seq_rnn", "seqk_rnn_seq_lstm", "seqk_rnn_seq_gru"};
-        const int ci = p->cell == SEQK_CELL_LSTM ? 1
-                     : p->cell == SEQK_CELL_GRU  ? 2 : 0;
         const uint64_t lbytes = (uint64_t)seq_local_floats(p->H, r.lbr0) * 4;
-        if ((st = seqk_cl_kernel(ctx, "rnn", NULL, seq_names[ci], &k)))
+        r.seq_name = p->cell == SEQK_CELL_LSTM ? "seqk_rnn_seq_lstm"
+                   : p->cell == SEQK_CELL_GRU  ? "seqk_rnn_seq_gru"
+                                               : "seqk_rnn_seq_rnn";
+        if ((st = seqk_cl_kernel(ctx, "rnn", NULL, r.seq_name, &r.kseq)))
             goto cleanup;
         r.swg = (size_t)swg;
-        while (r.swg > 1 && r.swg > seqk_cl_kernel_max_wg(ctx, k))
+        while (r.swg > 1 && r.swg > seqk_cl_kernel_max_wg(ctx, r.kseq))
             r.swg /= 2;
         r.sequence = lbytes <= (uint64_t)seqk_cl_local_mem(ctx);
         if (!r.sequence)
