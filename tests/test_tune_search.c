@@ -700,11 +700,10 @@ END_TEST
 
 /* `seqk tune --ops softmax` tunes "opencl.softmax" on a softmax bench
  * problem and records an entry for its {rows, n} bucket. */
-/* The tasks of a device run smallest legal space first (the GEMM path's
- * 5 points before the tiled kernel's tens of thousands). */
-START_TEST(e2e_smallest_spaces_first)
+/* Whether device opencl:0.0 is available (the OpenCL e2e tests). */
+static int have_opencl(void)
 {
-    int count = 0, found = 0;
+    int count = 0;
     seqk_device_count(&count);
     for (int i = 0; i < count; i++) {
         seqk_device_info d;
@@ -712,9 +711,16 @@ START_TEST(e2e_smallest_spaces_first)
         d.struct_size = sizeof d;
         if (seqk_device_info_get(i, &d) == SEQK_OK && d.available &&
             !strcmp(d.spec, "opencl:0.0"))
-            found = 1;
+            return 1;
     }
-    if (!found)
+    return 0;
+}
+
+/* The tasks of a device run smallest legal space first (the GEMM path's
+ * 5 points before the tiled kernel's tens of thousands). */
+START_TEST(e2e_smallest_spaces_first)
+{
+    if (!have_opencl())
         return;
     char db[600];
     snprintf(db, sizeof db, "%s", path_of("order.json"));
@@ -743,17 +749,7 @@ END_TEST
 
 START_TEST(e2e_tune_softmax_opencl)
 {
-    int count = 0, found = 0;
-    seqk_device_count(&count);
-    for (int i = 0; i < count; i++) {
-        seqk_device_info d;
-        memset(&d, 0, sizeof d);
-        d.struct_size = sizeof d;
-        if (seqk_device_info_get(i, &d) == SEQK_OK && d.available &&
-            !strcmp(d.spec, "opencl:0.0"))
-            found = 1;
-    }
-    if (!found)
+    if (!have_opencl())
         return;
     char db[600];
     snprintf(db, sizeof db, "%s", path_of("softmax.json"));

@@ -6,8 +6,9 @@
  *
  * Per device: the tasks (tune_tasks.c: one per tunable and shape bucket
  * of the suite's problems), smallest search spaces first, each given an
- * equal share of what is left of the budget; per task the legal space (src/tune/search.c), searched
- * fixed set first, then local search and random sampling; every
+ * equal share of what is left of the budget; per task the legal space
+ * (src/tune/search.c), searched fixed set first, then local search and
+ * random sampling; every
  * candidate measured by a worker process (tune_worker.c) under a
  * watchdog; the defaults and the leaders re-timed in interleaved rounds
  * before one is chosen.  Every measured candidate goes to a journal next to the

@@ -191,17 +191,13 @@ int tune_task_shape(const seqk_tunable *t, const bench_problem *p,
 static int rnn_step_gemms(const bench_problem *p, char descs[2][128])
 {
     const int64_t B = p->batch, H = p->hidden;
-    if (p->kind == BENCH_GRU && !p->lbr) {
-        snprintf(descs[0], 128, "gemm:m=%lld,n=%lld,k=%lld,transb=1",
-                 (long long)B, (long long)(2 * H), (long long)H);
-        snprintf(descs[1], 128, "gemm:m=%lld,n=%lld,k=%lld,transb=1",
-                 (long long)B, (long long)H, (long long)H);
-        return 2;
-    }
-    snprintf(descs[0], 128, "gemm:m=%lld,n=%lld,k=%lld,transb=1",
-             (long long)B, (long long)(bench_gates_of(p->kind) * H),
-             (long long)H);
-    return 1;
+    const int lbr0 = p->kind == BENCH_GRU && !p->lbr;
+    const int64_t n[2] = {lbr0 ? 2 * H : bench_gates_of(p->kind) * H, H};
+    const int count = lbr0 ? 2 : 1;
+    for (int i = 0; i < count; i++)
+        snprintf(descs[i], 128, "gemm:m=%lld,n=%lld,k=%lld,transb=1",
+                 (long long)B, (long long)n[i], (long long)H);
+    return count;
 }
 
 /* Appends the tasks of problem desc (parsed as p) to *tasks; only
