@@ -1,0 +1,130 @@
+/*
+ * avx2.h — the vector API for AVX2+FMA (8 floats per vector, 16 ymm
+ * registers). The templates in ../tmpl/ are written against this API only;
+ * each ISA directory's static library compiles them with its own flags.
+ * Every ISA header defines the same names with the same meaning:
+ *
+ *   simd_f32, simd_mask     a vector of SIMD_V floats; a lane mask
+ *   SIMD_V, SIMD_NREGS      lanes per vector; architectural vector registers
+ *   SIMD_SUFFIX(name)       name##__<isa>: the kernel-name suffix scheme
+ *   load (aligned), loadu, broadcast, store, storeu, *_tail (first n
+ *   lanes only; lanes past n are never touched, loads fill them with 0)
+ *   add sub mul div fma (a*b+c) fms (a*b-c) min max abs neg
+ *   max_num(a, b): max that returns b where a is NaN (b never NaN)
+ *   cmp_ge/cmp_lt (ordered: false on NaN), select(m, if_true, if_false)
+ *   reduce_add/reduce_max, exp/expm1/log1p (SLEEF 1.0 ULP), tanh_u35/u10
+ *
+ * Names carry no seqk_ prefix: everything here is static inline and never
+ * becomes a symbol.
+ */
+#ifndef SEQK_SIMD_AVX2_H
+#define SEQK_SIMD_AVX2_H
+
+#include <immintrin.h>
+#include <sleef.h>
+#include <stdint.h>
+
+#define SIMD_V 8
+#define SIMD_NREGS 16
+#define SIMD_SUFFIX(name) name##__avx2
+#define SIMD_INLINE static inline __attribute__((always_inline))
+
+typedef __m256 simd_f32;
+typedef __m256 simd_mask;
+
+SIMD_INLINE simd_f32 simd_zero(void) { return _mm256_setzero_ps(); }
+SIMD_INLINE simd_f32 simd_set1(float x) { return _mm256_set1_ps(x); }
+SIMD_INLINE simd_f32 simd_load(const float *p) { return _mm256_load_ps(p); }
+SIMD_INLINE simd_f32 simd_loadu(const float *p) { return _mm256_loadu_ps(p); }
+SIMD_INLINE simd_f32 simd_broadcast(const float *p)
+{
+    return _mm256_broadcast_ss(p);
+}
+SIMD_INLINE void simd_store(float *p, simd_f32 v) { _mm256_store_ps(p, v); }
+SIMD_INLINE void simd_storeu(float *p, simd_f32 v) { _mm256_storeu_ps(p, v); }
+
+/* Lanes 0..n-1 (n clamped to 0..8) as an integer mask for maskload/store. */
+SIMD_INLINE __m256i simd__tail_bits(int64_t n)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int k = n < 0 ? 0 : n > SIMD_V ? SIMD_V : (int)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), lane);
+}
+SIMD_INLINE simd_f32 simd_load_tail(const float *p, int64_t n)
+{
+    return _mm256_maskload_ps(p, simd__tail_bits(n));
+}
+SIMD_INLINE void simd_store_tail(float *p, simd_f32 v, int64_t n)
+{
+    _mm256_maskstore_ps(p, simd__tail_bits(n), v);
+}
+
+SIMD_INLINE simd_f32 simd_add(simd_f32 a, simd_f32 b) { return _mm256_add_ps(a, b); }
+SIMD_INLINE simd_f32 simd_sub(simd_f32 a, simd_f32 b) { return _mm256_sub_ps(a, b); }
+SIMD_INLINE simd_f32 simd_mul(simd_f32 a, simd_f32 b) { return _mm256_mul_ps(a, b); }
+SIMD_INLINE simd_f32 simd_div(simd_f32 a, simd_f32 b) { return _mm256_div_ps(a, b); }
+SIMD_INLINE simd_f32 simd_fma(simd_f32 a, simd_f32 b, simd_f32 c)
+{
+    return _mm256_fmadd_ps(a, b, c);
+}
+SIMD_INLINE simd_f32 simd_fms(simd_f32 a, simd_f32 b, simd_f32 c)
+{
+    return _mm256_fmsub_ps(a, b, c);
+}
+/* maxps/minps return the second operand when either is NaN. */
+SIMD_INLINE simd_f32 simd_min(simd_f32 a, simd_f32 b) { return _mm256_min_ps(a, b); }
+SIMD_INLINE simd_f32 simd_max(simd_f32 a, simd_f32 b) { return _mm256_max_ps(a, b); }
+SIMD_INLINE simd_f32 simd_max_num(simd_f32 a, simd_f32 b) { return _mm256_max_ps(a, b); }
+SIMD_INLINE simd_f32 simd_min_num(simd_f32 a, simd_f32 b) { return _mm256_min_ps(a, b); }
+SIMD_INLINE simd_f32 simd_abs(simd_f32 x)
+{
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+}
+SIMD_INLINE simd_f32 simd_neg(simd_f32 x)
+{
+    return _mm256_sub_ps(_mm256_setzero_ps(), x);
+}
+
+SIMD_INLINE simd_mask simd_cmp_ge(simd_f32 a, simd_f32 b)
+{
+    return _mm256_cmp_ps(a, b, _CMP_GE_OQ);
+}
+SIMD_INLINE simd_mask simd_cmp_lt(simd_f32 a, simd_f32 b)
+{
+    return _mm256_cmp_ps(a, b, _CMP_LT_OQ);
+}
+SIMD_INLINE simd_f32 simd_select(simd_mask m, simd_f32 t, simd_f32 f)
+{
+    return _mm256_blendv_ps(f, t, m);
+}
+
+SIMD_INLINE float simd_reduce_add(simd_f32 x)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x),
+                          _mm256_extractf128_ps(x, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+SIMD_INLINE float simd_reduce_max(simd_f32 x)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(x),
+                          _mm256_extractf128_ps(x, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+SIMD_INLINE simd_f32 simd_exp(simd_f32 x) { return Sleef_expf8_u10avx2(x); }
+SIMD_INLINE simd_f32 simd_expm1(simd_f32 x) { return Sleef_expm1f8_u10avx2(x); }
+SIMD_INLINE simd_f32 simd_log1p(simd_f32 x) { return Sleef_log1pf8_u10avx2(x); }
+SIMD_INLINE simd_f32 simd_tanh_u35(simd_f32 x) { return Sleef_tanhf8_u35avx2(x); }
+SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf8_u10avx2(x); }
+
+/* Into L2 (the next tile's panels), not L1. */
+SIMD_INLINE void simd_prefetch_l2(const void *p)
+{
+    _mm_prefetch((const char *)p, _MM_HINT_T1);
+}
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * avx512.h — the vector API for AVX-512F (16 floats per vector, 32 zmm
+ * registers, k-register masks). Same names and meanings as avx2.h, which
+ * documents the API.
+ */
+#ifndef SEQK_SIMD_AVX512_H
+#define SEQK_SIMD_AVX512_H
+
+#include <immintrin.h>
+#include <sleef.h>
+#include <stdint.h>
+
+#define SIMD_V 16
+#define SIMD_NREGS 32
+#define SIMD_SUFFIX(name) name##__avx512
+#define SIMD_INLINE static inline __attribute__((always_inline))
+
+typedef __m512 simd_f32;
+typedef __mmask16 simd_mask;
+
+SIMD_INLINE simd_f32 simd_zero(void) { return _mm512_setzero_ps(); }
+SIMD_INLINE simd_f32 simd_set1(float x) { return _mm512_set1_ps(x); }
+SIMD_INLINE simd_f32 simd_load(const float *p) { return _mm512_load_ps(p); }
+SIMD_INLINE simd_f32 simd_loadu(const float *p) { return _mm512_loadu_ps(p); }
+SIMD_INLINE simd_f32 simd_broadcast(const float *p) { return _mm512_set1_ps(*p); }
+SIMD_INLINE void simd_store(float *p, simd_f32 v) { _mm512_store_ps(p, v); }
+SIMD_INLINE void simd_storeu(float *p, simd_f32 v) { _mm512_storeu_ps(p, v); }
+
+SIMD_INLINE __mmask16 simd__tail_bits(int64_t n)
+{
+    return n >= SIMD_V ? (__mmask16)0xFFFF
+         : n <= 0      ? (__mmask16)0
+                       : (__mmask16)((1u << n) - 1);
+}
+SIMD_INLINE simd_f32 simd_load_tail(const float *p, int64_t n)
+{
+    return _mm512_maskz_loadu_ps(simd__tail_bits(n), p);
+}
+SIMD_INLINE void simd_store_tail(float *p, simd_f32 v, int64_t n)
+{
+    _mm512_mask_storeu_ps(p, simd__tail_bits(n), v);
+}
+
+SIMD_INLINE simd_f32 simd_add(simd_f32 a, simd_f32 b) { return _mm512_add_ps(a, b); }
+SIMD_INLINE simd_f32 simd_sub(simd_f32 a, simd_f32 b) { return _mm512_sub_ps(a, b); }
+SIMD_INLINE simd_f32 simd_mul(simd_f32 a, simd_f32 b) { return _mm512_mul_ps(a, b); }
+SIMD_INLINE simd_f32 simd_div(simd_f32 a, simd_f32 b) { return _mm512_div_ps(a, b); }
+SIMD_INLINE simd_f32 simd_fma(simd_f32 a, simd_f32 b, simd_f32 c)
+{
+    return _mm512_fmadd_ps(a, b, c);
+}
+SIMD_INLINE simd_f32 simd_fms(simd_f32 a, simd_f32 b, simd_f32 c)
+{
+    return _mm512_fmsub_ps(a, b, c);
+}
+SIMD_INLINE simd_f32 simd_min(simd_f32 a, simd_f32 b) { return _mm512_min_ps(a, b); }
+SIMD_INLINE simd_f32 simd_max(simd_f32 a, simd_f32 b) { return _mm512_max_ps(a, b); }
+SIMD_INLINE simd_f32 simd_max_num(simd_f32 a, simd_f32 b) { return _mm512_max_ps(a, b); }
+SIMD_INLINE simd_f32 simd_min_num(simd_f32 a, simd_f32 b) { return _mm512_min_ps(a, b); }
+SIMD_INLINE simd_f32 simd_abs(simd_f32 x) { return _mm512_abs_ps(x); }
+SIMD_INLINE simd_f32 simd_neg(simd_f32 x)
+{
+    return _mm512_sub_ps(_mm512_setzero_ps(), x);
+}
+
+SIMD_INLINE simd_mask simd_cmp_ge(simd_f32 a, simd_f32 b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ);
+}
+SIMD_INLINE simd_mask simd_cmp_lt(simd_f32 a, simd_f32 b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ);
+}
+SIMD_INLINE simd_f32 simd_select(simd_mask m, simd_f32 t, simd_f32 f)
+{
+    return _mm512_mask_mov_ps(f, m, t);
+}
+
+SIMD_INLINE float simd_reduce_add(simd_f32 x) { return _mm512_reduce_add_ps(x); }
+SIMD_INLINE float simd_reduce_max(simd_f32 x) { return _mm512_reduce_max_ps(x); }
+
+SIMD_INLINE simd_f32 simd_exp(simd_f32 x) { return Sleef_expf16_u10avx512f(x); }
+SIMD_INLINE simd_f32 simd_expm1(simd_f32 x) { return Sleef_expm1f16_u10avx512f(x); }
+SIMD_INLINE simd_f32 simd_log1p(simd_f32 x) { return Sleef_log1pf16_u10avx512f(x); }
+SIMD_INLINE simd_f32 simd_tanh_u35(simd_f32 x) { return Sleef_tanhf16_u35avx512f(x); }
+SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf16_u10avx512f(x); }
+
+SIMD_INLINE void simd_prefetch_l2(const void *p)
+{
+    _mm_prefetch((const char *)p, _MM_HINT_T1);
+}
+
+#endif
