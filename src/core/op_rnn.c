@@ -478,22 +478,26 @@ static seqk_status check_state(seqk_context *ctx, const seqk_rnn *rnn,
     return check_f32(ctx, t, what, 3, dims, why);
 }
 
-seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
-                             const seqk_tensor *sequence_lens,
-                             const seqk_tensor *initial_h,
-                             const seqk_tensor *initial_c, seqk_tensor *Y,
-                             seqk_tensor *Y_h, seqk_tensor *Y_c)
+/* The tensors of one forward call and what they give: T and B from X,
+ * the host copy of sequence_lens, the scratch of inner layer outputs. */
+typedef struct rnn_io {
+    const seqk_tensor *X, *sequence_lens, *initial_h, *initial_c;
+    seqk_tensor *Y, *Y_h, *Y_c;
+    int64_t T, B;
+    const int32_t *lens;  /* host copy of sequence_lens, or NULL */
+    float *scratch;       /* layers l < L-1 write [T,B,D,H]: two alternate */
+    int64_t snum;         /* floats of one scratch buffer */
+} rnn_io;
+
+/* Checks every tensor of a forward call against the plan (shapes, types,
+ * the context, no overlap between outputs and inputs) and sets io->T and
+ * io->B. Reads no tensor data. */
+static seqk_status check_forward(const seqk_rnn *rnn, rnn_io *io)
 {
-    if (!rnn)
-        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
-                           "rnn is NULL; expected a plan from seqk_rnn_create");
     seqk_context *ctx = rnn->ctx;
     const seqk_rnn_desc *d = &rnn->desc;
     const int D = rnn->num_dirs, L = d->num_layers, layout = d->layout;
     const int64_t H = d->hidden_size, I = d->input_size;
-    float *scratch = NULL;
-    seqk_tensor *scratch_t = NULL;
-    void *lens_tmp = NULL;
     seqk_status st;
 
     for (int l = 0; l < L; l++)
@@ -501,12 +505,14 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
             return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                                "layer %d has no weights: call "
                                "seqk_rnn_set_weights", l);
-    if (d->cell != SEQK_CELL_LSTM && (initial_c || Y_c))
+    if (d->cell != SEQK_CELL_LSTM && (io->initial_c || io->Y_c))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "%s is for LSTM only; pass NULL for a %s",
-                           initial_c ? "initial_c" : "Y_c", cell_name(d->cell));
+                           io->initial_c ? "initial_c" : "Y_c",
+                           cell_name(d->cell));
 
     /* X gives T and B */
+    const seqk_tensor *X = io->X;
     st = seqk__check_tensor(ctx, X, "X", SEQK_F32, 3);
     if (st != SEQK_OK)
         return st;
@@ -519,43 +525,47 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
         if (st != SEQK_OK)
             return st;
     }
+    io->T = T;
+    io->B = Bn;
 
-    const int32_t *lens = NULL;
-    if (sequence_lens) {
+    if (io->sequence_lens) {
         const int64_t sd[1] = {Bn};
-        st = seqk__check_tensor(ctx, sequence_lens, "sequence_lens", SEQK_I32, 1);
+        st = seqk__check_tensor(ctx, io->sequence_lens, "sequence_lens",
+                                SEQK_I32, 1);
         if (st == SEQK_OK)
-            st = seqk__check_dims(ctx, sequence_lens, "sequence_lens", 1, sd,
-                                  "the batch size of X");
+            st = seqk__check_dims(ctx, io->sequence_lens, "sequence_lens", 1,
+                                  sd, "the batch size of X");
         if (st != SEQK_OK)
             return st;
     }
 
     const int64_t LD = (int64_t)L * D;
-    if ((st = check_state(ctx, rnn, initial_h, "initial_h", LD, Bn)) != SEQK_OK ||
-        (st = check_state(ctx, rnn, initial_c, "initial_c", LD, Bn)) != SEQK_OK ||
-        (st = check_state(ctx, rnn, Y_h, "Y_h", LD, Bn)) != SEQK_OK ||
-        (st = check_state(ctx, rnn, Y_c, "Y_c", LD, Bn)) != SEQK_OK)
+    if ((st = check_state(ctx, rnn, io->initial_h, "initial_h", LD, Bn)) != SEQK_OK ||
+        (st = check_state(ctx, rnn, io->initial_c, "initial_c", LD, Bn)) != SEQK_OK ||
+        (st = check_state(ctx, rnn, io->Y_h, "Y_h", LD, Bn)) != SEQK_OK ||
+        (st = check_state(ctx, rnn, io->Y_c, "Y_c", LD, Bn)) != SEQK_OK)
         return st;
-    if (Y) {
+    if (io->Y) {
         const int64_t yd0[4] = {T, D, Bn, H}, yd1[4] = {Bn, T, D, H};
         char why[96];
         snprintf(why, sizeof why, "%d direction%s, hidden_size=%lld%s", D,
                  D > 1 ? "s" : "", (long long)H, layout ? " (layout 1)" : "");
-        if ((st = check_f32(ctx, Y, "Y", 4, layout ? yd1 : yd0, why)) != SEQK_OK)
+        if ((st = check_f32(ctx, io->Y, "Y", 4, layout ? yd1 : yd0, why)) != SEQK_OK)
             return st;
     }
     /* outputs are written while inputs are read: no sharing, except a
      * final state over its own initial state (read first, see above) */
-    const seqk_tensor *outs[3] = {Y, Y_h, Y_c};
-    const seqk_tensor *ins[6] = {X, sequence_lens, initial_h, initial_c, Y_h, Y_c};
+    const seqk_tensor *outs[3] = {io->Y, io->Y_h, io->Y_c};
+    const seqk_tensor *ins[6] = {X, io->sequence_lens, io->initial_h,
+                                 io->initial_c, io->Y_h, io->Y_c};
     static const char *const out_names[3] = {"Y", "Y_h", "Y_c"};
     static const char *const in_names[6] = {"X", "sequence_lens", "initial_h",
                                             "initial_c", "Y_h", "Y_c"};
     for (int o = 0; o < 3; o++)
         for (int i = 0; i < 6; i++) {
-            if ((o > 0 && i == o + 3) || (o == 1 && i == 2 && Y_h == initial_h) ||
-                (o == 2 && i == 3 && Y_c == initial_c))
+            if ((o > 0 && i == o + 3) ||
+                (o == 1 && i == 2 && io->Y_h == io->initial_h) ||
+                (o == 2 && i == 3 && io->Y_c == io->initial_c))
                 continue;
             if (seqk__tensors_overlap(outs[o], ins[i]))
                 return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
@@ -564,95 +574,139 @@ seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
                                    "and Y_c = initial_c may be shared)",
                                    out_names[o], in_names[i]);
         }
+    return SEQK_OK;
+}
 
-    if (sequence_lens) {
-        /* read on the host: a download for device tensors */
-        lens = seqk__tensor_host(sequence_lens, &lens_tmp);
-        if (!lens)
-            return SEQK_ERR_DEVICE;
-        for (int64_t b = 0; b < Bn; b++)
-            if (lens[b] < 0 || lens[b] > T) {
-                st = seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                                 "sequence_lens[%lld] is %d; expected "
-                                 "0..%lld (the sequence length of X)",
-                                 (long long)b, (int)lens[b], (long long)T);
-                goto cleanup;
-            }
-    }
+/* Checks the values of sequence_lens (host copy in io->lens): 0..T. */
+static seqk_status check_lens(seqk_context *ctx, const rnn_io *io)
+{
+    for (int64_t b = 0; b < io->B; b++)
+        if (io->lens[b] < 0 || io->lens[b] > io->T)
+            return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                               "sequence_lens[%lld] is %d; expected "
+                               "0..%lld (the sequence length of X)",
+                               (long long)b, (int)io->lens[b],
+                               (long long)io->T);
+    return SEQK_OK;
+}
 
-    /* layers l < L-1 write [T,B,D,H] scratch; two buffers alternate.  A
-     * tensor of the context, so that it lives where the kernels run. */
-    const int64_t sdims[4] = {T, Bn, D, H};
-    int64_t snum = 0;
-    if (L > 1) {
-        if (seqk__numel(4, sdims, &snum) ||
-            (uint64_t)snum > SIZE_MAX / (2 * sizeof(float))) {
-            st = seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                             "the layer outputs [%lld,%lld,%d,%lld] overflow",
-                             (long long)T, (long long)Bn, D, (long long)H);
-            goto cleanup;
-        }
-        const int64_t sn = snum * (L > 2 ? 2 : 1);
-        st = seqk_tensor_create(ctx, 1, &sn, SEQK_F32, &scratch_t);
-        if (st != SEQK_OK)
-            goto cleanup;
-        scratch = scratch_t->data;
-    }
-
+/* Layer l's problem: where its input, states and outputs are and their
+ * strides. Layer l reads layer l-1's scratch and writes the other one
+ * (or Y for the last layer). */
+static void layer_problem(const seqk_rnn *rnn, const rnn_io *io, int l,
+                          seqk_rnn_layer_problem *p)
+{
+    const seqk_rnn_desc *d = &rnn->desc;
+    const int D = rnn->num_dirs, L = d->num_layers, layout = d->layout;
+    const int64_t H = d->hidden_size, I = d->input_size;
+    const int64_t T = io->T, Bn = io->B, LD = (int64_t)L * D;
     /* state strides and the offset of layer l's first row */
     const int64_t s_sd = layout ? H : Bn * H, s_sb = layout ? LD * H : H;
     const int64_t s_layer = layout ? (int64_t)D * H : (int64_t)D * Bn * H;
+    seqk_rnn_layer_weights *lw = &rnn->layers[l];
+
+    memset(p, 0, sizeof *p);
+    p->cell = d->cell;
+    p->num_dirs = D;
+    p->reverse = d->direction == SEQK_REVERSE;
+    p->T = T;
+    p->B = Bn;
+    p->I = lw->input_size;
+    p->H = H;
+    if (l == 0) {
+        p->x = io->X->data;
+        p->x_st = layout ? I : Bn * I;
+        p->x_sb = layout ? T * I : I;
+    } else {
+        p->x = io->scratch + ((l - 1) % 2) * io->snum;
+        p->x_st = Bn * D * H;
+        p->x_sb = D * H;
+    }
+    p->W = lw->W;
+    p->R = lw->R;
+    p->bias = lw->B;
+    p->P = lw->P;
+    p->cache = &lw->cache;
+    p->seq_lens = io->lens;
+    p->h0 = io->initial_h ? (const float *)io->initial_h->data + l * s_layer
+                          : NULL;
+    p->c0 = io->initial_c ? (const float *)io->initial_c->data + l * s_layer
+                          : NULL;
+    p->h0_sd = s_sd;
+    p->h0_sb = s_sb;
+    if (l < L - 1) {
+        p->y = io->scratch + (l % 2) * io->snum;
+        p->y_st = Bn * D * H;
+        p->y_sd = H;
+        p->y_sb = D * H;
+    } else if (io->Y) {
+        p->y = io->Y->data;
+        p->y_st = layout ? D * H : D * Bn * H;
+        p->y_sd = layout ? H : Bn * H;
+        p->y_sb = layout ? T * D * H : H;
+    }
+    p->yh = io->Y_h ? (float *)io->Y_h->data + l * s_layer : NULL;
+    p->yc = io->Y_c ? (float *)io->Y_c->data + l * s_layer : NULL;
+    p->yh_sd = s_sd;
+    p->yh_sb = s_sb;
+    memcpy(p->act, rnn->act, sizeof p->act);
+    p->clip = d->clip;
+    p->input_forget = d->input_forget;
+    p->linear_before_reset = d->linear_before_reset;
+}
+
+seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
+                             const seqk_tensor *sequence_lens,
+                             const seqk_tensor *initial_h,
+                             const seqk_tensor *initial_c, seqk_tensor *Y,
+                             seqk_tensor *Y_h, seqk_tensor *Y_c)
+{
+    if (!rnn)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "rnn is NULL; expected a plan from seqk_rnn_create");
+    seqk_context *ctx = rnn->ctx;
+    const int D = rnn->num_dirs, L = rnn->desc.num_layers;
+    const int64_t H = rnn->desc.hidden_size;
+    rnn_io io = {.X = X, .sequence_lens = sequence_lens,
+                 .initial_h = initial_h, .initial_c = initial_c,
+                 .Y = Y, .Y_h = Y_h, .Y_c = Y_c};
+    seqk_tensor *scratch_t = NULL;
+    void *lens_tmp = NULL;
+    seqk_status st = check_forward(rnn, &io);
+    if (st != SEQK_OK)
+        return st;
+
+    if (sequence_lens) {
+        /* read on the host: a download for device tensors */
+        io.lens = seqk__tensor_host(sequence_lens, &lens_tmp);
+        if (!io.lens)
+            return SEQK_ERR_DEVICE;
+        if ((st = check_lens(ctx, &io)) != SEQK_OK)
+            goto cleanup;
+    }
+
+    /* A tensor of the context, so that the scratch lives where the
+     * kernels run. */
+    if (L > 1) {
+        const int64_t sdims[4] = {io.T, io.B, D, H};
+        if (seqk__numel(4, sdims, &io.snum) ||
+            (uint64_t)io.snum > SIZE_MAX / (2 * sizeof(float))) {
+            st = seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                             "the layer outputs [%lld,%lld,%d,%lld] overflow",
+                             (long long)io.T, (long long)io.B, D,
+                             (long long)H);
+            goto cleanup;
+        }
+        const int64_t sn = io.snum * (L > 2 ? 2 : 1);
+        st = seqk_tensor_create(ctx, 1, &sn, SEQK_F32, &scratch_t);
+        if (st != SEQK_OK)
+            goto cleanup;
+        io.scratch = scratch_t->data;
+    }
 
     for (int l = 0; l < L; l++) {
-        seqk_rnn_layer_weights *lw = &rnn->layers[l];
         seqk_rnn_layer_problem p;
-        memset(&p, 0, sizeof p);
-        p.cell = d->cell;
-        p.num_dirs = D;
-        p.reverse = d->direction == SEQK_REVERSE;
-        p.T = T;
-        p.B = Bn;
-        p.I = lw->input_size;
-        p.H = H;
-        if (l == 0) {
-            p.x = X->data;
-            p.x_st = layout ? I : Bn * I;
-            p.x_sb = layout ? T * I : I;
-        } else {
-            p.x = scratch + ((l - 1) % 2) * snum;
-            p.x_st = Bn * D * H;
-            p.x_sb = D * H;
-        }
-        p.W = lw->W;
-        p.R = lw->R;
-        p.bias = lw->B;
-        p.P = lw->P;
-        p.cache = &lw->cache;
-        p.seq_lens = lens;
-        p.h0 = initial_h ? (const float *)initial_h->data + l * s_layer : NULL;
-        p.c0 = initial_c ? (const float *)initial_c->data + l * s_layer : NULL;
-        p.h0_sd = s_sd;
-        p.h0_sb = s_sb;
-        if (l < L - 1) {
-            p.y = scratch + (l % 2) * snum;
-            p.y_st = Bn * D * H;
-            p.y_sd = H;
-            p.y_sb = D * H;
-        } else if (Y) {
-            p.y = Y->data;
-            p.y_st = layout ? D * H : D * Bn * H;
-            p.y_sd = layout ? H : Bn * H;
-            p.y_sb = layout ? T * D * H : H;
-        }
-        p.yh = Y_h ? (float *)Y_h->data + l * s_layer : NULL;
-        p.yc = Y_c ? (float *)Y_c->data + l * s_layer : NULL;
-        p.yh_sd = s_sd;
-        p.yh_sb = s_sb;
-        memcpy(p.act, rnn->act, sizeof p.act);
-        p.clip = d->clip;
-        p.input_forget = d->input_forget;
-        p.linear_before_reset = d->linear_before_reset;
-
+        layer_problem(rnn, &io, l, &p);
         st = seqk__dispatch(ctx, SEQK_OP_RNN_LAYER, &p);
         if (st != SEQK_OK)
             goto cleanup;
