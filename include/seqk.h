@@ -123,6 +123,79 @@ seqk_status seqk_device_info_get(int index, seqk_device_info *info);
 /* CPU ISA features seen at run time, e.g. "sse2 avx avx2 fma avx512f". */
 const char *seqk_cpu_features(void);
 
+/* What seqk found out about the CPU (what `seqk info` prints): how it was
+ * detected, the ISA features (space-separated names, as in
+ * seqk_cpu_features), caches and cores. */
+typedef struct seqk_cpu_info {
+    size_t struct_size;            /* sizeof(seqk_cpu_info) */
+    char name[64];                 /* marketing name; "" if unknown */
+    char detection[96];            /* "cpuinfo", or the fallback and why */
+    char features_detected[160];   /* what the hardware and OS offer */
+    char features_masked[160];     /* of those, what SEQK_DISABLE_CPU_FEATURES
+                                      removes ("" when nothing) */
+    char features_used[160];       /* detected minus masked */
+    /* Data caches of one core, bytes per instance (l3 0: none known);
+     * *_shared_by: physical cores sharing one instance (l3: 0 when none). */
+    size_t l1d, l2, l3;
+    int l2_shared_by, l3_shared_by;
+    int physical_cores;
+    int logical_cores;             /* that this process may run on */
+    int default_threads;           /* threads without SEQK_NUM_THREADS */
+} seqk_cpu_info;
+
+/* Fills info (set info->struct_size first).  SEQK_ERR_INVALID_ARG when
+ * info is NULL or its struct_size is too small. */
+seqk_status seqk_cpu_info_get(seqk_cpu_info *info);
+
+/* The number of ops seqk dispatches (gemm, matmul, softmax, rnn_layer,
+ * attention, seq_attention): the indices seqk_context_op_kernel takes. */
+seqk_status seqk_op_count(int *count);
+
+/* The kernel dispatch picks for an op on a context: that of the best
+ * backend of the context that has one and does not refuse the op as a
+ * whole.  A backend may still refuse a particular shape at run time
+ * (SEQK_VERBOSE=dispatch shows it). */
+typedef struct seqk_op_kernel {
+    size_t struct_size;   /* sizeof(seqk_op_kernel) */
+    char op[32];          /* "gemm", "rnn_layer", ... */
+    char kernel[64];      /* "seqk_f32_gemm__avx2"; "" when none */
+    char backend[32];     /* its backend: "avx2", "opencl", "opencl-offload"
+                             ("" when none) */
+    char refused[256];    /* better backends that refused the op:
+                             "spec: why; spec: why"; "" when none */
+} seqk_op_kernel;
+
+/* Fills info for op index op (0 .. seqk_op_count - 1) on ctx.
+ * SEQK_ERR_INVALID_ARG for a NULL ctx or info, a too small struct_size
+ * or an op outside the range. */
+seqk_status seqk_context_op_kernel(seqk_context *ctx, int op,
+                                   seqk_op_kernel *info);
+
+/* The facts of a context's accelerator device (OpenCL), as its driver
+ * reports them. */
+typedef struct seqk_device_facts {
+    size_t struct_size;           /* sizeof(seqk_device_facts) */
+    int present;                  /* 0: the context runs on the host only
+                                     (the fields below are empty) */
+    char name[128];
+    char vendor[128];
+    char driver_version[64];
+    char version[256];            /* e.g. "OpenCL 3.0 ..." */
+    unsigned compute_units;
+    size_t max_work_group_size;
+    uint64_t local_mem_size;      /* bytes */
+    uint64_t global_mem_size;     /* bytes */
+    int fp16;                     /* half precision arithmetic */
+} seqk_device_facts;
+
+/* Fills facts for ctx's device: present = 1 and the facts when ctx has
+ * an accelerator device; present = 0 when it runs on the host only (ref
+ * and the CPU backends, and every context of a build without OpenCL).
+ * SEQK_ERR_INVALID_ARG for a NULL ctx or facts or a too small
+ * struct_size. */
+seqk_status seqk_context_device_facts(seqk_context *ctx,
+                                      seqk_device_facts *facts);
+
 /* ----------------------------------------------------------------- tensors */
 
 typedef enum seqk_dtype {

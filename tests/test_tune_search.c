@@ -20,7 +20,7 @@
 #include "bench_problems.h"
 #include "seqk_config.h"
 #include "testutil.h"
-#include "tune/search.h"
+#include "search.h"
 #include "tune_tool.h"
 
 /* ---------------------------------------------------- limits, shapes */

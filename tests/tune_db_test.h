@@ -8,7 +8,7 @@
 #include <check.h>
 #include <stddef.h>
 
-#include "tune/db.h"
+#include "db_write.h"
 
 /* A fresh directory under /tmp (static buffer), and its removal. */
 const char *tmpdir(void);

@@ -17,9 +17,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "bench_problems.h"
 #include "commands.h"
 #include "seqk.h"
+#include "seqk_tune.h"
 
 #define RUN_CAP 10000
 

@@ -1,20 +1,14 @@
 /*
  * cmd_info.c — `seqk info`: the CPU (features detected and masked, caches,
  * cores, default threads), the devices seqk knows of and whether each is
- * usable, and for each usable device the kernel dispatch picks per op (read
- * from the backend tables).
+ * usable, and for each usable device the kernel dispatch picks per op
+ * (seqk_context_op_kernel).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
-#include "core/internal.h"
-#include "core/registry.h"
 #include "seqk.h"
-#include "seqk_config.h"
-#if SEQK_HAVE_OPENCL
-#include "opencl/cl_backend.h"
-#endif
 
 static void usage(FILE *f)
 {
@@ -33,45 +27,30 @@ static void print_kernels(const char *spec)
         printf("    (cannot create a context: %s)\n", seqk_last_error(NULL));
         return;
     }
-#if SEQK_HAVE_OPENCL
-    const seqk_cl_device_facts *f = seqk_cl_facts(ctx);
-    if (f) {
-        printf("    name %s, vendor %s\n", f->name, f->vendor);
-        printf("    driver %s, %s\n", f->driver_version, f->version);
+    seqk_device_facts f = {.struct_size = sizeof f};
+    if (seqk_context_device_facts(ctx, &f) == SEQK_OK && f.present) {
+        printf("    name %s, vendor %s\n", f.name, f.vendor);
+        printf("    driver %s, %s\n", f.driver_version, f.version);
         printf("    compute units %u, max work-group %zu, local memory %llu "
                "KiB, global memory %llu MiB, fp16 %s\n",
-               (unsigned)f->compute_units, f->max_work_group_size,
-               (unsigned long long)(f->local_mem_size >> 10),
-               (unsigned long long)(f->global_mem_size >> 20),
-               f->fp16 ? "yes" : "no");
+               f.compute_units, f.max_work_group_size,
+               (unsigned long long)(f.local_mem_size >> 10),
+               (unsigned long long)(f.global_mem_size >> 20),
+               f.fp16 ? "yes" : "no");
     }
-#endif
-    for (int op = 0; op < SEQK_OP_COUNT_; op++) {
+    int num_ops = 0;
+    seqk_op_count(&num_ops);
+    for (int op = 0; op < num_ops; op++) {
         /* The best backend with kernels for the op; supports() may still
          * refuse a particular shape at run time (SEQK_VERBOSE=dispatch
          * shows it). */
-        const char *kernel = "(none)", *on = "";
-        char skipped[256] = "";
-        for (int i = ctx->num_backends - 1; i >= 0; i--) {
-            const seqk_backend *b = ctx->backends[i];
-            char why[160] = "";
-            if (!b->kernel_names[op])
-                continue;
-            if (b->supports && !b->supports(b, (seqk_op)op, NULL, why,
-                                            sizeof why)) {
-                size_t used = strlen(skipped);
-                snprintf(skipped + used, sizeof skipped - used, "%s%s: %s",
-                         used ? "; " : "", b->spec, why);
-                continue;
-            }
-            kernel = b->kernel_names[op];
-            on = b->spec;
-            break;
-        }
-        printf("    %-14s %-32s [%s]\n", seqk_op_name((seqk_op)op), kernel,
-               on);
-        if (skipped[0])
-            printf("    %-14s (%s)\n", "", skipped);
+        seqk_op_kernel k = {.struct_size = sizeof k};
+        if (seqk_context_op_kernel(ctx, op, &k) != SEQK_OK)
+            continue;
+        printf("    %-14s %-32s [%s]\n", k.op, k.kernel[0] ? k.kernel : "(none)",
+               k.backend);
+        if (k.refused[0])
+            printf("    %-14s (%s)\n", "", k.refused);
     }
     seqk_context_destroy(ctx);
 }
@@ -98,29 +77,25 @@ static void print_size(const char *label, size_t bytes, int shared_by)
  * caches and cores (the starting point of blocking and threading). */
 static void print_cpu(void)
 {
-    unsigned det = seqk__cpu_detected(), msk = seqk__cpu_masked() & det;
-    char detected[160], masked[160], used[160];
-    seqk__cpu_flag_names(det, detected, sizeof detected);
-    seqk__cpu_flag_names(msk, masked, sizeof masked);
-    seqk__cpu_flag_names(det & ~msk, used, sizeof used);
+    seqk_cpu_info c = {.struct_size = sizeof c};
+    seqk_cpu_info_get(&c);
     printf("seqk %s\n", seqk_version_string());
-    printf("CPU: %s\n", seqk__cpu_name()[0] ? seqk__cpu_name() : "(unnamed)");
-    printf("  detection: %s\n", seqk__cpu_source());
+    printf("CPU: %s\n", c.name[0] ? c.name : "(unnamed)");
+    printf("  detection: %s\n", c.detection);
     printf("  features detected: %s\n",
-           detected[0] ? detected : "(none detected)");
-    if (masked[0]) {
-        printf("  masked by SEQK_DISABLE_CPU_FEATURES: %s\n", masked);
-        printf("  features used: %s\n", used[0] ? used : "(none)");
+           c.features_detected[0] ? c.features_detected : "(none detected)");
+    if (c.features_masked[0]) {
+        printf("  masked by SEQK_DISABLE_CPU_FEATURES: %s\n",
+               c.features_masked);
+        printf("  features used: %s\n",
+               c.features_used[0] ? c.features_used : "(none)");
     }
-    seqk_cpu_caches c;
-    seqk__cpu_caches(&c);
     print_size("L1d", c.l1d, 1);
     print_size("L2", c.l2, c.l2_shared_by);
     print_size("L3", c.l3, c.l3_shared_by);
     printf("  cores: %d physical, %d logical usable; default threads %d "
            "(SEQK_NUM_THREADS overrides)\n",
-           seqk__cpu_physical_cores(), seqk__cpu_logical_cores(),
-           seqk__cpu_default_threads());
+           c.physical_cores, c.logical_cores, c.default_threads);
 }
 
 int seqk_cmd_info(int argc, char **argv)

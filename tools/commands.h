@@ -1,4 +1,5 @@
-/* commands.h — the subcommands of the `seqk` tool.  Each takes the
+/* commands.h — the subcommands of the `seqk` tool (`seqk tune` is the
+ * tuner library's: seqk_tune_command in seqk_tune.h).  Each takes the
  * arguments after the subcommand name (argv[0] is the subcommand) and
  * returns the process exit code: 0 success, 1 failure, 2 usage error. */
 #ifndef SEQK_TOOLS_COMMANDS_H
@@ -7,6 +8,5 @@
 int seqk_cmd_info(int argc, char **argv);
 int seqk_cmd_run(int argc, char **argv);
 int seqk_cmd_bench(int argc, char **argv);
-int seqk_cmd_tune(int argc, char **argv);
 
 #endif

@@ -6,21 +6,16 @@
 
 #include "commands.h"
 #include "seqk.h"
-#include "tune/db.h"
+#include "seqk_tune.h"
 
 /* The library ignores a tuning database it cannot use (and says so only
  * under SEQK_VERBOSE); the command tells its user once, on stderr. */
 static void warn_unusable_tuning_db(void)
 {
-    char path[1024], msg[1024];
-    seqk_tune_db *db = NULL;
-    seqk_tune_db_path(NULL, path, sizeof path);
-    if (!path[0])
-        return;
-    if (seqk_tune_db_read(path, &db, msg, sizeof msg) != SEQK_OK)
+    char msg[1024];
+    if (seqk_tune_db_check(NULL, msg, sizeof msg) != SEQK_OK)
         fprintf(stderr, "seqk: warning: %s; running on built-in defaults "
                 "(check it with `seqk tune --check`)\n", msg);
-    seqk_tune_db_free(db);
 }
 
 static void usage(FILE *f)
@@ -65,7 +60,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "bench"))
         return seqk_cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "tune"))
-        return seqk_cmd_tune(argc - 1, argv + 1);
+        return seqk_tune_command(argc - 1, argv + 1);
     fprintf(stderr, "seqk: unknown command '%s' (try seqk --help)\n", cmd);
     return 2;
 }

@@ -1,7 +1,7 @@
 /*
  * peer_common.c — descriptor parsing, FLOP counts, timing and JSON output
  * shared by the peer benchmark programs (see peer_common.h).  Kept in step
- * with tools/bench_problems.c by hand: the grammar and formulas are the
+ * with tune/bench_problems.c by hand: the grammar and formulas are the
  * ones bench/README.md documents.
  */
 #define _POSIX_C_SOURCE 200809L

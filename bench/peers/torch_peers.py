@@ -35,7 +35,7 @@ import zlib
 
 
 def parse_problem(text):
-    """The descriptor grammar of tools/bench_problems.c, for the kinds the
+    """The descriptor grammar of tune/bench_problems.c, for the kinds the
     peers run.  Returns a dict with 'kind' and the sizes."""
     kind, _, rest = text.partition(":")
     keys = {

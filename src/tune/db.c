@@ -1,18 +1,15 @@
 /*
- * db.c — the tuning database: its entries, reading the file (size-checked
- * before it is read), writing it atomically (temp file in the same
- * directory, fsync, rename) and updating it under an flock so concurrent
- * tuners merge instead of overwriting each other.  The text format is in
- * db_json.c, the lookup in db_lookup.c.
+ * db.c — the tuning database: its entries and reading the file
+ * (size-checked before it is read).  The text format is in db_json.c, the
+ * lookup in db_lookup.c; writing the file is the tuner's (tune/db_write.c).
  */
-#define _GNU_SOURCE /* mkostemp, O_CLOEXEC */
+#define _GNU_SOURCE /* O_CLOEXEC */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,36 +143,6 @@ out:
     free(keep);
 }
 
-seqk_status seqk_tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e)
-{
-    if (!db || !e)
-        return SEQK_ERR_INVALID_ARG;
-    if (seqk__tune_entry_check(e, NULL, 0) != SEQK_OK)
-        return SEQK_ERR_INVALID_ARG;
-    seqk__tune_rt_free(db); /* lookup caches hold entry indices */
-    for (int i = 0; i < db->count; i++)
-        if (!seqk__tune_key_cmp(&db->entries[i], e)) {
-            db->entries[i] = *e;
-            return SEQK_OK;
-        }
-    return seqk__tune_db_append(db, e);
-}
-
-int seqk_tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp)
-{
-    int kept = 0, n;
-    if (!db || !fp)
-        return 0;
-    seqk__tune_rt_free(db);
-    for (int i = 0; i < db->count; i++)
-        if (seqk_tune_fp_match(&db->entries[i].fp, fp) !=
-            SEQK_TUNE_MATCH_EXACT)
-            db->entries[kept++] = db->entries[i];
-    n = db->count - kept;
-    db->count = kept;
-    return n;
-}
-
 /* ------------------------------------------------------------ reading */
 
 __attribute__((format(printf, 3, 4)))
@@ -272,214 +239,4 @@ seqk_status seqk_tune_db_read(const char *path, seqk_tune_db **db,
         return SEQK_ERR_INVALID_ARG;
     }
     return seqk__tune_db_read_file(path, db, &missing, msg, msg_len);
-}
-
-/* ------------------------------------------------------------ writing */
-
-/* The directory part of path ("." when none) into dir[len]; 0 if it does
- * not fit. */
-static int dir_of(const char *path, char *dir, size_t len)
-{
-    const char *slash = strrchr(path, '/');
-    int n;
-    if (!slash)
-        n = snprintf(dir, len, ".");
-    else if (slash == path)
-        n = snprintf(dir, len, "/");
-    else
-        n = snprintf(dir, len, "%.*s", (int)(slash - path), path);
-    return n >= 0 && (size_t)n < len;
-}
-
-/* mkdir -p dir; 1 when it exists afterwards. */
-static int make_dirs(char *dir)
-{
-    struct stat sb;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(dir, 0755);
-        *p = '/';
-    }
-    mkdir(dir, 0755);
-    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return 0;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 1;
-}
-
-seqk_status seqk_tune_db_write(const seqk_tune_db *db, const char *path,
-                               char *msg, size_t msg_len)
-{
-    char dir[1024], tmp[1100], why[400];
-    char *text = NULL;
-    int fd = -1;
-    seqk_status st = SEQK_OK;
-    set_msg(msg, msg_len, "%s", "");
-    if (!db || !path || !*path) {
-        set_msg(msg, msg_len, "tuning database: no database or path");
-        return SEQK_ERR_INVALID_ARG;
-    }
-    for (int i = 0; i < db->count; i++)
-        if (seqk__tune_entry_check(&db->entries[i], why, sizeof why)) {
-            set_msg(msg, msg_len, "tuning database %s: not written: entry "
-                    "%d: %s", path, i, why);
-            return SEQK_ERR_INVALID_ARG;
-        }
-    if (!dir_of(path, dir, sizeof dir) || !make_dirs(dir)) {
-        set_msg(msg, msg_len, "tuning database %s: cannot create its "
-                "directory", path);
-        return SEQK_ERR_IO;
-    }
-    text = seqk__tune_db_json(db);
-    if (!text) {
-        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
-        return SEQK_ERR_OUT_OF_MEMORY;
-    }
-    /* Same directory, so the rename is atomic. */
-    snprintf(tmp, sizeof tmp, "%s/.tuning-XXXXXX", dir);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot create a "
-                "temporary file in %s: %s", path, dir, strerror(errno));
-        st = SEQK_ERR_IO;
-        goto cleanup;
-    }
-    if (!write_all(fd, text, strlen(text)) || !write_all(fd, "\n", 1) ||
-        fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot write %s: %s",
-                path, tmp, strerror(errno));
-        st = SEQK_ERR_IO;
-        goto cleanup;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        set_msg(msg, msg_len, "tuning database %s: cannot write %s: %s",
-                path, tmp, strerror(errno));
-        st = SEQK_ERR_IO;
-        goto cleanup;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot rename %s to "
-                "it: %s", path, tmp, strerror(errno));
-        st = SEQK_ERR_IO;
-        goto cleanup;
-    }
-    tmp[0] = '\0';
-    /* The rename itself reaches the disk with the directory. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (st != SEQK_OK && tmp[0])
-        unlink(tmp);
-    free(text);
-    return st;
-}
-
-seqk_status seqk_tune_db_update(const char *path, const seqk_tune_entry *e,
-                                int n, char *msg, size_t msg_len)
-{
-    return seqk_tune_db_update_ex(path, e, n, NULL, 0, NULL, msg, msg_len);
-}
-
-seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
-                                   int n, const seqk_tune_fp *remove_fps,
-                                   int n_remove, int *removed, char *msg,
-                                   size_t msg_len)
-{
-    char lock[1100], dir[1024], why[512] = "";
-    seqk_tune_db *db = NULL;
-    seqk_status st;
-    int fd, missing;
-    set_msg(msg, msg_len, "%s", "");
-    if (!path || !*path || n < 0 || (n > 0 && !e)) {
-        set_msg(msg, msg_len, "tuning database: bad update arguments");
-        return SEQK_ERR_INVALID_ARG;
-    }
-    for (int i = 0; i < n; i++)
-        if (seqk__tune_entry_check(&e[i], why, sizeof why)) {
-            set_msg(msg, msg_len, "tuning database %s: not updated: new "
-                    "entry %d: %s", path, i, why);
-            return SEQK_ERR_INVALID_ARG;
-        }
-    int ln = snprintf(lock, sizeof lock, "%s.lock", path);
-    if (ln < 0 || (size_t)ln >= sizeof lock || !dir_of(path, dir, sizeof dir)
-        || !make_dirs(dir)) {
-        set_msg(msg, msg_len, "tuning database %s: cannot create its "
-                "directory", path);
-        return SEQK_ERR_IO;
-    }
-    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot open the lock "
-                "%s: %s", path, lock, strerror(errno));
-        return SEQK_ERR_IO;
-    }
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            set_msg(msg, msg_len, "tuning database %s: cannot lock %s: %s",
-                    path, lock, strerror(errno));
-            close(fd);
-            return SEQK_ERR_IO;
-        }
-    }
-    /* Under the lock: what other tuners wrote is merged, not lost. */
-    st = seqk__tune_db_read_file(path, &db, &missing, why, sizeof why);
-    if (st == SEQK_ERR_OUT_OF_MEMORY)
-        goto cleanup;
-    if (st != SEQK_OK) {
-        db = seqk_tune_db_new();
-        if (!db) {
-            st = SEQK_ERR_OUT_OF_MEMORY;
-            goto cleanup;
-        }
-    }
-    for (int i = 0; i < n_remove; i++) {
-        int r = seqk_tune_db_remove_device(db, &remove_fps[i]);
-        if (removed)
-            *removed += r;
-    }
-    for (int i = 0; i < n; i++) {
-        seqk_status pst = seqk_tune_db_put(db, &e[i]);
-        if (pst != SEQK_OK) {
-            st = pst;
-            set_msg(msg, msg_len, "tuning database %s: out of memory",
-                    path);
-            goto cleanup;
-        }
-    }
-    char wmsg[1200];
-    seqk_status wst = seqk_tune_db_write(db, path, wmsg, sizeof wmsg);
-    if (wst != SEQK_OK) {
-        set_msg(msg, msg_len, "%s", wmsg);
-        st = wst;
-        goto cleanup;
-    }
-    if (st != SEQK_OK)
-        set_msg(msg, msg_len, "%s; replaced by a new file", why);
-    st = SEQK_OK;
-cleanup:
-    if (st == SEQK_ERR_OUT_OF_MEMORY && msg && msg_len && !msg[0])
-        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
-    seqk_tune_db_free(db);
-    close(fd); /* releases the lock */
-    return st;
 }

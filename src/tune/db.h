@@ -1,14 +1,11 @@
 /*
  * db.h — the tuning database: device fingerprints, entries, the JSON file
  * (cJSON) and the lookup with its fallback hierarchy.  Used by the
- * library (tunable.c through seqk__tune_db_lookup) and by `seqk tune`.
+ * library (tunable.c through seqk__tune_db_lookup) and by `seqk tune`,
+ * whose library (top-level tune/) also writes the file: tune/db_write.h.
  *
  * File: $SEQK_TUNING_DB (or seqk_options.tuning_db), else
  * $XDG_CACHE_HOME/seqk/tuning.json, else ~/.cache/seqk/tuning.json.
- * Written atomically (temp file in the same directory + rename) under an
- * advisory lock (flock on "<path>.lock"), re-reading and merging what
- * another tuner wrote meanwhile, so concurrent tuners never lose or
- * corrupt entries.
  */
 #ifndef SEQK_TUNE_DB_H
 #define SEQK_TUNE_DB_H
@@ -20,7 +17,6 @@
 #include "tune_state.h"
 
 #define SEQK_TUNE_DB_VERSION 1
-#define SEQK_TUNER_VERSION "1"
 /* Larger files are refused (a tuning database is a few hundred KiB). */
 #define SEQK_TUNE_DB_MAX_BYTES (16u << 20)
 
@@ -116,30 +112,8 @@ seqk_status seqk_tune_db_read(const char *path, seqk_tune_db **db,
 /* Parses text (len bytes, need not be NUL-terminated); same rules. */
 seqk_status seqk_tune_db_parse(const char *text, size_t len,
                                seqk_tune_db **db, char *msg, size_t msg_len);
-/* Writes db to path atomically (temp + fsync + rename). */
-seqk_status seqk_tune_db_write(const seqk_tune_db *db, const char *path,
-                               char *msg, size_t msg_len);
-/* Under the lock: re-reads path (a corrupt file is replaced, with a
- * message), puts the entries (replacing equal keys), writes atomically. */
-seqk_status seqk_tune_db_update(const char *path, const seqk_tune_entry *e,
-                                int n, char *msg, size_t msg_len);
-
-/* The same, first removing every entry of the devices remove_fps (exact
- * match; *removed, when not NULL, is increased by their count): how
- * `seqk tune --reset` edits the file without racing a running tuner. */
-seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
-                                   int n, const seqk_tune_fp *remove_fps,
-                                   int n_remove, int *removed, char *msg,
-                                   size_t msg_len);
-
 int seqk_tune_db_count(const seqk_tune_db *db);
 const seqk_tune_entry *seqk_tune_db_get(const seqk_tune_db *db, int i);
-/* Adds e, replacing an entry with the same key (fp, kernel, source hash,
- * dtype, bucket). */
-seqk_status seqk_tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e);
-/* Removes every entry whose device matches fp exactly; returns how many. */
-int seqk_tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp);
-
 /* Lookup: the best entry for tunable t (hash = its current source hash)
  * on device fp for a problem of `shape`: device match as high as possible
  * (EXACT > OTHER_DRIVER > NAME > VENDOR), then the exact bucket, else the

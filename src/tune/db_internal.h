@@ -1,7 +1,8 @@
 /*
  * db_internal.h — the tuning database object shared by db.c (entries,
  * file I/O), db_json.c (text <-> entries), db_lookup.c (find, the
- * per-context lookup and its cache) and fingerprint.c.
+ * per-context lookup and its cache) and fingerprint.c, and by the
+ * tuner's writer (tune/db_write.c).
  */
 #ifndef SEQK_TUNE_DB_INTERNAL_H
 #define SEQK_TUNE_DB_INTERNAL_H
@@ -42,10 +43,6 @@ struct seqk_tune_db {
     seqk_tune_rt *rt;
     int num_rt, cap_rt;
 };
-
-/* db_json.c: the file text of db (malloc'd, NUL-terminated) or NULL when
- * out of memory. */
-char *seqk__tune_db_json(const seqk_tune_db *db);
 
 /* db_json.c: the checks an entry passes before it is stored or written
  * (strings fit and are clean, counts and buckets in range, times finite);

@@ -1,5 +1,6 @@
 /*
- * db_json.c — the tuning database file: JSON text <-> entries (cJSON).
+ * db_json.c — the tuning database file: JSON text -> entries (cJSON); the
+ * tuner writes it (tune/db_write.c).
  *
  *   {"format": "seqk-tuning", "version": 1, "entries": [
  *     {"backend": "opencl",
@@ -520,91 +521,4 @@ cleanup:
     cJSON_Delete(root);
     seqk_tune_db_free(db);
     return st;
-}
-
-/* ----------------------------------------------------------- writing */
-
-static int add_str(cJSON *o, const char *key, const char *s)
-{
-    return cJSON_AddStringToObject(o, key, s) != NULL;
-}
-
-static int add_num(cJSON *o, const char *key, double v)
-{
-    return cJSON_AddNumberToObject(o, key, v) != NULL;
-}
-
-static cJSON *entry_json(const seqk_tune_entry *e)
-{
-    cJSON *o = cJSON_CreateObject(), *d, *b, *ps, *vs;
-    const seqk_tune_fp *f = &e->fp;
-    int ok = o && add_str(o, "backend", f->backend) &&
-             (d = cJSON_AddObjectToObject(o, "device")) &&
-             add_str(d, "vendor", f->vendor) &&
-             add_str(d, "name", f->device) &&
-             add_str(d, "driver", f->driver) &&
-             add_str(d, "platform", f->platform) &&
-             add_num(d, "compute_units", f->compute_units) &&
-             add_num(d, "local_mem", (double)f->local_mem) &&
-             add_num(d, "cpu_family", f->cpu_family) &&
-             add_num(d, "cpu_model", f->cpu_model) &&
-             add_str(d, "isa", f->isa) && add_num(d, "l1d", (double)f->l1d) &&
-             add_num(d, "l2", (double)f->l2) &&
-             add_num(d, "l3", (double)f->l3) &&
-             add_str(o, "kernel", e->kernel) &&
-             add_str(o, "source_hash", e->source_hash) &&
-             add_str(o, "dtype", e->dtype) &&
-             (b = cJSON_AddArrayToObject(o, "bucket")) &&
-             (ps = cJSON_AddObjectToObject(o, "params"));
-    for (int i = 0; ok && i < e->num_shape; i++) {
-        cJSON *n = cJSON_CreateNumber(e->bucket[i]);
-        ok = n && cJSON_AddItemToArray(b, n);
-        if (!ok)
-            cJSON_Delete(n);
-    }
-    for (int i = 0; ok && i < e->num_params; i++)
-        ok = add_num(ps, e->names[i], e->values[i]);
-    ok = ok && add_num(o, "median_ms", e->median_ms) &&
-         add_num(o, "min_ms", e->min_ms) &&
-         add_num(o, "default_ms", e->default_ms) &&
-         add_num(o, "speedup", seqk_tune_entry_speedup(e)) &&
-         add_str(o, "tuner_version", e->tuner_version) &&
-         add_str(o, "date", e->date);
-    if (ok && e->num_verified > 0) {
-        ok = (vs = cJSON_AddArrayToObject(o, "verified")) != NULL;
-        for (int i = 0; ok && i < e->num_verified; i++) {
-            cJSON *v = cJSON_CreateObject();
-            ok = v && cJSON_AddItemToArray(vs, v);
-            if (!ok) {
-                cJSON_Delete(v);
-                break;
-            }
-            ok = add_str(v, "driver", e->verified[i].driver) &&
-                 add_str(v, "platform", e->verified[i].platform);
-        }
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-char *seqk__tune_db_json(const seqk_tune_db *db)
-{
-    cJSON *root = cJSON_CreateObject(), *ents;
-    char *text = NULL;
-    int ok = root && add_str(root, "format", "seqk-tuning") &&
-             add_num(root, "version", SEQK_TUNE_DB_VERSION) &&
-             (ents = cJSON_AddArrayToObject(root, "entries"));
-    for (int i = 0; ok && i < db->count; i++) {
-        cJSON *e = entry_json(&db->entries[i]);
-        ok = e && cJSON_AddItemToArray(ents, e);
-        if (!ok)
-            cJSON_Delete(e);
-    }
-    if (ok)
-        text = cJSON_Print(root);
-    cJSON_Delete(root);
-    return text;
 }

@@ -7,7 +7,7 @@
  * Per device: the tasks (tune_tasks.c: one per tunable and shape bucket
  * of the suite's problems), smallest search spaces first, each given an
  * equal share of what is left of the budget; per task the legal space
- * (src/tune/search.c), searched fixed set first, then local search and
+ * (search.c), searched fixed set first, then local search and
  * random sampling; every
  * candidate measured by a worker process (tune_worker.c) under a
  * watchdog; the defaults and the leaders re-timed in interleaved rounds
@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
 #include "tune_tool.h"
 
 #define MAX_PROBLEMS 64
@@ -715,7 +714,7 @@ static int parse_args(int argc, char **argv, tune_args *a)
     return 0;
 }
 
-int seqk_cmd_tune(int argc, char **argv)
+int seqk_tune_command(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

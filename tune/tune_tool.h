@@ -1,8 +1,8 @@
 /*
- * tune_tool.h — the pieces of `seqk tune` (cmd_tune.c): the tasks of a
- * device (tune_tasks.c), the journal that makes a run resumable
- * (tune_tasks.c) and the worker process that measures candidates
- * (tune_worker.c).
+ * tune_tool.h — the pieces of `seqk tune` (cmd_tune.c) inside the tuner
+ * library: the tasks of a device (tune_tasks.c), the journal that makes a
+ * run resumable (tune_tasks.c) and the worker process that measures
+ * candidates (tune_worker.c).
  *
  * Parent and worker talk over two pipes, one line per message:
  *   parent -> worker   "measure SEQ DESCRIPTOR TUNABLE N V1 .. VN\n"
@@ -11,16 +11,17 @@
  * and "timeout" are the parent's verdicts when the worker dies or the
  * watchdog kills it.
  */
-#ifndef SEQK_TOOLS_TUNE_TOOL_H
-#define SEQK_TOOLS_TUNE_TOOL_H
+#ifndef SEQK_TUNER_TUNE_TOOL_H
+#define SEQK_TUNER_TUNE_TOOL_H
 
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 #include "bench_problems.h"
-#include "tune/db.h"
-#include "tune/search.h"
+#include "db_write.h"
+#include "search.h"
+#include "seqk_tune.h"
 
 /* ------------------------------------------------------------- tasks */
 

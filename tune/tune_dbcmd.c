@@ -241,3 +241,23 @@ int tune_cmd_reset(const char *dbpath)
     return 0;
 }
 
+
+/* -------------------------------------------------- the tool's check */
+
+seqk_status seqk_tune_db_check(const char *path, char *msg, size_t msg_len)
+{
+    char buf[1024];
+    seqk_tune_db *db = NULL;
+    seqk_status st;
+    if (msg && msg_len)
+        msg[0] = '\0';
+    if (!path) {
+        seqk_tune_db_path(NULL, buf, sizeof buf);
+        path = buf;
+    }
+    if (!path[0])
+        return SEQK_OK;
+    st = seqk_tune_db_read(path, &db, msg, msg_len);
+    seqk_tune_db_free(db);
+    return st;
+}

@@ -1,11 +1,13 @@
 /*
- * bench_problems.h — the problems `seqk bench` measures: descriptor parsing
- * ("gemm:m=64,n=64,k=64"), the named suites, FLOP counts, and one problem
- * set up on one context (inputs allocated and filled once, then the op
- * called through the public API as often as the timer wants).
+ * bench_problems.h — the problems `seqk bench` and `seqk tune` measure:
+ * descriptor parsing ("gemm:m=64,n=64,k=64"), the named suites, FLOP
+ * counts, and one problem set up on one context (inputs allocated and
+ * filled once, then the op called through the public API as often as the
+ * timer wants).  Public API only; part of the tuner library, reached by
+ * the tools through seqk_tune.h.
  */
-#ifndef SEQK_TOOLS_BENCH_PROBLEMS_H
-#define SEQK_TOOLS_BENCH_PROBLEMS_H
+#ifndef SEQK_TUNER_BENCH_PROBLEMS_H
+#define SEQK_TUNER_BENCH_PROBLEMS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * search.h — the tuner's search: the legal space of a tunable for one
  * device and shape, generated up front from its declaration, and the
  * strategy that picks the next candidate to measure.  No I/O and no clock
- * of its own: `seqk tune` (tools/cmd_tune.c) measures, the tests feed
+ * of its own: `seqk tune` (cmd_tune.c) measures, the tests feed
  * fabricated costs.
  *
  * Space: the cartesian product of every parameter's candidate values in
@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "tune.h"
+#include "tune/tune.h"
 
 /* How the measurement of a candidate ended. */
 typedef enum seqk_tune_outcome {
