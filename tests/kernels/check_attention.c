@@ -96,7 +96,8 @@ static void check_scores(const seqk_attn_kernels *k, int packed)
                             want[i * lds + j] = (float)sum;
                             if (kind != CK_EXACT)
                                 tol[i * lds + j] =
-                                    CK_EPS * (fabs(sum) + (double)(dh + 1) * mag);
+                                    CK_EPS *
+                                    (fabs(sum) + (double)(dh + 1) * mag);
                         }
                     if (packed)
                         k->scores_packed(m, n / k->nr, dh, q, qs, kk, s, lds);
@@ -138,7 +139,8 @@ static void check_online_softmax(const seqk_attn_kernels *k)
                 double *tol = tols((size_t)n_pad, 0.0);
                 const float c0 = ck_value(&r, (ck_kind)kind);
                 for (int64_t j = 0; j < n; j++)
-                    s[j] = kind == CK_LANES ? c0 : ck_value(&r, (ck_kind)kind) * 4;
+                    s[j] =
+                        kind == CK_LANES ? c0 : ck_value(&r, (ck_kind)kind) * 4;
                 for (int64_t j = n; j < n_pad; j++)
                     s[j] = 7.0f; /* padding: must become 0 */
                 for (int64_t j = 0; j < n; j++)
@@ -175,24 +177,26 @@ static void check_online_softmax(const seqk_attn_kernels *k)
                         const double e = j < n ? exp(x[j] - m_new) : 0.0;
                         want[j] = (float)e;
                         want_sum += e;
-                        tol[j] = e == 0.0 ? 0.0
-                                 : e * (8 * CK_EPS + ex +
-                                        2 * CK_EPS * (fabs(x[j]) + fabs(m_new)));
+                        tol[j] =
+                            e == 0.0
+                                ? 0.0
+                                : e * (8 * CK_EPS + ex +
+                                       2 * CK_EPS * (fabs(x[j]) + fabs(m_new)));
                         sum_tol += tol[j] + CK_EPS * (double)n * e;
                         if (j >= n)
                             tol[j] = 0.0;
                     }
                     sum_tol += 8 * CK_EPS * want_sum;
                 }
-                const float corr = k->online_softmax_row(
-                    n, n_pad, scale, softcap, use_bias ? bias : NULL, s, &mx,
-                    &sum);
+                const float corr =
+                    k->online_softmax_row(n, n_pad, scale, softcap,
+                                          use_bias ? bias : NULL, s, &mx, &sum);
                 char shape[96];
                 snprintf(shape, sizeof shape,
                          "%s n=%lld n_pad=%lld scale=%g softcap=%g bias=%d "
-                         "earlier=%d", ck_kind_names[kind], (long long)n,
-                         (long long)n_pad, (double)scale, (double)softcap,
-                         use_bias, earlier);
+                         "earlier=%d",
+                         ck_kind_names[kind], (long long)n, (long long)n_pad,
+                         (double)scale, (double)softcap, use_bias, earlier);
                 ck_compare("s", shape, s, want, tol, (size_t)n_pad);
                 if (kind == CK_LANES) {
                     size_t *idx = malloc(sizeof(size_t) * (size_t)n);
@@ -212,8 +216,7 @@ static void check_online_softmax(const seqk_attn_kernels *k)
                             m_new == -INFINITY ? 0.0 : sum_tol, 1);
                 const float wcorr = (float)want_corr;
                 ck_compare1("corr", shape, &corr, &wcorr,
-                            want_corr * (8 * CK_EPS + 2 * max_tol) + 1e-30,
-                            1);
+                            want_corr * (8 * CK_EPS + 2 * max_tol) + 1e-30, 1);
                 ck_guards(s, "s");
                 free(x);
                 ck_free(s);
@@ -264,7 +267,8 @@ static void check_context(const seqk_attn_kernels *k)
                             }
                             want[o] = (float)s;
                             if (kind != CK_EXACT)
-                                tol[o] = CK_EPS * (fabs(s) + (double)(n + 2) * mag);
+                                tol[o] =
+                                    CK_EPS * (fabs(s) + (double)(n + 2) * mag);
                         }
                     k->context(m, n, dv, p, ldp, v, vs, corr, acc, ldacc);
                     char shape[80];
@@ -331,8 +335,8 @@ static void check_softmax(const seqk_attn_kernels *k)
                         snprintf(shape, sizeof shape,
                                  "%s n=%lld inner=%lld cols=%lld..%lld%s",
                                  ck_kind_names[kind], (long long)n,
-                                 (long long)inner, (long long)c0,
-                                 (long long)c1, inplace ? " in place" : "");
+                                 (long long)inner, (long long)c0, (long long)c1,
+                                 inplace ? " in place" : "");
                         ck_compare("y", shape, y, want, tol, nx);
                         if (kind == CK_LANES) {
                             /* every column alike (one column: every row) */
@@ -341,8 +345,9 @@ static void check_softmax(const seqk_attn_kernels *k)
                             size_t *idx = malloc(sizeof(size_t) * (size_t)cols);
                             for (int64_t i = 0; i < rows; i++) {
                                 for (int64_t c = 0; c < cols; c++)
-                                    idx[c] = (size_t)(inner == 1 ? c
-                                                      : i * inner + c0 + c);
+                                    idx[c] = (size_t)(inner == 1
+                                                          ? c
+                                                          : i * inner + c0 + c);
                                 ck_same("y", shape, y, idx, (size_t)cols);
                             }
                             free(idx);
@@ -363,8 +368,9 @@ static void check_seq_pieces(const seqk_attn_kernels *k, int which)
     const int64_t dvs[] = {1, 7, 8, 9, 13, 16, 17, 64, 65};
     for (int kind = CK_EXACT; kind <= CK_RANDOM; kind++)
         for (int in = -1; in < NN; in++)
-            for (size_t id = 0; id < (which == 2 ? sizeof dvs / sizeof dvs[0]
-                                                 : 1) && !ck_failed();
+            for (size_t id = 0;
+                 id < (which == 2 ? sizeof dvs / sizeof dvs[0] : 1) &&
+                 !ck_failed();
                  id++) {
                 const int64_t n = in < 0 ? (which == 2 ? 0 : 1000) : NS[in];
                 const int64_t dv = dvs[id], xs = dv + 2;
@@ -387,7 +393,8 @@ static void check_seq_pieces(const seqk_attn_kernels *k, int which)
                     ck_compare1("dot", shape, &got, &want,
                                 kind == CK_EXACT
                                     ? 0.0
-                                    : CK_EPS * (fabs(s) + (double)(n + 1) * mag),
+                                    : CK_EPS *
+                                          (fabs(s) + (double)(n + 1) * mag),
                                 1);
                 } else if (which == 1) {
                     double s = 0, mag = 0;
@@ -402,7 +409,8 @@ static void check_seq_pieces(const seqk_attn_kernels *k, int which)
                                 CK_EPS * (fabs(s) + (double)(n + 8) * mag), 1);
                 } else {
                     float *x = ck_alloc((size_t)(n * xs + 1));
-                    float *y = ck_alloc((size_t)dv), *want = ck_alloc((size_t)dv);
+                    float *y = ck_alloc((size_t)dv),
+                          *want = ck_alloc((size_t)dv);
                     double *tol = tols((size_t)dv, 0.0);
                     ck_fill(&r, x, (size_t)(n * xs), (ck_kind)kind);
                     for (int64_t d = 0; d < dv; d++) {
@@ -515,19 +523,24 @@ void check_attention(const seqk_cpu_isa *isa)
         }
         ck_done();
     }
-    const char *entries[] = {"attn.scores_packed", "attn.scores_rows",
-                             "attn.online_softmax_row", "attn.context",
-                             "attn.softmax", "attn.dot",
-                             "attn.additive_score", "attn.weighted_rows"};
+    const char *entries[] = {
+        "attn.scores_packed",  "attn.scores_rows",  "attn.online_softmax_row",
+        "attn.context",        "attn.softmax",      "attn.dot",
+        "attn.additive_score", "attn.weighted_rows"};
     void (*runs[])(void *) = {run_scores_packed, run_scores_rows, run_online,
-                              run_context, run_softmax, run_dot,
-                              run_additive, run_weighted};
-    const double flops[] = {2.0 * k->mr * n * d, 2.0 * k->mr * n * d,
-                            4.0 * n, 2.0 * k->mr * n * d, 4.0 * n * d,
-                            2.0 * n, 3.0 * n, 2.0 * n * d};
+                              run_context,       run_softmax,     run_dot,
+                              run_additive,      run_weighted};
+    const double flops[] = {2.0 * k->mr * n * d,
+                            2.0 * k->mr * n * d,
+                            4.0 * n,
+                            2.0 * k->mr * n * d,
+                            4.0 * n * d,
+                            2.0 * n,
+                            3.0 * n,
+                            2.0 * n * d};
     const char *shapes[] = {"m=mr n=256 dh=64", "m=mr n=256 dh=64", "n=256",
-                            "m=mr n=256 dv=64", "n=256 inner=64", "n=256",
-                            "na=256", "n=256 dv=64"};
+                            "m=mr n=256 dv=64", "n=256 inner=64",   "n=256",
+                            "na=256",           "n=256 dv=64"};
     for (int e = 0; e < 8; e++) {
         if (!ck_want(entries[e]))
             continue;

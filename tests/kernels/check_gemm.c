@@ -115,16 +115,14 @@ static void check_pack_t(const seqk_gemm_kernels *k)
                     ck_fill(&r, src, nsrc, CK_RANDOM);
                     for (int64_t p = 0; p < kk; p++)
                         for (int64_t i = 0; i < w; i++)
-                            want[p * w + i] =
-                                i < rows ? src[i * ld + p] : 0.0f;
+                            want[p * w + i] = i < rows ? src[i * ld + p] : 0.0f;
                     k->pack_t(kk, rows, w, src, ld, dst, next_rows);
                     char shape[80];
                     snprintf(shape, sizeof shape,
                              "k=%lld rows=%lld w=%d next_rows=%lld",
                              (long long)kk, (long long)rows, w,
                              (long long)next_rows);
-                    ck_compare1("dst", shape, dst, want, 0.0,
-                                (size_t)(kk * w));
+                    ck_compare1("dst", shape, dst, want, 0.0, (size_t)(kk * w));
                     ck_guards(dst, "dst");
                     ck_free(src);
                     ck_free(dst);
@@ -145,8 +143,8 @@ typedef struct ukernel_bench {
 static void run_ukernel(void *p)
 {
     ukernel_bench *u = p;
-    u->k->ukernel(u->kc, u->a, u->b, u->c, u->k->nr, u->k->mr, u->k->nr,
-                  1.0f, 1.0f);
+    u->k->ukernel(u->kc, u->a, u->b, u->c, u->k->nr, u->k->mr, u->k->nr, 1.0f,
+                  1.0f);
 }
 
 typedef struct pack_bench {
@@ -192,8 +190,7 @@ void check_gemm(const seqk_cpu_isa *isa)
             pack_bench u = {k, kc, ck_alloc((size_t)(kc * k->mr)),
                             ck_alloc((size_t)(kc * k->mr))};
             ck_fill(&r, u.src, (size_t)(kc * k->mr), CK_RANDOM);
-            snprintf(shape, sizeof shape, "k=%lld w=%d", (long long)kc,
-                     k->mr);
+            snprintf(shape, sizeof shape, "k=%lld w=%d", (long long)kc, k->mr);
             ck_bench(shape, run_pack, &u, 0, 8.0 * kc * k->mr);
             ck_free(u.src);
             ck_free(u.dst);

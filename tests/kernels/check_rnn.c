@@ -65,15 +65,15 @@ typedef struct rnn_bufs {
 
 static void bufs_free(rnn_bufs *b)
 {
-    float *all[] = {b->panel, b->wpanel, b->x,  b->xw,    b->xwo,
-                    b->bias,  b->y,      b->in, b->hprev, b->hnew,
+    float *all[] = {b->panel, b->wpanel, b->x,    b->xw,    b->xwo,
+                    b->bias,  b->y,      b->in,   b->hprev, b->hnew,
                     b->c,     b->rh,     b->peep, b->rbh};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ck_free(all[i]);
 }
 
-/* Fills one buffer: CK_LANES gives every unit of a row the same values
- * (per = Hp: a row; per = 0: the whole buffer is one constant per k). */
+/* Fills rows x width values; CK_LANES gives every unit of a row the same
+ * value. */
 static void fill_units(ck_rng *r, float *p, int64_t rows, int64_t width,
                        ck_kind kind)
 {
@@ -118,10 +118,11 @@ static void bufs_init(rnn_bufs *b, const rnn_case *cs, int V, int64_t H,
                         same = ck_value(r, kind);
                     for (int l = 0; l < V; l++) {
                         const int64_t u = t * b->U + (v % vpg) * V + l;
-                        float *dst = pans[w] + ((t * ks[w] + k) * nv + v) * V + l;
+                        float *dst =
+                            pans[w] + ((t * ks[w] + k) * nv + v) * V + l;
                         *dst = kind == CK_LANES ? same
-                               : u < H         ? ck_value(r, kind)
-                                               : 0.0f;
+                               : u < H          ? ck_value(r, kind)
+                                                : 0.0f;
                     }
                 }
             }
@@ -293,7 +294,8 @@ static void expect(const rnn_bufs *b, int project, int64_t tb, int64_t te,
             for (int l = 0; l < V; l++) {
                 if (project) {
                     for (int v = 0; v < nv; v++) {
-                        const int slot = seqk_rnn_stage_wslot(a->stage, v / vpg);
+                        const int slot =
+                            seqk_rnn_stage_wslot(a->stage, v / vpg);
                         const int64_t o =
                             ((t * vpg + v % vpg) * ng + slot) * V + l;
                         set(w->xwo, w->tx, i * b->xws + o,
@@ -302,17 +304,19 @@ static void expect(const rnn_bufs *b, int project, int64_t tb, int64_t te,
                     continue;
                 }
                 /* xw of V-tile q, slot g */
-#define XW(q, g) ((double)a->xw[i][((q) * ng + (g)) * V + l])
+#define XW(q, g) ((double)a->xw[i][((q)*ng + (g)) * V + l])
                 switch (a->stage) {
                 case SEQK_RNN_STAGE_RNN:
                 case SEQK_RNN_STAGE_GRU_H:
                     for (int v = 0; v < 2; v++) {
                         const int64_t u = t * b->U + v * V + l;
                         const int g = a->stage == SEQK_RNN_STAGE_RNN ? 0 : 2;
-                        val h = act(a, a->stage == SEQK_RNN_STAGE_RNN ? 0 : 1,
-                                    add(accum(b, i, t, v, l), XW(2 * t + v, g)));
+                        val h =
+                            act(a, a->stage == SEQK_RNN_STAGE_RNN ? 0 : 1,
+                                add(accum(b, i, t, v, l), XW(2 * t + v, g)));
                         if (a->stage == SEQK_RNN_STAGE_GRU_H) {
-                            const double z = a->c[so + u], hp = a->hprev[so + u];
+                            const double z = a->c[so + u],
+                                         hp = a->hprev[so + u];
                             h = (val){z * (hp - h.v) + h.v,
                                       h.e * (1 + fabs(z)) +
                                           4 * CK_EPS * (fabs(hp) + fabs(h.v))};
@@ -340,8 +344,8 @@ static void expect(const rnn_bufs *b, int project, int64_t tb, int64_t te,
                             af = add(af, pp[2 * Hp + u] * cp);
                         ft = act(a, 0, af);
                     }
-                    const val ct = act(a, 1, add(accum(b, i, t, nvl - 1, l),
-                                                 XW(t, nvl - 1)));
+                    const val ct = act(
+                        a, 1, add(accum(b, i, t, nvl - 1, l), XW(t, nvl - 1)));
                     const double cn = ft.v * cp + it.v * ct.v;
                     const val c = {cn, fabs(cp) * ft.e + fabs(ct.v) * it.e +
                                            fabs(it.v) * ct.e +
@@ -352,9 +356,9 @@ static void expect(const rnn_bufs *b, int project, int64_t tb, int64_t te,
                     ao.e += pp ? fabs(pp[Hp + u]) * c.e : 0;
                     const val ot = act(a, 0, ao);
                     const val hc = act(a, 2, (val){(float)cn, c.e});
-                    const val h = {ot.v * hc.v, ot.e * fabs(hc.v) +
-                                                    fabs(ot.v) * hc.e +
-                                                    2 * CK_EPS * fabs(ot.v * hc.v)};
+                    const val h = {ot.v * hc.v,
+                                   ot.e * fabs(hc.v) + fabs(ot.v) * hc.e +
+                                       2 * CK_EPS * fabs(ot.v * hc.v)};
                     set(w->c, w->tc, so + u, c);
                     set(w->hnew, w->th, so + u, h);
                     if (a->y && u < a->H)
@@ -363,17 +367,21 @@ static void expect(const rnn_bufs *b, int project, int64_t tb, int64_t te,
                 }
                 case SEQK_RNN_STAGE_GRU: {
                     const int64_t u = t * V + l;
-                    const val z = act(a, 0, add(accum(b, i, t, 1, l), XW(t, 0)));
-                    const val rr = act(a, 0, add(accum(b, i, t, 2, l), XW(t, 1)));
+                    const val z =
+                        act(a, 0, add(accum(b, i, t, 1, l), XW(t, 0)));
+                    const val rr =
+                        act(a, 0, add(accum(b, i, t, 2, l), XW(t, 1)));
                     const val xh = add(accum(b, i, t, 0, l), XW(t, 2));
                     const val lin = add(accum(b, i, t, 3, l), a->rbh[u]);
                     const double pre = rr.v * lin.v + xh.v;
-                    const val ht = act(a, 1, (val){pre, rr.e * fabs(lin.v) +
-                                                            fabs(rr.v) * lin.e +
-                                                            xh.e + 2 * CK_EPS * fabs(pre)});
+                    const val ht =
+                        act(a, 1,
+                            (val){pre, rr.e * fabs(lin.v) + fabs(rr.v) * lin.e +
+                                           xh.e + 2 * CK_EPS * fabs(pre)});
                     const double hp = a->hprev[so + u];
                     const val h = {z.v * (hp - ht.v) + ht.v,
-                                   z.e * fabs(hp - ht.v) + ht.e * (1 + fabs(z.v)) +
+                                   z.e * fabs(hp - ht.v) +
+                                       ht.e * (1 + fabs(z.v)) +
                                        4 * CK_EPS * (fabs(hp) + fabs(ht.v))};
                     set(w->hnew, w->th, so + u, h);
                     if (a->y && u < a->H)
@@ -382,12 +390,15 @@ static void expect(const rnn_bufs *b, int project, int64_t tb, int64_t te,
                 }
                 case SEQK_RNN_STAGE_GRU_ZR: {
                     const int64_t u = t * V + l;
-                    const val z = act(a, 0, add(accum(b, i, t, 0, l), XW(t, 0)));
-                    const val rr = act(a, 0, add(accum(b, i, t, 1, l), XW(t, 1)));
+                    const val z =
+                        act(a, 0, add(accum(b, i, t, 0, l), XW(t, 0)));
+                    const val rr =
+                        act(a, 0, add(accum(b, i, t, 1, l), XW(t, 1)));
                     const double hp = a->hprev[so + u];
                     set(w->c, w->tc, so + u, z);
                     set(w->rh, w->tr, so + u,
-                        (val){rr.v * hp, rr.e * fabs(hp) + CK_EPS * fabs(rr.v * hp)});
+                        (val){rr.v * hp,
+                              rr.e * fabs(hp) + CK_EPS * fabs(rr.v * hp)});
                     break;
                 }
                 }
@@ -430,7 +441,7 @@ static void check_one(const seqk_rnn_kernels *kern, const rnn_case *cs,
     const int64_t te = sub && b.ntiles > 2 ? b.ntiles - 1 : b.ntiles;
     const size_t ns = (size_t)(b.B * b.a.Hp), ny = (size_t)(nrows * b.ys);
     const size_t nx = (size_t)(nrows * b.xws);
-    rnn_want w = {copy(b.hnew, ns), copy(b.c, ns), copy(b.rh, ns),
+    rnn_want w = {copy(b.hnew, ns), copy(b.c, ns),   copy(b.rh, ns),
                   copy(b.y, ny),    copy(b.xwo, nx), zeros(ns),
                   zeros(ns),        zeros(ns),       zeros(ny),
                   zeros(nx)};
@@ -457,8 +468,8 @@ static void check_one(const seqk_rnn_kernels *kern, const rnn_case *cs,
             }
     if (kind == CK_LANES && project)
         for (int64_t i = 0; i < nrows; i++)
-            for (int64_t q = tb * (b.U / kern->vlen); q < te * (b.U / kern->vlen);
-                 q++)
+            for (int64_t q = tb * (b.U / kern->vlen);
+                 q < te * (b.U / kern->vlen); q++)
                 for (int gi = 0;
                      gi < seqk_rnn_stage_gates(cs->stage, cs->input_forget);
                      gi++) {
@@ -497,9 +508,10 @@ static void check_entry(const seqk_rnn_kernels *kern, int project)
                     if (H >= 61 && nrows != 1 && nrows != 7)
                         continue; /* large: a GEMV and one full tile */
                     /* vary the rest with the shape */
-                    const int v = (int)(ih * 7 + ir * 3 + (size_t)ci + (size_t)kind);
-                    const int64_t K = project ? 1 + (int64_t)(v % 4) * 20
-                                              : (v % 2 ? 13 : 0);
+                    const int v =
+                        (int)(ih * 7 + ir * 3 + (size_t)ci + (size_t)kind);
+                    const int64_t K =
+                        project ? 1 + (int64_t)(v % 4) * 20 : (v % 2 ? 13 : 0);
                     const int with_y = !project && v % 3 != 0;
                     const float clip = v % 5 == 0 ? 0.5f : 0.0f;
                     check_one(kern, &CASES[ci], project, H, nrows, K, with_y,
@@ -534,9 +546,9 @@ static void bench(const seqk_rnn_kernels *kern, int project)
         const rnn_case *cs = &CASES[cases[i]];
         bufs_init(&s.b, cs, kern->vlen, H, nrows, K, 1, 0.0f, CK_RANDOM, &r);
         const int nv = seqk_rnn_stage_nvec(cs->stage, cs->input_forget);
-        const double flops =
-            2.0 * nrows * (double)(project ? K : H) * (double)s.b.a.Hp * nv /
-            seqk_rnn_stage_vpg(cs->stage);
+        const double flops = 2.0 * nrows * (double)(project ? K : H) *
+                             (double)s.b.a.Hp * nv /
+                             seqk_rnn_stage_vpg(cs->stage);
         char shape[64];
         snprintf(shape, sizeof shape, "%s H=%lld rows=%lld%s", cs->label,
                  (long long)H, (long long)nrows, project ? " K=256" : "");

@@ -88,7 +88,7 @@ void ck_fill(ck_rng *r, float *x, size_t n, ck_kind kind)
 
 /* ------------------------------------------------------------- buffers */
 
-static const uint32_t SENTINEL_BITS = 0xDEADBEEFu; /* a float ~ -6.3e18 */
+static const uint32_t SENTINEL_BITS = 0xDEADBEEFu;  /* a float ~ -6.3e18 */
 static const uint32_t UNWRITTEN_BITS = 0x7FC0DEADu; /* a quiet NaN */
 
 /* [header: n][guard][data n][guard] */
@@ -192,9 +192,8 @@ int ck_compare(const char *what, const char *shape, const float *got,
         const double t = tol ? tol[i] : 0.0;
         if (t < 0)
             continue; /* scratch: any value */
-        const int ok = t == 0.0
-                           ? same_bits(got[i], want[i])
-                           : fabs((double)got[i] - want[i]) <= t;
+        const int ok = t == 0.0 ? same_bits(got[i], want[i])
+                                : fabs((double)got[i] - want[i]) <= t;
         if (!ok) {
             ck_fail("%s: %s[%zu] = %.9g, want %.9g (diff %.3g, tol %.3g)",
                     shape, what, i, (double)got[i], (double)want[i],
@@ -209,9 +208,8 @@ int ck_compare1(const char *what, const char *shape, const float *got,
                 const float *want, double tol, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const int ok = tol == 0.0
-                           ? same_bits(got[i], want[i])
-                           : fabs((double)got[i] - want[i]) <= tol;
+        const int ok = tol == 0.0 ? same_bits(got[i], want[i])
+                                  : fabs((double)got[i] - want[i]) <= tol;
         if (!ok) {
             ck_fail("%s: %s[%zu] = %.9g, want %.9g (diff %.3g, tol %.3g)",
                     shape, what, i, (double)got[i], (double)want[i],
@@ -228,8 +226,9 @@ int ck_same(const char *what, const char *shape, const float *got,
     for (size_t i = 1; i < n; i++)
         if (!same_bits(got[idx[i]], got[idx[0]])) {
             ck_fail("%s: lanes differ: %s[%zu] = %.9g, %s[%zu] = %.9g "
-                    "(same inputs)", shape, what, idx[i],
-                    (double)got[idx[i]], what, idx[0], (double)got[idx[0]]);
+                    "(same inputs)",
+                    shape, what, idx[i], (double)got[idx[i]], what, idx[0],
+                    (double)got[idx[0]]);
             return 0;
         }
     return 1;
@@ -268,8 +267,7 @@ void ck_bench(const char *shape, void (*fn)(void *), void *arg, double flops,
         const double dt = now_s() - t0;
         if (dt >= 1e-3 || calls >= (int64_t)1 << 30)
             break;
-        calls = dt <= 0 ? calls * 16
-                        : (int64_t)(calls * 1.2e-3 / dt) + 1;
+        calls = dt <= 0 ? calls * 16 : (int64_t)(calls * 1.2e-3 / dt) + 1;
     }
     double t[SAMPLES];
     for (int s = 0; s < SAMPLES; s++) {
@@ -293,12 +291,11 @@ void ck_bench(const char *shape, void (*fn)(void *), void *arg, double flops,
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: checkkern [--isa=NAME] [--filter=SUBSTR] [--bench] "
-            "[--seed=N]\n"
-            "  every entry of every compiled ISA's kernel tables against "
-            "scalar C\n"
-            "  --isa=NAME       only this ISA (");
+    fprintf(f, "usage: checkkern [--isa=NAME] [--filter=SUBSTR] [--bench] "
+               "[--seed=N]\n"
+               "  every entry of every compiled ISA's kernel tables against "
+               "scalar C\n"
+               "  --isa=NAME       only this ISA (");
     for (int i = 0; seqk_cpu_isas[i]; i++)
         fprintf(f, "%s%s", i ? ", " : "", seqk_cpu_isas[i]->spec);
     fprintf(f, ")\n"
