@@ -14,7 +14,7 @@
 #    sysroot is rebuilt only when the package versions change;
 # 3. configures BUILDDIR (default build-neon) without OpenCL, builds, and
 #    runs `meson test` with CK_FORK=no (Check's fork mode hangs under
-#    qemu-user).
+#    qemu-user); that includes kernels_neon, the per-kernel harness.
 # Runs apt-get as root, or through sudo when not root.  Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,7 +13,6 @@
 #include "cpu_simd/cpu_simd.h"
 #include "cpu_simd/gemm.h"
 #include "ref/ref.h"
-#include "seqk_config.h"
 #include "testutil.h"
 
 static const float SENTINEL = 12345.0f;
@@ -21,20 +20,7 @@ static const float SENTINEL = 12345.0f;
 /* The kernel table behind a device spec; NULL for ref, OpenCL, ... */
 static const seqk_cpu_isa *isa_of(const char *spec)
 {
-#if SEQK_HAVE_AVX2
-    if (!strcmp(spec, "avx2"))
-        return &seqk_cpu_isa_avx2;
-#endif
-#if SEQK_HAVE_AVX512
-    if (!strcmp(spec, "avx512"))
-        return &seqk_cpu_isa_avx512;
-#endif
-#if SEQK_HAVE_NEON
-    if (!strcmp(spec, "neon"))
-        return &seqk_cpu_isa_neon;
-#endif
-    (void)spec;
-    return NULL;
+    return seqk_cpu_isa_find(spec);
 }
 
 static seqk_context *context_threads(int dev, int threads)

@@ -17,7 +17,6 @@
 #include "cpu_simd/cpu_simd.h"
 #include "cpu_simd/rnn.h"
 #include "ref/ref.h"
-#include "seqk_config.h"
 #include "testutil.h"
 
 #define GUARD 37          /* floats after each output */
@@ -39,28 +38,9 @@ static void find_isas(void)
     g_nisa = 0;
     for (int i = 0; i < tu_device_count(); i++) {
         const char *s = tu_device(i);
-        const seqk_cpu_isa *isa = NULL;
-        int vlen = 0;
-#if SEQK_HAVE_AVX2
-        if (!strcmp(s, "avx2")) {
-            isa = &seqk_cpu_isa_avx2;
-            vlen = 8;
-        }
-#endif
-#if SEQK_HAVE_AVX512
-        if (!strcmp(s, "avx512")) {
-            isa = &seqk_cpu_isa_avx512;
-            vlen = 16;
-        }
-#endif
-#if SEQK_HAVE_NEON
-        if (!strcmp(s, "neon")) {
-            isa = &seqk_cpu_isa_neon;
-            vlen = 4;
-        }
-#endif
+        const seqk_cpu_isa *isa = seqk_cpu_isa_find(s);
         if (isa && isa->rnn && g_nisa < 4)
-            g_isa[g_nisa++] = (isa_dev){s, isa, vlen};
+            g_isa[g_nisa++] = (isa_dev){s, isa, isa->rnn->vlen};
     }
 }
 

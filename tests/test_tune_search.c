@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench_problems.h"
+#include "cpu_simd/cpu_simd.h"
 #include "seqk_config.h"
 #include "testutil.h"
 #include "search.h"
@@ -416,7 +417,7 @@ static float *outputs(seqk_context *ctx, bench_problem *p, size_t *n)
 START_TEST(cpu_tunables_match_ref)
 {
     const char *spec = tu_device(_i);
-    if (strcmp(spec, "avx2") && strcmp(spec, "avx512") && strcmp(spec, "neon"))
+    if (!seqk_cpu_isa_find(spec))
         return;
     seqk_context *ctx = tu_context(_i), *ref = tu_context(0);
     seqk_tune_limits lim;

@@ -61,8 +61,10 @@ struct seqk_backend {
 };
 
 extern const seqk_backend seqk_backend_ref;
-extern const seqk_backend seqk_backend_avx2;   /* cpu_simd, x86_64 builds */
-extern const seqk_backend seqk_backend_avx512;
-extern const seqk_backend seqk_backend_neon;   /* cpu_simd, aarch64 builds */
+/* seqk_backend_<isa> (backend_cpu.c), defined in builds for the ISA's
+ * architecture. */
+#define SEQK_ISA(name, arch, needs, cflags, title)                          \
+    extern const seqk_backend seqk_backend_##name;
+#include "cpu_simd/isa.def"
 
 #endif /* SEQK_CORE_BACKEND_H */

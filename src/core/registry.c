@@ -1,35 +1,20 @@
 /*
  * registry.c — the device registry and device-spec resolution.
  *
- * The CPU table below is the one place that lists host backends, in
- * ascending ISA order.  A backend not built yet has a NULL pointer and the
- * reason it is missing; the CPU SIMD backend fills these in.
+ * The CPU table below expands the ISA list (src/cpu_simd/isa.def), in
+ * ascending ISA order.  An ISA of another architecture has a NULL backend
+ * and is listed with the reason it is missing.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_simd/isa.h"
 #include "registry.h"
 #include "seqk_config.h"
 #if SEQK_HAVE_OPENCL
 #include "opencl/cl_backend.h"
-#endif
-
-#if SEQK_HAVE_AVX2
-#define BACKEND_AVX2 &seqk_backend_avx2
-#else
-#define BACKEND_AVX2 NULL
-#endif
-#if SEQK_HAVE_AVX512
-#define BACKEND_AVX512 &seqk_backend_avx512
-#else
-#define BACKEND_AVX512 NULL
-#endif
-#if SEQK_HAVE_NEON
-#define BACKEND_NEON &seqk_backend_neon
-#else
-#define BACKEND_NEON NULL
 #endif
 
 typedef struct cpu_entry {
@@ -48,15 +33,15 @@ typedef struct cpu_entry {
 #define SEQK_ARCH "other"
 #endif
 
+/* isa.def, every architecture's entries (others are listed as such). */
 static const cpu_entry cpu_table[] = {
-    {"avx2", "CPU, AVX2+FMA kernels", BACKEND_AVX2,
-     SEQK_CPU_AVX2 | SEQK_CPU_FMA,
-     "x86_64"},
-    {"avx512", "CPU, AVX-512 kernels", BACKEND_AVX512,
-     SEQK_CPU_AVX512F | SEQK_CPU_AVX512BW | SEQK_CPU_AVX512DQ |
-         SEQK_CPU_AVX512VL | SEQK_CPU_FMA,
-     "x86_64"},
-    {"neon", "CPU, NEON kernels", BACKEND_NEON, SEQK_CPU_NEON, "aarch64"},
+#define SEQK_ISA(name_, arch_, needs_, cflags_, title_)                     \
+    {.spec = #name_,                                                        \
+     .name = title_,                                                        \
+     SEQK_ISA_BUILT(arch_, .backend = &seqk_backend_##name_, )              \
+     .needs = needs_,                                                       \
+     .arch = #arch_},
+#include "cpu_simd/isa.def"
 };
 enum { NUM_CPU = sizeof cpu_table / sizeof cpu_table[0] };
 
@@ -246,6 +231,12 @@ static seqk_status resolve_opencl(const char *spec, seqk_context *ctx)
                        cl_devs[0].name);
 }
 
+/* The ISA specs for messages: "avx2, avx512, neon, " */
+static const char isa_names[] =
+#define SEQK_ISA(name, arch, needs, cflags, title) #name ", "
+#include "cpu_simd/isa.def"
+    "";
+
 seqk_status seqk__registry_resolve(const char *spec, seqk_context *ctx)
 {
     if (!strcmp(spec, "ref")) {
@@ -278,8 +269,8 @@ seqk_status seqk__registry_resolve(const char *spec, seqk_context *ctx)
     if (!strncmp(spec, "opencl", 6))
         return resolve_opencl(spec, ctx);
     return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                       "unknown device '%s': expected ref, cpu, avx2, "
-                       "avx512, neon, opencl, opencl:P.D or auto", spec);
+                       "unknown device '%s': expected ref, cpu, %sopencl, "
+                       "opencl:P.D or auto", spec, isa_names);
 }
 
 int seqk__registry_count(void) { return 1 + NUM_CPU; }

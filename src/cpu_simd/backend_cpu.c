@@ -4,9 +4,10 @@
  * (self->impl).
  */
 #include <stdio.h>
+#include <string.h>
 
-#include "cpu_simd.h"
-#include "seqk_config.h"
+#include "cpu_simd/cpu_simd.h"
+#include "cpu_simd/isa.h"
 
 #define ISA(self) ((const seqk_cpu_isa *)(self)->impl)
 
@@ -97,9 +98,10 @@ int seqk_cpu_threads(seqk_context *ctx)
     return ctx->threads > 0 ? ctx->threads : 1;
 }
 
-#define CPU_BACKEND(name_, spec_, title_, isa_)                              \
-    const seqk_backend name_ = {                                            \
-        .spec = spec_,                                                      \
+/* seqk_backend_<isa> for every isa.def entry this build compiled. */
+#define CPU_BACKEND(name_, title_)                                          \
+    const seqk_backend seqk_backend_##name_ = {                             \
+        .spec = #name_,                                                     \
         .name = title_,                                                     \
         .kind = SEQK_DEVICE_CPU_SIMD,                                       \
         .supports = supports,                                               \
@@ -110,25 +112,31 @@ int seqk_cpu_threads(seqk_context *ctx)
         .attention = attention,                                             \
         .seq_attention = seq_attention,                                     \
         .kernel_names = {                                                   \
-            [SEQK_OP_GEMM] = "seqk_f32_gemm__" spec_,                       \
-            [SEQK_OP_MATMUL] = "seqk_f32_matmul__" spec_,                   \
-            [SEQK_OP_SOFTMAX] = "seqk_f32_softmax__" spec_,                 \
-            [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__" spec_,             \
-            [SEQK_OP_ATTENTION] = "seqk_f32_attention__" spec_,             \
-            [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__" spec_,     \
+            [SEQK_OP_GEMM] = "seqk_f32_gemm__" #name_,                      \
+            [SEQK_OP_MATMUL] = "seqk_f32_matmul__" #name_,                  \
+            [SEQK_OP_SOFTMAX] = "seqk_f32_softmax__" #name_,                \
+            [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__" #name_,            \
+            [SEQK_OP_ATTENTION] = "seqk_f32_attention__" #name_,            \
+            [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__" #name_,    \
         },                                                                  \
-        .impl = &isa_,                                                      \
-    }
+        .impl = &seqk_cpu_isa_##name_,                                      \
+    };
 
-#if SEQK_HAVE_AVX2
-CPU_BACKEND(seqk_backend_avx2, "avx2", "CPU, AVX2+FMA kernels",
-            seqk_cpu_isa_avx2);
-#endif
-#if SEQK_HAVE_AVX512
-CPU_BACKEND(seqk_backend_avx512, "avx512", "CPU, AVX-512 kernels",
-            seqk_cpu_isa_avx512);
-#endif
-#if SEQK_HAVE_NEON
-CPU_BACKEND(seqk_backend_neon, "neon", "CPU, NEON kernels",
-            seqk_cpu_isa_neon);
-#endif
+#define SEQK_ISA(name, arch, needs, cflags, title)                          \
+    SEQK_ISA_BUILT(arch, CPU_BACKEND(name, title))
+#include "cpu_simd/isa.def"
+
+const seqk_cpu_isa *const seqk_cpu_isas[] = {
+#define SEQK_ISA(name, arch, needs, cflags, title)                          \
+    SEQK_ISA_BUILT(arch, &seqk_cpu_isa_##name, )
+#include "cpu_simd/isa.def"
+    NULL,
+};
+
+const seqk_cpu_isa *seqk_cpu_isa_find(const char *spec)
+{
+    for (int i = 0; seqk_cpu_isas[i]; i++)
+        if (!strcmp(seqk_cpu_isas[i]->spec, spec))
+            return seqk_cpu_isas[i];
+    return NULL;
+}

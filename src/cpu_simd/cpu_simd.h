@@ -4,9 +4,9 @@
  * tables (compiled with that ISA's flags in its own static library).
  *
  *   src/cpu_simd/          drivers, the backend tables (backend_cpu.c)
- *   src/cpu_simd/avx2/     AVX2+FMA kernels     (-mavx2 -mfma)
- *   src/cpu_simd/avx512/   AVX-512 kernels      (-mavx512f -mavx512bw ...)
- *   src/cpu_simd/neon/     NEON kernels         (aarch64)
+ *   src/cpu_simd/isa.def   the ISA list: name, architecture, CPU features,
+ *                          compiler flags (avx2, avx512, neon)
+ *   src/cpu_simd/<isa>/    that ISA's kernels, built with its flags
  *
  * An ISA is one seqk_cpu_isa: a table per op family.  A NULL table means
  * the ISA has no kernels for that family and dispatch falls back to the
@@ -15,7 +15,7 @@
 #ifndef SEQK_CPU_SIMD_H
 #define SEQK_CPU_SIMD_H
 
-#include "../core/internal.h"
+#include "core/internal.h"
 
 /* Defined by the op families, each in its own header:
  *   gemm.h       struct seqk_gemm_kernels   (SGEMM microkernels, packing)
@@ -26,7 +26,7 @@ struct seqk_rnn_kernels;
 struct seqk_attn_kernels;
 
 typedef struct seqk_cpu_isa {
-    const char *spec; /* "avx2", "avx512", "neon" */
+    const char *spec; /* the isa.def name: "avx2", ... */
     const struct seqk_gemm_kernels *gemm;
     const struct seqk_rnn_kernels *rnn;
     const struct seqk_attn_kernels *attn;
@@ -59,10 +59,17 @@ int seqk_cpu_rnn_supports(const seqk_cpu_isa *isa,
 int seqk_cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
                            const void *problem, char *why, size_t why_len);
 
-/* The ISA tables, one per ISA library (isa_<isa>.c). */
-extern const seqk_cpu_isa seqk_cpu_isa_avx2;
-extern const seqk_cpu_isa seqk_cpu_isa_avx512;
-extern const seqk_cpu_isa seqk_cpu_isa_neon;
+/* The ISA tables seqk_cpu_isa_<isa>, one per ISA library (isa_table.c),
+ * defined in builds for the ISA's architecture. */
+#define SEQK_ISA(name, arch, needs, cflags, title)                          \
+    extern const seqk_cpu_isa seqk_cpu_isa_##name;
+#include "cpu_simd/isa.def"
+
+/* The ISA tables this build compiled, in isa.def order, then NULL. */
+extern const seqk_cpu_isa *const seqk_cpu_isas[];
+
+/* The compiled ISA table named spec ("avx2"), or NULL. */
+const seqk_cpu_isa *seqk_cpu_isa_find(const char *spec);
 
 /* Threads to use for a call on ctx (>= 1). */
 int seqk_cpu_threads(seqk_context *ctx);

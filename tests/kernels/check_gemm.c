@@ -1,0 +1,200 @@
+/*
+ * check_gemm.c — the GEMM table (src/cpu_simd/gemm.h): the register-tile
+ * microkernel and the transposing panel pack.
+ *
+ *   ukernel   a[p*mr + i], b[p*nr + j] packed panels (64-byte aligned,
+ *             zero-padded to mr / nr); c is m rows of ldc = n + gap:
+ *
+ *               c  [ m x n tile | gap ]   gap untouched
+ *                  [      ...   | gap ]   rows >= m: past the buffer
+ *
+ *             c[i*ldc + j] = alpha * sum_p a[p*mr+i] b[p*nr+j]
+ *                            + beta * c[i*ldc + j]   (beta 0: c is NaN)
+ *   pack_t    dst[p*w + i] = src[i*ld + p] (i < rows), 0 (rows <= i < w)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkkern.h"
+#include "cpu_simd/gemm.h"
+
+static const int64_t KCS[] = {1, 2, 7, 13, 31, 61, 256};
+enum { NKC = sizeof KCS / sizeof KCS[0] };
+
+static void check_ukernel(const seqk_gemm_kernels *k)
+{
+    const int mr = k->mr, nr = k->nr;
+    const float betas[] = {0.0f, 1.0f, -0.5f};
+    const int64_t kmax = KCS[NKC - 1];
+    int ns[] = {1, 2, 7, 13, nr / 2 + 1, nr - 1, nr};
+    ck_rng r;
+    ck_rng_init(&r, 1);
+    float *a = ck_alloc((size_t)(kmax * mr));
+    float *b = ck_alloc((size_t)(kmax * nr));
+    for (int kind = CK_EXACT; kind <= CK_RANDOM; kind++)
+        for (int ik = 0; ik < NKC; ik++)
+            for (int m = 1; m <= mr; m++)
+                for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
+                    for (int ib = 0; ib < 3; ib++) {
+                        const int n = ns[in];
+                        if (n > nr || (in > 0 && n == ns[in - 1]))
+                            continue;
+                        const int64_t kc = KCS[ik], ldc = n + 3;
+                        const float alpha = ib == 1 ? 1.0f : 1.5f;
+                        const float beta = betas[ib];
+                        ck_fill(&r, a, (size_t)(kc * mr), (ck_kind)kind);
+                        ck_fill(&r, b, (size_t)(kc * nr), (ck_kind)kind);
+                        const size_t nc = (size_t)(m * ldc);
+                        float *c = ck_alloc(nc), *want = ck_alloc(nc);
+                        double *tol = calloc(nc, sizeof *tol);
+                        ck_fill(&r, c, nc, (ck_kind)kind);
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n && beta == 0.0f; j++)
+                                c[i * ldc + j] = NAN;
+                        memcpy(want, c, nc * sizeof *c);
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++) {
+                                double s = 0, mag = 0;
+                                for (int64_t p = 0; p < kc; p++) {
+                                    const double t =
+                                        (double)a[p * mr + i] * b[p * nr + j];
+                                    s += t;
+                                    mag += fabs(t);
+                                }
+                                const double c0 =
+                                    beta != 0.0f ? c[i * ldc + j] : 0.0;
+                                const double w = alpha * s + beta * c0;
+                                want[i * ldc + j] = (float)w;
+                                tol[i * ldc + j] =
+                                    kind == CK_EXACT
+                                        ? 0.0
+                                        : CK_EPS * (2 * fabs(w) +
+                                                    (double)(kc + 2) *
+                                                        (alpha * mag +
+                                                         fabs(beta * c0)));
+                            }
+                        k->ukernel(kc, a, b, c, ldc, m, n, alpha, beta);
+                        char shape[96];
+                        snprintf(shape, sizeof shape,
+                                 "%s m=%d n=%d kc=%lld alpha=%g beta=%g",
+                                 ck_kind_names[kind], m, n, (long long)kc,
+                                 (double)alpha, (double)beta);
+                        ck_compare("c", shape, c, want, tol, nc);
+                        ck_guards(c, "c");
+                        ck_free(c);
+                        ck_free(want);
+                        free(tol);
+                        if (ck_failed())
+                            goto done;
+                    }
+done:
+    ck_free(a);
+    ck_free(b);
+}
+
+static void check_pack_t(const seqk_gemm_kernels *k)
+{
+    const int ws[] = {k->mr, k->nr};
+    ck_rng r;
+    ck_rng_init(&r, 2);
+    for (int iw = 0; iw < 2; iw++)
+        for (int ik = 0; ik < NKC; ik++)
+            for (int dr = 2; dr >= 0; dr--)
+                for (int next = 0; next <= 1; next++) {
+                    const int w = ws[iw];
+                    const int64_t kk = KCS[ik], rows = w - dr;
+                    if (rows < 1)
+                        continue;
+                    const int64_t ld = kk + 5, next_rows = next ? w : 0;
+                    const size_t nsrc = (size_t)((rows + next_rows) * ld);
+                    float *src = ck_alloc(nsrc);
+                    float *dst = ck_alloc((size_t)(kk * w));
+                    float *want = ck_alloc((size_t)(kk * w));
+                    ck_fill(&r, src, nsrc, CK_RANDOM);
+                    for (int64_t p = 0; p < kk; p++)
+                        for (int64_t i = 0; i < w; i++)
+                            want[p * w + i] = i < rows ? src[i * ld + p] : 0.0f;
+                    k->pack_t(kk, rows, w, src, ld, dst, next_rows);
+                    char shape[80];
+                    snprintf(shape, sizeof shape,
+                             "k=%lld rows=%lld w=%d next_rows=%lld",
+                             (long long)kk, (long long)rows, w,
+                             (long long)next_rows);
+                    ck_compare1("dst", shape, dst, want, 0.0, (size_t)(kk * w));
+                    ck_guards(dst, "dst");
+                    ck_free(src);
+                    ck_free(dst);
+                    ck_free(want);
+                    if (ck_failed())
+                        return;
+                }
+}
+
+/* ------------------------------------------------------------- bench */
+
+typedef struct ukernel_bench {
+    const seqk_gemm_kernels *k;
+    int64_t kc;
+    float *a, *b, *c;
+} ukernel_bench;
+
+static void run_ukernel(void *p)
+{
+    ukernel_bench *u = p;
+    u->k->ukernel(u->kc, u->a, u->b, u->c, u->k->nr, u->k->mr, u->k->nr, 1.0f,
+                  1.0f);
+}
+
+typedef struct pack_bench {
+    const seqk_gemm_kernels *k;
+    int64_t kc;
+    float *src, *dst;
+} pack_bench;
+
+static void run_pack(void *p)
+{
+    pack_bench *u = p;
+    u->k->pack_t(u->kc, u->k->mr, u->k->mr, u->src, u->kc, u->dst, 0);
+}
+
+void check_gemm(const seqk_cpu_isa *isa)
+{
+    const seqk_gemm_kernels *k = isa->gemm;
+    const int64_t kc = 256;
+    ck_rng r;
+    ck_rng_init(&r, 3);
+    char shape[64];
+    if (ck_want("gemm.ukernel")) {
+        check_ukernel(k);
+        if (ck_bench_on()) {
+            ukernel_bench u = {k, kc, ck_alloc((size_t)(kc * k->mr)),
+                               ck_alloc((size_t)(kc * k->nr)),
+                               ck_alloc((size_t)(k->mr * k->nr))};
+            ck_fill(&r, u.a, (size_t)(kc * k->mr), CK_RANDOM);
+            ck_fill(&r, u.b, (size_t)(kc * k->nr), CK_RANDOM);
+            ck_fill(&r, u.c, (size_t)(k->mr * k->nr), CK_RANDOM);
+            snprintf(shape, sizeof shape, "%dx%d kc=%lld", k->mr, k->nr,
+                     (long long)kc);
+            ck_bench(shape, run_ukernel, &u, 2.0 * k->mr * k->nr * kc, 0);
+            ck_free(u.a);
+            ck_free(u.b);
+            ck_free(u.c);
+        }
+        ck_done();
+    }
+    if (k->pack_t && ck_want("gemm.pack_t")) {
+        check_pack_t(k);
+        if (ck_bench_on()) {
+            pack_bench u = {k, kc, ck_alloc((size_t)(kc * k->mr)),
+                            ck_alloc((size_t)(kc * k->mr))};
+            ck_fill(&r, u.src, (size_t)(kc * k->mr), CK_RANDOM);
+            snprintf(shape, sizeof shape, "k=%lld w=%d", (long long)kc, k->mr);
+            ck_bench(shape, run_pack, &u, 0, 8.0 * kc * k->mr);
+            ck_free(u.src);
+            ck_free(u.dst);
+        }
+        ck_done();
+    }
+}
