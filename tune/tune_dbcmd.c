@@ -17,7 +17,12 @@ int tune_default_devices(char specs[][32], int max, int cpu_only,
                            int all_cpu)
 {
     int count = 0, n = 0, cpu = -1, best = -1, have_cl = 0;
-    static const char *const rank[] = {"neon", "avx2", "avx512"};
+    /* isa.def lists the ISAs in ascending order */
+    static const char *const rank[] = {
+#define SEQK_ISA(name, arch, needs, cflags, title) #name,
+#include "cpu_simd/isa.def"
+    };
+    const int nrank = (int)(sizeof rank / sizeof rank[0]);
     if (seqk_device_count(&count) != SEQK_OK)
         return 0;
     for (int i = 0; i < count && n < max; i++) {
@@ -28,7 +33,7 @@ int tune_default_devices(char specs[][32], int max, int cpu_only,
             continue;
         if (info.kind == SEQK_DEVICE_CPU_SIMD) {
             int r = 0;
-            for (int k = 0; k < 3; k++)
+            for (int k = 0; k < nrank; k++)
                 if (!strcmp(info.spec, rank[k]))
                     r = k + 1;
             if (all_cpu) {

@@ -79,7 +79,10 @@ int tune_tunable_applies(const seqk_tunable *t, const char *spec)
     if (cl)
         return 1;
     /* an ISA-specific id ends in the ISA's name */
-    static const char *const isas[] = {"avx2", "avx512", "neon"};
+    static const char *const isas[] = {
+#define SEQK_ISA(name, arch, needs, cflags, title) #name,
+#include "cpu_simd/isa.def"
+    };
     const char *last = strrchr(t->id, '.');
     last = last ? last + 1 : t->id;
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
