@@ -2,7 +2,8 @@
  * gemm_avx2.c — SGEMM microkernel 6x16 and the transposing panel pack
  * for AVX2+FMA.
  *
- * Microkernel (contract in ../gemm.h): per k step, two 8-float vectors of
+ * Microkernel (contract in gemm.h; its k loop is tmpl/gemm_accumulate.c,
+ * compiled here with this ISA's tile): per k step, two 8-float vectors of
  * the packed B row are multiplied by 6 broadcast A values into 12 ymm
  * accumulators:
  *

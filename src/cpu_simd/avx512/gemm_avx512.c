@@ -2,7 +2,8 @@
  * gemm_avx512.c — SGEMM microkernel 14x32 and the transposing panel pack
  * for AVX-512F.
  *
- * Microkernel (contract in ../gemm.h): per k step, two 16-float vectors of
+ * Microkernel (contract in gemm.h; its k loop is tmpl/gemm_accumulate.c,
+ * compiled here with this ISA's tile): per k step, two 16-float vectors of
  * the packed B row are multiplied by 14 broadcast A values (embedded
  * {1to16} broadcasts) into 28 zmm accumulators:
  *

@@ -2,7 +2,8 @@
  * gemm_neon.c — SGEMM microkernel 8x12 and the transposing panel pack for
  * AArch64 NEON (ASIMD).
  *
- * Microkernel (contract in ../gemm.h): per k step, three 4-float vectors
+ * Microkernel (contract in gemm.h; its k loop is tmpl/gemm_accumulate.c,
+ * compiled here with this ISA's tile): per k step, three 4-float vectors
  * of the packed B row are multiplied by 8 broadcast A values into 24
  * q-register accumulators:
  *
