@@ -59,11 +59,11 @@ static void ATTN_PACK_K_FN(int64_t n, int64_t dh, const float *k,
 {
     for (int64_t j0 = 0; j0 < 16; j0 += 8)
         for (int64_t d0 = 0; d0 < dh; d0 += 8) {
+            const __m256i t = simd__tail_bits(dh - d0);
             __m256 r[8];
             for (int64_t i = 0; i < 8; i++)
                 r[i] = j0 + i < n
-                           ? simd_load_tail(k + (j0 + i) * k_stride + d0,
-                                            dh - d0)
+                           ? _mm256_maskload_ps(k + (j0 + i) * k_stride + d0, t)
                            : _mm256_setzero_ps();
             transpose8(r);
             const int64_t dn = dh - d0 < 8 ? dh - d0 : 8;

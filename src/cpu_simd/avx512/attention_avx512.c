@@ -75,11 +75,11 @@ static void ATTN_PACK_K_FN(int64_t n, int64_t dh, const float *k,
 {
     for (int64_t j0 = 0; j0 < 64; j0 += 16)
         for (int64_t d0 = 0; d0 < dh; d0 += 16) {
+            const __mmask16 t = simd__tail_bits(dh - d0);
             __m512 r[16];
             for (int64_t i = 0; i < 16; i++)
                 r[i] = j0 + i < n
-                           ? simd_load_tail(k + (j0 + i) * k_stride + d0,
-                                            dh - d0)
+                           ? _mm512_maskz_loadu_ps(t, k + (j0 + i) * k_stride + d0)
                            : _mm512_setzero_ps();
             transpose16(r);
             const int64_t dn = dh - d0 < 16 ? dh - d0 : 16;

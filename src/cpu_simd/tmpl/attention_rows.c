@@ -109,14 +109,16 @@ SIMD_INLINE float dot(int64_t n, const float *a, const float *b)
         c1 = simd_fma(simd_loadu(a + i + SIMD_V), simd_loadu(b + i + SIMD_V),
                       c1);
     }
-    for (; i + SIMD_V <= n; i += SIMD_V)
-        c0 = simd_fma(simd_loadu(a + i), simd_loadu(b + i), c0);
     if (ATTN_MASKED_TAILS) {
-        if (i < n)
+        /* whole and partial vectors through one masked loop: fewer
+         * branches on the decoding path, where dh is small */
+        for (; i < n; i += SIMD_V)
             c0 = simd_fma(simd_load_tail(a + i, n - i),
                           simd_load_tail(b + i, n - i), c0);
         return simd_reduce_add(simd_add(c0, c1));
     }
+    for (; i + SIMD_V <= n; i += SIMD_V)
+        c0 = simd_fma(simd_loadu(a + i), simd_loadu(b + i), c0);
     float acc = simd_reduce_add(simd_add(c0, c1));
     for (; i < n; i++)
         acc += a[i] * b[i];
@@ -129,30 +131,43 @@ static float SIMD_SUFFIX(seqk_f32_dot)(int64_t n, const float *a,
     return dot(n, a, b);
 }
 
+/* Few rows per key: streaming K is the cost, so fetch ahead. */
+SIMD_INLINE void prefetch_k_row(int64_t j, int64_t n, int64_t dh,
+                                const float *kj, int64_t k_stride)
+{
+    if (j + PREFETCH_ROWS < n)
+        for (int64_t d = 0; d < dh; d += 16)
+            simd_prefetch_l1(kj + PREFETCH_ROWS * k_stride + d);
+}
+
 /* Dot products of up to ATTN_MR query rows with unpacked key rows. */
 static void SIMD_SUFFIX(seqk_f32_attn_scores_rows)(
     int64_t m, int64_t n, int64_t dh, const float *q, int64_t q_stride,
     const float *k, int64_t k_stride, float *s, int64_t lds)
 {
     enum { MR = ATTN_MR };
+    if (!ATTN_SCORES_ROWS_TILED || m == 1) {
+        /* one query row (decoding): no redundant rows */
+        for (int64_t j = 0; j < n; j++) {
+            const float *kj = k + j * k_stride;
+            prefetch_k_row(j, n, dh, kj, k_stride);
+            if (ATTN_SCORES_ROWS_TILED) /* m == 1 */
+                s[j] = dot(dh, q, kj);
+            else
+                for (int64_t i = 0; i < m; i++)
+                    s[i * lds + j] = dot(dh, q + i * q_stride, kj);
+        }
+        return;
+    }
+    /* a vector accumulator per row over the head dim, reduced once per
+     * key */
     const float *qi[MR];
     SEQK_UNROLL_FULL
     for (int i = 0; i < MR; i++)
         qi[i] = row_ptr(q, q_stride, i, m);
     for (int64_t j = 0; j < n; j++) {
         const float *kj = k + j * k_stride;
-        /* few rows per key: streaming K is the cost, so fetch ahead */
-        if (j + PREFETCH_ROWS < n)
-            for (int64_t d = 0; d < dh; d += 16)
-                simd_prefetch_l1(kj + PREFETCH_ROWS * k_stride + d);
-        if (!ATTN_SCORES_ROWS_TILED || m == 1) {
-            /* one query row (decoding): no redundant rows */
-            for (int64_t i = 0; i < m; i++)
-                s[i * lds + j] = dot(dh, q + i * q_stride, kj);
-            continue;
-        }
-        /* a vector accumulator per row over the head dim, reduced once
-         * per key */
+        prefetch_k_row(j, n, dh, kj, k_stride);
         simd_f32 c[MR];
         SEQK_UNROLL_FULL
         for (int i = 0; i < MR; i++)

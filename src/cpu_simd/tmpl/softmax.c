@@ -264,13 +264,14 @@ static void SIMD_SUFFIX(seqk_f32_softmax)(int64_t n, int64_t inner,
         return;
     }
     int64_t c = c0;
-    for (; c + SIMD_V <= c1; c += SIMD_V)
-        softmax_columns(0, 0, n, inner, c, x, y);
     if (ATTN_MASKED_TAILS) {
-        if (c < c1)
+        /* every column step through the masks, the last one partial */
+        for (; c < c1; c += SIMD_V)
             softmax_columns(1, c1 - c, n, inner, c, x, y);
         return;
     }
+    for (; c + SIMD_V <= c1; c += SIMD_V)
+        softmax_columns(0, 0, n, inner, c, x, y);
     for (; c < c1; c++) {
         float mx = -INFINITY, sum = 0.0f;
         for (int64_t i = 0; i < n; i++)
