@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 typedef struct seqk_attn_kernels {
-    const char *name; /* e.g. "seqk_f32_attn_scores_6x64__avx512f" */
+    const char *name; /* e.g. "seqk_f32_attn_scores_6x64__avx512" */
     int mr;           /* query rows per score / context tile */
     int nr;           /* keys per packed K^T panel */
     int vec;          /* acc rows are padded to a multiple of this */

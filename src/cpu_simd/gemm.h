@@ -32,15 +32,8 @@
 #include <stdint.h>
 
 #include "cpu_simd.h"
+#include "tmpl/unroll.h" /* SEQK_UNROLL_FULL */
 
-/* Fully unrolls the loop that follows (a small constant trip count), so
- * that the microkernels' arrays of accumulators live in registers; GCC
- * and clang spell the pragma differently. */
-#if defined(__clang__)
-#define SEQK_UNROLL_FULL _Pragma("clang loop unroll(full)")
-#else
-#define SEQK_UNROLL_FULL _Pragma("GCC unroll 16")
-#endif
 
 typedef void (*seqk_sgemm_ukernel_fn)(int64_t kc, const float *a,
                                       const float *b, float *c, int64_t ldc,
@@ -61,7 +54,7 @@ typedef void (*seqk_sgemm_pack_t_fn)(int64_t k, int64_t rows, int64_t w,
                                      float *dst, int64_t next_rows);
 
 typedef struct seqk_gemm_kernels {
-    const char *name; /* e.g. "seqk_f32_gemm_ukernel_6x16__avx2_fma" */
+    const char *name; /* e.g. "seqk_f32_gemm_ukernel_6x16__avx2" */
     int mr, nr;
     seqk_sgemm_ukernel_fn ukernel;
     /* Optional vectorized transposing pack; NULL: plain C in the driver. */

@@ -2,7 +2,8 @@
  * gemm_avx2.c — SGEMM microkernel 6x16 and the transposing panel pack
  * for AVX2+FMA.
  *
- * Microkernel (contract in ../gemm.h): per k step, two 8-float vectors of
+ * Microkernel (contract in gemm.h; its k loop is tmpl/gemm_accumulate.c,
+ * compiled here with this ISA's tile): per k step, two 8-float vectors of
  * the packed B row are multiplied by 6 broadcast A values into 12 ymm
  * accumulators:
  *
@@ -17,11 +18,14 @@
  * specialization per m) and only the first 8 columns when n <= 8; the
  * last partial 8-column group is stored through a lane mask.
  */
-#include <immintrin.h>
+#include "gemm.h"
+#include "simd/avx2.h"
 
-#include "../gemm.h"
+#define GEMM_MR 6
+#define GEMM_NV 2
+#include "tmpl/gemm_accumulate.c"
 
-enum { MR = 6, NR = 16 };
+enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
 /* maskload/maskstore lane mask selecting the first n (0..8) lanes. */
 static inline __m256i lane_mask(int64_t n)
@@ -52,73 +56,10 @@ static inline void store_row(float *c, __m256 acc, int64_t n, __m256 valpha,
     }
 }
 
-/* The k loop of a rows x 16 (wide) or rows x 8 tile; rows and wide are
- * constants at every call site, so the loops unroll and the accumulators
- * stay in registers.  They go to acc[2*i + half] once, after the loop. */
-static inline __attribute__((always_inline)) void
-accumulate(const int rows, const int wide, int64_t kc, const float *a,
-           const float *b, __m256 *acc)
-{
-    __m256 acc0[MR], acc1[MR];
-    SEQK_UNROLL_FULL
-    for (int i = 0; i < rows; i++) {
-        acc0[i] = _mm256_setzero_ps();
-        acc1[i] = _mm256_setzero_ps();
-    }
-    for (int64_t p = 0; p < kc; p++) {
-        const __m256 b0 = _mm256_load_ps(b);
-        const __m256 b1 = wide ? _mm256_load_ps(b + 8) : b0;
-        SEQK_UNROLL_FULL
-        for (int i = 0; i < rows; i++) {
-            const __m256 ai = _mm256_broadcast_ss(a + i);
-            acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
-            if (wide)
-                acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
-        }
-        a += MR;
-        b += NR;
-    }
-    SEQK_UNROLL_FULL
-    for (int i = 0; i < rows; i++) {
-        acc[2 * i] = acc0[i];
-        acc[2 * i + 1] = acc1[i];
-    }
-}
-
-/* Kept out of line so that alpha and beta do not occupy registers during
- * the k loop: 12 accumulators + 2 B vectors + 1 broadcast need 15 of 16. */
-static __attribute__((noinline)) void accumulate_rows(int64_t m, int wide,
-                                                      int64_t kc,
-                                                      const float *a,
-                                                      const float *b,
-                                                      __m256 *acc)
-{
-    if (wide) {
-        switch (m) {
-        case 1: accumulate(1, 1, kc, a, b, acc); break;
-        case 2: accumulate(2, 1, kc, a, b, acc); break;
-        case 3: accumulate(3, 1, kc, a, b, acc); break;
-        case 4: accumulate(4, 1, kc, a, b, acc); break;
-        case 5: accumulate(5, 1, kc, a, b, acc); break;
-        default: accumulate(6, 1, kc, a, b, acc); break;
-        }
-    } else {
-        switch (m) {
-        case 1: accumulate(1, 0, kc, a, b, acc); break;
-        case 2: accumulate(2, 0, kc, a, b, acc); break;
-        case 3: accumulate(3, 0, kc, a, b, acc); break;
-        case 4: accumulate(4, 0, kc, a, b, acc); break;
-        case 5: accumulate(5, 0, kc, a, b, acc); break;
-        default: accumulate(6, 0, kc, a, b, acc); break;
-        }
-    }
-}
-
-static void seqk_f32_gemm_ukernel_6x16__avx2_fma(int64_t kc, const float *a,
-                                                 const float *b, float *c,
-                                                 int64_t ldc, int64_t m,
-                                                 int64_t n, float alpha,
-                                                 float beta)
+static void seqk_f32_gemm_ukernel_6x16__avx2(int64_t kc, const float *a,
+                                             const float *b, float *c,
+                                             int64_t ldc, int64_t m, int64_t n,
+                                             float alpha, float beta)
 {
     /* C is read (or written) only after the k loop: fetch it meanwhile */
     for (int64_t i = 0; i < m; i++) {
@@ -126,7 +67,7 @@ static void seqk_f32_gemm_ukernel_6x16__avx2_fma(int64_t kc, const float *a,
         _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
     }
     __m256 acc[2 * MR];
-    accumulate_rows(m, n > 8, kc, a, b, acc);
+    accumulate_rows(m, n, kc, a, b, acc);
     const __m256 valpha = _mm256_set1_ps(alpha);
     for (int64_t i = 0; i < m; i++) {
         store_row(c + i * ldc, acc[2 * i], n, valpha, beta);
@@ -196,9 +137,9 @@ static void seqk_f32_gemm_pack_t__avx2(int64_t k, int64_t rows, int64_t w,
 }
 
 const seqk_gemm_kernels seqk_gemm_kernels__avx2 = {
-    .name = "seqk_f32_gemm_ukernel_6x16__avx2_fma",
+    .name = "seqk_f32_gemm_ukernel_6x16__avx2",
     .mr = MR,
     .nr = NR,
-    .ukernel = seqk_f32_gemm_ukernel_6x16__avx2_fma,
+    .ukernel = seqk_f32_gemm_ukernel_6x16__avx2,
     .pack_t = seqk_f32_gemm_pack_t__avx2,
 };

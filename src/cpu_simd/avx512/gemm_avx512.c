@@ -2,7 +2,8 @@
  * gemm_avx512.c — SGEMM microkernel 14x32 and the transposing panel pack
  * for AVX-512F.
  *
- * Microkernel (contract in ../gemm.h): per k step, two 16-float vectors of
+ * Microkernel (contract in gemm.h; its k loop is tmpl/gemm_accumulate.c,
+ * compiled here with this ISA's tile): per k step, two 16-float vectors of
  * the packed B row are multiplied by 14 broadcast A values (embedded
  * {1to16} broadcasts) into 28 zmm accumulators:
  *
@@ -19,11 +20,14 @@
  * the first 16 columns when n <= 16, so narrow problems (batch 16, a
  * 16-wide C) do not pay for padding; stores are masked to n columns.
  */
-#include <immintrin.h>
+#include "gemm.h"
+#include "simd/avx512.h"
 
-#include "../gemm.h"
+#define GEMM_MR 14
+#define GEMM_NV 2
+#include "tmpl/gemm_accumulate.c"
 
-enum { MR = 14, NR = 32 };
+enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
 /* Column masks for the two 16-wide halves of an n-column tile. */
 static inline __mmask16 lane_mask(int64_t n)
@@ -45,89 +49,11 @@ static inline void store_row(float *c, __m512 acc, __mmask16 mask,
     _mm512_mask_storeu_ps(c, mask, v);
 }
 
-/* The k loop of a rows x 32 (wide) or rows x 16 tile; rows and wide are
- * constants at every call site, so the loops unroll and the accumulators
- * stay in registers.  They go to acc[2*i + half] once, after the loop. */
-static inline __attribute__((always_inline)) void
-accumulate(const int rows, const int wide, int64_t kc, const float *a,
-           const float *b, __m512 *acc)
-{
-    __m512 acc0[MR], acc1[MR];
-    SEQK_UNROLL_FULL
-    for (int i = 0; i < rows; i++) {
-        acc0[i] = _mm512_setzero_ps();
-        acc1[i] = _mm512_setzero_ps();
-    }
-    for (int64_t p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_load_ps(b);
-        const __m512 b1 = wide ? _mm512_load_ps(b + 16) : b0;
-        SEQK_UNROLL_FULL
-        for (int i = 0; i < rows; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
-            acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-            if (wide)
-                acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
-        }
-        a += MR;
-        b += NR;
-    }
-    SEQK_UNROLL_FULL
-    for (int i = 0; i < rows; i++) {
-        acc[2 * i] = acc0[i];
-        acc[2 * i + 1] = acc1[i];
-    }
-}
-
-/* One specialization per row count keeps edge tiles at full speed; out of
- * line so that alpha and beta do not hold registers in the k loop. */
-static __attribute__((noinline)) void accumulate_rows(int64_t m, int wide,
-                                                      int64_t kc,
-                                                      const float *a,
-                                                      const float *b,
-                                                      __m512 *acc)
-{
-    if (wide) {
-        switch (m) {
-        case 1: accumulate(1, 1, kc, a, b, acc); break;
-        case 2: accumulate(2, 1, kc, a, b, acc); break;
-        case 3: accumulate(3, 1, kc, a, b, acc); break;
-        case 4: accumulate(4, 1, kc, a, b, acc); break;
-        case 5: accumulate(5, 1, kc, a, b, acc); break;
-        case 6: accumulate(6, 1, kc, a, b, acc); break;
-        case 7: accumulate(7, 1, kc, a, b, acc); break;
-        case 8: accumulate(8, 1, kc, a, b, acc); break;
-        case 9: accumulate(9, 1, kc, a, b, acc); break;
-        case 10: accumulate(10, 1, kc, a, b, acc); break;
-        case 11: accumulate(11, 1, kc, a, b, acc); break;
-        case 12: accumulate(12, 1, kc, a, b, acc); break;
-        case 13: accumulate(13, 1, kc, a, b, acc); break;
-        default: accumulate(14, 1, kc, a, b, acc); break;
-        }
-    } else {
-        switch (m) {
-        case 1: accumulate(1, 0, kc, a, b, acc); break;
-        case 2: accumulate(2, 0, kc, a, b, acc); break;
-        case 3: accumulate(3, 0, kc, a, b, acc); break;
-        case 4: accumulate(4, 0, kc, a, b, acc); break;
-        case 5: accumulate(5, 0, kc, a, b, acc); break;
-        case 6: accumulate(6, 0, kc, a, b, acc); break;
-        case 7: accumulate(7, 0, kc, a, b, acc); break;
-        case 8: accumulate(8, 0, kc, a, b, acc); break;
-        case 9: accumulate(9, 0, kc, a, b, acc); break;
-        case 10: accumulate(10, 0, kc, a, b, acc); break;
-        case 11: accumulate(11, 0, kc, a, b, acc); break;
-        case 12: accumulate(12, 0, kc, a, b, acc); break;
-        case 13: accumulate(13, 0, kc, a, b, acc); break;
-        default: accumulate(14, 0, kc, a, b, acc); break;
-        }
-    }
-}
-
-static void seqk_f32_gemm_ukernel_14x32__avx512f(int64_t kc, const float *a,
-                                                 const float *b, float *c,
-                                                 int64_t ldc, int64_t m,
-                                                 int64_t n, float alpha,
-                                                 float beta)
+static void seqk_f32_gemm_ukernel_14x32__avx512(int64_t kc, const float *a,
+                                                const float *b, float *c,
+                                                int64_t ldc, int64_t m,
+                                                int64_t n, float alpha,
+                                                float beta)
 {
     /* C is read (or written) only after the k loop: fetch it meanwhile */
     for (int64_t i = 0; i < m; i++) {
@@ -135,7 +61,7 @@ static void seqk_f32_gemm_ukernel_14x32__avx512f(int64_t kc, const float *a,
         _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
     }
     __m512 acc[2 * MR];
-    accumulate_rows(m, n > 16, kc, a, b, acc);
+    accumulate_rows(m, n, kc, a, b, acc);
     const __m512 valpha = _mm512_set1_ps(alpha);
     const __mmask16 m0 = lane_mask(n), m1 = lane_mask(n - 16);
     for (int64_t i = 0; i < m; i++) {
@@ -183,10 +109,10 @@ static inline void transpose16(__m512 r[16])
  * k tail and missing rows (zeros), masked stores the w tail.  Each row
  * load comes with an L2 prefetch of the same columns of the next panel
  * (next_rows rows further on). */
-static void seqk_f32_gemm_pack_t__avx512f(int64_t k, int64_t rows,
-                                          int64_t w, const float *src,
-                                          int64_t ld, float *dst,
-                                          int64_t next_rows)
+static void seqk_f32_gemm_pack_t__avx512(int64_t k, int64_t rows,
+                                         int64_t w, const float *src,
+                                         int64_t ld, float *dst,
+                                         int64_t next_rows)
 {
     for (int64_t i0 = 0; i0 < w; i0 += 16) {
         const int64_t nrow = rows - i0 < 0 ? 0 : rows - i0;
@@ -211,9 +137,9 @@ static void seqk_f32_gemm_pack_t__avx512f(int64_t k, int64_t rows,
 }
 
 const seqk_gemm_kernels seqk_gemm_kernels__avx512 = {
-    .name = "seqk_f32_gemm_ukernel_14x32__avx512f",
+    .name = "seqk_f32_gemm_ukernel_14x32__avx512",
     .mr = MR,
     .nr = NR,
-    .ukernel = seqk_f32_gemm_ukernel_14x32__avx512f,
-    .pack_t = seqk_f32_gemm_pack_t__avx512f,
+    .ukernel = seqk_f32_gemm_ukernel_14x32__avx512,
+    .pack_t = seqk_f32_gemm_pack_t__avx512,
 };

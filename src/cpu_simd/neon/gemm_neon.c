@@ -2,7 +2,8 @@
  * gemm_neon.c — SGEMM microkernel 8x12 and the transposing panel pack for
  * AArch64 NEON (ASIMD).
  *
- * Microkernel (contract in ../gemm.h): per k step, three 4-float vectors
+ * Microkernel (contract in gemm.h; its k loop is tmpl/gemm_accumulate.c,
+ * compiled here with this ISA's tile): per k step, three 4-float vectors
  * of the packed B row are multiplied by 8 broadcast A values into 24
  * q-register accumulators:
  *
@@ -16,81 +17,14 @@
  * m) and just the 4-column groups that n touches; the last partial group
  * is stored lane by lane.
  */
-#include <arm_neon.h>
+#include "gemm.h"
+#include "simd/neon.h"
 
-#include "../gemm.h"
+#define GEMM_MR 8
+#define GEMM_NV 3
+#include "tmpl/gemm_accumulate.c"
 
-enum { MR = 8, NR = 12 };
-
-/* The k loop of a rows x (4*nv) tile; rows and nv are constants at every
- * call site, so the loops unroll and the accumulators stay in registers.
- * They go to acc[3*i + v] once, after the loop. */
-static inline __attribute__((always_inline)) void
-accumulate(const int rows, const int nv, int64_t kc, const float *a,
-           const float *b, float32x4_t *acc)
-{
-    float32x4_t acc0[MR], acc1[MR], acc2[MR];
-    SEQK_UNROLL_FULL
-    for (int i = 0; i < rows; i++) {
-        acc0[i] = vdupq_n_f32(0.0f);
-        acc1[i] = vdupq_n_f32(0.0f);
-        acc2[i] = vdupq_n_f32(0.0f);
-    }
-    for (int64_t p = 0; p < kc; p++) {
-        const float32x4_t b0 = vld1q_f32(b);
-        const float32x4_t b1 = nv > 1 ? vld1q_f32(b + 4) : b0;
-        const float32x4_t b2 = nv > 2 ? vld1q_f32(b + 8) : b0;
-        SEQK_UNROLL_FULL
-        for (int i = 0; i < rows; i++) {
-            const float32x4_t ai = vld1q_dup_f32(a + i);
-            acc0[i] = vfmaq_f32(acc0[i], ai, b0);
-            if (nv > 1)
-                acc1[i] = vfmaq_f32(acc1[i], ai, b1);
-            if (nv > 2)
-                acc2[i] = vfmaq_f32(acc2[i], ai, b2);
-        }
-        a += MR;
-        b += NR;
-    }
-    SEQK_UNROLL_FULL
-    for (int i = 0; i < rows; i++) {
-        acc[3 * i] = acc0[i];
-        acc[3 * i + 1] = acc1[i];
-        acc[3 * i + 2] = acc2[i];
-    }
-}
-
-static inline __attribute__((always_inline)) void
-accumulate_nv(const int nv, int64_t m, int64_t kc, const float *a,
-              const float *b, float32x4_t *acc)
-{
-    switch (m) {
-    case 1: accumulate(1, nv, kc, a, b, acc); break;
-    case 2: accumulate(2, nv, kc, a, b, acc); break;
-    case 3: accumulate(3, nv, kc, a, b, acc); break;
-    case 4: accumulate(4, nv, kc, a, b, acc); break;
-    case 5: accumulate(5, nv, kc, a, b, acc); break;
-    case 6: accumulate(6, nv, kc, a, b, acc); break;
-    case 7: accumulate(7, nv, kc, a, b, acc); break;
-    default: accumulate(8, nv, kc, a, b, acc); break;
-    }
-}
-
-/* Out of line so that alpha and beta do not hold registers in the k
- * loop. */
-static __attribute__((noinline)) void accumulate_rows(int64_t m, int64_t n,
-                                                      int64_t kc,
-                                                      const float *a,
-                                                      const float *b,
-                                                      float32x4_t *acc)
-{
-    if (n > 8)
-        accumulate_nv(3, m, kc, a, b, acc);
-    else if (n > 4)
-        accumulate_nv(2, m, kc, a, b, acc);
-    else
-        accumulate_nv(1, m, kc, a, b, acc);
-}
+enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
 /* c[0..n) = alpha*acc + beta*c for n <= 4 columns of one row. */
 static inline void store_group(float *c, float32x4_t acc, int64_t n,

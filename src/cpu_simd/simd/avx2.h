@@ -127,4 +127,55 @@ SIMD_INLINE void simd_prefetch_l2(const void *p)
     _mm_prefetch((const char *)p, _MM_HINT_T1);
 }
 
+/* ---- attention ---- */
+#include <math.h>
+
+/* exp(x) for softmax: x = n ln2 + t (two-constant reduction), exp(t) by
+ * a degree-5 polynomial, 2^n built in the exponent bits (the magic bias
+ * rounds x*log2e and leaves n + 127 in the low mantissa bits); under
+ * 2 ulp.  x below -87.34 (where exp leaves the normal range; -inf for
+ * excluded keys) gives exactly 0; callers pass x <= 0 (x - max), so 2^n
+ * never overflows.  Inline and ~12 instructions, where a SLEEF call
+ * costs twice that on the softmax's critical path. */
+SIMD_INLINE simd_f32 simd_exp_softmax(simd_f32 x)
+{
+    const __m256 magic = _mm256_set1_ps(0x1.8000FEp23f);
+    __m256 n = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), magic);
+    const __m256 s =
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23));
+    n = _mm256_sub_ps(n, magic);
+    __m256 t = _mm256_fmadd_ps(n, _mm256_set1_ps(-0x1.62E400p-1f), x);
+    t = _mm256_fmadd_ps(n, _mm256_set1_ps(-0x1.7F7D1Cp-20f), t);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(0x1.0F9F9Cp-7f), t,
+                               _mm256_set1_ps(0x1.573A1Ap-5f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0x1.555A80p-3f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0x1.FFFDC6p-2f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0x1.FFFFF6p-1f));
+    t = _mm256_mul_ps(t, s);
+    const __m256 f = _mm256_fmadd_ps(t, p, s);
+    const __m256 under =
+        _mm256_cmp_ps(x, _mm256_set1_ps(-0x1.5D589Ep6f), _CMP_LT_OQ);
+    return _mm256_andnot_ps(under, f);
+}
+
+/* max(acc, x) in the first n lanes; lanes past n take x as -inf. */
+SIMD_INLINE simd_f32 simd_max_tail(simd_f32 acc, simd_f32 x, int64_t n)
+{
+    const __m256 in = _mm256_castsi256_ps(simd__tail_bits(n));
+    return _mm256_max_ps(acc, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), x,
+                                               in));
+}
+/* acc + x in the first n lanes; lanes past n add 0. */
+SIMD_INLINE simd_f32 simd_add_tail(simd_f32 acc, simd_f32 x, int64_t n)
+{
+    const __m256 in = _mm256_castsi256_ps(simd__tail_bits(n));
+    return _mm256_add_ps(acc, _mm256_and_ps(x, in));
+}
+
+/* Into L1: the next rows of K or V on the few-query-row paths. */
+SIMD_INLINE void simd_prefetch_l1(const void *p)
+{
+    _mm_prefetch((const char *)p, _MM_HINT_T0);
+}
+
 #endif

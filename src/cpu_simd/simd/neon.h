@@ -87,4 +87,53 @@ SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf4_u10advsimd(
 
 SIMD_INLINE void simd_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
 
+/* ---- attention ---- */
+#include <math.h>
+
+/* exp(x) for softmax: x = n ln2 + t (two-constant reduction), exp(t) by a
+ * degree-5 polynomial, 2^n built in the exponent bits.  x below -87.34
+ * (where exp leaves the normal range; -inf for excluded keys) gives
+ * exactly 0; callers pass x <= 0. */
+SIMD_INLINE simd_f32 simd_exp_softmax(simd_f32 x)
+{
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 0x1.715476p+0f));
+    float32x4_t t = vfmaq_n_f32(x, n, -0x1.62E400p-1f);
+    t = vfmaq_n_f32(t, n, -0x1.7F7D1Cp-20f);
+    float32x4_t p = vfmaq_n_f32(vdupq_n_f32(0x1.573A1Ap-5f), t,
+                                0x1.0F9F9Cp-7f);
+    p = vfmaq_f32(vdupq_n_f32(0x1.555A80p-3f), p, t);
+    p = vfmaq_f32(vdupq_n_f32(0x1.FFFDC6p-2f), p, t);
+    p = vfmaq_f32(vdupq_n_f32(0x1.FFFFF6p-1f), p, t);
+    /* n >= -126 once x is clamped, so n + 127 is a normal exponent */
+    const float32x4_t nc = vmaxq_f32(n, vdupq_n_f32(-126.0f));
+    const float32x4_t s = vreinterpretq_f32_s32(
+        vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(nc), vdupq_n_s32(127)), 23));
+    const float32x4_t f = vfmaq_f32(s, vmulq_f32(t, s), p);
+    const uint32x4_t under = vcltq_f32(x, vdupq_n_f32(-0x1.5D589Ep6f));
+    return vreinterpretq_f32_u32(
+        vbicq_u32(vreinterpretq_u32_f32(f), under));
+}
+
+/* Lanes 0..n-1 (n clamped to 0..4) as a mask. */
+SIMD_INLINE simd_mask simd__tail_lanes(int64_t n)
+{
+    const uint32_t lane[4] = {0, 1, 2, 3};
+    const uint32_t k = n < 0 ? 0 : n > SIMD_V ? SIMD_V : (uint32_t)n;
+    return vcltq_u32(vld1q_u32(lane), vdupq_n_u32(k));
+}
+/* max(acc, x) in the first n lanes; lanes past n take x as -inf. */
+SIMD_INLINE simd_f32 simd_max_tail(simd_f32 acc, simd_f32 x, int64_t n)
+{
+    return vmaxq_f32(acc, vbslq_f32(simd__tail_lanes(n), x,
+                                    vdupq_n_f32(-INFINITY)));
+}
+/* acc + x in the first n lanes; lanes past n add 0. */
+SIMD_INLINE simd_f32 simd_add_tail(simd_f32 acc, simd_f32 x, int64_t n)
+{
+    return vaddq_f32(acc, vreinterpretq_f32_u32(vandq_u32(
+                              vreinterpretq_u32_f32(x), simd__tail_lanes(n))));
+}
+
+SIMD_INLINE void simd_prefetch_l1(const void *p) { __builtin_prefetch(p); }
+
 #endif
