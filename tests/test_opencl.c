@@ -331,9 +331,10 @@ START_TEST(error_translation)
              SEQK_ERR_DEVICE, "clFoo(bar): CL_OUT_OF_RESOURCES (-5)");
     /* a real failing call: a kernel argument index that does not exist */
     cl_kernel k;
-    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, "softmax_rows", &k));
+    const char *rows = "seqk_f32_softmax_rows";
+    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, rows, &k));
     cl_long n = 1;
-    TU_FAILS(ctx, seqk_cl_arg(ctx, k, "softmax_rows", 42, sizeof n, &n),
+    TU_FAILS(ctx, seqk_cl_arg(ctx, k, rows, 42, sizeof n, &n),
              SEQK_ERR_INTERNAL, "CL_INVALID_ARG_INDEX");
     TU_FAILS(ctx, seqk_cl_kernel(ctx, "softmax", NULL, "no_such_kernel", &k),
              SEQK_ERR_INTERNAL, "CL_INVALID_KERNEL_NAME");
@@ -347,17 +348,16 @@ START_TEST(launch_validation)
 {
     seqk_context *ctx = cl_ctx();
     cl_kernel k;
-    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, "softmax_columns", &k));
+    const char *cols = "seqk_f32_softmax_columns";
+    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, cols, &k));
     size_t max = seqk_cl_kernel_max_wg(ctx, k);
     ck_assert(max >= 1 && max <= seqk_cl_facts(ctx)->max_work_group_size);
     size_t global = (max + 1) * 2, local = max + 1;
-    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, "softmax_columns", 1, &global,
-                                  &local),
-             SEQK_ERR_INTERNAL, "softmax_columns");
+    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, cols, 1, &global, &local),
+             SEQK_ERR_INTERNAL, "seqk_f32_softmax_columns");
     global = 10;
     local = 3;
-    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, "softmax_columns", 1, &global,
-                                  &local),
+    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, cols, 1, &global, &local),
              SEQK_ERR_INTERNAL, "does not divide");
     seqk_context_destroy(ctx);
 }
@@ -383,7 +383,7 @@ START_TEST(broken_kernel_source)
     char *dir = make_temp_dir();
     char path[256];
     snprintf(path, sizeof path, "%s/softmax.cl", dir);
-    write_text(path, "__kernel void softmax_rows(__global float *x)\n"
+    write_text(path, "__kernel void seqk_f32_softmax_rows(__global float *x)\n"
                      "{\n    x[0] = undeclared_thing + ;\n}\n");
     setenv("SEQK_KERNEL_DIR", dir, 1);
     seqk_context *ctx = cl_ctx();

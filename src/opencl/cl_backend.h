@@ -12,8 +12,8 @@
  *
  * Every call here checks every OpenCL call; on failure it records a
  * message naming the CL call and error (e.g. "clEnqueueNDRangeKernel
- * (softmax_rows): CL_OUT_OF_RESOURCES") in seqk_last_error(ctx) and
- * returns the translated status.  One context = one in-order queue, used
+ * (seqk_f32_softmax_rows): CL_OUT_OF_RESOURCES") in seqk_last_error(ctx)
+ * and returns the translated status.  One context = one in-order queue, used
  * from one thread at a time (like every seqk context).
  */
 #ifndef SEQK_OPENCL_CL_BACKEND_H
@@ -74,7 +74,7 @@ const char *seqk_cl_error_name(cl_int err);
 seqk_status seqk_cl_status(cl_int err);
 /* SEQK_OK for CL_SUCCESS; else records "<what>: <CL name> (<code>)" in ctx
  * and returns seqk_cl_status(err).  Use: st = seqk_cl_check(ctx, err,
- * "clSetKernelArg(softmax_rows, 2)"); */
+ * "clSetKernelArg(seqk_f32_softmax_rows, 2)"); */
 seqk_status seqk_cl_check(seqk_context *ctx, cl_int err, const char *what);
 
 /* ---- programs and kernels -------------------------------------------- */
