@@ -599,6 +599,48 @@ START_TEST(device_facts)
 }
 END_TEST
 
+/* The device table core/ and tune/ use (core/device.h): the context holds
+ * it, memory moves through it (copy is device to device, in one tensor or
+ * between two), and its facts are the OpenCL ones. */
+START_TEST(device_table)
+{
+    seqk_context *ctx = cl_ctx();
+    ck_assert_ptr_eq(ctx->dev, &seqk__device_opencl);
+    ck_assert_ptr_eq(seqk_cl_state_of(ctx), ctx->dev_state);
+    const seqk_device_iface *dev = ctx->dev;
+    int64_t d = 8;
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, zero[8] = {0}, w[8];
+    seqk_tensor *a = tu_f32(ctx, 1, &d, v), *b = tu_f32(ctx, 1, &d, zero);
+    TU_OK(ctx, dev->copy(ctx, (float *)b->data + 2, (float *)a->data + 1,
+                         4 * sizeof(float)));
+    TU_OK(ctx, dev->copy(ctx, (float *)a->data, (float *)a->data + 6,
+                         2 * sizeof(float)));
+    TU_OK(ctx, dev->read(ctx, w, b->data, sizeof w));
+    const float want_b[8] = {0, 0, 2, 3, 4, 5, 0, 0};
+    TU_ASSERT_CLOSE(w, want_b, 8, 0.0f, 0.0f);
+    TU_OK(ctx, dev->read(ctx, w, a->data, 2 * sizeof(float)));
+    ck_assert(w[0] == 7.0f && w[1] == 8.0f);
+    tu_assert_guard(a);
+    tu_assert_guard(b);
+    TU_FAILS(ctx, dev->copy(ctx, b->data, (float *)a->data + 6,
+                            (8 + 16) * sizeof(float)),
+             SEQK_ERR_INTERNAL, "run past");
+    TU_FAILS(ctx, dev->copy(ctx, b->data, v, sizeof(float)),
+             SEQK_ERR_INTERNAL, "not inside a tensor");
+    seqk_device_facts f;
+    TU_OK(ctx, dev->facts(ctx, &f));
+    const seqk_cl_device_facts *cf = seqk_cl_facts(ctx);
+    ck_assert_str_eq(f.name, cf->name);
+    ck_assert_str_eq(f.vendor, cf->vendor);
+    ck_assert_str_ne(f.platform, "");
+    ck_assert_int_eq(f.max_wg, (int64_t)cf->max_work_group_size);
+    ck_assert_int_eq(f.local_mem, (int64_t)cf->local_mem_size);
+    seqk_tensor_destroy(a);
+    seqk_tensor_destroy(b);
+    seqk_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("opencl");
@@ -635,6 +677,7 @@ int main(void)
         tcase_add_test(tc, matmul_small_matches_ref);
         tcase_add_test(tc, device_time_profiling);
         tcase_add_test(tc, device_facts);
+        tcase_add_test(tc, device_table);
         tcase_add_test(tc, wrap_caller_objects);
     }
     suite_add_tcase(s, tc);

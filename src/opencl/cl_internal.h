@@ -30,6 +30,12 @@ typedef struct seqk_cl_program {
     struct seqk_cl_program *next;
 } seqk_cl_program;
 
+/* The state of ctx, an OpenCL context (seqk_cl_state_of() checks). */
+static inline seqk_cl_state *seqk_cl_st(const seqk_context *ctx)
+{
+    return ctx->dev_state;
+}
+
 struct seqk_cl_state {
     cl_platform_id platform;
     cl_device_id device;

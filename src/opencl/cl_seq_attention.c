@@ -202,8 +202,8 @@ seqk_status seqk_cl_seq_attention(seqk_context *ctx,
     size_t total = 0;
     int64_t o_w = -2, o_u = -2, o_kw = -2, o_len = -2;
     const uint64_t B = (uint64_t)p->B, S = (uint64_t)p->S;
-    const int host_lens =
-        p->key_lens && !seqk_cl_find_range(ctx->cl, p->key_lens);
+    const int host_lens = p->key_lens &&
+                          !seqk_cl_find_range(seqk_cl_st(ctx), p->key_lens);
     if (!p->weights && S > 0)
         o_w = reserve(&total, B * S, sizeof(float));
     if (p->score == SEQK_SCORE_GENERAL)

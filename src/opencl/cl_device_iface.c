@@ -1,0 +1,90 @@
+/*
+ * cl_device_iface.c — the OpenCL backend as core/ and tune/ see it: the
+ * device table (core/device.h) that opens, synchronizes, times and closes
+ * an OpenCL context, moves tensor memory, and reports the device facts
+ * and the tunables the tuner keys on.  core/registry.c finds it through
+ * seqk_devices.def, which src/meson.build generates.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cl_internal.h"
+#include "tune/tune.h"
+
+/* Declared beside their code: cl_gemm.c, cl_rnn.c, cl_attention.c,
+ * cl_seq_attention.c, cl_softmax.c. */
+extern const seqk_tunable seqk_cl_gemm_tiled_tunable;
+extern const seqk_tunable seqk_cl_gemm_direct_tunable;
+extern const seqk_tunable seqk_cl_gemm_rows_tunable;
+extern const seqk_tunable seqk_cl_gemm_path_tunable;
+extern const seqk_tunable seqk_cl_rnn_gates_tunable;
+extern const seqk_tunable seqk_cl_rnn_step_tunable;
+extern const seqk_tunable seqk_cl_attention_tunable;
+extern const seqk_tunable seqk_cl_seq_attention_tunable;
+extern const seqk_tunable seqk_cl_softmax_tunable;
+
+static const seqk_tunable *const cl_tunables[] = {
+    /* GEMM */
+    &seqk_cl_gemm_tiled_tunable,
+    &seqk_cl_gemm_direct_tunable,
+    &seqk_cl_gemm_rows_tunable,
+    &seqk_cl_gemm_path_tunable,
+    /* RNN */
+    &seqk_cl_rnn_gates_tunable,
+    &seqk_cl_rnn_step_tunable,
+    /* attention */
+    &seqk_cl_attention_tunable,
+    &seqk_cl_seq_attention_tunable,
+    /* softmax */
+    &seqk_cl_softmax_tunable,
+    NULL
+};
+
+/* The facts were read when the device was opened (cl_device.c); the
+ * queries that may fail without failing the open are reported here. */
+static seqk_status cl_facts(seqk_context *ctx, seqk_device_facts *out)
+{
+    const seqk_cl_device_facts *f = &seqk_cl_st(ctx)->facts;
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", f->name);
+    snprintf(out->vendor, sizeof out->vendor, "%s", f->vendor);
+    snprintf(out->driver, sizeof out->driver, "%s", f->driver_version);
+    snprintf(out->platform, sizeof out->platform, "%s",
+             f->platform_version);
+    out->is_gpu = f->is_gpu;
+    out->compute_units = (int)f->compute_units;
+    out->local_mem = (int64_t)f->local_mem_size;
+    out->max_wg = (int64_t)f->max_work_group_size;
+    for (int i = 0; i < 3; i++)
+        out->max_item[i] = (int64_t)f->max_work_item_sizes[i];
+    cl_int err = f->type_err ? f->type_err : f->platform_err;
+    if (err == CL_SUCCESS)
+        return SEQK_OK;
+    seqk__log(ctx, SEQK_VERBOSE_DISPATCH,
+              "opencl: %s of %s: %s (%d); left %s",
+              f->type_err ? "clGetDeviceInfo(CL_DEVICE_TYPE)"
+                          : "the platform version",
+              f->name, seqk_cl_error_name(err), (int)err,
+              f->type_err ? "as a non-GPU device" : "empty");
+    return seqk_cl_status(err);
+}
+
+const seqk_device_iface seqk__device_opencl = {
+    .name = "opencl",
+    .title = "OpenCL",
+    .kind = SEQK_DEVICE_OPENCL,
+    .backend = &seqk_backend_opencl,
+    .probe = seqk_cl_probe,
+    .open = seqk_cl_open,
+    .close = seqk_cl_close,
+    .synchronize = seqk_cl_finish,
+    .device_time = seqk_cl_device_time,
+    .alloc = seqk_cl_alloc,
+    .free = seqk_cl_free,
+    .write = seqk_cl_write,
+    .read = seqk_cl_read,
+    .copy = seqk_cl_copy,
+    .facts = cl_facts,
+    .tunables = cl_tunables,
+    .source_text = seqk_cl_source_text,
+};
