@@ -40,23 +40,30 @@ static const seqk_tunable *const cl_tunables[] = {
     NULL
 };
 
-/* The facts were read when the device was opened (cl_device.c); the
- * queries that may fail without failing the open are reported here. */
+/* The facts were read when the device was opened (cl_device.c) and are
+ * converted once; the queries that may fail without failing the open are
+ * reported here. */
 static seqk_status cl_facts(seqk_context *ctx, seqk_device_facts *out)
 {
-    const seqk_cl_device_facts *f = &seqk_cl_st(ctx)->facts;
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s", f->name);
-    snprintf(out->vendor, sizeof out->vendor, "%s", f->vendor);
-    snprintf(out->driver, sizeof out->driver, "%s", f->driver_version);
-    snprintf(out->platform, sizeof out->platform, "%s",
-             f->platform_version);
-    out->is_gpu = f->is_gpu;
-    out->compute_units = (int)f->compute_units;
-    out->local_mem = (int64_t)f->local_mem_size;
-    out->max_wg = (int64_t)f->max_work_group_size;
-    for (int i = 0; i < 3; i++)
-        out->max_item[i] = (int64_t)f->max_work_item_sizes[i];
+    seqk_cl_state *s = seqk_cl_st(ctx);
+    const seqk_cl_device_facts *f = &s->facts;
+    seqk_device_facts *t = &s->table_facts;
+    if (!s->table_facts_made) {
+        memset(t, 0, sizeof *t);
+        snprintf(t->name, sizeof t->name, "%s", f->name);
+        snprintf(t->vendor, sizeof t->vendor, "%s", f->vendor);
+        snprintf(t->driver, sizeof t->driver, "%s", f->driver_version);
+        snprintf(t->platform, sizeof t->platform, "%s",
+                 f->platform_version);
+        t->is_gpu = f->is_gpu;
+        t->compute_units = (int)f->compute_units;
+        t->local_mem = (int64_t)f->local_mem_size;
+        t->max_wg = (int64_t)f->max_work_group_size;
+        for (int i = 0; i < 3; i++)
+            t->max_item[i] = (int64_t)f->max_work_item_sizes[i];
+        s->table_facts_made = 1;
+    }
+    *out = *t;
     cl_int err = f->type_err ? f->type_err : f->platform_err;
     if (err == CL_SUCCESS)
         return SEQK_OK;

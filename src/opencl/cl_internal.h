@@ -42,6 +42,10 @@ struct seqk_cl_state {
     cl_context context;
     cl_command_queue queue;
     seqk_cl_device_facts facts;
+    /* facts in the device table's form, made on first use (tune/ reads
+     * them on every call that looks up tuned values) */
+    seqk_device_facts table_facts;
+    int table_facts_made;
     seqk_cl_range *ranges;   /* sorted by base */
     size_t num_ranges, cap_ranges;
     seqk_cl_program *programs;
