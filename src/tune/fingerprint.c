@@ -4,9 +4,10 @@
  * tunable and the database path.
  *
  * Device backends (core/device.h facts): vendor, device name, driver
- * version, platform version, compute units, local memory.  CPU: the context's best backend ("avx512", ...),
- * CPU vendor (CPUID vendor string / ARM implementer), name, family/model
- * (CPUID / ARM part number), usable ISA flags, caches, physical cores.
+ * version, platform version, compute units, local memory.  CPU: the
+ * context's best backend ("avx512", ...), CPU vendor (CPUID vendor string
+ * / ARM implementer), name, family/model (CPUID / ARM part number),
+ * usable ISA flags, caches, physical cores.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
