@@ -11,9 +11,9 @@
  *   mask_b), 2 additive (float, mask_f).  Causal: key j is seen by query
  *   i iff j <= i + causal_off (0 top-left, Skv - Sq bottom-right).
  *
- * attention_flash — one work-group of BQ*TPR work-items per (block of BQ
- * query rows, h, b); TPR work-items share a row.  Keys go by tiles of BK
- * with an online softmax (running max m and sum l per row):
+ * seqk_f32_attention_flash — one work-group of BQ*TPR work-items per
+ * (block of BQ query rows, h, b); TPR work-items share a row.  Keys go by
+ * tiles of BK with an online softmax (running max m and sum l per row):
  *
  *   lmem: Qs [BQ][Dh+1] | Ks [BK][Dh+1] | Vs [BK][Dv] | Ps [BQ][BK] | Es [BQ][BK]
  *   per tile:  load Ks, Vs (zeros past the last key) -- barrier
@@ -26,8 +26,8 @@
  * causal key, mask_kv_len, Skv), so every work-item reaches every barrier;
  * rows past Sq compute -inf scores and write nothing.
  *
- * attention_row — the variant without K/V tiles (any head size): one
- * work-group per (i, h, b); work-item t scores key k0+t of each tile of
+ * seqk_f32_attention_row — the variant without K/V tiles (any head size):
+ * one work-group per (i, h, b); work-item t scores key k0+t of each tile of
  * get_local_size(0) keys (lmem: Ps and Es, two floats per work-item) and
  * owns columns t, t+lsz, ... of y, which it accumulates in place.
  *
@@ -80,7 +80,7 @@ static long key_end(long i_end, long Skv, int mask_kind, long mask_kv_len,
     return kend > 0 ? kend : 0;
 }
 
-__kernel void attention_flash(
+__kernel void seqk_f32_attention_flash(
     __global const float *q, long q_off, __global const float *k, long k_off,
     __global const float *v, long v_off, __global float *y, long y_off,
     __global const uchar *mask_b, long mb_off,
@@ -200,7 +200,7 @@ __kernel void attention_flash(
     }
 }
 
-__kernel void attention_row(
+__kernel void seqk_f32_attention_row(
     __global const float *q, long q_off, __global const float *k, long k_off,
     __global const float *v, long v_off, __global float *y, long y_off,
     __global const uchar *mask_b, long mb_off,

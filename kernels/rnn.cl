@@ -125,7 +125,7 @@ float seqk_rnn_rec(__global const float *h, __global const float *r,
 }
 
 /* Initial states: hs/cs [D][B][H] from h0/c0 (strided) or zeros. */
-__kernel void seqk_rnn_init(const int D, const int B, const int H,
+__kernel void seqk_f32_rnn_init(const int D, const int B, const int H,
                             __global const float *h0, const long h0_off,
                             __global const float *c0, const long c0_off,
                             const long h0_sd, const long h0_sb,
@@ -145,7 +145,7 @@ __kernel void seqk_rnn_init(const int D, const int B, const int H,
 }
 
 /* Final states: yh/yc[d*sd + b*sb + j] from hs/cs [D][B][H]. */
-__kernel void seqk_rnn_final(const int D, const int B, const int H,
+__kernel void seqk_f32_rnn_final(const int D, const int B, const int H,
                              __global const float *hs, const long hs_off,
                              __global const float *cs, const long cs_off,
                              __global float *yh, const long yh_off,
@@ -217,7 +217,7 @@ float seqk_rnn_gru_out(float zt, float v, float hp, __global const float *a,
  *   acts acts_off clip */
 
 /* Vanilla RNN: H_t = f(xp + rec). */
-__kernel void seqk_rnn_step_rnn(
+__kernel void seqk_f32_rnn_step_rnn(
     const int D, const int B, const int H, const int T, const int s,
     const int reverse, __global const int *lens, const long lens_off,
     const int has_lens, __global const float *xp, const long xp_off,
@@ -257,7 +257,7 @@ __kernel void seqk_rnn_step_rnn(
 }
 
 /* LSTM, gates i,o,f,c: see src/ref/rnn.c step_lstm. */
-__kernel void seqk_rnn_step_lstm(
+__kernel void seqk_f32_rnn_step_lstm(
     const int D, const int B, const int H, const int T, const int s,
     const int reverse, __global const int *lens, const long lens_off,
     const int has_lens, __global const float *xp, const long xp_off,
@@ -316,7 +316,7 @@ __kernel void seqk_rnn_step_lstm(
 /* GRU with linear_before_reset = 0, first half: z and r from h_{t-1};
  * writes z and r (.) h_{t-1} (the A of the candidate's GEMM) to zr and rh
  * [D][B][H].  Inactive rows write defined values (never read as results). */
-__kernel void seqk_rnn_step_gru_zr(
+__kernel void seqk_f32_rnn_step_gru_zr(
     const int D, const int B, const int H, const int T, const int s,
     const int reverse, __global const int *lens, const long lens_off,
     const int has_lens, __global const float *xp, const long xp_off,
@@ -360,10 +360,10 @@ __kernel void seqk_rnn_step_gru_zr(
 }
 
 /* GRU, gates z,r,h.  lbr = 1: everything from h_{t-1} (rbh is Rbh, kept
- * out of xp because r multiplies it).  lbr = 0: z from seqk_rnn_step_gru_zr,
- * the candidate's recurrent term from rg's h column (GEMM over rh) or,
- * fused, from rh directly. */
-__kernel void seqk_rnn_step_gru(
+ * out of xp because r multiplies it).  lbr = 0: z from
+ * seqk_f32_rnn_step_gru_zr, the candidate's recurrent term from rg's h
+ * column (GEMM over rh) or, fused, from rh directly. */
+__kernel void seqk_f32_rnn_step_gru(
     const int D, const int B, const int H, const int T, const int s,
     const int reverse, __global const int *lens, const long lens_off,
     const int has_lens, __global const float *xp, const long xp_off,
@@ -517,7 +517,7 @@ void seqk_rnn_seq_zero_y(__global float *yr, long s, long y_st, int H,
         yr[s * y_st + j] = 0.0f;
 }
 
-__kernel void seqk_rnn_seq_rnn(
+__kernel void seqk_f32_rnn_seq_rnn(
     const int D, const int B, const int H, const int T, const int reverse,
     __global const int *lens, const long lens_off, const int has_lens,
     __global const float *xp, const long xp_off, const long xp_sd,
@@ -559,7 +559,7 @@ __kernel void seqk_rnn_seq_rnn(
     seqk_rnn_seq_store(hout + hout_off + q.row, hl + cur * H, H);
 }
 
-__kernel void seqk_rnn_seq_lstm(
+__kernel void seqk_f32_rnn_seq_lstm(
     const int D, const int B, const int H, const int T, const int reverse,
     __global const int *lens, const long lens_off, const int has_lens,
     __global const float *xp, const long xp_off, const long xp_sd,
@@ -616,7 +616,7 @@ __kernel void seqk_rnn_seq_lstm(
     seqk_rnn_seq_store(hout + hout_off + q.row, hl + cur * H, H);
 }
 
-__kernel void seqk_rnn_seq_gru(
+__kernel void seqk_f32_rnn_seq_gru(
     const int D, const int B, const int H, const int T, const int reverse,
     __global const int *lens, const long lens_off, const int has_lens,
     __global const float *xp, const long xp_off, const long xp_sd,

@@ -27,7 +27,7 @@ static long len_of(__global const int *lens, long l_off, int has_lens,
     return has_lens ? (long)lens[l_off + b] : S;
 }
 
-__kernel void seq_attention_scores(
+__kernel void seqk_f32_seq_attention_scores(
     int kind, long B, long S, int Dq, int Dk, int A,
     __global const float *query, long q_off,
     __global const float *keys, long k_off,
@@ -74,7 +74,7 @@ __kernel void seq_attention_scores(
     w[w_off + b * S + s] = x;
 }
 
-__kernel void seq_attention_softmax(long S, __global const int *lens,
+__kernel void seqk_f32_seq_attention_softmax(long S, __global const int *lens,
                                     long l_off, int has_lens,
                                     __global float *w, long w_off,
                                     __local float *scratch)
@@ -115,7 +115,7 @@ __kernel void seq_attention_softmax(long S, __global const int *lens,
         wr[s] = s < L ? exp(wr[s] - mx) * inv : 0.0f;
 }
 
-__kernel void seq_attention_context(long B, long S, int Dv,
+__kernel void seqk_f32_seq_attention_context(long B, long S, int Dv,
                                     __global const float *values, long v_off,
                                     __global const int *lens, long l_off,
                                     int has_lens,

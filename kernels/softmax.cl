@@ -2,19 +2,19 @@
  * softmax.cl — ONNX Softmax over the middle axis of X viewed as
  * [outer, n, inner] (dense, row-major):
  *
- *   inner == 1:  softmax_rows     one work-group per row o
+ *   inner == 1:  seqk_f32_softmax_rows     one work-group per row o
  *       X[o*n + i], i < n; work-items stride over i, then a local-memory
  *       tree reduction for the max and again for the sum.
- *   inner  > 1:  softmax_columns  one work-item per (o, r) column
+ *   inner  > 1:  seqk_f32_softmax_columns  one work-item per (o, r) column
  *       X[o*n*inner + i*inner + r]; neighbouring work-items read
  *       neighbouring r, so loads coalesce.
  *
- * Buffers come with an element offset (no sub-buffers).  softmax_rows
+ * Buffers come with an element offset (no sub-buffers).  seqk_f32_softmax_rows
  * needs a power-of-two work-group size and a __local scratch of that many
  * floats, both chosen by the host from the device limits; every work-item
  * reaches every barrier (the loops over i have no barriers inside).
  *
- * SOFTMAX_VW (1 or 4, tuned): softmax_rows reads whole float4 vectors
+ * SOFTMAX_VW (1 or 4, tuned): seqk_f32_softmax_rows reads whole float4 vectors
  * j = lid, lid+lsz, ... (elements 4j..4j+3, vload4: only float alignment
  * needed, so any row offset works), then the n % 4 tail elements one per
  * work-item; neighbouring work-items still read neighbouring memory.
@@ -24,7 +24,7 @@
 #define SOFTMAX_VW 1
 #endif
 
-__kernel void softmax_rows(__global const float *x, long x_off,
+__kernel void seqk_f32_softmax_rows(__global const float *x, long x_off,
                            __global float *y, long y_off, long n,
                            __local float *scratch)
 {
@@ -86,7 +86,7 @@ __kernel void softmax_rows(__global const float *x, long x_off,
         yr[i] = exp(xr[i] - mx) * inv;
 }
 
-__kernel void softmax_columns(__global const float *x, long x_off,
+__kernel void seqk_f32_softmax_columns(__global const float *x, long x_off,
                               __global float *y, long y_off, long outer,
                               long n, long inner)
 {

@@ -331,9 +331,10 @@ START_TEST(error_translation)
              SEQK_ERR_DEVICE, "clFoo(bar): CL_OUT_OF_RESOURCES (-5)");
     /* a real failing call: a kernel argument index that does not exist */
     cl_kernel k;
-    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, "softmax_rows", &k));
+    const char *rows = "seqk_f32_softmax_rows";
+    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, rows, &k));
     cl_long n = 1;
-    TU_FAILS(ctx, seqk_cl_arg(ctx, k, "softmax_rows", 42, sizeof n, &n),
+    TU_FAILS(ctx, seqk_cl_arg(ctx, k, rows, 42, sizeof n, &n),
              SEQK_ERR_INTERNAL, "CL_INVALID_ARG_INDEX");
     TU_FAILS(ctx, seqk_cl_kernel(ctx, "softmax", NULL, "no_such_kernel", &k),
              SEQK_ERR_INTERNAL, "CL_INVALID_KERNEL_NAME");
@@ -347,17 +348,16 @@ START_TEST(launch_validation)
 {
     seqk_context *ctx = cl_ctx();
     cl_kernel k;
-    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, "softmax_columns", &k));
+    const char *cols = "seqk_f32_softmax_columns";
+    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, cols, &k));
     size_t max = seqk_cl_kernel_max_wg(ctx, k);
     ck_assert(max >= 1 && max <= seqk_cl_facts(ctx)->max_work_group_size);
     size_t global = (max + 1) * 2, local = max + 1;
-    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, "softmax_columns", 1, &global,
-                                  &local),
-             SEQK_ERR_INTERNAL, "softmax_columns");
+    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, cols, 1, &global, &local),
+             SEQK_ERR_INTERNAL, "seqk_f32_softmax_columns");
     global = 10;
     local = 3;
-    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, "softmax_columns", 1, &global,
-                                  &local),
+    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, cols, 1, &global, &local),
              SEQK_ERR_INTERNAL, "does not divide");
     seqk_context_destroy(ctx);
 }
@@ -383,7 +383,7 @@ START_TEST(broken_kernel_source)
     char *dir = make_temp_dir();
     char path[256];
     snprintf(path, sizeof path, "%s/softmax.cl", dir);
-    write_text(path, "__kernel void softmax_rows(__global float *x)\n"
+    write_text(path, "__kernel void seqk_f32_softmax_rows(__global float *x)\n"
                      "{\n    x[0] = undeclared_thing + ;\n}\n");
     setenv("SEQK_KERNEL_DIR", dir, 1);
     seqk_context *ctx = cl_ctx();
@@ -599,6 +599,48 @@ START_TEST(device_facts)
 }
 END_TEST
 
+/* The device table core/ and tune/ use (core/device.h): the context holds
+ * it, memory moves through it (copy is device to device, in one tensor or
+ * between two), and its facts are the OpenCL ones. */
+START_TEST(device_table)
+{
+    seqk_context *ctx = cl_ctx();
+    ck_assert_ptr_eq(ctx->dev, &seqk__device_opencl);
+    ck_assert_ptr_eq(seqk_cl_state_of(ctx), ctx->dev_state);
+    const seqk_device_iface *dev = ctx->dev;
+    int64_t d = 8;
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, zero[8] = {0}, w[8];
+    seqk_tensor *a = tu_f32(ctx, 1, &d, v), *b = tu_f32(ctx, 1, &d, zero);
+    TU_OK(ctx, dev->copy(ctx, (float *)b->data + 2, (float *)a->data + 1,
+                         4 * sizeof(float)));
+    TU_OK(ctx, dev->copy(ctx, (float *)a->data, (float *)a->data + 6,
+                         2 * sizeof(float)));
+    TU_OK(ctx, dev->read(ctx, w, b->data, sizeof w));
+    const float want_b[8] = {0, 0, 2, 3, 4, 5, 0, 0};
+    TU_ASSERT_CLOSE(w, want_b, 8, 0.0f, 0.0f);
+    TU_OK(ctx, dev->read(ctx, w, a->data, 2 * sizeof(float)));
+    ck_assert(w[0] == 7.0f && w[1] == 8.0f);
+    tu_assert_guard(a);
+    tu_assert_guard(b);
+    TU_FAILS(ctx, dev->copy(ctx, b->data, (float *)a->data + 6,
+                            (8 + 16) * sizeof(float)),
+             SEQK_ERR_INTERNAL, "run past");
+    TU_FAILS(ctx, dev->copy(ctx, b->data, v, sizeof(float)),
+             SEQK_ERR_INTERNAL, "not inside a tensor");
+    seqk__device_facts f;
+    TU_OK(ctx, dev->facts(ctx, &f));
+    const seqk_cl_device_facts *cf = seqk_cl_facts(ctx);
+    ck_assert_str_eq(f.name, cf->name);
+    ck_assert_str_eq(f.vendor, cf->vendor);
+    ck_assert_str_ne(f.platform, "");
+    ck_assert_int_eq(f.max_wg, (int64_t)cf->max_work_group_size);
+    ck_assert_int_eq(f.local_mem, (int64_t)cf->local_mem_size);
+    seqk_tensor_destroy(a);
+    seqk_tensor_destroy(b);
+    seqk_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("opencl");
@@ -635,6 +677,7 @@ int main(void)
         tcase_add_test(tc, matmul_small_matches_ref);
         tcase_add_test(tc, device_time_profiling);
         tcase_add_test(tc, device_facts);
+        tcase_add_test(tc, device_table);
         tcase_add_test(tc, wrap_caller_objects);
     }
     suite_add_tcase(s, tc);

@@ -88,8 +88,9 @@ START_TEST(space_of_library_tunables)
 {
     const seqk_tune_limits lims[2] = {cpu_limits(), gpu_limits()};
     int checked = 0;
-    for (int k = 0; seqk_tunables[k]; k++) {
-        const seqk_tunable *t = seqk_tunables[k];
+    const seqk_tunable *const *all = seqk_tunable_list();
+    for (int k = 0; all[k]; k++) {
+        const seqk_tunable *t = all[k];
         const int is_cl = !strcmp(t->backend, "opencl");
         const seqk_tune_limits *lim = &lims[is_cl];
         check_space(t, lim, NULL);
@@ -433,8 +434,9 @@ START_TEST(cpu_tunables_match_ref)
         float *want = outputs(ref, &p, &nw);
         double atol, rtol;
         bench_tolerance(&p, &atol, &rtol);
-        for (int k = 0; seqk_tunables[k]; k++) {
-            const seqk_tunable *t = seqk_tunables[k];
+        const seqk_tunable *const *all = seqk_tunable_list();
+        for (int k = 0; all[k]; k++) {
+            const seqk_tunable *t = all[k];
             int64_t shape[SEQK_TUNE_MAX_SHAPE];
             if (!tune_tunable_applies(t, spec) ||
                 tune_task_shape(t, &p, shape))

@@ -216,8 +216,9 @@ static int add_tasks(const char *spec, const char *desc,
                 sizeof(*tasks)[0].desc - 1);
         return 0;
     }
-    for (int j = 0; seqk_tunables[j]; j++) {
-        const seqk_tunable *t = seqk_tunables[j];
+    const seqk_tunable *const *all = seqk_tunable_list();
+    for (int j = 0; all[j]; j++) {
+        const seqk_tunable *t = all[j];
         tune_task k;
         memset(&k, 0, sizeof k);
         int listed = !only;

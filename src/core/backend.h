@@ -51,8 +51,8 @@ struct seqk_backend {
     const char *kernel_names[SEQK_OP_COUNT_];
     const void *impl;
     /* Optional, for a backend that decides per context and call (the
-     * OpenCL offload of `auto` contexts): 0 and a reason passes the
-     * problem on to the next backend. */
+     * device offload of `auto` contexts, offload.c): 0 and a reason
+     * passes the problem on to the next backend. */
     int (*accepts)(seqk_context *ctx, const seqk_backend *self, seqk_op op,
                    const void *problem, char *why, size_t why_len);
     /* 1: when an op entry fails, the dispatcher logs the error and runs

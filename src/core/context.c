@@ -17,9 +17,6 @@
 #include "registry.h"
 #include "seqk_config.h"
 #include "tune/tune_state.h"
-#if SEQK_HAVE_OPENCL
-#include "opencl/cl_backend.h"
-#endif
 
 static _Thread_local char thread_error[SEQK_ERROR_LEN];
 
@@ -205,9 +202,8 @@ seqk_status seqk_context_create(const seqk_options *opts, seqk_context **out)
     ctx = NULL;
 
 cleanup:
-#if SEQK_HAVE_OPENCL
-    seqk_cl_close(ctx);
-#endif
+    if (ctx && ctx->dev)
+        ctx->dev->close(ctx);
     free(ctx);
     return st;
 }
@@ -216,10 +212,9 @@ static void context_free(seqk_context *ctx)
 {
     seqk__pool_destroy(ctx->pool);
     seqk__tune_state_free(ctx);
-#if SEQK_HAVE_OPENCL
-    seqk_cl_offload_free(ctx);
-    seqk_cl_close(ctx);
-#endif
+    seqk__offload_free(ctx);
+    if (ctx->dev)
+        ctx->dev->close(ctx);
     free(ctx);
 }
 
@@ -247,10 +242,8 @@ seqk_status seqk_context_synchronize(seqk_context *ctx)
     if (!ctx)
         return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
                            "seqk_context_synchronize: ctx is NULL");
-#if SEQK_HAVE_OPENCL
-    if (seqk_cl_state_of(ctx))
-        return seqk_cl_finish(ctx);
-#endif
+    if (ctx->dev)
+        return ctx->dev->synchronize(ctx);
     return SEQK_OK;
 }
 
@@ -259,13 +252,13 @@ seqk_status seqk_context_device_time(seqk_context *ctx, double *ms)
     if (!ctx || !ms)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "seqk_context_device_time: NULL argument");
-#if SEQK_HAVE_OPENCL
-    if (seqk_cl_state_of(ctx))
-        return seqk_cl_device_time(ctx, ms);
-#endif
+    if (ctx->dev)
+        return ctx->dev->device_time(ctx, ms);
+    char titles[64];
+    seqk__device_titles(titles, sizeof titles);
     return seqk__error(ctx, SEQK_ERR_UNSUPPORTED,
                        "seqk_context_device_time: device '%s' is not an "
-                       "OpenCL device", ctx->device);
+                       "%s device", ctx->device, titles);
 }
 
 seqk_threadpool *seqk__pool(seqk_context *ctx)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "device.h"
 #include "seqk.h"
 #include "threadpool.h"
 
@@ -25,19 +26,21 @@ struct seqk_context {
     char device[32];             /* the spec the user asked for, resolved */
     int threads;
     char tuning_db[512];
-    /* Backends usable for ops, best last; [0] is ref on host devices (an
-     * OpenCL context has only the OpenCL backend). */
+    /* Backends usable for ops, best last; [0] is ref on host devices (a
+     * context on a device backend has only that backend's table). */
     const seqk_backend *backends[SEQK_MAX_BACKENDS];
     int num_backends;
     unsigned verbose;            /* SEQK_VERBOSE_* bits */
     seqk_threadpool *pool;       /* created on first use, see seqk__pool() */
-    /* OpenCL device state (src/opencl/) when the context is on an OpenCL
-     * device: its tensors then live in cl_mem buffers and t->data is a
-     * reserved, never-dereferenced host address range (cl_backend.h). */
-    struct seqk_cl_state *cl;
+    /* A context on a device backend (device.h): its table and its state,
+     * opaque here.  Its tensors then live in device memory and t->data is
+     * a device address, never dereferenced on the host.  NULL on host
+     * contexts. */
+    const seqk_device_iface *dev;
+    void *dev_state;
     /* Tuning (src/tune/): overrides and the database, made on first use. */
     struct seqk_tune_state *tune;
-    /* auto contexts: the OpenCL device for tuned ops (cl_offload.c). */
+    /* auto contexts: the device for tuned ops (offload.c). */
     void *offload;
     char error[SEQK_ERROR_LEN];
 };
@@ -49,9 +52,9 @@ struct seqk_tensor {
     seqk_dtype dtype;
     int64_t numel;
     size_t bytes;
-    void *data;                  /* host memory, 64-byte aligned; on an
-                                    OpenCL context a reserved range that
-                                    stands for the device buffer */
+    void *data;                  /* host memory, 64-byte aligned; on a
+                                    device context a device address
+                                    (device.h) */
 };
 
 /* The tensor's values readable on the host: t->data for host tensors; for
@@ -133,9 +136,5 @@ seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem);
 /* The context's thread pool (ctx->threads threads), created on first
  * use; NULL when it cannot be created (callers then run on one thread). */
 seqk_threadpool *seqk__pool(seqk_context *ctx);
-
-/* registry.c */
-int seqk__registry_count(void);
-const seqk_backend *seqk__registry_get(int index);
 
 #endif /* SEQK_CORE_INTERNAL_H */

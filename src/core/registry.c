@@ -4,6 +4,12 @@
  * The CPU table below expands the ISA list (src/cpu_simd/isa.def), in
  * ascending ISA order.  An ISA of another architecture has a NULL backend
  * and is listed with the reason it is missing.
+ *
+ * Device backends (device.h) come from seqk_devices.def, which
+ * src/meson.build generates: SEQK_DEVICE(name, title) for each one built,
+ * SEQK_DEVICE_NOT_BUILT(name, title) for each one left out (so that a
+ * spec naming it says why).  Their specs are "<name>" (the first device)
+ * and "<name>:P.D" (platform P, device D).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,9 +19,6 @@
 #include "cpu_simd/isa.h"
 #include "registry.h"
 #include "seqk_config.h"
-#if SEQK_HAVE_OPENCL
-#include "opencl/cl_backend.h"
-#endif
 
 typedef struct cpu_entry {
     const char *spec;
@@ -72,34 +75,92 @@ static int cpu_entry_available(const cpu_entry *e, char *why, size_t len)
     return 1;
 }
 
-/* OpenCL devices, probed once per process. */
-static seqk_cl_device_desc cl_devs[SEQK_MAX_CL_DEVICES];
-static int cl_count;
-static char cl_why[256];
-static pthread_once_t cl_once = PTHREAD_ONCE_INIT;
+#define SEQK_DEVICE(name, title) \
+    extern const seqk_device_iface seqk__device_##name;
+#define SEQK_DEVICE_NOT_BUILT(name, title)
+#include "seqk_devices.def"
+#undef SEQK_DEVICE
+#undef SEQK_DEVICE_NOT_BUILT
 
-static void cl_probe_once(void)
+typedef struct device_entry {
+    const char *name;
+    const char *title;
+    const seqk_device_iface *iface; /* NULL: not in this build */
+} device_entry;
+
+static const device_entry device_table[] = {
+#define SEQK_DEVICE(name, title) {#name, title, &seqk__device_##name},
+#define SEQK_DEVICE_NOT_BUILT(name, title) {#name, title, NULL},
+#include "seqk_devices.def"
+#undef SEQK_DEVICE
+#undef SEQK_DEVICE_NOT_BUILT
+};
+enum { NUM_DEV = sizeof device_table / sizeof device_table[0] };
+
+const seqk_device_iface *seqk__device_backend(int i)
 {
-    cl_count = seqk__opencl_probe(cl_devs, SEQK_MAX_CL_DEVICES, cl_why,
-                                  sizeof cl_why);
+    int n = 0;
+    for (int k = 0; k < NUM_DEV; k++)
+        if (device_table[k].iface && n++ == i)
+            return device_table[k].iface;
+    return NULL;
 }
 
-#if !SEQK_HAVE_OPENCL
-static const char opencl_missing[] =
-    "seqk was built without OpenCL (-Dopencl=disabled)";
-#endif
+const seqk_device_iface *seqk__device_backend_find(const char *name)
+{
+    for (int k = 0; k < NUM_DEV; k++)
+        if (device_table[k].iface && !strcmp(device_table[k].name, name))
+            return device_table[k].iface;
+    return NULL;
+}
+
+void seqk__device_titles(char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int k = 0; k < NUM_DEV; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%s", k ? " or " : "",
+                 device_table[k].title);
+    }
+}
+
+/* The devices of each device backend, probed once per process. */
+typedef struct device_probe {
+    seqk_device_desc devs[SEQK_MAX_DEVICES];
+    int count;
+    char why[256];
+} device_probe;
+static device_probe probes[NUM_DEV];
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static void probe_all(void)
+{
+    for (int k = 0; k < NUM_DEV; k++) {
+        const device_entry *e = &device_table[k];
+        device_probe *p = &probes[k];
+        if (e->iface)
+            p->count = e->iface->probe(p->devs, SEQK_MAX_DEVICES, p->why,
+                                       sizeof p->why);
+        else
+            snprintf(p->why, sizeof p->why,
+                     "seqk was built without %s (-D%s=disabled)", e->title,
+                     e->name);
+    }
+}
 
 seqk_status seqk_device_count(int *count)
 {
     if (!count)
         return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
                            "seqk_device_count: count is NULL");
-    pthread_once(&cl_once, cl_probe_once);
+    pthread_once(&probe_once, probe_all);
     int n = 1; /* ref */
     for (int i = 0; i < NUM_CPU; i++)
         if (strcmp(cpu_table[i].arch, SEQK_ARCH) == 0)
             n++;
-    *count = n + cl_count;
+    for (int k = 0; k < NUM_DEV; k++)
+        n += probes[k].count;
+    *count = n;
     return SEQK_OK;
 }
 
@@ -138,20 +199,23 @@ seqk_status seqk_device_info_get(int index, seqk_device_info *info)
             &cpu_table[i], info->why_unavailable, sizeof info->why_unavailable);
         return SEQK_OK;
     }
-    const seqk_cl_device_desc *d = &cl_devs[index];
-    snprintf(info->spec, sizeof info->spec, "opencl:%d.%d", d->platform,
-             d->device);
-    snprintf(info->name, sizeof info->name, "%.80s (%.40s)", d->name,
-             d->platform_name);
-    info->kind = SEQK_DEVICE_OPENCL;
-#if SEQK_HAVE_OPENCL
-    info->available = 1;
-#else
-    info->available = 0;
-    snprintf(info->why_unavailable, sizeof info->why_unavailable, "%s",
-             opencl_missing);
-#endif
-    return SEQK_OK;
+    for (int k = 0; k < NUM_DEV; k++) {
+        if (index >= probes[k].count) {
+            index -= probes[k].count;
+            continue;
+        }
+        /* Only backends in this build find devices. */
+        const seqk_device_desc *d = &probes[k].devs[index];
+        snprintf(info->spec, sizeof info->spec, "%s:%d.%d",
+                 device_table[k].name, d->platform, d->device);
+        snprintf(info->name, sizeof info->name, "%.80s (%.40s)", d->name,
+                 d->platform_name);
+        info->kind = device_table[k].iface->kind;
+        info->available = 1;
+        return SEQK_OK;
+    }
+    return seqk__error(NULL, SEQK_ERR_INTERNAL,
+                       "seqk_device_info_get: device %d not found", index);
 }
 
 static void use_ref_only(seqk_context *ctx)
@@ -178,62 +242,58 @@ static void use_cpu(seqk_context *ctx, const cpu_entry *upto)
     }
 }
 
-static seqk_status resolve_opencl(const char *spec, seqk_context *ctx)
+/* spec is "<name>" or "<name>..." for device backend entry k. */
+static seqk_status resolve_device(const char *spec, int k, seqk_context *ctx)
 {
+    const device_entry *e = &device_table[k];
+    const device_probe *pr = &probes[k];
+    const char *tail = spec + strlen(e->name);
     int p = 0, d = 0, explicit_index = 0;
-    if (spec[6] == ':') {
-        char tail;
-        if (sscanf(spec + 7, "%d.%d%c", &p, &d, &tail) != 2 || p < 0 ||
+    if (*tail == ':') {
+        char extra;
+        if (sscanf(tail + 1, "%d.%d%c", &p, &d, &extra) != 2 || p < 0 ||
             d < 0)
             return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                               "device '%s': expected opencl:P.D with "
+                               "device '%s': expected %s:P.D with "
                                "platform P and device D numbers, e.g. "
-                               "opencl:0.0", spec);
+                               "%s:0.0", spec, e->name, e->name);
         explicit_index = 1;
-    } else if (spec[6] != '\0') {
+    } else if (*tail != '\0') {
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "unknown device '%s': expected opencl or "
-                           "opencl:P.D", spec);
+                           "unknown device '%s': expected %s or "
+                           "%s:P.D", spec, e->name, e->name);
     }
-    pthread_once(&cl_once, cl_probe_once);
-    if (cl_count == 0)
+    pthread_once(&probe_once, probe_all);
+    if (pr->count == 0)
         return seqk__error(ctx, SEQK_ERR_NO_DEVICE, "device '%s': %s", spec,
-                           cl_why);
-    for (int i = 0; i < cl_count; i++) {
-        if (explicit_index &&
-            (cl_devs[i].platform != p || cl_devs[i].device != d))
+                           pr->why);
+    for (int i = 0; i < pr->count; i++) {
+        const seqk_device_desc *dv = &pr->devs[i];
+        if (explicit_index && (dv->platform != p || dv->device != d))
             continue;
-#if SEQK_HAVE_OPENCL
         /* Device memory is not host memory, so ref and the CPU backends
-         * cannot run on it: the OpenCL backend is the only one, and runs
-         * ref on host copies for ops it has no kernel for. */
-        seqk_status st = seqk_cl_open(ctx, cl_devs[i].platform,
-                                      cl_devs[i].device);
+         * cannot run on it: the device's backend is the only one, and
+         * runs ref on host copies for ops it has no kernel for. */
+        seqk_status st = e->iface->open(ctx, dv->platform, dv->device);
         if (st != SEQK_OK)
             return st;
-        ctx->backends[0] = &seqk_backend_opencl;
+        ctx->dev = e->iface;
+        ctx->backends[0] = e->iface->backend;
         ctx->num_backends = 1;
-        snprintf(ctx->device, sizeof ctx->device, "opencl:%d.%d",
-                 cl_devs[i].platform, cl_devs[i].device);
+        snprintf(ctx->device, sizeof ctx->device, "%s:%d.%d", e->name,
+                 dv->platform, dv->device);
         return SEQK_OK;
-#else
-        return seqk__error(ctx, SEQK_ERR_NO_DEVICE,
-                           "device '%s': OpenCL device opencl:%d.%d (%s) "
-                           "was found, but %s", spec, cl_devs[i].platform,
-                           cl_devs[i].device, cl_devs[i].name,
-                           opencl_missing);
-#endif
     }
     return seqk__error(ctx, SEQK_ERR_NO_DEVICE,
-                       "device '%s': no such OpenCL device; found %d, the "
-                       "first is opencl:%d.%d (%s)", spec, cl_count,
-                       cl_devs[0].platform, cl_devs[0].device,
-                       cl_devs[0].name);
+                       "device '%s': no such %s device; found %d, the "
+                       "first is %s:%d.%d (%s)", spec, e->title, pr->count,
+                       e->name, pr->devs[0].platform, pr->devs[0].device,
+                       pr->devs[0].name);
 }
 
-/* The ISA specs for messages: "avx2, avx512, neon, " */
+/* The ISA specs for messages: ", avx2, avx512, neon" */
 static const char isa_names[] =
-#define SEQK_ISA(name, arch, needs, cflags, title) #name ", "
+#define SEQK_ISA(name, arch, needs, cflags, title) ", " #name
 #include "cpu_simd/isa.def"
     "";
 
@@ -244,16 +304,16 @@ seqk_status seqk__registry_resolve(const char *spec, seqk_context *ctx)
         return SEQK_OK;
     }
     if (!strcmp(spec, "cpu") || !strcmp(spec, "auto")) {
-        /* auto: the best CPU backend, and the first OpenCL device on top
-         * for the ops and shapes where tuning data measured it faster
-         * (cl_offload.c; opened on first use). */
+        /* auto: the best CPU backend, and the first device backend's first
+         * device on top for the ops and shapes where tuning data measured
+         * it faster (offload.c; opened on first use). */
         use_cpu(ctx, NULL);
-#if SEQK_HAVE_OPENCL
-        /* No probe here: OpenCL is initialised only when tuning data
+        /* No probe here: the device is initialised only when tuning data
          * sends an op there. */
-        if (!strcmp(spec, "auto") && ctx->num_backends < SEQK_MAX_BACKENDS)
-            ctx->backends[ctx->num_backends++] = &seqk_backend_opencl_offload;
-#endif
+        const seqk_backend *offload = seqk__offload_backend();
+        if (!strcmp(spec, "auto") && offload &&
+            ctx->num_backends < SEQK_MAX_BACKENDS)
+            ctx->backends[ctx->num_backends++] = offload;
         return SEQK_OK;
     }
     for (int i = 0; i < NUM_CPU; i++) {
@@ -266,20 +326,17 @@ seqk_status seqk__registry_resolve(const char *spec, seqk_context *ctx)
         use_cpu(ctx, &cpu_table[i]);
         return SEQK_OK;
     }
-    if (!strncmp(spec, "opencl", 6))
-        return resolve_opencl(spec, ctx);
+    for (int k = 0; k < NUM_DEV; k++)
+        if (!strncmp(spec, device_table[k].name,
+                     strlen(device_table[k].name)))
+            return resolve_device(spec, k, ctx);
+    char devices[128] = "";
+    for (int k = 0; k < NUM_DEV; k++) {
+        size_t used = strlen(devices);
+        snprintf(devices + used, sizeof devices - used, ", %s, %s:P.D",
+                 device_table[k].name, device_table[k].name);
+    }
     return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                       "unknown device '%s': expected ref, cpu, %sopencl, "
-                       "opencl:P.D or auto", spec, isa_names);
-}
-
-int seqk__registry_count(void) { return 1 + NUM_CPU; }
-
-const seqk_backend *seqk__registry_get(int index)
-{
-    if (index == 0)
-        return &seqk_backend_ref;
-    if (index > 0 && index <= NUM_CPU)
-        return cpu_table[index - 1].backend;
-    return NULL;
+                       "unknown device '%s': expected ref, cpu%s%s or auto",
+                       spec, isa_names, devices);
 }

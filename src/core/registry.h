@@ -1,7 +1,7 @@
 /*
  * registry.h — the device registry: every device seqk knows of (the
- * reference backend, the CPU ISA levels of this architecture, the OpenCL
- * devices the ICD loader reports), whether each is usable, and the
+ * reference backend, the CPU ISA levels of this architecture, the devices
+ * each device backend reports), whether each is usable, and the
  * resolution of a device spec string into a context's backend list.
  */
 #ifndef SEQK_CORE_REGISTRY_H
@@ -56,16 +56,21 @@ int seqk__cpu_default_threads(void);
 const char *seqk__cpu_name(void);
 const char *seqk__cpu_source(void);
 
-/* opencl_probe.c: OpenCL devices seen through the ICD loader. */
-#define SEQK_MAX_CL_DEVICES 16
-typedef struct seqk_cl_device_desc {
-    int platform, device;
-    char name[96];
-    char platform_name[64];
-} seqk_cl_device_desc;
-/* Number of devices (0 when OpenCL is off or no platform); fills up to max.
- * why gets the reason when there are none. */
-int seqk__opencl_probe(seqk_cl_device_desc *out, int max, char *why,
-                       size_t why_len);
+/* The device backends of this build (device.h), in the order of
+ * seqk_devices.def; NULL when i is past the last. */
+const seqk_device_iface *seqk__device_backend(int i);
+/* The device backend called name ("opencl"), or NULL. */
+const seqk_device_iface *seqk__device_backend_find(const char *name);
+/* The titles of the device backends seqk knows, built or not, joined by
+ * " or " ("OpenCL"), for messages. */
+void seqk__device_titles(char *buf, size_t len);
+
+/* offload.c: the first device backend as the top backend of `auto`
+ * contexts, for the ops and shapes the tuning data puts there (NULL when
+ * this build has no device backend); its tunables (NULL-terminated); and
+ * the per-context state's cleanup. */
+const seqk_backend *seqk__offload_backend(void);
+extern const struct seqk_tunable *const seqk__offload_tunables[];
+void seqk__offload_free(seqk_context *ctx);
 
 #endif

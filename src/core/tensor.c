@@ -2,18 +2,14 @@
  * tensor.c — tensors: a shape, a dtype and device memory.  On host
  * backends the memory is 64-byte aligned host memory followed by
  * SEQK_TENSOR_GUARD_BYTES guard bytes, which the tests check to catch
- * kernels that write past an output.  On an OpenCL context the memory is
- * a cl_mem buffer (data, then the guard bytes) and t->data a reserved host
- * range standing for it (src/opencl/cl_memory.c).
+ * kernels that write past an output.  On a device context the memory is
+ * the device backend's (data, then the guard bytes; device.h) and t->data
+ * a device address.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-#include "seqk_config.h"
-#if SEQK_HAVE_OPENCL
-#include "opencl/cl_backend.h"
-#endif
 
 seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
                                const int64_t *dims, seqk_dtype dtype,
@@ -66,21 +62,19 @@ seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
     t->dtype = dtype;
     t->numel = numel;
     t->bytes = (size_t)numel * esize;
-#if SEQK_HAVE_OPENCL
-    if (ctx->cl) {
-        seqk_status st = seqk_cl_alloc(ctx, t->bytes, &t->data);
+    if (ctx->dev) {
+        seqk_status st = ctx->dev->alloc(ctx, t->bytes, &t->data);
         if (st != SEQK_OK) {
             free(t);
             return st;
         }
-        seqk__log(ctx, SEQK_VERBOSE_ALLOC, "tensor %s %s: %zu bytes (OpenCL)",
+        seqk__log(ctx, SEQK_VERBOSE_ALLOC, "tensor %s %s: %zu bytes (%s)",
                   seqk__dims_str(ndim, dims, shape, sizeof shape),
-                  seqk__dtype_name(dtype), t->bytes);
+                  seqk__dtype_name(dtype), t->bytes, ctx->dev->title);
         seqk__context_retain(ctx);
         *out = t;
         return SEQK_OK;
     }
-#endif
     t->data = seqk__aligned_alloc(t->bytes + SEQK_TENSOR_GUARD_BYTES);
     if (!t->data) {
         size_t bytes = t->bytes;
@@ -106,11 +100,9 @@ seqk_status seqk_tensor_destroy(seqk_tensor *t)
     if (!t)
         return SEQK_OK;
     seqk_context *ctx = t->ctx;
-#if SEQK_HAVE_OPENCL
-    if (ctx->cl)
-        seqk_cl_free(ctx, t->data);
+    if (ctx->dev)
+        ctx->dev->free(ctx, t->data);
     else
-#endif
         seqk__aligned_free(t->data);
     free(t);
     seqk__context_release(ctx);
@@ -129,10 +121,8 @@ seqk_status seqk_tensor_write(seqk_tensor *t, const void *host, size_t bytes)
         return seqk__error(t->ctx, SEQK_ERR_SHAPE,
                            "seqk_tensor_write: %zu bytes given but the "
                            "tensor holds %zu", bytes, t->bytes);
-#if SEQK_HAVE_OPENCL
-    if (t->ctx->cl)
-        return seqk_cl_write(t->ctx, t->data, host, bytes);
-#endif
+    if (t->ctx->dev)
+        return t->ctx->dev->write(t->ctx, t->data, host, bytes);
     if (bytes)
         memcpy(t->data, host, bytes);
     return SEQK_OK;
@@ -150,10 +140,8 @@ seqk_status seqk_tensor_read(const seqk_tensor *t, void *host, size_t bytes)
         return seqk__error(t->ctx, SEQK_ERR_SHAPE,
                            "seqk_tensor_read: %zu bytes asked but the "
                            "tensor holds %zu", bytes, t->bytes);
-#if SEQK_HAVE_OPENCL
-    if (t->ctx->cl)
-        return seqk_cl_read(t->ctx, host, t->data, bytes);
-#endif
+    if (t->ctx->dev)
+        return t->ctx->dev->read(t->ctx, host, t->data, bytes);
     if (bytes)
         memcpy(host, t->data, bytes);
     return SEQK_OK;
@@ -180,8 +168,7 @@ size_t seqk_tensor_bytes(const seqk_tensor *t) { return t ? t->bytes : 0; }
 const void *seqk__tensor_host(const seqk_tensor *t, void **tmp)
 {
     *tmp = NULL;
-#if SEQK_HAVE_OPENCL
-    if (t->ctx->cl) {
+    if (t->ctx->dev) {
         void *buf = malloc(t->bytes ? t->bytes : 1);
         if (!buf) {
             seqk__error(t->ctx, SEQK_ERR_OUT_OF_MEMORY,
@@ -189,31 +176,28 @@ const void *seqk__tensor_host(const seqk_tensor *t, void **tmp)
                         t->bytes);
             return NULL;
         }
-        if (seqk_cl_read(t->ctx, buf, t->data, t->bytes) != SEQK_OK) {
+        if (t->ctx->dev->read(t->ctx, buf, t->data, t->bytes) != SEQK_OK) {
             free(buf);
             return NULL;
         }
         *tmp = buf;
         return buf;
     }
-#endif
     return t->data;
 }
 
 int seqk__tensor_guard_intact(const seqk_tensor *t)
 {
-#if SEQK_HAVE_OPENCL
-    if (t->ctx->cl) {
+    if (t->ctx->dev) {
         unsigned char g[SEQK_TENSOR_GUARD_BYTES];
-        if (seqk_cl_read(t->ctx, g, (const char *)t->data + t->bytes,
-                         sizeof g) != SEQK_OK)
+        if (t->ctx->dev->read(t->ctx, g, (const char *)t->data + t->bytes,
+                              sizeof g) != SEQK_OK)
             return 0;
         for (int i = 0; i < SEQK_TENSOR_GUARD_BYTES; i++)
             if (g[i] != SEQK_TENSOR_GUARD_BYTE)
                 return 0;
         return 1;
     }
-#endif
     const unsigned char *g = (const unsigned char *)t->data + t->bytes;
     for (int i = 0; i < SEQK_TENSOR_GUARD_BYTES; i++)
         if (g[i] != SEQK_TENSOR_GUARD_BYTE)

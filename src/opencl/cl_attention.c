@@ -2,12 +2,13 @@
  * cl_attention.c — Attention-23 on OpenCL (kernels/attention.cl).
  *
  * Two kernels, one tunable ("opencl.attention"):
- *   PATH 0  attention_flash: BQ query rows x TPR work-items per row per
- *           work-group, K/V tiles of BK keys in local memory, online
+ *   PATH 0  seqk_f32_attention_flash: BQ query rows x TPR work-items per
+ *           row per work-group, K/V tiles of BK keys in local memory, online
  *           softmax; each work-item keeps ceil(Dv/TPR) <= MAX_ACC columns
  *           of y in registers.
- *   PATH 1  attention_row: one work-group of RWG work-items per query row,
- *           no K/V tiles; local memory 2*RWG floats whatever the head size.
+ *   PATH 1  seqk_f32_attention_row: one work-group of RWG work-items per
+ *           query row, no K/V tiles; local memory 2*RWG floats whatever
+ *           the head size.
  * The tuned (or default) values are used when legal() accepts them for
  * this device and shape; otherwise the nearest flash configuration that
  * fits (smaller BQ, BK; other TPR), else the row kernel with the largest
@@ -22,7 +23,7 @@
 enum { P_PATH = 0, P_BQ, P_BK, P_TPR, P_RWG, NUM_P };
 #define MAX_ACC 32 /* y columns a flash work-item keeps in registers */
 
-/* Local memory bytes of attention_flash (see the kernel's layout). */
+/* Local memory bytes of seqk_f32_attention_flash (see its layout). */
 static int64_t flash_local_bytes(int64_t bq, int64_t bk, int64_t dh,
                                  int64_t dv)
 {
@@ -186,7 +187,7 @@ static seqk_status set_args(seqk_context *ctx, cl_kernel k, const char *name,
 static seqk_status run_row(seqk_context *ctx, const seqk_attention_problem *p,
                            size_t wg)
 {
-    static const char name[] = "attention_row";
+    static const char name[] = "seqk_f32_attention_row";
     cl_kernel k;
     seqk_status st;
     if ((st = seqk_cl_kernel(ctx, "attention", NULL, name, &k)))
@@ -205,7 +206,7 @@ static seqk_status run_row(seqk_context *ctx, const seqk_attention_problem *p,
 seqk_status seqk_cl_attention(seqk_context *ctx,
                               const seqk_attention_problem *p)
 {
-    static const char name[] = "attention_flash";
+    static const char name[] = "seqk_f32_attention_flash";
     if (p->B == 0 || p->Hq == 0 || p->Sq == 0 || p->Dv == 0)
         return SEQK_OK;
     if (p->Hkv <= 0 || p->Hq % p->Hkv != 0 || p->Hq / p->Hkv > INT_MAX ||

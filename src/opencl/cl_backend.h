@@ -12,8 +12,8 @@
  *
  * Every call here checks every OpenCL call; on failure it records a
  * message naming the CL call and error (e.g. "clEnqueueNDRangeKernel
- * (softmax_rows): CL_OUT_OF_RESOURCES") in seqk_last_error(ctx) and
- * returns the translated status.  One context = one in-order queue, used
+ * (seqk_f32_softmax_rows): CL_OUT_OF_RESOURCES") in seqk_last_error(ctx)
+ * and returns the translated status.  One context = one in-order queue, used
  * from one thread at a time (like every seqk context).
  */
 #ifndef SEQK_OPENCL_CL_BACKEND_H
@@ -36,6 +36,11 @@ typedef struct seqk_cl_device_facts {
     cl_ulong max_alloc_size;
     cl_uint mem_base_addr_align;   /* bits, as CL reports it */
     int fp16;                      /* cl_khr_fp16 */
+    /* For tuning limits and fingerprints only, so a failed query is kept
+     * (type_err, platform_err) rather than failing the open: */
+    int is_gpu;                    /* CL_DEVICE_TYPE_GPU */
+    char platform_version[256];    /* CL_PLATFORM_VERSION */
+    cl_int type_err, platform_err;
 } seqk_cl_device_facts;
 
 typedef struct seqk_cl_state seqk_cl_state; /* opaque, one per context */
@@ -43,20 +48,20 @@ typedef struct seqk_cl_state seqk_cl_state; /* opaque, one per context */
 /* ---- device ---------------------------------------------------------- */
 
 /* Opens OpenCL device (platform, device) for ctx: creates its cl_context
- * and in-order queue and stores the state in ctx->cl.  SEQK_ERR_NO_DEVICE
- * when there is no such device. */
+ * and in-order queue and stores the state in ctx->dev_state.
+ * SEQK_ERR_NO_DEVICE when there is no such device. */
 seqk_status seqk_cl_open(seqk_context *ctx, int platform, int device);
 /* Wraps a caller's context/queue (seqk_opencl.h); nothing is released at
  * close except our own references (retained here). */
 seqk_status seqk_cl_open_shared(seqk_context *ctx, cl_context clctx,
                                 cl_command_queue queue);
-/* Releases programs, kernels, queue and context (ctx->cl becomes NULL). */
+/* Releases programs, kernels, queue and context (ctx->dev_state becomes
+ * NULL). */
 void seqk_cl_close(seqk_context *ctx);
 
 /* ctx's state, or NULL when ctx is not an OpenCL context. */
 seqk_cl_state *seqk_cl_state_of(const seqk_context *ctx);
 const seqk_cl_device_facts *seqk_cl_facts(const seqk_context *ctx);
-cl_context seqk_cl_context(const seqk_context *ctx);
 cl_command_queue seqk_cl_queue(const seqk_context *ctx);
 cl_device_id seqk_cl_device(const seqk_context *ctx);
 
@@ -74,7 +79,7 @@ const char *seqk_cl_error_name(cl_int err);
 seqk_status seqk_cl_status(cl_int err);
 /* SEQK_OK for CL_SUCCESS; else records "<what>: <CL name> (<code>)" in ctx
  * and returns seqk_cl_status(err).  Use: st = seqk_cl_check(ctx, err,
- * "clSetKernelArg(softmax_rows, 2)"); */
+ * "clSetKernelArg(seqk_f32_softmax_rows, 2)"); */
 seqk_status seqk_cl_check(seqk_context *ctx, cl_int err, const char *what);
 
 /* ---- programs and kernels -------------------------------------------- */
@@ -166,11 +171,17 @@ static inline size_t seqk_cl_round_up(size_t n, size_t m)
     return (n + m - 1) / m * m;
 }
 
-/* The backend (backend_opencl.c). */
+/* The backend (backend_opencl.c) and the device table core/ and tune/
+ * use (cl_device_iface.c; core/device.h). */
 extern const seqk_backend seqk_backend_opencl;
-/* The OpenCL device as the top backend of `auto` contexts, for ops the
- * tuning data puts there (cl_offload.c), and its per-context state. */
-extern const seqk_backend seqk_backend_opencl_offload;
-void seqk_cl_offload_free(seqk_context *ctx);
+extern const seqk_device_iface seqk__device_opencl;
+
+/* The kernels' embedded or $SEQK_KERNEL_DIR source text (malloc'd), as
+ * seqk_cl_kernel() would build it; NULL if none (cl_program.c). */
+char *seqk_cl_source_text(const char *name);
+/* OpenCL devices seen through the ICD loader (cl_probe.c): the device
+ * table's probe. */
+int seqk_cl_probe(seqk_device_desc *out, int max, char *why,
+                  size_t why_len);
 
 #endif /* SEQK_OPENCL_CL_BACKEND_H */

@@ -165,6 +165,19 @@ seqk_status seqk_cl_query_facts(cl_device_id dev, seqk_cl_device_facts *f)
     char ext[4096];
     info_string(dev, CL_DEVICE_EXTENSIONS, ext, sizeof ext);
     f->fp16 = strstr(ext, "cl_khr_fp16") != NULL;
+    cl_device_type type = 0;
+    f->type_err = clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type,
+                                  NULL);
+    f->is_gpu = f->type_err == CL_SUCCESS && (type & CL_DEVICE_TYPE_GPU);
+    cl_platform_id platform = NULL;
+    f->platform_err = clGetDeviceInfo(dev, CL_DEVICE_PLATFORM,
+                                      sizeof platform, &platform, NULL);
+    if (f->platform_err == CL_SUCCESS)
+        f->platform_err = clGetPlatformInfo(
+            platform, CL_PLATFORM_VERSION, sizeof f->platform_version - 1,
+            f->platform_version, NULL);
+    if (f->platform_err != CL_SUCCESS)
+        f->platform_version[0] = '\0';
     if (f->max_work_group_size == 0)
         f->max_work_group_size = 1;
     return SEQK_OK;
@@ -226,7 +239,7 @@ seqk_status seqk_cl_open(seqk_context *ctx, int platform, int device)
     if ((st = seqk_cl_check(ctx, err, "clCreateCommandQueue")))
         goto fail;
     seqk_cl_profile_init(s);
-    ctx->cl = s;
+    ctx->dev_state = s;
     return SEQK_OK;
 fail:
     if (s->context)
@@ -266,7 +279,7 @@ seqk_status seqk_cl_open_shared(seqk_context *ctx, cl_context clctx,
     }
     s->queue = queue;
     seqk_cl_profile_init(s); /* on when the caller's queue profiles */
-    ctx->cl = s;
+    ctx->dev_state = s;
     return SEQK_OK;
 fail:
     free(s);
@@ -275,7 +288,7 @@ fail:
 
 void seqk_cl_close(seqk_context *ctx)
 {
-    seqk_cl_state *s = ctx ? ctx->cl : NULL;
+    seqk_cl_state *s = seqk_cl_state_of(ctx);
     if (!s)
         return;
     if (s->queue)
@@ -288,29 +301,32 @@ void seqk_cl_close(seqk_context *ctx)
     if (s->context)
         clReleaseContext(s->context);
     free(s);
-    ctx->cl = NULL;
+    ctx->dev_state = NULL;
 }
 
 seqk_cl_state *seqk_cl_state_of(const seqk_context *ctx)
 {
-    return ctx ? ctx->cl : NULL;
+    return ctx && ctx->dev == &seqk__device_opencl ? ctx->dev_state : NULL;
 }
 
 const seqk_cl_device_facts *seqk_cl_facts(const seqk_context *ctx)
 {
-    return ctx && ctx->cl ? &ctx->cl->facts : NULL;
+    seqk_cl_state *s = seqk_cl_state_of(ctx);
+    return s ? &s->facts : NULL;
 }
 
-cl_context seqk_cl_context(const seqk_context *ctx) { return ctx->cl->context; }
 cl_command_queue seqk_cl_queue(const seqk_context *ctx)
 {
-    return ctx->cl->queue;
+    return seqk_cl_st(ctx)->queue;
 }
-cl_device_id seqk_cl_device(const seqk_context *ctx) { return ctx->cl->device; }
+cl_device_id seqk_cl_device(const seqk_context *ctx)
+{
+    return seqk_cl_st(ctx)->device;
+}
 
 cl_ulong seqk_cl_local_mem(const seqk_context *ctx)
 {
-    return ctx->cl->facts.local_mem_size;
+    return seqk_cl_st(ctx)->facts.local_mem_size;
 }
 
 static _Atomic unsigned long host_waits;
@@ -321,7 +337,8 @@ void seqk__cl_host_wait(void) { host_waits++; }
 seqk_status seqk_cl_finish(seqk_context *ctx)
 {
     seqk__cl_host_wait();
-    return seqk_cl_check(ctx, clFinish(ctx->cl->queue), "clFinish");
+    return seqk_cl_check(ctx, clFinish(seqk_cl_st(ctx)->queue),
+                         "clFinish");
 }
 
 /* ---- launching ------------------------------------------------------- */
@@ -354,9 +371,10 @@ seqk_status seqk_cl_arg_ptr(seqk_context *ctx, cl_kernel k, const char *name,
 
 size_t seqk_cl_kernel_max_wg(seqk_context *ctx, cl_kernel k)
 {
-    size_t dev_max = ctx->cl->facts.max_work_group_size;
+    const seqk_cl_state *s = seqk_cl_st(ctx);
+    size_t dev_max = s->facts.max_work_group_size;
     size_t k_max = 0;
-    if (clGetKernelWorkGroupInfo(k, ctx->cl->device, CL_KERNEL_WORK_GROUP_SIZE,
+    if (clGetKernelWorkGroupInfo(k, s->device, CL_KERNEL_WORK_GROUP_SIZE,
                                  sizeof k_max, &k_max, NULL) != CL_SUCCESS ||
         k_max == 0)
         k_max = dev_max;
@@ -367,7 +385,7 @@ seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
                             cl_uint dims, const size_t *global,
                             const size_t *local)
 {
-    const seqk_cl_device_facts *f = &ctx->cl->facts;
+    const seqk_cl_device_facts *f = &seqk_cl_st(ctx)->facts;
     if (dims < 1 || dims > 3)
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL %s: %u work dimensions", name,
@@ -402,8 +420,8 @@ seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
               local && dims > 1 ? local[1] : 0,
               local && dims > 2 ? local[2] : 0);
     cl_event *ev = seqk_cl_profile_slot(ctx);
-    cl_int err = clEnqueueNDRangeKernel(ctx->cl->queue, k, dims, NULL, global,
-                                        local, 0, NULL, ev);
+    cl_int err = clEnqueueNDRangeKernel(seqk_cl_st(ctx)->queue, k, dims,
+                                        NULL, global, local, 0, NULL, ev);
     if (err == CL_SUCCESS) {
         if (ev)
             seqk_cl_profile_commit(ctx);

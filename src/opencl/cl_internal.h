@@ -30,12 +30,22 @@ typedef struct seqk_cl_program {
     struct seqk_cl_program *next;
 } seqk_cl_program;
 
+/* The state of ctx, an OpenCL context (seqk_cl_state_of() checks). */
+static inline seqk_cl_state *seqk_cl_st(const seqk_context *ctx)
+{
+    return ctx->dev_state;
+}
+
 struct seqk_cl_state {
     cl_platform_id platform;
     cl_device_id device;
     cl_context context;
     cl_command_queue queue;
     seqk_cl_device_facts facts;
+    /* facts in the device table's form, made on first use (tune/ reads
+     * them on every call that looks up tuned values) */
+    seqk__device_facts table_facts;
+    int table_facts_made;
     seqk_cl_range *ranges;   /* sorted by base */
     size_t num_ranges, cap_ranges;
     seqk_cl_program *programs;

@@ -45,7 +45,7 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
                                     const int64_t *dims, seqk_dtype dtype,
                                     seqk_tensor **out)
 {
-    if (!ctx || !ctx->cl || !buf || !out || ndim < 0 ||
+    if (!seqk_cl_state_of(ctx) || !buf || !out || ndim < 0 ||
         ndim > SEQK_MAX_DIMS || (ndim > 0 && !dims))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "seqk_opencl_tensor_wrap: NULL argument, bad "
@@ -68,7 +68,7 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
         return seqk__error(ctx, SEQK_ERR_SHAPE,
                            "seqk_opencl_tensor_wrap: %zu bytes at offset %zu "
                            "do not fit the buffer's %zu", bytes, offset, size);
-    seqk_cl_state *s = ctx->cl;
+    seqk_cl_state *s = seqk_cl_st(ctx);
     if (s->num_ranges == s->cap_ranges) {
         size_t cap = s->cap_ranges ? 2 * s->cap_ranges : 64;
         seqk_cl_range *n = realloc(s->ranges, cap * sizeof *n);
@@ -117,11 +117,12 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
 seqk_status seqk_opencl_tensor_buffer(const seqk_tensor *t, cl_mem *buf,
                                       size_t *offset)
 {
-    if (!t || !buf || !offset || !t->ctx->cl)
+    if (!t || !buf || !offset || !seqk_cl_state_of(t->ctx))
         return seqk__error(t ? t->ctx : NULL, SEQK_ERR_INVALID_ARG,
                            "seqk_opencl_tensor_buffer: NULL argument or not "
                            "an OpenCL tensor");
-    const seqk_cl_range *r = seqk_cl_find_range(t->ctx->cl, t->data);
+    const seqk_cl_range *r = seqk_cl_find_range(seqk_cl_st(t->ctx),
+                                                t->data);
     if (!r)
         return seqk__error(t->ctx, SEQK_ERR_INTERNAL,
                            "seqk_opencl_tensor_buffer: unknown tensor");
@@ -132,5 +133,6 @@ seqk_status seqk_opencl_tensor_buffer(const seqk_tensor *t, cl_mem *buf,
 
 cl_command_queue seqk_opencl_queue(const seqk_context *ctx)
 {
-    return ctx && ctx->cl ? ctx->cl->queue : NULL;
+    seqk_cl_state *s = seqk_cl_state_of(ctx);
+    return s ? s->queue : NULL;
 }

@@ -53,7 +53,7 @@ seqk_status seqk_cl_translate(seqk_context *ctx, const void *ptr,
     *elem_offset = 0;
     if (!ptr)
         return SEQK_OK;
-    const seqk_cl_range *r = seqk_cl_find_range(ctx->cl, ptr);
+    const seqk_cl_range *r = seqk_cl_find_range(seqk_cl_st(ctx), ptr);
     if (!r)
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL: pointer %p is not inside a tensor of "
@@ -74,7 +74,7 @@ static seqk_status locate(seqk_context *ctx, const void *dev, size_t bytes,
                           const char *what, const seqk_cl_range **r,
                           size_t *off)
 {
-    *r = seqk_cl_find_range(ctx->cl, dev);
+    *r = seqk_cl_find_range(seqk_cl_st(ctx), dev);
     if (!*r)
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL %s: pointer %p is not inside a tensor of "
@@ -99,9 +99,10 @@ seqk_status seqk_cl_write(seqk_context *ctx, void *dev, const void *host,
     if ((st = locate(ctx, dev, bytes, "write", &r, &off)))
         return st;
     seqk__cl_host_wait();
+    cl_command_queue q = seqk_cl_st(ctx)->queue;
     return seqk_cl_check(ctx,
-                         clEnqueueWriteBuffer(ctx->cl->queue, r->mem, CL_TRUE,
-                                              off, bytes, host, 0, NULL, NULL),
+                         clEnqueueWriteBuffer(q, r->mem, CL_TRUE, off, bytes,
+                                              host, 0, NULL, NULL),
                          "clEnqueueWriteBuffer");
 }
 
@@ -116,9 +117,10 @@ seqk_status seqk_cl_read(seqk_context *ctx, void *host, const void *dev,
     if ((st = locate(ctx, dev, bytes, "read", &r, &off)))
         return st;
     seqk__cl_host_wait();
+    cl_command_queue q = seqk_cl_st(ctx)->queue;
     return seqk_cl_check(ctx,
-                         clEnqueueReadBuffer(ctx->cl->queue, r->mem, CL_TRUE,
-                                             off, bytes, host, 0, NULL, NULL),
+                         clEnqueueReadBuffer(q, r->mem, CL_TRUE, off, bytes,
+                                             host, 0, NULL, NULL),
                          "clEnqueueReadBuffer");
 }
 
@@ -133,15 +135,16 @@ seqk_status seqk_cl_copy(seqk_context *ctx, void *dst_dev,
     if ((st = locate(ctx, dst_dev, bytes, "copy", &rd, &od)) ||
         (st = locate(ctx, src_dev, bytes, "copy", &rs, &os)))
         return st;
+    cl_command_queue q = seqk_cl_st(ctx)->queue;
     return seqk_cl_check(ctx,
-                         clEnqueueCopyBuffer(ctx->cl->queue, rs->mem, rd->mem,
-                                             os, od, bytes, 0, NULL, NULL),
+                         clEnqueueCopyBuffer(q, rs->mem, rd->mem, os, od,
+                                             bytes, 0, NULL, NULL),
                          "clEnqueueCopyBuffer");
 }
 
 seqk_status seqk_cl_alloc(seqk_context *ctx, size_t bytes, void **range)
 {
-    seqk_cl_state *s = ctx->cl;
+    seqk_cl_state *s = seqk_cl_st(ctx);
     size_t size = bytes + SEQK_TENSOR_GUARD_BYTES;
     cl_int err = CL_SUCCESS;
     seqk_status st;
@@ -205,7 +208,7 @@ seqk_status seqk_cl_alloc(seqk_context *ctx, size_t bytes, void **range)
 
 void seqk_cl_free(seqk_context *ctx, void *range)
 {
-    seqk_cl_state *s = ctx ? ctx->cl : NULL;
+    seqk_cl_state *s = seqk_cl_state_of(ctx);
     if (!s || !range)
         return;
     /* range is the tensor's data: the range base, or inside it for a

@@ -45,7 +45,7 @@ static void drain(seqk_cl_state *s)
 
 cl_event *seqk_cl_profile_slot(seqk_context *ctx)
 {
-    seqk_cl_state *s = ctx->cl;
+    seqk_cl_state *s = seqk_cl_st(ctx);
     if (!s->profiling)
         return NULL;
     if (s->num_events == s->cap_events) {
@@ -67,7 +67,7 @@ cl_event *seqk_cl_profile_slot(seqk_context *ctx)
 
 void seqk_cl_profile_commit(seqk_context *ctx)
 {
-    ctx->cl->num_events++;
+    seqk_cl_st(ctx)->num_events++;
 }
 
 void seqk_cl_profile_release(seqk_cl_state *s)
@@ -80,7 +80,7 @@ void seqk_cl_profile_release(seqk_cl_state *s)
 
 seqk_status seqk_cl_device_time(seqk_context *ctx, double *ms)
 {
-    seqk_cl_state *s = ctx->cl;
+    seqk_cl_state *s = seqk_cl_st(ctx);
     if (!s->profiling)
         return seqk__error(ctx, SEQK_ERR_UNSUPPORTED,
                            "seqk_context_device_time: profiling is off on "

@@ -106,6 +106,24 @@ static seqk_status load_source(seqk_context *ctx, const char *name,
     return SEQK_OK;
 }
 
+char *seqk_cl_source_text(const char *name)
+{
+    /* As load_source() reads it, but never an error (this feeds the
+     * tuning key's hash): an unreadable $SEQK_KERNEL_DIR file gives the
+     * embedded text. */
+    const char *dir = getenv("SEQK_KERNEL_DIR");
+    if (dir && *dir) {
+        char path[1024];
+        int n = snprintf(path, sizeof path, "%s/%s.cl", dir, name);
+        char *text = n > 0 && (size_t)n < sizeof path
+                         ? read_file(path, NULL) : NULL;
+        if (text)
+            return text;
+    }
+    const char *src = seqk_cl_embedded_source(name);
+    return src ? strdup(src) : NULL;
+}
+
 /* FNV-1a, 64 bits. */
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
 {
@@ -185,7 +203,7 @@ static cl_program load_cached(seqk_context *ctx, const char *path,
     }
     cl_int err, bin_status = CL_SUCCESS;
     size_t size = (size_t)h.size;
-    seqk_cl_state *s = ctx->cl;
+    seqk_cl_state *s = seqk_cl_st(ctx);
     prog = clCreateProgramWithBinary(s->context, 1, &s->device, &size, &bin,
                                      &bin_status, &err);
     if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
@@ -253,7 +271,7 @@ static seqk_status build_from_source(seqk_context *ctx, const char *name,
                                      const char *source, const char *options,
                                      cl_program *out)
 {
-    seqk_cl_state *s = ctx->cl;
+    seqk_cl_state *s = seqk_cl_st(ctx);
     cl_int err;
     seqk_status st;
     *out = NULL;
@@ -294,7 +312,7 @@ static seqk_status build_from_source(seqk_context *ctx, const char *name,
 static seqk_status get_program(seqk_context *ctx, const char *name,
                                const char *options, seqk_cl_program **out)
 {
-    seqk_cl_state *s = ctx->cl;
+    seqk_cl_state *s = seqk_cl_st(ctx);
     seqk_status st;
     for (seqk_cl_program *p = s->programs; p; p = p->next)
         if (!strcmp(p->source, name) && !strcmp(p->options, options)) {
@@ -365,7 +383,7 @@ seqk_status seqk_cl_kernel(seqk_context *ctx, const char *source,
     seqk_cl_program *p;
     seqk_status st;
     *out = NULL;
-    if (!ctx || !ctx->cl)
+    if (!seqk_cl_state_of(ctx))
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL: the context has no OpenCL device");
     if (!options)

@@ -4,7 +4,7 @@
  *
  * Per layer, all enqueued on the context's in-order queue, no host wait
  * between steps:
- *   1. seqk_rnn_init: states [D][B][H] from h0/c0 or zeros;
+ *   1. seqk_f32_rnn_init: states [D][B][H] from h0/c0 or zeros;
  *   2. per direction ONE GEMM  xp[d] = X[T*B, I] . W[d]^T + bias, the bias
  *      folded in as a broadcast C (Wb + Rb; GRU lbr=1 keeps Rbh out);
  *      when X's strides cannot be one [rows, I] matrix, one GEMM per t;
@@ -24,10 +24,10 @@
  *        sequence       instead of 3, ONE launch for all steps: a
  *                       work-group per (direction, batch row) runs its
  *                       recurrence with h in local memory and a barrier
- *                       per step (seqk_rnn_seq_*; SWG work-items); wins
+ *                       per step (seqk_f32_rnn_seq_*; SWG work-items); wins
  *                       where launches cost more than a step's work
  *                       (small H), tunable only;
- *   4. seqk_rnn_final: yh / yc from the final states.
+ *   4. seqk_f32_rnn_final: yh / yc from the final states.
  *
  * Weights (host pointers of the plan) are uploaded once per plan into the
  * layer's seqk_backend_cache, with device scratch (xp, rg, state
@@ -308,7 +308,7 @@ typedef struct rnn_run {
     rnn_cache *c;
     int D, G, lbr0, launches;
     int fused;      /* the kernels' fused: 0 GEMM, 1 R transposed, 2 R */
-    int sequence;   /* one launch for all steps (seqk_rnn_seq_*) */
+    int sequence;   /* one launch for all steps (seqk_f32_rnn_seq_*) */
     cl_kernel kseq; /* that kernel */
     const char *seq_name;
     size_t swg;     /* its work-group */
@@ -520,7 +520,7 @@ static seqk_status set_y(rnn_run *r, cl_kernel k, const char *name)
     return SEQK_OK;
 }
 
-/* Arguments 21..27 (z, rh, acts, clip) of seqk_rnn_step_gru_zr. */
+/* Arguments 21..27 (z, rh, acts, clip) of seqk_f32_rnn_step_gru_zr. */
 static seqk_status set_zr(rnn_run *r, cl_kernel k, const char *name)
 {
     seqk_context *ctx = r->ctx;
@@ -553,7 +553,7 @@ static seqk_status run_init(rnn_run *r)
 {
     seqk_context *ctx = r->ctx;
     const seqk_rnn_layer_problem *p = r->p;
-    static const char name[] = "seqk_rnn_init";
+    static const char name[] = "seqk_f32_rnn_init";
     cl_kernel k;
     const cl_int D = r->D, B = (cl_int)p->B, H = (cl_int)p->H;
     const cl_int has_h0 = p->h0 != NULL, has_c0 = p->c0 != NULL;
@@ -576,7 +576,7 @@ static seqk_status run_final(rnn_run *r)
 {
     seqk_context *ctx = r->ctx;
     const seqk_rnn_layer_problem *p = r->p;
-    static const char name[] = "seqk_rnn_final";
+    static const char name[] = "seqk_f32_rnn_final";
     cl_kernel k;
     if (!p->yh && !p->yc)
         return SEQK_OK;
@@ -603,9 +603,9 @@ static seqk_status run_steps(rnn_run *r)
 {
     seqk_context *ctx = r->ctx;
     const seqk_rnn_layer_problem *p = r->p;
-    const char *name = p->cell == SEQK_CELL_LSTM ? "seqk_rnn_step_lstm"
-                     : p->cell == SEQK_CELL_GRU  ? "seqk_rnn_step_gru"
-                                                 : "seqk_rnn_step_rnn";
+    const char *name = p->cell == SEQK_CELL_LSTM ? "seqk_f32_rnn_step_lstm"
+                     : p->cell == SEQK_CELL_GRU  ? "seqk_f32_rnn_step_gru"
+                                                 : "seqk_f32_rnn_step_rnn";
     const int lstm = p->cell == SEQK_CELL_LSTM;
     cl_kernel k, kzr = NULL;
     seqk_status st;
@@ -623,7 +623,7 @@ static seqk_status run_steps(rnn_run *r)
             (st = PTR(35, r->rh)) || (st = PTR(37, r->c->rbh)))
             return st;
     }
-    static const char zr_name[] = "seqk_rnn_step_gru_zr";
+    static const char zr_name[] = "seqk_f32_rnn_step_gru_zr";
     if (r->lbr0 && ((st = seqk_cl_kernel(ctx, "rnn", NULL, zr_name, &kzr)) ||
                     (st = set_prefix(r, kzr, zr_name)) ||
                     (st = set_zr(r, kzr, zr_name))))
@@ -798,7 +798,7 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
     int wg = 64;
     seqk__tuned(ctx, &seqk_cl_rnn_gates_tunable, wshape, &wg);
     cl_kernel k;
-    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, "seqk_rnn_step_rnn", &k)))
+    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, "seqk_f32_rnn_step_rnn", &k)))
         goto cleanup;
     const size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
     r.wg = (size_t)wg;
@@ -806,9 +806,9 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
         r.wg /= 2;
     if (variant == VARIANT_SEQUENCE && T > 0) {
         const uint64_t lbytes = (uint64_t)seq_local_floats(p->H, r.lbr0) * 4;
-        r.seq_name = p->cell == SEQK_CELL_LSTM ? "seqk_rnn_seq_lstm"
-                   : p->cell == SEQK_CELL_GRU  ? "seqk_rnn_seq_gru"
-                                               : "seqk_rnn_seq_rnn";
+        r.seq_name = p->cell == SEQK_CELL_LSTM ? "seqk_f32_rnn_seq_lstm"
+                   : p->cell == SEQK_CELL_GRU  ? "seqk_f32_rnn_seq_gru"
+                                               : "seqk_f32_rnn_seq_rnn";
         if ((st = seqk_cl_kernel(ctx, "rnn", NULL, r.seq_name, &r.kseq)))
             goto cleanup;
         r.swg = (size_t)swg;

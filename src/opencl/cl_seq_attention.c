@@ -95,7 +95,7 @@ static seqk_status run_scores(seqk_context *ctx,
                               const float *u, const float *kw,
                               const int32_t *lens, float *w, size_t wg)
 {
-    static const char name[] = "seq_attention_scores";
+    static const char name[] = "seqk_f32_seq_attention_scores";
     cl_kernel k;
     seqk_status st;
     const cl_int kind = (cl_int)p->score;
@@ -134,7 +134,7 @@ static seqk_status run_softmax(seqk_context *ctx,
                                const seqk_seq_attention_problem *p,
                                const int32_t *lens, float *w, size_t wg)
 {
-    static const char name[] = "seq_attention_softmax";
+    static const char name[] = "seqk_f32_seq_attention_softmax";
     cl_kernel k;
     seqk_status st;
     const cl_long S = p->S;
@@ -159,7 +159,7 @@ static seqk_status run_context(seqk_context *ctx,
                                const int32_t *lens, const float *w,
                                size_t wg)
 {
-    static const char name[] = "seq_attention_context";
+    static const char name[] = "seqk_f32_seq_attention_context";
     cl_kernel k;
     seqk_status st;
     const cl_long B = p->B, S = p->S;
@@ -202,8 +202,8 @@ seqk_status seqk_cl_seq_attention(seqk_context *ctx,
     size_t total = 0;
     int64_t o_w = -2, o_u = -2, o_kw = -2, o_len = -2;
     const uint64_t B = (uint64_t)p->B, S = (uint64_t)p->S;
-    const int host_lens =
-        p->key_lens && !seqk_cl_find_range(ctx->cl, p->key_lens);
+    const int host_lens = p->key_lens &&
+                          !seqk_cl_find_range(seqk_cl_st(ctx), p->key_lens);
     if (!p->weights && S > 0)
         o_w = reserve(&total, B * S, sizeof(float));
     if (p->score == SEQK_SCORE_GENERAL)

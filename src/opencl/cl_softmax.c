@@ -1,15 +1,16 @@
 /*
  * cl_softmax.c — Softmax on OpenCL (kernels/softmax.cl).
  *
- * inner == 1: softmax_rows, one work-group per row; inner > 1:
- * softmax_columns, one work-item per column.  Both are tuned through one
- * tunable, "opencl.softmax", by shape {rows = outer*inner, n}:
- *   RWG  softmax_rows work-group size (a power of two: the kernel's tree
- *        reduction needs one); 0 = the rule: the largest power of two no
- *        larger than the kernel's limit on this device, 256, the local
+ * inner == 1: seqk_f32_softmax_rows, one work-group per row; inner > 1:
+ * seqk_f32_softmax_columns, one work-item per column.  Both are tuned
+ * through one tunable, "opencl.softmax", by shape {rows = outer*inner, n}:
+ *   RWG  the rows kernel's work-group size (a power of two: the kernel's
+ *        tree reduction needs one); 0 = the rule: the largest power of two
+ *        no larger than the kernel's limit on this device, 256, the local
  *        memory and the row length rounded up;
- *   CWG  softmax_columns work-group size; 0 = the rule: min(limit, 64);
- *   VW   elements per load in softmax_rows (1 or 4, float4 vloads).
+ *   CWG  the columns kernel's work-group size; 0 = the rule:
+ *        min(limit, 64);
+ *   VW   elements per load in the rows kernel (1 or 4, float4 vloads).
  * The shape does not say which kernel runs (inner is folded into rows),
  * so a tuned entry carries values for both.  Tuned sizes above the
  * kernel's real limit (CL_KERNEL_WORK_GROUP_SIZE) are halved to fit.
@@ -65,7 +66,7 @@ static size_t pow2_floor(size_t v)
     return p;
 }
 
-/* The softmax_rows work-group size: tuned (halved to the kernel's limit
+/* The rows kernel's work-group size: tuned (halved to the kernel's limit
  * and the local memory) or the rule. */
 static size_t rows_wg(seqk_context *ctx, cl_kernel k, int tuned, int64_t n)
 {
@@ -94,45 +95,44 @@ seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
     int v[NUM_P];
     seqk__tuned(ctx, &seqk_cl_softmax_tunable, shape, v);
     if (p->inner == 1) {
+        static const char name[] = "seqk_f32_softmax_rows";
         /* VW 1 builds without options: the same program as the columns
          * kernel's */
         char opts[32];
         snprintf(opts, sizeof opts, "-D SOFTMAX_VW=%d", v[P_VW]);
         if ((st = seqk_cl_kernel(ctx, "softmax", v[P_VW] == 1 ? NULL : opts,
-                                 "softmax_rows", &k)))
+                                 name, &k)))
             return st;
         size_t wg = rows_wg(ctx, k, v[P_RWG], p->n);
         cl_long n = p->n;
-        if ((st = seqk_cl_arg_ptr(ctx, k, "softmax_rows", 0, p->X)) ||
-            (st = seqk_cl_arg_ptr(ctx, k, "softmax_rows", 2, p->Y)) ||
-            (st = seqk_cl_arg(ctx, k, "softmax_rows", 4, sizeof n, &n)) ||
-            (st = seqk_cl_arg(ctx, k, "softmax_rows", 5, wg * sizeof(float),
-                              NULL)))
+        if ((st = seqk_cl_arg_ptr(ctx, k, name, 0, p->X)) ||
+            (st = seqk_cl_arg_ptr(ctx, k, name, 2, p->Y)) ||
+            (st = seqk_cl_arg(ctx, k, name, 4, sizeof n, &n)) ||
+            (st = seqk_cl_arg(ctx, k, name, 5, wg * sizeof(float), NULL)))
             return st;
-        seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: softmax_rows "
-                  "rows=%lld n=%lld: wg %zu, VW %d", (long long)p->outer,
+        seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: %s rows=%lld n=%lld: "
+                  "wg %zu, VW %d", name, (long long)p->outer,
                   (long long)p->n, wg, v[P_VW]);
         size_t global = (size_t)p->outer * wg;
-        return seqk_cl_enqueue(ctx, k, "softmax_rows", 1, &global, &wg);
+        return seqk_cl_enqueue(ctx, k, name, 1, &global, &wg);
     }
-    if ((st = seqk_cl_kernel(ctx, "softmax", NULL, "softmax_columns", &k)))
+    static const char name[] = "seqk_f32_softmax_columns";
+    if ((st = seqk_cl_kernel(ctx, "softmax", NULL, name, &k)))
         return st;
     size_t wg = seqk_cl_kernel_max_wg(ctx, k);
     const size_t want = v[P_CWG] > 0 ? (size_t)v[P_CWG] : 64;
     if (wg > want)
         wg = want;
     cl_long outer = p->outer, n = p->n, inner = p->inner;
-    if ((st = seqk_cl_arg_ptr(ctx, k, "softmax_columns", 0, p->X)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, "softmax_columns", 2, p->Y)) ||
-        (st = seqk_cl_arg(ctx, k, "softmax_columns", 4, sizeof outer,
-                          &outer)) ||
-        (st = seqk_cl_arg(ctx, k, "softmax_columns", 5, sizeof n, &n)) ||
-        (st = seqk_cl_arg(ctx, k, "softmax_columns", 6, sizeof inner,
-                          &inner)))
+    if ((st = seqk_cl_arg_ptr(ctx, k, name, 0, p->X)) ||
+        (st = seqk_cl_arg_ptr(ctx, k, name, 2, p->Y)) ||
+        (st = seqk_cl_arg(ctx, k, name, 4, sizeof outer, &outer)) ||
+        (st = seqk_cl_arg(ctx, k, name, 5, sizeof n, &n)) ||
+        (st = seqk_cl_arg(ctx, k, name, 6, sizeof inner, &inner)))
         return st;
-    seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: softmax_columns "
-              "outer=%lld n=%lld inner=%lld: wg %zu", (long long)p->outer,
+    seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: %s outer=%lld n=%lld "
+              "inner=%lld: wg %zu", name, (long long)p->outer,
               (long long)p->n, (long long)p->inner, wg);
     size_t global = seqk_cl_round_up((size_t)(p->outer * p->inner), wg);
-    return seqk_cl_enqueue(ctx, k, "softmax_columns", 1, &global, &wg);
+    return seqk_cl_enqueue(ctx, k, name, 1, &global, &wg);
 }

@@ -3,10 +3,11 @@
  * fingerprint and how two fingerprints match), the source hash of a
  * tunable and the database path.
  *
- * OpenCL: vendor, device name, driver version, platform version, compute
- * units, local memory.  CPU: the context's best backend ("avx512", ...),
- * CPU vendor (CPUID vendor string / ARM implementer), name, family/model
- * (CPUID / ARM part number), usable ISA flags, caches, physical cores.
+ * Device backends (core/device.h facts): vendor, device name, driver
+ * version, platform version, compute units, local memory.  CPU: the
+ * context's best backend ("avx512", ...), CPU vendor (CPUID vendor string
+ * / ARM implementer), name, family/model (CPUID / ARM part number),
+ * usable ISA flags, caches, physical cores.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
@@ -17,9 +18,6 @@
 #include "core/registry.h"
 #include "db_internal.h"
 #include "seqk_config.h"
-#if SEQK_HAVE_OPENCL
-#include "opencl/cl_backend.h"
-#endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -219,11 +217,12 @@ static void cpu_ids(seqk_tune_fp *fp)
 
 static void cpu_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
 {
-    /* The best host backend: an `auto` context has the OpenCL offload on
+    /* The best host backend: an `auto` context has the device offload on
      * top, but its CPU kernels are those of the cpu/avx512 contexts. */
     const seqk_backend *best = NULL;
     for (int i = ctx->num_backends - 1; i >= 0 && !best; i--)
-        if (ctx->backends[i]->kind != SEQK_DEVICE_OPENCL)
+        if (ctx->backends[i]->kind == SEQK_DEVICE_REFERENCE ||
+            ctx->backends[i]->kind == SEQK_DEVICE_CPU_SIMD)
             best = ctx->backends[i];
     clean_copy(fp->backend, sizeof fp->backend, best ? best->spec : "ref");
     clean_copy(fp->device, sizeof fp->device, seqk__cpu_name());
@@ -242,88 +241,43 @@ static void cpu_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
     fp->compute_units = seqk__cpu_physical_cores();
 }
 
-#if SEQK_HAVE_OPENCL
-static void cl_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
+static void device_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
 {
-    const seqk_cl_device_facts *f = seqk_cl_facts(ctx);
-    cl_platform_id platform = NULL;
-    char version[256] = "";
-    clean_copy(fp->backend, sizeof fp->backend, "opencl");
-    clean_copy(fp->vendor, sizeof fp->vendor, f->vendor);
-    clean_copy(fp->device, sizeof fp->device, f->name);
-    clean_copy(fp->driver, sizeof fp->driver, f->driver_version);
-    if (clGetDeviceInfo(seqk_cl_device(ctx), CL_DEVICE_PLATFORM,
-                        sizeof platform, &platform, NULL) == CL_SUCCESS &&
-        clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof version - 1,
-                          version, NULL) == CL_SUCCESS)
-        clean_copy(fp->platform, sizeof fp->platform, version);
-    fp->compute_units = (int)f->compute_units;
-    fp->local_mem = (int64_t)f->local_mem_size;
+    seqk__device_facts f;
+    /* A fact the device could not report stays "" or 0 (logged). */
+    (void)ctx->dev->facts(ctx, &f);
+    clean_copy(fp->backend, sizeof fp->backend, ctx->dev->name);
+    clean_copy(fp->vendor, sizeof fp->vendor, f.vendor);
+    clean_copy(fp->device, sizeof fp->device, f.name);
+    clean_copy(fp->driver, sizeof fp->driver, f.driver);
+    clean_copy(fp->platform, sizeof fp->platform, f.platform);
+    fp->compute_units = f.compute_units;
+    fp->local_mem = f.local_mem;
 }
-#endif
 
 void seqk_tune_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
 {
     memset(fp, 0, sizeof *fp);
-#if SEQK_HAVE_OPENCL
-    if (seqk_cl_state_of(ctx)) {
-        cl_fingerprint(ctx, fp);
+    if (ctx->dev) {
+        device_fingerprint(ctx, fp);
         return;
     }
-#endif
     cpu_fingerprint(ctx, fp);
 }
 
 /* ---------------------------------------------------------------- hash */
-
-#if SEQK_HAVE_OPENCL
-/* $SEQK_KERNEL_DIR/<name>.cl (malloc'd) when that is set and readable, as
- * cl_program.c would build it. */
-static char *kernel_dir_source(const char *name)
-{
-    const char *dir = getenv("SEQK_KERNEL_DIR");
-    char path[1024];
-    if (!dir || !*dir)
-        return NULL;
-    int n = snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap || cap >= (64u << 20))
-            break;
-        char *nb = realloc(buf, 2 * cap + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-#endif
 
 void seqk_tunable_hash(const seqk_tunable *t, char hash[17])
 {
     uint64_t h = SEQK_TUNE_FNV_INIT;
     const char *text = NULL;
     char *owned = NULL;
-#if SEQK_HAVE_OPENCL
     if (t->source) {
-        owned = kernel_dir_source(t->source);
-        text = owned ? owned : seqk_cl_embedded_source(t->source);
+        /* The kernel source as its device backend would build it. */
+        const seqk_device_iface *dev = seqk__device_backend_find(t->backend);
+        owned = dev && dev->source_text ? dev->source_text(t->source) : NULL;
+        text = owned;
     }
-#endif
     if (t->source) {
         /* The NUL separates the fields. */
         h = seqk__tune_fnv(h, text ? text : t->source,

@@ -10,9 +10,10 @@
 
 const seqk_tunable *seqk_tunable_find(const char *id)
 {
-    for (int i = 0; seqk_tunables[i]; i++)
-        if (strcmp(seqk_tunables[i]->id, id) == 0)
-            return seqk_tunables[i];
+    const seqk_tunable *const *list = seqk_tunable_list();
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i]->id, id) == 0)
+            return list[i];
     return NULL;
 }
 
@@ -20,14 +21,6 @@ void seqk_tunable_defaults(const seqk_tunable *t, int *out)
 {
     for (int i = 0; i < t->num_params; i++)
         out[i] = t->params[i].def;
-}
-
-int seqk_tunable_param(const seqk_tunable *t, const char *name)
-{
-    for (int i = 0; i < t->num_params; i++)
-        if (strcmp(t->params[i].name, name) == 0)
-            return i;
-    return -1;
 }
 
 int seqk_tunable_legal(const seqk_tunable *t, const int *v,

@@ -1,27 +1,15 @@
 /*
  * tunables.c — the list of every tunable the library declares; each
- * declaration lives beside the code that uses it.
+ * declaration lives beside the code that uses it.  The device backends'
+ * come through their tables (core/device.h), so the list is put together
+ * once, on first use.
  */
-#include "seqk_config.h"
+#include <pthread.h>
+#include <stddef.h>
+
+#include "core/registry.h"
 #include "tune.h"
 
-/* Declared beside their code. */
-#if SEQK_HAVE_OPENCL
-/* auto: the device per op and shape (src/opencl/cl_offload.c) */
-extern const seqk_tunable seqk_tunable_auto_gemm, seqk_tunable_auto_matmul,
-    seqk_tunable_auto_softmax, seqk_tunable_auto_rnn_layer,
-    seqk_tunable_auto_attention;
-/* OpenCL GEMM (src/opencl/cl_gemm.c) */
-extern const seqk_tunable seqk_cl_gemm_tiled_tunable, seqk_cl_gemm_direct_tunable;
-extern const seqk_tunable seqk_cl_gemm_rows_tunable, seqk_cl_gemm_path_tunable;
-/* OpenCL RNN (src/opencl/cl_rnn.c) */
-extern const seqk_tunable seqk_cl_rnn_gates_tunable, seqk_cl_rnn_step_tunable;
-/* OpenCL attention (src/opencl/cl_attention.c, cl_seq_attention.c) */
-extern const seqk_tunable seqk_cl_attention_tunable;
-extern const seqk_tunable seqk_cl_seq_attention_tunable;
-/* OpenCL softmax (src/opencl/cl_softmax.c) */
-extern const seqk_tunable seqk_cl_softmax_tunable;
-#endif
 /* CPU (src/cpu_simd/) */
 extern const seqk_tunable seqk_cpu_gemm_avx512_tunable;
 extern const seqk_tunable seqk_cpu_gemm_avx2_tunable;
@@ -29,28 +17,7 @@ extern const seqk_tunable seqk_cpu_gemm_neon_tunable;
 extern const seqk_tunable seqk_cpu_rnn_step_tunable;
 extern const seqk_tunable seqk_cpu_attention_tunable;
 
-const seqk_tunable *const seqk_tunables[] = {
-#if SEQK_HAVE_OPENCL
-    &seqk_tunable_auto_gemm,
-    &seqk_tunable_auto_matmul,
-    &seqk_tunable_auto_softmax,
-    &seqk_tunable_auto_rnn_layer,
-    &seqk_tunable_auto_attention,
-    /* OpenCL GEMM */
-    &seqk_cl_gemm_tiled_tunable,
-    &seqk_cl_gemm_direct_tunable,
-    &seqk_cl_gemm_rows_tunable,
-    &seqk_cl_gemm_path_tunable,
-    /* OpenCL RNN */
-    &seqk_cl_rnn_gates_tunable,
-    &seqk_cl_rnn_step_tunable,
-    /* OpenCL attention */
-    &seqk_cl_attention_tunable,
-    &seqk_cl_seq_attention_tunable,
-    /* OpenCL softmax */
-    &seqk_cl_softmax_tunable,
-#endif
-    /* CPU */
+static const seqk_tunable *const cpu_tunables[] = {
     &seqk_cpu_gemm_avx512_tunable,
     &seqk_cpu_gemm_avx2_tunable,
     &seqk_cpu_gemm_neon_tunable,
@@ -58,3 +25,32 @@ const seqk_tunable *const seqk_tunables[] = {
     &seqk_cpu_attention_tunable,
     NULL
 };
+
+#define MAX_TUNABLES 64
+static const seqk_tunable *all[MAX_TUNABLES + 1];
+static pthread_once_t all_once = PTHREAD_ONCE_INIT;
+
+static void add(int *n, const seqk_tunable *const *list)
+{
+    for (int i = 0; list[i] && *n < MAX_TUNABLES; i++)
+        all[(*n)++] = list[i];
+}
+
+/* In this order: the auto offload's (core/offload.c, only with a device
+ * backend to offload to), each device backend's, the CPU's. */
+static void build_list(void)
+{
+    int n = 0;
+    if (seqk__device_backend(0))
+        add(&n, seqk__offload_tunables);
+    for (int i = 0; seqk__device_backend(i); i++)
+        add(&n, seqk__device_backend(i)->tunables);
+    add(&n, cpu_tunables);
+    all[n] = NULL;
+}
+
+const seqk_tunable *const *seqk_tunable_list(void)
+{
+    pthread_once(&all_once, build_list);
+    return all;
+}

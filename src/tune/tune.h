@@ -36,10 +36,11 @@
 
 /* What legal() may depend on, filled from the context's device. */
 typedef struct seqk_tune_limits {
-    int is_opencl, is_gpu;
-    int64_t max_wg;           /* OpenCL: CL_DEVICE_MAX_WORK_GROUP_SIZE */
-    int64_t max_item[3];      /* OpenCL: CL_DEVICE_MAX_WORK_ITEM_SIZES */
-    int64_t local_mem;        /* OpenCL: bytes of local memory */
+    int is_opencl;            /* a device backend's context (device.h) */
+    int is_gpu;
+    int64_t max_wg;           /* device: largest work-group */
+    int64_t max_item[3];      /* device: largest work-group per dimension */
+    int64_t local_mem;        /* device: bytes of local memory */
     int64_t l1d, l2, l3;      /* CPU caches in bytes (0: unknown) */
     int threads;              /* the context's threads */
 } seqk_tune_limits;
@@ -69,8 +70,10 @@ typedef struct seqk_tunable {
                  const int64_t *shape);
 } seqk_tunable;
 
-/* Every tunable the library has (tunables.c), NULL-terminated. */
-extern const seqk_tunable *const seqk_tunables[];
+/* Every tunable the library has (tunables.c), NULL-terminated: the auto
+ * offload's (when a device backend is built), each device backend's, the
+ * CPU's. */
+const seqk_tunable *const *seqk_tunable_list(void);
 const seqk_tunable *seqk_tunable_find(const char *id);
 
 /* The values to use for tunable t on ctx for a problem of `shape`
@@ -85,8 +88,6 @@ void seqk_tunable_defaults(const seqk_tunable *t, int *out);
 /* 1 when v are candidate values of t (each in its list) and legal. */
 int seqk_tunable_legal(const seqk_tunable *t, const int *v,
                        const seqk_tune_limits *lim, const int64_t *shape);
-/* Index of parameter `name` in t, or -1. */
-int seqk_tunable_param(const seqk_tunable *t, const char *name);
 /* The shape bucket of shape (ceil log2 per dim). */
 void seqk_tune_bucket(int n, const int64_t *shape, int *bucket);
 

@@ -1,18 +1,20 @@
 /*
- * cl_offload.c — the OpenCL device as a backend of `auto` contexts.
+ * offload.c — a device backend's device as a backend of `auto` contexts.
  *
  * An `auto` context keeps its tensors in host memory and runs ops on the
- * best CPU backend, except where the tuning database says the OpenCL
- * device is faster for this op and shape bucket (tunables "auto.<op>",
- * measured by `seqk tune` on the auto context itself, copies included,
- * so the choice is measured, never guessed).  Then the op runs on a
- * private OpenCL context (opened on first use) on copies:
+ * best CPU backend, except where the tuning database says the device is
+ * faster for this op and shape bucket (tunables "auto.<op>", measured by
+ * `seqk tune` on the auto context itself, copies included, so the choice
+ * is measured, never guessed).  The device is the first device of the
+ * first device backend (registry.c); the op runs on a private context on
+ * it (opened on first use) on copies, through the table's memory
+ * functions (device.h):
  *
  *   host tensors --write--> device copies --op--> device copies --read-->
  *   host outputs
  *
  * Outputs are uploaded too before the op, so gaps between strided rows
- * keep their host values.  Host-only inputs the OpenCL backend reads on
+ * keep their host values.  Host-only inputs the device backend reads on
  * the host anyway (RNN weight blocks, sequence lengths) pass through.
  *
  * If the device cannot be opened, or the op fails there (build failure,
@@ -21,22 +23,23 @@
  * cannot be opened is not tried again by this context.  SeqAttention is
  * never offloaded (its problems are small; no tunable).
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "cl_internal.h"
-#include "seqk_config.h"
+#include "registry.h"
 #include "tune/tune.h"
 
 #define OFFLOAD_MAX 12
 
 typedef struct offload_state {
-    seqk_context *octx;  /* the OpenCL context, NULL until opened */
+    seqk_context *octx;  /* the device context, NULL until opened */
     int broken;          /* opening failed: never again */
     char why[200];
 } offload_state;
 
-/* ---- tunables: the device per op and shape bucket (0 CPU, 1 OpenCL) -- */
+/* ---- tunables: the device per op and shape bucket (0 CPU, 1 device) -- */
 
 #define DEVICE_PARAM {{"device", 2, {0, 1}, 0}}
 
@@ -52,6 +55,15 @@ const seqk_tunable seqk_tunable_auto_rnn_layer = {
 const seqk_tunable seqk_tunable_auto_attention = {
     "auto.attention", NULL, "auto", 3, {"Sq", "Skv", "Dh"}, 1, DEVICE_PARAM,
     NULL};
+
+const seqk_tunable *const seqk__offload_tunables[] = {
+    &seqk_tunable_auto_gemm,
+    &seqk_tunable_auto_matmul,
+    &seqk_tunable_auto_softmax,
+    &seqk_tunable_auto_rnn_layer,
+    &seqk_tunable_auto_attention,
+    NULL
+};
 
 /* The tunable and shape of a problem; NULL when op is never offloaded. */
 static const seqk_tunable *tunable_of(seqk_op op, const void *problem,
@@ -95,7 +107,7 @@ static offload_state *state_of(seqk_context *ctx)
     return ctx->offload;
 }
 
-void seqk_cl_offload_free(seqk_context *ctx)
+void seqk__offload_free(seqk_context *ctx)
 {
     offload_state *s = ctx->offload;
     if (!s)
@@ -109,7 +121,6 @@ static int offload_accepts(seqk_context *ctx, const seqk_backend *self,
                            seqk_op op, const void *problem, char *why,
                            size_t why_len)
 {
-    (void)self;
     int64_t shape[SEQK_TUNE_MAX_SHAPE] = {0};
     const seqk_tunable *t = tunable_of(op, problem, shape);
     offload_state *s = state_of(ctx);
@@ -124,7 +135,8 @@ static int offload_accepts(seqk_context *ctx, const seqk_backend *self,
             return 0;
         }
     if (!s || s->broken) {
-        snprintf(why, why_len, "OpenCL device unusable: %s",
+        const seqk_device_iface *dev = self->impl;
+        snprintf(why, why_len, "%s device unusable: %s", dev->title,
                  s ? s->why : "out of memory");
         return 0;
     }
@@ -141,6 +153,7 @@ static int offload_accepts(seqk_context *ctx, const seqk_backend *self,
 
 typedef struct copies {
     seqk_context *ctx, *octx;
+    const seqk_device_iface *dev;
     struct { void *dev; void *host; size_t bytes; int output; }
         c[OFFLOAD_MAX];
     int n;
@@ -161,12 +174,12 @@ static void *dev_of(copies *cp, const void *host, size_t bytes, int output)
     }
     void *range = NULL;
     size_t alloc = bytes ? bytes : 1;
-    cp->st = seqk_cl_alloc(cp->octx, alloc, &range);
+    cp->st = cp->dev->alloc(cp->octx, alloc, &range);
     if (!cp->st && bytes)
-        cp->st = seqk_cl_write(cp->octx, range, host, bytes);
+        cp->st = cp->dev->write(cp->octx, range, host, bytes);
     if (cp->st) {
         if (range)
-            seqk_cl_free(cp->octx, range);
+            cp->dev->free(cp->octx, range);
         return NULL;
     }
     cp->c[cp->n].dev = range;
@@ -181,9 +194,9 @@ static seqk_status copies_finish(copies *cp, seqk_status st)
 {
     for (int i = 0; i < cp->n; i++) {
         if (st == SEQK_OK && cp->c[i].output && cp->c[i].bytes)
-            st = seqk_cl_read(cp->octx, cp->c[i].host, cp->c[i].dev,
-                              cp->c[i].bytes);
-        seqk_cl_free(cp->octx, cp->c[i].dev);
+            st = cp->dev->read(cp->octx, cp->c[i].host, cp->c[i].dev,
+                               cp->c[i].bytes);
+        cp->dev->free(cp->octx, cp->c[i].dev);
     }
     if (st != SEQK_OK && cp->ctx->error[0] == '\0')
         seqk__error(cp->ctx, st, "%s", seqk_last_error(cp->octx));
@@ -200,33 +213,36 @@ static size_t span(int n, const int64_t *dims, const int64_t *strides)
     return e;
 }
 
-static seqk_status open_device(seqk_context *ctx, offload_state *s)
+static seqk_status open_device(seqk_context *ctx, offload_state *s,
+                               const seqk_device_iface *dev)
 {
     if (s->octx)
         return SEQK_OK;
     seqk_options o;
     seqk_options_init(&o);
-    o.device = "opencl";
+    o.device = dev->name;
     o.tuning_db = ctx->tuning_db[0] ? ctx->tuning_db : NULL;
     seqk_status st = seqk_context_create(&o, &s->octx);
     if (st != SEQK_OK) {
         s->broken = 1;
         snprintf(s->why, sizeof s->why, "%s", seqk_last_error(NULL));
-        return seqk__error(ctx, st, "auto: cannot open the OpenCL device: "
-                           "%s", s->why);
+        return seqk__error(ctx, st, "auto: cannot open the %s device: "
+                           "%s", dev->title, s->why);
     }
     seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "auto: opened %s for tuned ops",
               seqk_context_device(s->octx));
     return SEQK_OK;
 }
 
-static seqk_status offload(seqk_context *ctx, seqk_op op, const void *problem)
+static seqk_status offload(seqk_context *ctx, const seqk_backend *self,
+                           seqk_op op, const void *problem)
 {
+    const seqk_device_iface *dev = self->impl;
     offload_state *s = state_of(ctx);
-    seqk_status st = s ? open_device(ctx, s) : SEQK_ERR_OUT_OF_MEMORY;
+    seqk_status st = s ? open_device(ctx, s, dev) : SEQK_ERR_OUT_OF_MEMORY;
     if (st)
         return st;
-    copies cp = {.ctx = ctx, .octx = s->octx};
+    copies cp = {.ctx = ctx, .octx = s->octx, .dev = dev};
     const size_t f = sizeof(float);
     switch (op) {
     case SEQK_OP_GEMM: {
@@ -315,54 +331,73 @@ static seqk_status offload(seqk_context *ctx, seqk_op op, const void *problem)
 static seqk_status off_gemm(seqk_context *ctx, const seqk_backend *self,
                             const seqk_gemm_problem *p)
 {
-    (void)self;
-    return offload(ctx, SEQK_OP_GEMM, p);
+    return offload(ctx, self, SEQK_OP_GEMM, p);
 }
 
 static seqk_status off_matmul(seqk_context *ctx, const seqk_backend *self,
                               const seqk_matmul_problem *p)
 {
-    (void)self;
-    return offload(ctx, SEQK_OP_MATMUL, p);
+    return offload(ctx, self, SEQK_OP_MATMUL, p);
 }
 
 static seqk_status off_softmax(seqk_context *ctx, const seqk_backend *self,
                                const seqk_softmax_problem *p)
 {
-    (void)self;
-    return offload(ctx, SEQK_OP_SOFTMAX, p);
+    return offload(ctx, self, SEQK_OP_SOFTMAX, p);
 }
 
 static seqk_status off_rnn_layer(seqk_context *ctx, const seqk_backend *self,
                                  const seqk_rnn_layer_problem *p)
 {
-    (void)self;
-    return offload(ctx, SEQK_OP_RNN_LAYER, p);
+    return offload(ctx, self, SEQK_OP_RNN_LAYER, p);
 }
 
 static seqk_status off_attention(seqk_context *ctx, const seqk_backend *self,
                                  const seqk_attention_problem *p)
 {
-    (void)self;
-    return offload(ctx, SEQK_OP_ATTENTION, p);
+    return offload(ctx, self, SEQK_OP_ATTENTION, p);
 }
 
-const seqk_backend seqk_backend_opencl_offload = {
-    .spec = "opencl-offload",
-    .name = "OpenCL device for tuned ops of auto contexts",
-    .kind = SEQK_DEVICE_OPENCL,
-    .gemm = off_gemm,
-    .matmul = off_matmul,
-    .softmax = off_softmax,
-    .rnn_layer = off_rnn_layer,
-    .attention = off_attention,
-    .kernel_names = {
-        [SEQK_OP_GEMM] = "seqk_f32_gemm__opencl_offload",
-        [SEQK_OP_MATMUL] = "seqk_f32_matmul__opencl_offload",
-        [SEQK_OP_SOFTMAX] = "seqk_f32_softmax__opencl_offload",
-        [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__opencl_offload",
-        [SEQK_OP_ATTENTION] = "seqk_f32_attention__opencl_offload",
-    },
-    .accepts = offload_accepts,
-    .falls_back = 1,
-};
+/* The table is filled once, for the first device backend: its spec and
+ * kernel names carry the backend's name ("opencl-offload",
+ * "seqk_f32_gemm__opencl_offload"). */
+static seqk_backend offload_backend;
+static char offload_spec[32], offload_name[96];
+static char offload_kernels[SEQK_OP_COUNT_][64];
+static pthread_once_t offload_once = PTHREAD_ONCE_INIT;
+
+static void offload_init(void)
+{
+    const seqk_device_iface *dev = seqk__device_backend(0);
+    if (!dev)
+        return;
+    static const seqk_op ops[] = {SEQK_OP_GEMM, SEQK_OP_MATMUL,
+                                  SEQK_OP_SOFTMAX, SEQK_OP_RNN_LAYER,
+                                  SEQK_OP_ATTENTION};
+    snprintf(offload_spec, sizeof offload_spec, "%s-offload", dev->name);
+    snprintf(offload_name, sizeof offload_name,
+             "%s device for tuned ops of auto contexts", dev->title);
+    seqk_backend *b = &offload_backend;
+    b->spec = offload_spec;
+    b->name = offload_name;
+    b->kind = dev->kind;
+    b->gemm = off_gemm;
+    b->matmul = off_matmul;
+    b->softmax = off_softmax;
+    b->rnn_layer = off_rnn_layer;
+    b->attention = off_attention;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        snprintf(offload_kernels[ops[i]], sizeof offload_kernels[ops[i]],
+                 "seqk_f32_%s__%s_offload", seqk_op_name(ops[i]), dev->name);
+        b->kernel_names[ops[i]] = offload_kernels[ops[i]];
+    }
+    b->impl = dev;
+    b->accepts = offload_accepts;
+    b->falls_back = 1;
+}
+
+const seqk_backend *seqk__offload_backend(void)
+{
+    pthread_once(&offload_once, offload_init);
+    return offload_backend.impl ? &offload_backend : NULL;
+}

@@ -1,21 +1,15 @@
 /*
- * opencl_probe.c — lists the OpenCL devices the ICD loader reports, every
+ * cl_probe.c — lists the OpenCL devices the ICD loader reports, every
  * platform and every device, so that `seqk info` and the device specs
- * opencl / opencl:P.D can name them.  The OpenCL backend itself (kernels,
- * buffers, queues) lives in src/opencl/.
+ * opencl / opencl:P.D can name them (the device table's probe, called
+ * once per process by core/registry.c).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "registry.h"
-#include "seqk_config.h"
+#include "cl_backend.h"
 
-#if SEQK_HAVE_OPENCL
-#define CL_TARGET_OPENCL_VERSION 120
-#include <CL/cl.h>
-
-int seqk__opencl_probe(seqk_cl_device_desc *out, int max, char *why,
-                       size_t why_len)
+int seqk_cl_probe(seqk_device_desc *out, int max, char *why, size_t why_len)
 {
     cl_platform_id platforms[8];
     cl_uint np = 0;
@@ -33,13 +27,13 @@ int seqk__opencl_probe(seqk_cl_device_desc *out, int max, char *why,
         char pname[64] = "";
         clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, sizeof pname - 1,
                           pname, NULL);
-        cl_device_id devs[SEQK_MAX_CL_DEVICES];
+        cl_device_id devs[SEQK_MAX_DEVICES];
         cl_uint nd = 0;
         if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL,
-                           SEQK_MAX_CL_DEVICES, devs, &nd) != CL_SUCCESS)
+                           SEQK_MAX_DEVICES, devs, &nd) != CL_SUCCESS)
             continue;
-        if (nd > SEQK_MAX_CL_DEVICES)
-            nd = SEQK_MAX_CL_DEVICES;
+        if (nd > SEQK_MAX_DEVICES)
+            nd = SEQK_MAX_DEVICES;
         for (cl_uint d = 0; d < nd && n < max; d++, n++) {
             memset(&out[n], 0, sizeof out[n]);
             out[n].platform = (int)p;
@@ -54,13 +48,3 @@ int seqk__opencl_probe(seqk_cl_device_desc *out, int max, char *why,
         snprintf(why, why_len, "the OpenCL platforms report no device");
     return n;
 }
-#else
-int seqk__opencl_probe(seqk_cl_device_desc *out, int max, char *why,
-                       size_t why_len)
-{
-    (void)out;
-    (void)max;
-    snprintf(why, why_len, "seqk was built without OpenCL (-Dopencl=disabled)");
-    return 0;
-}
-#endif
