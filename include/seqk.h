@@ -29,6 +29,16 @@
 extern "C" {
 #endif
 
+/* What the shared library exports: every other symbol is hidden
+ * (-fvisibility=hidden), so the ABI is exactly this header. */
+#if defined(_WIN32) && defined(SEQK_BUILDING_DLL)
+#define SEQK_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define SEQK_API __attribute__((visibility("default")))
+#else
+#define SEQK_API
+#endif
+
 #define SEQK_VERSION_MAJOR 0
 #define SEQK_VERSION_MINOR 1
 #define SEQK_VERSION_PATCH 0
@@ -51,7 +61,7 @@ typedef enum seqk_status {
     SEQK_ERR_INTERNAL       /* a bug in seqk: please report it */
 } seqk_status;
 
-const char *seqk_status_string(seqk_status status);
+SEQK_API const char *seqk_status_string(seqk_status status);
 
 typedef struct seqk_context seqk_context;
 typedef struct seqk_tensor seqk_tensor;
@@ -59,10 +69,10 @@ typedef struct seqk_rnn seqk_rnn;
 
 /* The last error message of ctx (or of this thread when ctx is NULL).
  * Never NULL; "" when there was no error.  Valid until the next call. */
-const char *seqk_last_error(const seqk_context *ctx);
+SEQK_API const char *seqk_last_error(const seqk_context *ctx);
 
 /* "0.1.0" */
-const char *seqk_version_string(void);
+SEQK_API const char *seqk_version_string(void);
 
 /* ----------------------------------------------------------------- context */
 
@@ -75,29 +85,29 @@ typedef struct seqk_options {
     const char *tuning_db; /* NULL: $SEQK_TUNING_DB, else the default path */
 } seqk_options;
 
-void seqk_options_init(seqk_options *opts);
+SEQK_API void seqk_options_init(seqk_options *opts);
 
 /* opts may be NULL (all defaults). */
-seqk_status seqk_context_create(const seqk_options *opts, seqk_context **ctx);
+SEQK_API seqk_status seqk_context_create(const seqk_options *opts, seqk_context **ctx);
 /* NULL is accepted and ignored.  Tensors and RNN plans made on ctx keep
  * it alive: they stay usable until destroyed, and the context's memory
  * and device go with the last of them. */
-seqk_status seqk_context_destroy(seqk_context *ctx);
+SEQK_API seqk_status seqk_context_destroy(seqk_context *ctx);
 
 /* The backend that ops of this context run on, e.g. "ref". */
-const char *seqk_context_device(const seqk_context *ctx);
-int seqk_context_threads(const seqk_context *ctx);
+SEQK_API const char *seqk_context_device(const seqk_context *ctx);
+SEQK_API int seqk_context_threads(const seqk_context *ctx);
 /* Waits until every op enqueued on ctx has finished.  Ops on OpenCL
  * devices are enqueued and return before the device has run them (reads
  * of a tensor wait for them); host backends finish before returning, so
  * this is a no-op there.  Use it to time ops. */
-seqk_status seqk_context_synchronize(seqk_context *ctx);
+SEQK_API seqk_status seqk_context_synchronize(seqk_context *ctx);
 /* Waits, then *ms = device time of the OpenCL kernels ctx launched since
  * the previous call (from profiling events; CLBlast's kernels are not
  * counted).  Profiling is on when SEQK_OPENCL_PROFILE=1 at context
  * creation, or for a wrapped queue created with profiling.
  * SEQK_ERR_UNSUPPORTED on host devices or without profiling. */
-seqk_status seqk_context_device_time(seqk_context *ctx, double *ms);
+SEQK_API seqk_status seqk_context_device_time(seqk_context *ctx, double *ms);
 
 /* ----------------------------------------------------------------- devices */
 
@@ -117,11 +127,11 @@ typedef struct seqk_device_info {
 } seqk_device_info;
 
 /* Every device seqk knows of, available or not: reference first. */
-seqk_status seqk_device_count(int *count);
-seqk_status seqk_device_info_get(int index, seqk_device_info *info);
+SEQK_API seqk_status seqk_device_count(int *count);
+SEQK_API seqk_status seqk_device_info_get(int index, seqk_device_info *info);
 
 /* CPU ISA features seen at run time, e.g. "sse2 avx avx2 fma avx512f". */
-const char *seqk_cpu_features(void);
+SEQK_API const char *seqk_cpu_features(void);
 
 /* What seqk found out about the CPU (what `seqk info` prints): how it was
  * detected, the ISA features (space-separated names, as in
@@ -145,11 +155,11 @@ typedef struct seqk_cpu_info {
 
 /* Fills info (set info->struct_size first).  SEQK_ERR_INVALID_ARG when
  * info is NULL or its struct_size is too small. */
-seqk_status seqk_cpu_info_get(seqk_cpu_info *info);
+SEQK_API seqk_status seqk_cpu_info_get(seqk_cpu_info *info);
 
 /* The number of ops seqk dispatches (gemm, matmul, softmax, rnn_layer,
  * attention, seq_attention): the indices seqk_context_op_kernel takes. */
-seqk_status seqk_op_count(int *count);
+SEQK_API seqk_status seqk_op_count(int *count);
 
 /* The kernel dispatch picks for an op on a context: that of the best
  * backend of the context that has one and does not refuse the op as a
@@ -168,7 +178,7 @@ typedef struct seqk_op_kernel {
 /* Fills info for op index op (0 .. seqk_op_count - 1) on ctx.
  * SEQK_ERR_INVALID_ARG for a NULL ctx or info, a too small struct_size
  * or an op outside the range. */
-seqk_status seqk_context_op_kernel(seqk_context *ctx, int op,
+SEQK_API seqk_status seqk_context_op_kernel(seqk_context *ctx, int op,
                                    seqk_op_kernel *info);
 
 /* The facts of a context's accelerator device (OpenCL), as its driver
@@ -193,7 +203,7 @@ typedef struct seqk_device_facts {
  * and the CPU backends, and every context of a build without OpenCL).
  * SEQK_ERR_INVALID_ARG for a NULL ctx or facts or a too small
  * struct_size. */
-seqk_status seqk_context_device_facts(seqk_context *ctx,
+SEQK_API seqk_status seqk_context_device_facts(seqk_context *ctx,
                                       seqk_device_facts *facts);
 
 /* ----------------------------------------------------------------- tensors */
@@ -206,24 +216,24 @@ typedef enum seqk_dtype {
 
 #define SEQK_MAX_DIMS 8
 
-size_t seqk_dtype_size(seqk_dtype dtype); /* 0 for an unknown dtype */
+SEQK_API size_t seqk_dtype_size(seqk_dtype dtype); /* 0 for an unknown dtype */
 
 /* ndim 0..SEQK_MAX_DIMS; dims >= 0 (zero-sized tensors are allowed). */
-seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
+SEQK_API seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
                                const int64_t *dims, seqk_dtype dtype,
                                seqk_tensor **tensor);
-seqk_status seqk_tensor_destroy(seqk_tensor *tensor); /* NULL ignored */
+SEQK_API seqk_status seqk_tensor_destroy(seqk_tensor *tensor); /* NULL ignored */
 /* bytes must equal the tensor's size in bytes. */
-seqk_status seqk_tensor_write(seqk_tensor *tensor, const void *host,
+SEQK_API seqk_status seqk_tensor_write(seqk_tensor *tensor, const void *host,
                               size_t bytes);
-seqk_status seqk_tensor_read(const seqk_tensor *tensor, void *host,
+SEQK_API seqk_status seqk_tensor_read(const seqk_tensor *tensor, void *host,
                              size_t bytes);
 
-int seqk_tensor_ndim(const seqk_tensor *tensor);
-int64_t seqk_tensor_dim(const seqk_tensor *tensor, int axis); /* -1 if bad */
-seqk_dtype seqk_tensor_dtype(const seqk_tensor *tensor);
-int64_t seqk_tensor_numel(const seqk_tensor *tensor);
-size_t seqk_tensor_bytes(const seqk_tensor *tensor);
+SEQK_API int seqk_tensor_ndim(const seqk_tensor *tensor);
+SEQK_API int64_t seqk_tensor_dim(const seqk_tensor *tensor, int axis); /* -1 if bad */
+SEQK_API seqk_dtype seqk_tensor_dtype(const seqk_tensor *tensor);
+SEQK_API int64_t seqk_tensor_numel(const seqk_tensor *tensor);
+SEQK_API size_t seqk_tensor_bytes(const seqk_tensor *tensor);
 
 /* --------------------------------------------------------------- matmuls */
 
@@ -237,18 +247,18 @@ typedef struct seqk_gemm_params {
     float alpha, beta; /* defaults 1, 1 */
 } seqk_gemm_params;
 
-void seqk_gemm_params_init(seqk_gemm_params *p);
-seqk_status seqk_gemm(seqk_context *ctx, const seqk_gemm_params *params,
+SEQK_API void seqk_gemm_params_init(seqk_gemm_params *p);
+SEQK_API seqk_status seqk_gemm(seqk_context *ctx, const seqk_gemm_params *params,
                       const seqk_tensor *A, const seqk_tensor *B,
                       const seqk_tensor *C, seqk_tensor *Y);
 
 /* ONNX MatMul (numpy matmul): batched with broadcasting, 1-D operands
  * promoted and the promoted axis removed from Y. */
-seqk_status seqk_matmul(seqk_context *ctx, const seqk_tensor *A,
+SEQK_API seqk_status seqk_matmul(seqk_context *ctx, const seqk_tensor *A,
                         const seqk_tensor *B, seqk_tensor *Y);
 
 /* ONNX Softmax-13 along one axis (negative counts from the end). */
-seqk_status seqk_softmax(seqk_context *ctx, int64_t axis,
+SEQK_API seqk_status seqk_softmax(seqk_context *ctx, int64_t axis,
                          const seqk_tensor *X, seqk_tensor *Y);
 
 /* -------------------------------------------------------------- RNN plans */
@@ -287,15 +297,15 @@ typedef struct seqk_activation {
 } seqk_activation;
 
 /* The ONNX name ("LeakyRelu", case-insensitive) to a kind; -1 if unknown. */
-int seqk_act_from_name(const char *name);
-const char *seqk_act_name(seqk_act_kind kind);
+SEQK_API int seqk_act_from_name(const char *name);
+SEQK_API const char *seqk_act_name(seqk_act_kind kind);
 /* kind with the default alpha/beta onnxruntime uses (LeakyRelu 0.01,
  * ThresholdedRelu 1, ScaledTanh 1/1, HardSigmoid 0.2/0.5, Elu 1, Affine 1/0). */
-seqk_activation seqk_activation_default(seqk_act_kind kind);
+SEQK_API seqk_activation seqk_activation_default(seqk_act_kind kind);
 /* Whether kind reads alpha / beta: activation_alpha/beta lists are consumed
  * only by the functions that read them, in order (as onnxruntime does). */
-int seqk_act_uses_alpha(seqk_act_kind kind);
-int seqk_act_uses_beta(seqk_act_kind kind);
+SEQK_API int seqk_act_uses_alpha(seqk_act_kind kind);
+SEQK_API int seqk_act_uses_beta(seqk_act_kind kind);
 
 #define SEQK_RNN_MAX_ACTIVATIONS 6 /* 3 per direction (LSTM f,g,h) */
 
@@ -319,12 +329,12 @@ typedef struct seqk_rnn_desc {
 } seqk_rnn_desc;
 
 /* Fills defaults: one forward layer, layout 0, default activations. */
-void seqk_rnn_desc_init(seqk_rnn_desc *desc, seqk_cell cell,
+SEQK_API void seqk_rnn_desc_init(seqk_rnn_desc *desc, seqk_cell cell,
                         int64_t input_size, int64_t hidden_size);
 
-seqk_status seqk_rnn_create(seqk_context *ctx, const seqk_rnn_desc *desc,
+SEQK_API seqk_status seqk_rnn_create(seqk_context *ctx, const seqk_rnn_desc *desc,
                             seqk_rnn **rnn);
-seqk_status seqk_rnn_destroy(seqk_rnn *rnn); /* NULL ignored */
+SEQK_API seqk_status seqk_rnn_destroy(seqk_rnn *rnn); /* NULL ignored */
 
 /* Weight formats.  D = number of directions, G = gates (1, 3 or 4), H
  * hidden, I input size of the layer.
@@ -348,7 +358,7 @@ typedef enum seqk_weight_format {
 
 /* Sets the weights of one layer; B and P may be NULL (zero).  Weights are
  * copied: the tensors may be destroyed afterwards. */
-seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
+SEQK_API seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
                                  seqk_weight_format format,
                                  const seqk_tensor *W, const seqk_tensor *R,
                                  const seqk_tensor *B, const seqk_tensor *P);
@@ -359,7 +369,7 @@ seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
  * PyTorch and cuDNN GRU weights mean linear_before_reset=1 and are refused
  * otherwise.  Going to ONEDNN, the biases ONNX keeps apart (Wb, Rb) are
  * summed where oneDNN has one bias. */
-seqk_status seqk_rnn_convert_weights(seqk_cell cell, int linear_before_reset,
+SEQK_API seqk_status seqk_rnn_convert_weights(seqk_cell cell, int linear_before_reset,
                                      int num_directions, int64_t hidden_size,
                                      int64_t input_size,
                                      seqk_weight_format from,
@@ -368,7 +378,7 @@ seqk_status seqk_rnn_convert_weights(seqk_cell cell, int linear_before_reset,
                                      const float *B_in, float *W_out,
                                      float *R_out, float *B_out);
 /* Number of floats of W, R, B for one layer in a format. */
-seqk_status seqk_rnn_weight_sizes(seqk_cell cell, int linear_before_reset,
+SEQK_API seqk_status seqk_rnn_weight_sizes(seqk_cell cell, int linear_before_reset,
                                   int num_directions, int64_t hidden_size,
                                   int64_t input_size, seqk_weight_format fmt,
                                   size_t *w_count, size_t *r_count,
@@ -383,7 +393,7 @@ seqk_status seqk_rnn_weight_sizes(seqk_cell cell, int linear_before_reset,
  * Y is zero past each sequence's length; Y_h/Y_c hold the state at the last
  * valid step (zero for length 0 without initial state). Y_c and initial_c
  * are for LSTM only. */
-seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
+SEQK_API seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
                              const seqk_tensor *sequence_lens,
                              const seqk_tensor *initial_h,
                              const seqk_tensor *initial_c, seqk_tensor *Y,
@@ -410,7 +420,7 @@ typedef struct seqk_attention_params {
     seqk_causal_align causal_align;
 } seqk_attention_params;
 
-void seqk_attention_params_init(seqk_attention_params *p);
+SEQK_API void seqk_attention_params_init(seqk_attention_params *p);
 
 /* ONNX Attention-23.  Q [B,Sq,Hq*Dh] or [B,Hq,Sq,Dh]; K [B,Skv,Hkv*Dh] or
  * [B,Hkv,Skv,Dh]; V [B,Skv,Hkv*Dv] or [B,Hkv,Skv,Dv]; attn_mask (may be
@@ -418,7 +428,7 @@ void seqk_attention_params_init(seqk_attention_params *p);
  * broadcast to [B,Hq,Sq,Skv]; a last dim shorter than Skv is padded as
  * masked (ONNX).  Y [B,Sq,Hq*Dv] or [B,Hq,Sq,Dv].  A query row with no key
  * left to attend gives zeros (not NaN). */
-seqk_status seqk_attention(seqk_context *ctx,
+SEQK_API seqk_status seqk_attention(seqk_context *ctx,
                            const seqk_attention_params *params,
                            const seqk_tensor *Q, const seqk_tensor *K,
                            const seqk_tensor *V, const seqk_tensor *attn_mask,
@@ -433,15 +443,15 @@ typedef enum seqk_score_kind {
     SEQK_SCORE_LOCATION    /* (Wloc q)[s], Wloc [S,Dq]; keys only give values */
 } seqk_score_kind;
 
-int seqk_score_from_name(const char *name); /* "dot" ... "location"; -1 */
-const char *seqk_score_name(seqk_score_kind kind);
+SEQK_API int seqk_score_from_name(const char *name); /* "dot" ... "location"; -1 */
+SEQK_API const char *seqk_score_name(seqk_score_kind kind);
 
 typedef struct seqk_seq_attention_params {
     size_t struct_size;
     seqk_score_kind score;
 } seqk_seq_attention_params;
 
-void seqk_seq_attention_params_init(seqk_seq_attention_params *p);
+SEQK_API void seqk_seq_attention_params_init(seqk_seq_attention_params *p);
 
 /* Encoder-decoder attention.  query [B,Dq]; keys [B,S,Dk]; values [B,S,Dv]
  * or NULL (= keys); key_lens i32 [B] or NULL: positions s >= key_lens[b]
@@ -455,7 +465,7 @@ typedef struct seqk_seq_attention_inputs {
     const seqk_tensor *Wloc;      /* location */
 } seqk_seq_attention_inputs;
 
-seqk_status seqk_seq_attention(seqk_context *ctx,
+SEQK_API seqk_status seqk_seq_attention(seqk_context *ctx,
                                const seqk_seq_attention_params *params,
                                const seqk_seq_attention_inputs *in,
                                seqk_tensor *context, seqk_tensor *weights);

@@ -31,7 +31,7 @@ extern "C" {
 
 /* A context on queue's device that runs on queue (which must be in-order
  * and belong to clctx).  opts may be NULL; its device field is ignored. */
-seqk_status seqk_opencl_context_create(cl_context clctx,
+SEQK_API seqk_status seqk_opencl_context_create(cl_context clctx,
                                        cl_command_queue queue,
                                        const seqk_options *opts,
                                        seqk_context **ctx);
@@ -39,17 +39,17 @@ seqk_status seqk_opencl_context_create(cl_context clctx,
 /* A tensor over bytes [offset, offset + size) of buf, which must belong
  * to the context's cl_context.  offset is a multiple of the element size.
  * Wrapped tensors have no guard bytes after their data. */
-seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
+SEQK_API seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
                                     size_t offset, int ndim,
                                     const int64_t *dims, seqk_dtype dtype,
                                     seqk_tensor **tensor);
 
 /* The buffer and byte offset behind a tensor of an OpenCL context. */
-seqk_status seqk_opencl_tensor_buffer(const seqk_tensor *tensor, cl_mem *buf,
+SEQK_API seqk_status seqk_opencl_tensor_buffer(const seqk_tensor *tensor, cl_mem *buf,
                                       size_t *offset);
 
 /* The context's queue (NULL when ctx is not on an OpenCL device). */
-cl_command_queue seqk_opencl_queue(const seqk_context *ctx);
+SEQK_API cl_command_queue seqk_opencl_queue(const seqk_context *ctx);
 
 #ifdef __cplusplus
 }
