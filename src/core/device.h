@@ -45,12 +45,15 @@ typedef struct seqk_device_desc {
  * Strings are "" when unknown. */
 typedef struct seqk__device_facts {
     char name[128], vendor[128], driver[64];
+    char version[256];           /* the device's version string */
     char platform[256];          /* platform / runtime version */
     int is_gpu;
     int compute_units;
     int64_t local_mem;           /* bytes of on-chip shared memory */
     int64_t max_wg;              /* largest work-group */
     int64_t max_item[3];         /* largest work-group per dimension */
+    int64_t global_mem;          /* bytes of device memory */
+    int fp16;                    /* half precision arithmetic */
 } seqk__device_facts;
 
 #define SEQK_MAX_DEVICES 16      /* per device backend */

@@ -88,3 +88,36 @@ seqk_status seqk_context_op_kernel(seqk_context *ctx, int op,
     }
     return SEQK_OK;
 }
+
+seqk_status seqk_context_device_facts(seqk_context *ctx,
+                                      seqk_device_facts *facts)
+{
+    if (!ctx)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "seqk_context_device_facts: ctx is NULL");
+    if (!facts || facts->struct_size < sizeof *facts)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "seqk_context_device_facts: facts is NULL or its "
+                           "struct_size is not sizeof(seqk_device_facts)");
+    size_t size = facts->struct_size;
+    memset(facts, 0, sizeof *facts);
+    facts->struct_size = size;
+    if (!ctx->dev)
+        return SEQK_OK; /* host only: not present */
+    /* A query that failed when the device opened leaves its fact empty;
+     * the device table logs it where it matters (tuning), not here. */
+    seqk__device_facts f;
+    (void)ctx->dev->facts(ctx, &f);
+    facts->present = 1;
+    snprintf(facts->name, sizeof facts->name, "%s", f.name);
+    snprintf(facts->vendor, sizeof facts->vendor, "%s", f.vendor);
+    snprintf(facts->driver_version, sizeof facts->driver_version, "%s",
+             f.driver);
+    snprintf(facts->version, sizeof facts->version, "%s", f.version);
+    facts->compute_units = (unsigned)f.compute_units;
+    facts->max_work_group_size = (size_t)f.max_wg;
+    facts->local_mem_size = (uint64_t)f.local_mem;
+    facts->global_mem_size = (uint64_t)f.global_mem;
+    facts->fp16 = f.fp16;
+    return SEQK_OK;
+}

@@ -53,6 +53,7 @@ static seqk_status cl_facts(seqk_context *ctx, seqk__device_facts *out)
         snprintf(t->name, sizeof t->name, "%s", f->name);
         snprintf(t->vendor, sizeof t->vendor, "%s", f->vendor);
         snprintf(t->driver, sizeof t->driver, "%s", f->driver_version);
+        snprintf(t->version, sizeof t->version, "%s", f->version);
         snprintf(t->platform, sizeof t->platform, "%s",
                  f->platform_version);
         t->is_gpu = f->is_gpu;
@@ -61,6 +62,8 @@ static seqk_status cl_facts(seqk_context *ctx, seqk__device_facts *out)
         t->max_wg = (int64_t)f->max_work_group_size;
         for (int i = 0; i < 3; i++)
             t->max_item[i] = (int64_t)f->max_work_item_sizes[i];
+        t->global_mem = (int64_t)f->global_mem_size;
+        t->fp16 = f->fp16;
         s->table_facts_made = 1;
     }
     *out = *t;
