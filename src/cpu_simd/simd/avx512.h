@@ -90,4 +90,12 @@ SIMD_INLINE void simd_prefetch_l2(const void *p)
     _mm_prefetch((const char *)p, _MM_HINT_T1);
 }
 
+/* ---- rnn ---- */
+
+/* Into L1 (the rows the next tile reads and writes). */
+SIMD_INLINE void simd_prefetch_l1(const void *p)
+{
+    _mm_prefetch((const char *)p, _MM_HINT_T0);
+}
+
 #endif

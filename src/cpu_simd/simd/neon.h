@@ -87,4 +87,9 @@ SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf4_u10advsimd(
 
 SIMD_INLINE void simd_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
 
+/* ---- rnn ---- */
+
+/* Into L1 (the rows the next tile reads and writes). */
+SIMD_INLINE void simd_prefetch_l1(const void *p) { __builtin_prefetch(p); }
+
 #endif
