@@ -324,10 +324,11 @@ static inline void store_y(const seqk_rnn_step_args *a, int64_t i, int64_t u,
     const int64_t n = a->H - u;
     if (n <= 0)
         return;
-    if (n >= V)
+    if (n >= V) {
         simd_storeu(a->y[i] + u, h);
-    else
-        simd_store_tail(a->y[i] + u, h, n);
+        return;
+    }
+    simd_store_tail(a->y[i] + u, h, n);
 }
 
 /* ------------------------------------------------------------ gate math */
