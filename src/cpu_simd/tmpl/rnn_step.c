@@ -66,16 +66,19 @@ SIMD_INLINE void prefetch_next(const char **p, int64_t *n)
 }
 
 /* One k step of the register tile: acc[r][off + v] += row[r][k] * w[v],
- * with its prefetches where the ISA schedules them (PREFETCH_AFTER_LOADS).
- * Inlined with constant shapes; the order keeps every tile within the
- * SIMD_NREGS registers: panel vectors first (nv + 1 broadcast + nr*nacc),
- * or, when that does not fit (AVX2's 3 rows x 4 vectors), broadcasts first
- * (nr + 1 panel vector + nr*nacc). */
-SIMD_INLINE void kstep(const float *w, const float *const *row, int64_t k,
+ * then *wp advanced to the next k.  The ISA's schedule
+ * (PREFETCH_AFTER_LOADS) puts the prefetches and the pointer bump after
+ * the panel loads (AVX-512, NEON) or the prefetches first and the bump
+ * last (AVX2).  Inlined with constant shapes; the order keeps every tile
+ * within the SIMD_NREGS registers: panel vectors first (nv + 1 broadcast
+ * + nr*nacc), or, when that does not fit (AVX2's 3 rows x 4 vectors),
+ * broadcasts first (nr + 1 panel vector + nr*nacc). */
+SIMD_INLINE void kstep(const float **wp, const float *const *row, int64_t k,
                        int nr, int nv, int off,
                        simd_f32 acc[TILE_ROWS][NVEC_MAX], const char **pfp,
                        int64_t *pfn)
 {
+    const float *w = *wp;
     if (!PREFETCH_AFTER_LOADS)
         prefetch_next(pfp, pfn);
     if (nv + 1 + nr * (nv + off) <= SIMD_NREGS) {
@@ -83,8 +86,10 @@ SIMD_INLINE void kstep(const float *w, const float *const *row, int64_t k,
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
             wv[v] = simd_load(w + v * V);
-        if (PREFETCH_AFTER_LOADS)
+        if (PREFETCH_AFTER_LOADS) {
+            *wp += nv * V;
             prefetch_next(pfp, pfn);
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < nr; r++) {
             const simd_f32 b = simd_broadcast(row[r] + k);
@@ -94,8 +99,10 @@ SIMD_INLINE void kstep(const float *w, const float *const *row, int64_t k,
         }
     } else {
         simd_f32 bv[TILE_ROWS];
-        if (PREFETCH_AFTER_LOADS)
+        if (PREFETCH_AFTER_LOADS) {
+            *wp += nv * V;
             prefetch_next(pfp, pfn);
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < nr; r++)
             bv[r] = simd_broadcast(row[r] + k);
@@ -107,6 +114,8 @@ SIMD_INLINE void kstep(const float *w, const float *const *row, int64_t k,
                 acc[r][off + v] = simd_fma(bv[r], wv, acc[r][off + v]);
         }
     }
+    if (!PREFETCH_AFTER_LOADS)
+        *wp += nv * V;
 }
 
 /* The register tile of nr rows (rnn.h: nacc = nv + roff vectors each):
@@ -127,12 +136,12 @@ SIMD_INLINE void dot_rows(int64_t KA, const float *wa, const float *const *x,
 #pragma GCC unroll 4
         for (int v = 0; v < nv + roff; v++)
             acc[r][v] = simd_zero();
-    for (int64_t k = 0; k < KA; k++, wa += nv * V)
-        kstep(wa, x, k, nr, nv, 0, acc, &pfp, &pfn);
+    for (int64_t k = 0; k < KA; k++)
+        kstep(&wa, x, k, nr, nv, 0, acc, &pfp, &pfn);
     pfp = pf->r;
     pfn = pf->rlines;
-    for (int64_t k = 0; k < KB; k++, wb += nv * V)
-        kstep(wb, in, k, nr, nv, roff, acc, &pfp, &pfn);
+    for (int64_t k = 0; k < KB; k++)
+        kstep(&wb, in, k, nr, nv, roff, acc, &pfp, &pfn);
 #pragma GCC unroll 8
     for (int r = 0; r < nr; r++)
 #pragma GCC unroll 4
@@ -188,36 +197,16 @@ SIMD_INLINE void dot_row1(int64_t KA, const float *wa, const float *x,
         simd_store(buf + v * V, acc[v]);
 }
 
-/* dot_rows() for nr = 2..tile_rows(nv, roff) rows of one panel shape:
- * with nv and roff constant, each case is an instance with constant
- * shapes and the cases past the ISA's tile_rows() fold away. */
-SIMD_INLINE void dot_tile(int64_t KA, const float *wa, const float *const *x,
-                          int64_t KB, const float *wb,
-                          const float *const *in, int nr, int nv, int roff,
-                          const prefetch_slice *pf, float *buf)
+/* dot_rows() if the ISA has a register tile of nr rows for this panel
+ * shape (nr <= tile_rows(nv, roff)).  Called with constants only, so the
+ * check folds away, and so do the tiles the ISA does not have. */
+SIMD_INLINE void tile(int nr, int nv, int roff, int64_t KA, const float *wa,
+                      const float *const *x, int64_t KB, const float *wb,
+                      const float *const *in, const prefetch_slice *pf,
+                      float *buf)
 {
-    const int mr = tile_rows(nv, roff);
-    switch (nr) {
-    case 2: dot_rows(KA, wa, x, KB, wb, in, 2, nv, roff, pf, buf); break;
-    case 3:
-        if (mr >= 3) dot_rows(KA, wa, x, KB, wb, in, 3, nv, roff, pf, buf);
-        break;
-    case 4:
-        if (mr >= 4) dot_rows(KA, wa, x, KB, wb, in, 4, nv, roff, pf, buf);
-        break;
-    case 5:
-        if (mr >= 5) dot_rows(KA, wa, x, KB, wb, in, 5, nv, roff, pf, buf);
-        break;
-    case 6:
-        if (mr >= 6) dot_rows(KA, wa, x, KB, wb, in, 6, nv, roff, pf, buf);
-        break;
-    case 7:
-        if (mr >= 7) dot_rows(KA, wa, x, KB, wb, in, 7, nv, roff, pf, buf);
-        break;
-    default:
-        if (mr >= 8) dot_rows(KA, wa, x, KB, wb, in, 8, nv, roff, pf, buf);
-        break;
-    }
+    if (nr <= tile_rows(nv, roff))
+        dot_rows(KA, wa, x, KB, wb, in, nr, nv, roff, pf, buf);
 }
 
 /* One instance per row count and panel shape (nv vectors, R accumulating
@@ -236,11 +225,35 @@ static void dot(int64_t KA, const float *wa, const float *const *x,
         }
         return;
     }
-    switch (nv * 2 + roff) {
-    case 4: dot_tile(KA, wa, x, KB, wb, in, nr, 2, 0, pf, buf); break;
-    case 6: dot_tile(KA, wa, x, KB, wb, in, nr, 3, 0, pf, buf); break;
-    case 7: dot_tile(KA, wa, x, KB, wb, in, nr, 3, 1, pf, buf); break;
-    default: dot_tile(KA, wa, x, KB, wb, in, nr, 4, 0, pf, buf); break;
+    switch ((nv * 2 + roff) * 16 + nr) {
+    case 4 * 16 + 2: tile(2, 2, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 4 * 16 + 3: tile(3, 2, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 4 * 16 + 4: tile(4, 2, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 4 * 16 + 5: tile(5, 2, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 4 * 16 + 6: tile(6, 2, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 4 * 16 + 7: tile(7, 2, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 4 * 16 + 8: tile(8, 2, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 6 * 16 + 2: tile(2, 3, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 6 * 16 + 3: tile(3, 3, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 6 * 16 + 4: tile(4, 3, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 6 * 16 + 5: tile(5, 3, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 6 * 16 + 6: tile(6, 3, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 6 * 16 + 7: tile(7, 3, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 6 * 16 + 8: tile(8, 3, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 7 * 16 + 2: tile(2, 3, 1, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 7 * 16 + 3: tile(3, 3, 1, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 7 * 16 + 4: tile(4, 3, 1, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 7 * 16 + 5: tile(5, 3, 1, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 7 * 16 + 6: tile(6, 3, 1, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 7 * 16 + 7: tile(7, 3, 1, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 7 * 16 + 8: tile(8, 3, 1, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 8 * 16 + 2: tile(2, 4, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 8 * 16 + 3: tile(3, 4, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 8 * 16 + 4: tile(4, 4, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 8 * 16 + 5: tile(5, 4, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 8 * 16 + 6: tile(6, 4, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 8 * 16 + 7: tile(7, 4, 0, KA, wa, x, KB, wb, in, pf, buf); break;
+    case 8 * 16 + 8: tile(8, 4, 0, KA, wa, x, KB, wb, in, pf, buf); break;
     }
 }
 
