@@ -126,6 +126,12 @@ SIMD_INLINE void simd_prefetch_l2(const void *p)
 {
     _mm_prefetch((const char *)p, _MM_HINT_T1);
 }
+/* Into L1: the rows the next RNN tile or the next K/V rows of attention
+ * read soon. */
+SIMD_INLINE void simd_prefetch_l1(const void *p)
+{
+    _mm_prefetch((const char *)p, _MM_HINT_T0);
+}
 
 /* ---- attention ---- */
 #include <math.h>
@@ -170,12 +176,6 @@ SIMD_INLINE simd_f32 simd_add_tail(simd_f32 acc, simd_f32 x, int64_t n)
 {
     const __m256 in = _mm256_castsi256_ps(simd__tail_bits(n));
     return _mm256_add_ps(acc, _mm256_and_ps(x, in));
-}
-
-/* Into L1: the next rows of K or V on the few-query-row paths. */
-SIMD_INLINE void simd_prefetch_l1(const void *p)
-{
-    _mm_prefetch((const char *)p, _MM_HINT_T0);
 }
 
 #endif

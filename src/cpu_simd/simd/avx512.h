@@ -89,6 +89,12 @@ SIMD_INLINE void simd_prefetch_l2(const void *p)
 {
     _mm_prefetch((const char *)p, _MM_HINT_T1);
 }
+/* Into L1: the rows the next RNN tile or the next K/V rows of attention
+ * read soon. */
+SIMD_INLINE void simd_prefetch_l1(const void *p)
+{
+    _mm_prefetch((const char *)p, _MM_HINT_T0);
+}
 
 /* ---- attention ---- */
 #include <math.h>
@@ -125,11 +131,6 @@ SIMD_INLINE simd_f32 simd_max_tail(simd_f32 acc, simd_f32 x, int64_t n)
 SIMD_INLINE simd_f32 simd_add_tail(simd_f32 acc, simd_f32 x, int64_t n)
 {
     return _mm512_mask_add_ps(acc, simd__tail_bits(n), acc, x);
-}
-
-SIMD_INLINE void simd_prefetch_l1(const void *p)
-{
-    _mm_prefetch((const char *)p, _MM_HINT_T0);
 }
 
 #endif

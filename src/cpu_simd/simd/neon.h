@@ -86,6 +86,9 @@ SIMD_INLINE simd_f32 simd_tanh_u35(simd_f32 x) { return Sleef_tanhf4_u35advsimd(
 SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf4_u10advsimd(x); }
 
 SIMD_INLINE void simd_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
+/* Into L1: the rows the next RNN tile or the next K/V rows of attention
+ * read soon. */
+SIMD_INLINE void simd_prefetch_l1(const void *p) { __builtin_prefetch(p); }
 
 /* ---- attention ---- */
 #include <math.h>
@@ -133,7 +136,5 @@ SIMD_INLINE simd_f32 simd_add_tail(simd_f32 acc, simd_f32 x, int64_t n)
     return vaddq_f32(acc, vreinterpretq_f32_u32(vandq_u32(
                               vreinterpretq_u32_f32(x), simd__tail_lanes(n))));
 }
-
-SIMD_INLINE void simd_prefetch_l1(const void *p) { __builtin_prefetch(p); }
 
 #endif
