@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """embed.py OUT.c NAME=FILE.cl ... -- writes a C file holding each OpenCL
-source as a string, and seqk_cl_embedded_sources[], a NULL-terminated table
+source as a string, and seqk__cl_embedded_sources[], a NULL-terminated table
 of {name, source} that src/opencl/cl_program.c searches."""
 import sys
 
@@ -28,7 +28,7 @@ def main():
             text = f.read()
         parts.append('static const char src_%s[] =\n%s;\n' % (name, c_string(text)))
         names.append(name)
-    parts.append('const seqk_cl_embedded seqk_cl_embedded_sources[] = {')
+    parts.append('const seqk_cl_embedded seqk__cl_embedded_sources[] = {')
     for name in names:
         parts.append('    {"%s", src_%s},' % (name, name))
     parts.append('    {NULL, NULL},')

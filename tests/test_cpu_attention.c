@@ -89,7 +89,7 @@ static void run_op(seqk_context *ctx, seqk_op op, const void *p)
         st = be->attention(ctx, be, p);
     else
         st = be->seq_attention(ctx, be, p);
-    ck_assert_msg(st == SEQK_OK, "%s on %s: %s", seqk_op_name(op),
+    ck_assert_msg(st == SEQK_OK, "%s on %s: %s", seqk__op_name(op),
                   seqk_context_device(ctx), seqk_last_error(ctx));
 }
 
@@ -113,7 +113,7 @@ static void check_softmax(int dev, int threads, sm_case c, uint64_t salt)
             x[i] = -INFINITY;
     float *want = alloc_out(total), *got = alloc_out(total);
     seqk_softmax_problem p = {c.outer, c.n, c.inner, x, want};
-    ck_assert_int_eq(seqk_ref_softmax(&p), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_softmax(&p), SEQK_OK);
     if (c.in_place) {
         memcpy(got, x, total * sizeof *x);
         p.X = got;
@@ -312,7 +312,7 @@ static float *check_attention(int dev, int threads, const at_case *c,
     size_t ny = (size_t)ly.size;
     float *want = alloc_out(ny), *got = alloc_out(ny);
     p.y = want;
-    ck_assert_int_eq(seqk_ref_attention(&p), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_attention(&p), SEQK_OK);
     p.y = got;
     seqk_context *ctx = context_threads(dev, threads);
     run_op(ctx, SEQK_OP_ATTENTION, &p);
@@ -614,7 +614,7 @@ static float *check_seq_attention(int dev, int threads, const sa_case *c,
     float *ctx_got = alloc_out(nc), *w_got = alloc_out(nw);
     p.context = ctx_want;
     p.weights = w_want;
-    ck_assert_int_eq(seqk_ref_seq_attention(&p), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_seq_attention(&p), SEQK_OK);
     p.context = ctx_got;
     p.weights = c->weights ? w_got : NULL;
     seqk_context *ctx = context_threads(dev, threads);

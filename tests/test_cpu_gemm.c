@@ -20,7 +20,7 @@ static const float SENTINEL = 12345.0f;
 /* The kernel table behind a device spec; NULL for ref, OpenCL, ... */
 static const seqk_cpu_isa *isa_of(const char *spec)
 {
-    return seqk_cpu_isa_find(spec);
+    return seqk__cpu_isa_find(spec);
 }
 
 static seqk_context *context_threads(int dev, int threads)
@@ -145,9 +145,9 @@ START_TEST(packing_layouts)
     for (int trans = 0; trans < 2; trans++) {
         const int64_t K = 13, N = 2 * k->nr + 3, M = 2 * k->mr + 1;
         const int64_t rs = trans ? 1 : ld, cs = trans ? ld : 1;
-        ck_assert_int_le(seqk_cpu_gemm_packed_b_floats(K, N, k->nr),
+        ck_assert_int_le(seqk__cpu_gemm_packed_b_floats(K, N, k->nr),
                          40 * 40);
-        seqk_cpu_gemm_pack_b(k, K, N, src, rs, cs, dst);
+        seqk__cpu_gemm_pack_b(k, K, N, src, rs, cs, dst);
         int64_t np = (N + k->nr - 1) / k->nr * k->nr;
         for (int64_t j = 0; j < np; j++)
             for (int64_t p = 0; p < K; p++) {
@@ -157,9 +157,9 @@ START_TEST(packing_layouts)
                     ck_abort_msg("pack_b trans=%d [%lld][%lld]", trans,
                                  (long long)p, (long long)j);
             }
-        ck_assert_int_le(seqk_cpu_gemm_packed_a_floats(M, K, k->mr),
+        ck_assert_int_le(seqk__cpu_gemm_packed_a_floats(M, K, k->mr),
                          40 * 40);
-        seqk_cpu_gemm_pack_a(k, M, K, src, rs, cs, dst);
+        seqk__cpu_gemm_pack_a(k, M, K, src, rs, cs, dst);
         int64_t mp = (M + k->mr - 1) / k->mr * k->mr;
         for (int64_t i = 0; i < mp; i++)
             for (int64_t p = 0; p < K; p++) {
@@ -227,7 +227,7 @@ static void case_make(case_data *d, int64_t M, int64_t N, int64_t K, int ta,
     memcpy(d->want, d->Y, sizeof(float) * (size_t)d->ysize);
     seqk_gemm_problem rp = *p;
     rp.Y = d->want;
-    ck_assert_int_eq(seqk_ref_gemm(&rp), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_gemm(&rp), SEQK_OK);
     p->Y = d->Y;
 }
 
@@ -266,7 +266,7 @@ static void case_free(case_data *d)
 static int edge_sizes(const seqk_cpu_isa *isa, int64_t *out)
 {
     seqk_gemm_blocking blk;
-    seqk_cpu_gemm_default_blocking(isa->gemm, &blk);
+    seqk__cpu_gemm_default_blocking(isa->gemm, &blk);
     const int mr = isa->gemm->mr, nr = isa->gemm->nr;
     int64_t v[] = {1, mr - 1, mr, mr + 1, nr - 1, nr, nr + 1,
                    2 * blk.kc + 1, 37, 97};
@@ -292,7 +292,7 @@ START_TEST(problem_edge_shapes)
     int64_t sz[16];
     int ns = edge_sizes(isa, sz);
     seqk_gemm_blocking blk;
-    seqk_cpu_gemm_default_blocking(isa->gemm, &blk);
+    seqk__cpu_gemm_default_blocking(isa->gemm, &blk);
     const int64_t ks[] = {1, isa->gemm->mr + 1, 37, 2 * blk.kc + 1};
     const float ab[][2] = {{1, 1}, {0.75f, -1.5f}, {1, 0}, {-2, 0.5f}};
     int counter = 0;
@@ -309,7 +309,7 @@ START_TEST(problem_edge_shapes)
                 case_data d;
                 case_make(&d, sz[im], sz[in], ks[ik], ta, tb, x[0], x[1],
                           cform, (uint64_t)t);
-                TU_OK(ctx, seqk_cpu_gemm(ctx, isa, &d.p));
+                TU_OK(ctx, seqk__cpu_gemm(ctx, isa, &d.p));
                 case_check(&d, tu_device(_i));
                 case_free(&d);
             }
@@ -319,7 +319,7 @@ START_TEST(problem_edge_shapes)
         case_make(&d, 2 * isa->gemm->mr + 3, 2 * isa->gemm->nr - 1, 29,
                   t & 1, (t >> 1) & 1, 1.25f, t % 3 ? -0.75f : 0.0f, t / 4,
                   (uint64_t)(1000 + t));
-        TU_OK(ctx, seqk_cpu_gemm(ctx, isa, &d.p));
+        TU_OK(ctx, seqk__cpu_gemm(ctx, isa, &d.p));
         case_check(&d, tu_device(_i));
         case_free(&d);
     }
@@ -344,7 +344,7 @@ START_TEST(problem_small_blocks)
             case_make(&d, 5 * mr + 2, 4 * nr + 3, 61, t & 1, t >> 1, 0.5f,
                       t == 2 ? 0.0f : 2.0f, 1 + (b + t) % 4,
                       (uint64_t)(2000 + 4 * b + t));
-            TU_OK(ctx, seqk_cpu_gemm_ex(ctx, isa, &d.p, &blks[b], 0));
+            TU_OK(ctx, seqk__cpu_gemm_ex(ctx, isa, &d.p, &blks[b], 0));
             case_check(&d, "small blocks");
             case_free(&d);
         }
@@ -356,7 +356,7 @@ START_TEST(problem_small_blocks)
         case_data d;
         case_make(&d, 30 * mr + 5, 3 * nr + 1, 45, b & 1, b >> 1, 1.0f,
                   b == 1 ? 0.0f : 0.5f, b, (uint64_t)(2100 + b));
-        TU_OK(ctx, seqk_cpu_gemm_ex(ctx, isa, &d.p, &blks[b], 0));
+        TU_OK(ctx, seqk__cpu_gemm_ex(ctx, isa, &d.p, &blks[b], 0));
         case_check(&d, "small blocks, shared");
         case_free(&d);
     }
@@ -378,13 +378,13 @@ START_TEST(problem_degenerate)
             case_data d;
             case_make(&d, shapes[s][0], shapes[s][1], shapes[s][2], 0, 1,
                       1.0f, 0.5f, cform, (uint64_t)(3000 + s));
-            TU_OK(ctx, seqk_cpu_gemm(ctx, isa, &d.p));
+            TU_OK(ctx, seqk__cpu_gemm(ctx, isa, &d.p));
             case_check(&d, "degenerate");
             case_free(&d);
         }
     case_data d;
     case_make(&d, 9, 11, 7, 1, 0, 0.0f, -1.0f, 2, 3100);
-    TU_OK(ctx, seqk_cpu_gemm(ctx, isa, &d.p));
+    TU_OK(ctx, seqk__cpu_gemm(ctx, isa, &d.p));
     case_check(&d, "alpha == 0");
     case_free(&d);
     seqk_context_destroy(ctx);
@@ -413,7 +413,7 @@ START_TEST(problem_threads)
                 d.Y[x] = x < d.p.M * d.p.ldy && x % d.p.ldy < d.p.N
                              ? NAN
                              : SENTINEL;
-            TU_OK(ctx, seqk_cpu_gemm(ctx, isa, &d.p));
+            TU_OK(ctx, seqk__cpu_gemm(ctx, isa, &d.p));
             case_check(&d, threads == 1   ? "1 thread"
                            : threads == 2 ? "2 threads"
                                           : "3 threads");
@@ -436,19 +436,19 @@ START_TEST(driver_entry_points)
     if (!isa)
         return;
     char why[128] = "";
-    ck_assert(seqk_cpu_gemm_supports(isa, SEQK_OP_GEMM, NULL, why,
+    ck_assert(seqk__cpu_gemm_supports(isa, SEQK_OP_GEMM, NULL, why,
                                      sizeof why));
-    ck_assert(seqk_cpu_gemm_supports(isa, SEQK_OP_MATMUL, NULL, why,
+    ck_assert(seqk__cpu_gemm_supports(isa, SEQK_OP_MATMUL, NULL, why,
                                      sizeof why));
     /* the RNN's input projection: x [T*B, I] times W [G*H, I]^T */
     case_data d;
     case_make(&d, 6 * 5, 4 * 19, 23, 0, 1, 1.0f, 1.0f, 2, 5000);
-    ck_assert_int_eq(seqk_cpu_gemm_1t(isa, &d.p), SEQK_OK);
+    ck_assert_int_eq(seqk__cpu_gemm_1t(isa, &d.p), SEQK_OK);
     case_check(&d, "seqk_cpu_gemm_1t");
     case_free(&d);
     seqk_context *ctx = context_threads(_i, 3);
     case_make(&d, 300, 200, 100, 1, 1, 1.0f, 0.0f, 0, 5001);
-    TU_OK(ctx, seqk_cpu_gemm_ex(ctx, isa, &d.p, NULL, 2));
+    TU_OK(ctx, seqk__cpu_gemm_ex(ctx, isa, &d.p, NULL, 2));
     case_check(&d, "seqk_cpu_gemm_ex max_threads=2");
     case_free(&d);
     seqk_context_destroy(ctx);
@@ -498,7 +498,7 @@ START_TEST(api_gemm)
                     .ldy = N};
                 float *want = malloc(sizeof(float) * (size_t)(M * N));
                 rp.Y = want;
-                ck_assert_int_eq(seqk_ref_gemm(&rp), SEQK_OK);
+                ck_assert_int_eq(seqk__ref_gemm(&rp), SEQK_OK);
                 seqk_tensor *tA = tu_f32(ctx, 2, ad, A);
                 seqk_tensor *tB = tu_f32(ctx, 2, bd, B);
                 seqk_tensor *tC = cform ? tu_f32(ctx, cnd, cd, C) : NULL;
@@ -528,7 +528,7 @@ START_TEST(api_gemm)
 }
 END_TEST
 
-/* One MatMul through the API against seqk_ref_matmul. */
+/* One MatMul through the API against seqk__ref_matmul. */
 static void check_matmul(seqk_context *ctx, int an, const int64_t *ad,
                          int bn, const int64_t *bd, uint64_t seed)
 {
@@ -571,7 +571,7 @@ static void check_matmul(seqk_context *ctx, int an, const int64_t *ad,
         yd[yn++] = N;
     float *want = malloc(sizeof(float) * (size_t)(batches * M * N + 1));
     p.Y = want;
-    ck_assert_int_eq(seqk_ref_matmul(&p), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_matmul(&p), SEQK_OK);
     seqk_tensor *tY = tu_f32(ctx, yn, yd, NULL);
     TU_OK(ctx, seqk_matmul(ctx, tA, tB, tY));
     tu_assert_guard(tY);

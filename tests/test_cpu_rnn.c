@@ -38,7 +38,7 @@ static void find_isas(void)
     g_nisa = 0;
     for (int i = 0; i < tu_device_count(); i++) {
         const char *s = tu_device(i);
-        const seqk_cpu_isa *isa = seqk_cpu_isa_find(s);
+        const seqk_cpu_isa *isa = seqk__cpu_isa_find(s);
         if (isa && isa->rnn && g_nisa < 4)
             g_isa[g_nisa++] = (isa_dev){s, isa, isa->rnn->vlen};
     }
@@ -309,15 +309,15 @@ static void check_data(const rnn_case *c, const rnn_data *d,
     out_make(c, d, &got);
 
     seqk_rnn_layer_problem p = problem_of(c, d, &want);
-    ck_assert_int_eq(seqk_ref_rnn_layer(&p), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_rnn_layer(&p), SEQK_OK);
 
     seqk_context *ctx = make_ctx(dev->spec, threads);
     p = problem_of(c, d, &got);
     p.cache = cache;
     char why[128] = "";
-    ck_assert_msg(seqk_cpu_supports(dev->isa, SEQK_OP_RNN_LAYER, &p, why,
+    ck_assert_msg(seqk__cpu_supports(dev->isa, SEQK_OP_RNN_LAYER, &p, why,
                                     sizeof why), "%s: refused: %s", desc, why);
-    seqk_status st = seqk_cpu_rnn_layer(ctx, dev->isa, &p);
+    seqk_status st = seqk__cpu_rnn_layer(ctx, dev->isa, &p);
     ck_assert_msg(st == SEQK_OK, "%s: %s: %s", desc, seqk_status_string(st),
                   seqk_last_error(ctx));
     seqk_context_destroy(ctx);
@@ -438,8 +438,8 @@ END_TEST
  * fused projection (no chunks) for comparison. */
 START_TEST(test_chunks)
 {
-    const int64_t saved = seqk_cpu_rnn_xw_chunk_bytes;
-    seqk_cpu_rnn_xw_chunk_bytes = 20 * 1024;
+    const int64_t saved = seqk__cpu_rnn_xw_chunk_bytes;
+    seqk__cpu_rnn_xw_chunk_bytes = 20 * 1024;
     rnn_case c = base_case(SEQK_CELL_LSTM, SEQK_BIDIRECTIONAL, 25, 5, 8, 70);
     c.lens = 1;
     c.peep = 1;
@@ -455,7 +455,7 @@ START_TEST(test_chunks)
     c = base_case(SEQK_CELL_GRU, SEQK_BIDIRECTIONAL, 25, 33, 8, 64);
     c.lens = 1;
     check_all_isas(&c, 3, 953);
-    seqk_cpu_rnn_xw_chunk_bytes = saved;
+    seqk__cpu_rnn_xw_chunk_bytes = saved;
 }
 END_TEST
 
@@ -546,7 +546,7 @@ START_TEST(test_threads)
                 out_make(&c, &d, &o);
                 seqk_context *ctx = make_ctx(g_isa[i].spec, t);
                 seqk_rnn_layer_problem p = problem_of(&c, &d, &o);
-                ck_assert_int_eq(seqk_cpu_rnn_layer(ctx, g_isa[i].isa, &p),
+                ck_assert_int_eq(seqk__cpu_rnn_layer(ctx, g_isa[i].isa, &p),
                                  SEQK_OK);
                 seqk_context_destroy(ctx);
                 if (t == 1) {
@@ -748,7 +748,7 @@ START_TEST(test_supports)
 {
     for (int i = 0; i < g_nisa; i++) {
         char why[128] = "";
-        ck_assert_msg(seqk_cpu_supports(g_isa[i].isa, SEQK_OP_RNN_LAYER, NULL,
+        ck_assert_msg(seqk__cpu_supports(g_isa[i].isa, SEQK_OP_RNN_LAYER, NULL,
                                         why, sizeof why),
                       "%s: %s", g_isa[i].spec, why);
     }

@@ -118,12 +118,12 @@ START_TEST(softmax_tuned_values)
     const int small = getenv("SEQK_OCL_SMALL") != NULL;
     const size_t ncfg = small ? 2 : sizeof cfg / sizeof cfg[0];
     const size_t nshape = small ? 5 : sizeof shapes / sizeof shapes[0];
-    const seqk_tunable *t = seqk_tunable_find("opencl.softmax");
+    const seqk_tunable *t = seqk__tunable_find("opencl.softmax");
     ck_assert_ptr_nonnull(t);
     seqk_tune_limits lim;
     seqk__tune_limits(cl, &lim);
     for (size_t c = 0; c < ncfg; c++) {
-        ck_assert_msg(seqk_tunable_legal(t, cfg[c], &lim, NULL),
+        ck_assert_msg(seqk__tunable_legal(t, cfg[c], &lim, NULL),
                       "config %zu illegal on this device", c);
         TU_OK(cl, seqk__tune_override(cl, "opencl.softmax", cfg[c]));
         for (size_t i = 0; i < nshape; i++)
@@ -141,7 +141,7 @@ END_TEST
  * any OpenCL device. */
 START_TEST(softmax_tunable_legal)
 {
-    const seqk_tunable *t = seqk_tunable_find("opencl.softmax");
+    const seqk_tunable *t = seqk__tunable_find("opencl.softmax");
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(t->num_params, 3);
     const int64_t shape[2] = {64, 100};
@@ -152,37 +152,37 @@ START_TEST(softmax_tunable_legal)
                              .max_item = {1, 1, 1}, .local_mem = 4};
     seqk_tune_limits cpu = {.is_opencl = 0, .threads = 2};
     int def[3];
-    seqk_tunable_defaults(t, def);
-    ck_assert(seqk_tunable_legal(t, def, &gpu, shape));
-    ck_assert(seqk_tunable_legal(t, def, &tiny, shape));
-    ck_assert(seqk_tunable_legal(t, def, &tiny, NULL));
-    ck_assert(!seqk_tunable_legal(t, def, &cpu, shape));
+    seqk__tunable_defaults(t, def);
+    ck_assert(seqk__tunable_legal(t, def, &gpu, shape));
+    ck_assert(seqk__tunable_legal(t, def, &tiny, shape));
+    ck_assert(seqk__tunable_legal(t, def, &tiny, NULL));
+    ck_assert(!seqk__tunable_legal(t, def, &cpu, shape));
 
     const int all_max[3] = {256, 256, 4};
-    ck_assert(seqk_tunable_legal(t, all_max, &gpu, shape));
+    ck_assert(seqk__tunable_legal(t, all_max, &gpu, shape));
     seqk_tune_limits l = gpu;
     l.max_wg = 128; /* RWG and CWG 256 exceed the group limit */
-    ck_assert(!seqk_tunable_legal(t, all_max, &l, shape));
+    ck_assert(!seqk__tunable_legal(t, all_max, &l, shape));
     const int rwg_only[3] = {256, 0, 1}, cwg_only[3] = {0, 256, 1};
-    ck_assert(!seqk_tunable_legal(t, rwg_only, &l, shape));
-    ck_assert(!seqk_tunable_legal(t, cwg_only, &l, shape));
+    ck_assert(!seqk__tunable_legal(t, rwg_only, &l, shape));
+    ck_assert(!seqk__tunable_legal(t, cwg_only, &l, shape));
     l = gpu;
     l.max_item[0] = 64; /* dimension 0 limit */
     const int rwg128[3] = {128, 0, 1}, rwg64[3] = {64, 64, 1};
-    ck_assert(!seqk_tunable_legal(t, rwg128, &l, shape));
-    ck_assert(!seqk_tunable_legal(t, cwg_only, &l, shape));
-    ck_assert(seqk_tunable_legal(t, rwg64, &l, shape));
+    ck_assert(!seqk__tunable_legal(t, rwg128, &l, shape));
+    ck_assert(!seqk__tunable_legal(t, cwg_only, &l, shape));
+    ck_assert(seqk__tunable_legal(t, rwg64, &l, shape));
     l = gpu;
     l.local_mem = 256; /* 64 floats of scratch */
-    ck_assert(!seqk_tunable_legal(t, rwg128, &l, shape));
-    ck_assert(seqk_tunable_legal(t, rwg64, &l, shape));
+    ck_assert(!seqk__tunable_legal(t, rwg128, &l, shape));
+    ck_assert(seqk__tunable_legal(t, rwg64, &l, shape));
     /* the columns kernel has no scratch */
     const int cwg128[3] = {0, 128, 1};
-    ck_assert(seqk_tunable_legal(t, cwg128, &l, shape));
+    ck_assert(seqk__tunable_legal(t, cwg128, &l, shape));
 
     /* outside the candidates, and legal() itself: powers of two, VW */
     const int npow2[3] = {48, 0, 1}, vw2[3] = {0, 0, 2};
-    ck_assert(!seqk_tunable_legal(t, npow2, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(t, npow2, &gpu, shape));
     ck_assert(!t->legal(npow2, &gpu, shape));
     ck_assert(!t->legal(vw2, &gpu, shape));
     const int cwg48[3] = {0, 48, 4};
@@ -245,7 +245,7 @@ START_TEST(guard_catches_overrun)
     seqk_tensor *t = tu_f32(ctx, 1, &d, NULL);
     tu_assert_guard(t);
     float junk = 1.0f;
-    TU_OK(ctx, seqk_cl_write(ctx, (float *)t->data + 10, &junk, sizeof junk));
+    TU_OK(ctx, seqk__cl_write(ctx, (float *)t->data + 10, &junk, sizeof junk));
     ck_assert(!seqk__tensor_guard_intact(t));
     seqk_tensor_destroy(t);
     seqk_context_destroy(ctx);
@@ -259,24 +259,24 @@ START_TEST(pointer_translation)
     seqk_tensor *a = tu_f32(ctx, 1, &d, NULL), *b = tu_f32(ctx, 1, &e, NULL);
     cl_mem ma = NULL, mb = NULL, m = NULL;
     size_t off = 99;
-    TU_OK(ctx, seqk_cl_translate(ctx, a->data, sizeof(float), &ma, &off));
+    TU_OK(ctx, seqk__cl_translate(ctx, a->data, sizeof(float), &ma, &off));
     ck_assert(ma != NULL && off == 0);
-    TU_OK(ctx, seqk_cl_translate(ctx, (float *)a->data + 3, sizeof(float), &m,
+    TU_OK(ctx, seqk__cl_translate(ctx, (float *)a->data + 3, sizeof(float), &m,
                                  &off));
     ck_assert(m == ma && off == 3);
-    TU_OK(ctx, seqk_cl_translate(ctx, (float *)a->data + 10, sizeof(float),
+    TU_OK(ctx, seqk__cl_translate(ctx, (float *)a->data + 10, sizeof(float),
                                  &m, &off));
     ck_assert(m == ma && off == 10); /* one past the end */
-    TU_OK(ctx, seqk_cl_translate(ctx, (float *)b->data + 2, sizeof(float),
+    TU_OK(ctx, seqk__cl_translate(ctx, (float *)b->data + 2, sizeof(float),
                                  &mb, &off));
     ck_assert(mb != NULL && mb != ma && off == 2);
-    TU_OK(ctx, seqk_cl_translate(ctx, NULL, sizeof(float), &m, &off));
+    TU_OK(ctx, seqk__cl_translate(ctx, NULL, sizeof(float), &m, &off));
     ck_assert(m == NULL && off == 0);
-    TU_FAILS(ctx, seqk_cl_translate(ctx, (char *)a->data + 2, sizeof(float),
+    TU_FAILS(ctx, seqk__cl_translate(ctx, (char *)a->data + 2, sizeof(float),
                                     &m, &off),
              SEQK_ERR_INTERNAL, "not a multiple of the element size");
     float host[4];
-    TU_FAILS(ctx, seqk_cl_translate(ctx, host, sizeof(float), &m, &off),
+    TU_FAILS(ctx, seqk__cl_translate(ctx, host, sizeof(float), &m, &off),
              SEQK_ERR_INTERNAL, "not inside a tensor");
     /* reads through an offset pointer see the right elements */
     float v[10];
@@ -284,16 +284,16 @@ START_TEST(pointer_translation)
         v[i] = (float)i;
     TU_OK(ctx, seqk_tensor_write(a, v, sizeof v));
     float w[3];
-    TU_OK(ctx, seqk_cl_read(ctx, w, (float *)a->data + 4, sizeof w));
+    TU_OK(ctx, seqk__cl_read(ctx, w, (float *)a->data + 4, sizeof w));
     ck_assert(w[0] == 4.0f && w[1] == 5.0f && w[2] == 6.0f);
-    TU_FAILS(ctx, seqk_cl_read(ctx, w, (float *)a->data + 9, 200),
+    TU_FAILS(ctx, seqk__cl_read(ctx, w, (float *)a->data + 9, 200),
              SEQK_ERR_INTERNAL, "run past");
     /* a softmax on a view inside a tensor (offset 4) */
     seqk_tensor *y = tu_f32(ctx, 1, &d, NULL);
     seqk_softmax_problem p = {.outer = 2, .n = 3, .inner = 1,
                               .X = (float *)a->data + 4,
                               .Y = (float *)y->data + 4};
-    TU_OK(ctx, seqk_backend_opencl.softmax(ctx, &seqk_backend_opencl, &p));
+    TU_OK(ctx, seqk__backend_opencl.softmax(ctx, &seqk__backend_opencl, &p));
     float *got = tu_read(y);
     for (int r = 0; r < 2; r++) {
         double s = 0;
@@ -316,29 +316,29 @@ END_TEST
 
 START_TEST(error_translation)
 {
-    ck_assert_str_eq(seqk_cl_error_name(CL_OUT_OF_RESOURCES),
+    ck_assert_str_eq(seqk__cl_error_name(CL_OUT_OF_RESOURCES),
                      "CL_OUT_OF_RESOURCES");
-    ck_assert_str_eq(seqk_cl_error_name(CL_BUILD_PROGRAM_FAILURE),
+    ck_assert_str_eq(seqk__cl_error_name(CL_BUILD_PROGRAM_FAILURE),
                      "CL_BUILD_PROGRAM_FAILURE");
-    ck_assert_str_eq(seqk_cl_error_name(-9999), "CL_ERROR_-9999");
-    ck_assert_int_eq(seqk_cl_status(CL_SUCCESS), SEQK_OK);
-    ck_assert_int_eq(seqk_cl_status(CL_OUT_OF_RESOURCES), SEQK_ERR_DEVICE);
-    ck_assert_int_eq(seqk_cl_status(CL_MEM_OBJECT_ALLOCATION_FAILURE),
+    ck_assert_str_eq(seqk__cl_error_name(-9999), "CL_ERROR_-9999");
+    ck_assert_int_eq(seqk__cl_status(CL_SUCCESS), SEQK_OK);
+    ck_assert_int_eq(seqk__cl_status(CL_OUT_OF_RESOURCES), SEQK_ERR_DEVICE);
+    ck_assert_int_eq(seqk__cl_status(CL_MEM_OBJECT_ALLOCATION_FAILURE),
                      SEQK_ERR_OUT_OF_MEMORY);
-    ck_assert_int_eq(seqk_cl_status(CL_INVALID_ARG_SIZE), SEQK_ERR_INTERNAL);
+    ck_assert_int_eq(seqk__cl_status(CL_INVALID_ARG_SIZE), SEQK_ERR_INTERNAL);
     seqk_context *ctx = cl_ctx();
-    TU_FAILS(ctx, seqk_cl_check(ctx, CL_OUT_OF_RESOURCES, "clFoo(bar)"),
+    TU_FAILS(ctx, seqk__cl_check(ctx, CL_OUT_OF_RESOURCES, "clFoo(bar)"),
              SEQK_ERR_DEVICE, "clFoo(bar): CL_OUT_OF_RESOURCES (-5)");
     /* a real failing call: a kernel argument index that does not exist */
     cl_kernel k;
     const char *rows = "seqk_f32_softmax_rows";
-    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, rows, &k));
+    TU_OK(ctx, seqk__cl_kernel(ctx, "softmax", NULL, rows, &k));
     cl_long n = 1;
-    TU_FAILS(ctx, seqk_cl_arg(ctx, k, rows, 42, sizeof n, &n),
+    TU_FAILS(ctx, seqk__cl_arg(ctx, k, rows, 42, sizeof n, &n),
              SEQK_ERR_INTERNAL, "CL_INVALID_ARG_INDEX");
-    TU_FAILS(ctx, seqk_cl_kernel(ctx, "softmax", NULL, "no_such_kernel", &k),
+    TU_FAILS(ctx, seqk__cl_kernel(ctx, "softmax", NULL, "no_such_kernel", &k),
              SEQK_ERR_INTERNAL, "CL_INVALID_KERNEL_NAME");
-    TU_FAILS(ctx, seqk_cl_kernel(ctx, "no_such_source", NULL, "x", &k),
+    TU_FAILS(ctx, seqk__cl_kernel(ctx, "no_such_source", NULL, "x", &k),
              SEQK_ERR_INTERNAL, "no kernel source named");
     seqk_context_destroy(ctx);
 }
@@ -349,15 +349,15 @@ START_TEST(launch_validation)
     seqk_context *ctx = cl_ctx();
     cl_kernel k;
     const char *cols = "seqk_f32_softmax_columns";
-    TU_OK(ctx, seqk_cl_kernel(ctx, "softmax", NULL, cols, &k));
-    size_t max = seqk_cl_kernel_max_wg(ctx, k);
-    ck_assert(max >= 1 && max <= seqk_cl_facts(ctx)->max_work_group_size);
+    TU_OK(ctx, seqk__cl_kernel(ctx, "softmax", NULL, cols, &k));
+    size_t max = seqk__cl_kernel_max_wg(ctx, k);
+    ck_assert(max >= 1 && max <= seqk__cl_facts(ctx)->max_work_group_size);
     size_t global = (max + 1) * 2, local = max + 1;
-    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, cols, 1, &global, &local),
+    TU_FAILS(ctx, seqk__cl_enqueue(ctx, k, cols, 1, &global, &local),
              SEQK_ERR_INTERNAL, "seqk_f32_softmax_columns");
     global = 10;
     local = 3;
-    TU_FAILS(ctx, seqk_cl_enqueue(ctx, k, cols, 1, &global, &local),
+    TU_FAILS(ctx, seqk__cl_enqueue(ctx, k, cols, 1, &global, &local),
              SEQK_ERR_INTERNAL, "does not divide");
     seqk_context_destroy(ctx);
 }
@@ -421,13 +421,13 @@ START_TEST(disk_cache)
     char *saved = old ? strdup(old) : NULL;
     setenv("XDG_CACHE_HOME", dir, 1);
     int hits0, builds0, rejects0, hits, builds, rejects;
-    seqk_cl_cache_stats(&hits0, &builds0, &rejects0);
+    seqk__cl_cache_stats(&hits0, &builds0, &rejects0);
     run_small_softmax(); /* builds, stores */
-    seqk_cl_cache_stats(&hits, &builds, &rejects);
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
     ck_assert_int_eq(builds, builds0 + 1);
     ck_assert_int_eq(hits, hits0);
     run_small_softmax(); /* a second context: from disk */
-    seqk_cl_cache_stats(&hits, &builds, &rejects);
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
     ck_assert_int_eq(builds, builds0 + 1);
     ck_assert_int_eq(hits, hits0 + 1);
 
@@ -444,17 +444,17 @@ START_TEST(disk_cache)
     fputs("garbage garbage garbage", f);
     fclose(f);
     run_small_softmax();
-    seqk_cl_cache_stats(&hits, &builds, &rejects);
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
     ck_assert_int_eq(rejects, rejects0 + 1);
     ck_assert_int_eq(builds, builds0 + 2);
     /* truncated to nothing */
     write_text(file, "");
     run_small_softmax();
-    seqk_cl_cache_stats(&hits, &builds, &rejects);
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
     ck_assert_int_eq(rejects, rejects0 + 2);
     ck_assert_int_eq(builds, builds0 + 3);
     run_small_softmax(); /* rewritten and good again */
-    seqk_cl_cache_stats(&hits, &builds, &rejects);
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
     ck_assert_int_eq(hits, hits0 + 2);
     ck_assert_int_eq(builds, builds0 + 3);
 
@@ -589,7 +589,7 @@ END_TEST
 START_TEST(device_facts)
 {
     seqk_context *ctx = cl_ctx();
-    const seqk_cl_device_facts *f = seqk_cl_facts(ctx);
+    const seqk_cl_device_facts *f = seqk__cl_facts(ctx);
     ck_assert(f != NULL);
     ck_assert(f->name[0] != '\0');
     ck_assert(f->compute_units >= 1);
@@ -606,7 +606,7 @@ START_TEST(device_table)
 {
     seqk_context *ctx = cl_ctx();
     ck_assert_ptr_eq(ctx->dev, &seqk__device_opencl);
-    ck_assert_ptr_eq(seqk_cl_state_of(ctx), ctx->dev_state);
+    ck_assert_ptr_eq(seqk__cl_state_of(ctx), ctx->dev_state);
     const seqk_device_iface *dev = ctx->dev;
     int64_t d = 8;
     float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, zero[8] = {0}, w[8];
@@ -629,7 +629,7 @@ START_TEST(device_table)
              SEQK_ERR_INTERNAL, "not inside a tensor");
     seqk__device_facts f;
     TU_OK(ctx, dev->facts(ctx, &f));
-    const seqk_cl_device_facts *cf = seqk_cl_facts(ctx);
+    const seqk_cl_device_facts *cf = seqk__cl_facts(ctx);
     ck_assert_str_eq(f.name, cf->name);
     ck_assert_str_eq(f.vendor, cf->vendor);
     ck_assert_str_ne(f.platform, "");

@@ -346,14 +346,14 @@ END_TEST
 START_TEST(attention_gpu_limits)
 {
     seqk_context *cl = make_ctx("opencl"), *ref = make_ctx("ref");
-    const seqk_tunable *t = seqk_tunable_find("opencl.attention");
+    const seqk_tunable *t = seqk__tunable_find("opencl.attention");
     ck_assert_ptr_nonnull(t);
     seqk_tune_limits gpu = {.is_opencl = 1, .is_gpu = 1, .max_wg = 256,
                             .max_item = {256, 256, 64},
                             .local_mem = 32768};
     int def[5];
-    seqk_tunable_defaults(t, def);
-    ck_assert(seqk_tunable_legal(t, def, &gpu, NULL));
+    seqk__tunable_defaults(t, def);
+    ck_assert(seqk__tunable_legal(t, def, &gpu, NULL));
     static const int64_t dims[][2] = {{1, 1}, {64, 64}, {65, 65},
                                       {128, 128}, {256, 256}, {100, 300},
                                       {512, 512}, {3000, 3000}};
@@ -362,8 +362,8 @@ START_TEST(attention_gpu_limits)
         const int64_t shape[4] = {40, 40, dims[i][0], dims[i][1]};
         int v[5];
         memcpy(v, def, sizeof v);
-        ck_assert(seqk_cl_attention_pick(&gpu, shape, v));
-        ck_assert(seqk_tunable_legal(t, v, &gpu, shape));
+        ck_assert(seqk__cl_attention_pick(&gpu, shape, v));
+        ck_assert(seqk__tunable_legal(t, v, &gpu, shape));
         if (dims[i][0] <= 256 && dims[i][1] <= 256)
             ck_assert_msg(v[0] == 0, "Dh %lld: not the flash kernel",
                           (long long)dims[i][0]);
@@ -408,10 +408,10 @@ START_TEST(attention_padded_strides)
             Q->data, qsb, qsh, qss, K->data, ksb, ksh, kss,
             V->data, vsb, vsh, vss, Y->data, ysb, ysh, yss,
             SEQK_MASK_ADD, M->data, 0, 0, 30, 1, 30};
-        TU_OK(cl, seqk_cl_attention(cl, &p));
+        TU_OK(cl, seqk__cl_attention(cl, &p));
         float *got = tu_read(Y);
         p.q = q; p.k = k; p.v = v; p.mask = m; p.y = want;
-        ck_assert_int_eq(seqk_ref_attention(&p), SEQK_OK);
+        ck_assert_int_eq(seqk__ref_attention(&p), SEQK_OK);
         TU_ASSERT_CLOSE(got, want, (size_t)ny, 2e-5f, 2e-5f);
         tu_assert_guard(Y);
         free(got);
@@ -581,10 +581,10 @@ START_TEST(seq_attention_host_lens)
     p.query = Q->data; p.keys = K->data; p.values = K->data;
     p.key_lens = lens;
     p.context = C->data;
-    TU_OK(cl, seqk_cl_seq_attention(cl, &p));
+    TU_OK(cl, seqk__cl_seq_attention(cl, &p));
     float *got = tu_read(C);
     p.query = q; p.keys = k; p.values = k; p.context = want;
-    ck_assert_int_eq(seqk_ref_seq_attention(&p), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_seq_attention(&p), SEQK_OK);
     TU_ASSERT_CLOSE(got, want, (size_t)(B * D), 1e-5f, 1e-5f);
     tu_assert_guard(C);
     free(got);

@@ -32,7 +32,7 @@ static seqk_context *make(const char *device)
 static int cl_programs(void)
 {
     int hits = 0, builds = 0, rejects = 0;
-    seqk_cl_cache_stats(&hits, &builds, &rejects);
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
     return hits + builds;
 }
 

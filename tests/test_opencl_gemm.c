@@ -1,10 +1,10 @@
 /*
  * test_opencl_gemm.c — the OpenCL GEMM paths (own kernels of
- * kernels/gemm.cl, and CLBlast when built in) against seqk_ref_gemm.
+ * kernels/gemm.cl, and CLBlast when built in) against seqk__ref_gemm.
  *
  * Problems are built directly on device tensors (pointers inside their
  * reserved ranges, with element offsets) and handed to
- * seqk_cl_gemm_with(); outputs start as NaN and the tensors' guards are
+ * seqk__cl_gemm_with(); outputs start as NaN and the tensors' guards are
  * checked afterwards.  Shapes cover 1, tile-1, tile, tile+1 and primes for
  * the tiled (64), direct (4 x 4) and rows (4 x 64) kernels, every
  * transpose, beta == 0 with NaN in C, C broadcast forms, padded leading
@@ -99,8 +99,8 @@ static void check_gemm_ov(int d, seqk_cl_gemm_path path, int64_t M,
         .C = cf == C_NONE ? NULL : (const float *)c->data + off,
         .c_sm = c_sm, .c_sn = c_sn,
         .Y = (float *)y->data + off, .ldy = ldy};
-    TU_OK(ctx, seqk_cl_gemm_with(ctx, &p, path));
-    TU_OK(ctx, seqk_cl_finish(ctx));
+    TU_OK(ctx, seqk__cl_gemm_with(ctx, &p, path));
+    TU_OK(ctx, seqk__cl_finish(ctx));
 
     float *want = malloc((size_t)ny * sizeof(float));
     ck_assert_ptr_nonnull(want);
@@ -113,7 +113,7 @@ static void check_gemm_ov(int d, seqk_cl_gemm_path path, int64_t M,
     r.Y = want + off;
     if (beta == 0.0f)
         r.C = NULL; /* the reference would multiply NaN by 0 */
-    ck_assert_int_eq(seqk_ref_gemm(&r), SEQK_OK);
+    ck_assert_int_eq(seqk__ref_gemm(&r), SEQK_OK);
 
     float *got = tu_read(y);
     const float tol = 1e-5f * (float)(K + 8);
@@ -220,15 +220,15 @@ START_TEST(matmul_broadcast)
             .batch_dims = {2, 3}, .a_bstride = {M * K, 0},
             .b_bstride = {0, K * N},
             .A = a->data, .B = b->data, .Y = y->data};
-        TU_OK(ctx, seqk_cl_matmul(ctx, &p));
-        TU_OK(ctx, seqk_cl_finish(ctx));
+        TU_OK(ctx, seqk__cl_matmul(ctx, &p));
+        TU_OK(ctx, seqk__cl_finish(ctx));
         float *want = malloc((size_t)(6 * M * N) * sizeof(float));
         ck_assert_ptr_nonnull(want);
         seqk_matmul_problem r = p;
         r.A = ha;
         r.B = hb;
         r.Y = want;
-        ck_assert_int_eq(seqk_ref_matmul(&r), SEQK_OK);
+        ck_assert_int_eq(seqk__ref_matmul(&r), SEQK_OK);
         float *got = tu_read(y);
         TU_ASSERT_CLOSE(got, want, (size_t)(6 * M * N), 1e-4f, 1e-4f);
         tu_assert_guard(y);
@@ -300,10 +300,10 @@ END_TEST
 /* legal(): every constraint rejects, on fabricated device limits. */
 START_TEST(legal_rejects)
 {
-    const seqk_tunable *tiled = seqk_tunable_find("opencl.gemm.tiled");
-    const seqk_tunable *direct = seqk_tunable_find("opencl.gemm.direct");
-    const seqk_tunable *rows = seqk_tunable_find("opencl.gemm.rows");
-    const seqk_tunable *path = seqk_tunable_find("opencl.gemm.path");
+    const seqk_tunable *tiled = seqk__tunable_find("opencl.gemm.tiled");
+    const seqk_tunable *direct = seqk__tunable_find("opencl.gemm.direct");
+    const seqk_tunable *rows = seqk__tunable_find("opencl.gemm.rows");
+    const seqk_tunable *path = seqk__tunable_find("opencl.gemm.path");
     ck_assert_ptr_nonnull(tiled);
     ck_assert_ptr_nonnull(direct);
     ck_assert_ptr_nonnull(rows);
@@ -323,87 +323,87 @@ START_TEST(legal_rejects)
     /* The defaults are legal on the GPU; nothing is legal off OpenCL. */
     const seqk_tunable *all[] = {tiled, direct, rows, path};
     for (int i = 0; i < 4; i++) {
-        seqk_tunable_defaults(all[i], v);
-        ck_assert_msg(seqk_tunable_legal(all[i], v, &gpu, shape),
+        seqk__tunable_defaults(all[i], v);
+        ck_assert_msg(seqk__tunable_legal(all[i], v, &gpu, shape),
                       "%s defaults", all[i]->id);
-        ck_assert(!seqk_tunable_legal(all[i], v, &cpu, shape));
+        ck_assert(!seqk__tunable_legal(all[i], v, &cpu, shape));
     }
 
     /* tiled: MWG NWG KWG MDIMC NDIMC VWM VWN KWI */
     const int ok[8] = {64, 64, 16, 8, 8, 1, 8, 4};
     memcpy(v, ok, sizeof ok);
-    ck_assert(seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(tiled, v, &gpu, shape));
     v[0] = 32; v[5] = 8;      /* MWG % (MDIMC*VWM): 32 % 64 */
-    ck_assert(!seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(tiled, v, &gpu, shape));
     memcpy(v, ok, sizeof ok);
     v[1] = 32; v[4] = 8; v[6] = 8; /* NWG % (NDIMC*VWN): 32 % 64 */
-    ck_assert(!seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(tiled, v, &gpu, shape));
     memcpy(v, ok, sizeof ok);
     v[2] = 32; v[7] = 16;     /* KWG % KWI: 32 % 16 */
-    ck_assert(seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(tiled, v, &gpu, shape));
     v[2] = 8;                 /* 8 % 16 */
-    ck_assert(!seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(tiled, v, &gpu, shape));
     memcpy(v, ok, sizeof ok);
     v[3] = 32; v[4] = 16; v[0] = 128; v[1] = 128; v[6] = 8;
-    ck_assert(!seqk_tunable_legal(tiled, v, &gpu, shape)); /* wg 512 */
+    ck_assert(!seqk__tunable_legal(tiled, v, &gpu, shape)); /* wg 512 */
     memcpy(v, ok, sizeof ok);
     v[4] = 32; v[3] = 4; v[1] = 128; v[6] = 4; v[0] = 64;
-    ck_assert(seqk_tunable_legal(tiled, v, &gpu, shape));   /* wg 128 */
+    ck_assert(seqk__tunable_legal(tiled, v, &gpu, shape));   /* wg 128 */
     seqk_tune_limits narrow = gpu; /* work-group fits, dimension 0 not */
     narrow.max_item[0] = 16;
-    ck_assert(!seqk_tunable_legal(tiled, v, &narrow, shape)); /* NDIMC 32 */
+    ck_assert(!seqk__tunable_legal(tiled, v, &narrow, shape)); /* NDIMC 32 */
     memcpy(v, ok, sizeof ok);
-    ck_assert(!seqk_tunable_legal(tiled, v, &tiny, shape)); /* wg 64 > 32 */
+    ck_assert(!seqk__tunable_legal(tiled, v, &tiny, shape)); /* wg 64 > 32 */
     memcpy(v, ok, sizeof ok);
     v[3] = 4; v[4] = 8; v[2] = 64;   /* (64+64)*64*4 = 32 KiB */
-    ck_assert(seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(tiled, v, &gpu, shape));
     v[0] = 128;                       /* 48 KiB */
-    ck_assert(!seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(tiled, v, &gpu, shape));
     memcpy(v, ok, sizeof ok);
     v[3] = 4; v[4] = 4; v[6] = 16; /* 16 x 16 registers per work-item */
-    ck_assert(seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(tiled, v, &gpu, shape));
     v[0] = 128;                    /* 32 x 16: more than the cap */
-    ck_assert(!seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(tiled, v, &gpu, shape));
     memcpy(v, ok, sizeof ok);
     v[6] = 3;                      /* not a candidate vector width */
-    ck_assert(!seqk_tunable_legal(tiled, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(tiled, v, &gpu, shape));
 
     /* direct: DWM DWN DVK LWM LWN */
     const int dok[5] = {8, 1, 16, 8, 8};
     memcpy(v, dok, sizeof dok);
-    ck_assert(seqk_tunable_legal(direct, v, &gpu, shape));
-    ck_assert(!seqk_tunable_legal(direct, v, &tiny, shape)); /* 64 > 32 */
+    ck_assert(seqk__tunable_legal(direct, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(direct, v, &tiny, shape)); /* 64 > 32 */
     v[3] = 32; v[4] = 16;                              /* wg 512 */
-    ck_assert(!seqk_tunable_legal(direct, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(direct, v, &gpu, shape));
     memcpy(v, dok, sizeof dok);
     v[1] = 4;                                          /* 8*4*16 regs */
-    ck_assert(!seqk_tunable_legal(direct, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(direct, v, &gpu, shape));
 
     /* rows: RWM RWN LWM LWN */
     const int rok[4] = {8, 16, 8, 8};
     memcpy(v, rok, sizeof rok);
-    ck_assert(seqk_tunable_legal(rows, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(rows, v, &gpu, shape));
     v[2] = 1; v[3] = 32;
-    ck_assert(seqk_tunable_legal(rows, v, &gpu, shape));
-    ck_assert(!seqk_tunable_legal(rows, v, &narrow, shape)); /* LWN 32 */
+    ck_assert(seqk__tunable_legal(rows, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(rows, v, &narrow, shape)); /* LWN 32 */
     memcpy(v, rok, sizeof rok);
     v[0] = 16;                                             /* 16 x 16 */
-    ck_assert(seqk_tunable_legal(rows, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(rows, v, &gpu, shape));
     v[1] = 2;                                      /* not a candidate */
-    ck_assert(!seqk_tunable_legal(rows, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(rows, v, &gpu, shape));
     v[0] = 4; v[1] = 64;                                   /* 4 x 64 */
-    ck_assert(seqk_tunable_legal(rows, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(rows, v, &gpu, shape));
     v[0] = 8;                                      /* 8*64 regs */
-    ck_assert(!seqk_tunable_legal(rows, v, &gpu, shape));
+    ck_assert(!seqk__tunable_legal(rows, v, &gpu, shape));
 
     /* path: tiled needs local memory; CLBlast needs the build to have it */
     v[0] = 1;
-    ck_assert(seqk_tunable_legal(path, v, &gpu, shape));
+    ck_assert(seqk__tunable_legal(path, v, &gpu, shape));
     seqk_tune_limits nolocal = gpu;
     nolocal.local_mem = 512;
-    ck_assert(!seqk_tunable_legal(path, v, &nolocal, shape));
+    ck_assert(!seqk__tunable_legal(path, v, &nolocal, shape));
     v[0] = 4;
-    ck_assert_int_eq(seqk_tunable_legal(path, v, &gpu, shape),
+    ck_assert_int_eq(seqk__tunable_legal(path, v, &gpu, shape),
                      SEQK_HAVE_CLBLAST);
 }
 END_TEST
@@ -412,13 +412,13 @@ END_TEST
 START_TEST(path_env)
 {
     setenv("SEQK_OPENCL_GEMM", "own", 1);
-    ck_assert_int_eq(seqk_cl_gemm_path_from_env(), SEQK_CL_GEMM_OWN);
+    ck_assert_int_eq(seqk__cl_gemm_path_from_env(), SEQK_CL_GEMM_OWN);
     setenv("SEQK_OPENCL_GEMM", "clblast", 1);
-    ck_assert_int_eq(seqk_cl_gemm_path_from_env(), SEQK_CL_GEMM_CLBLAST);
+    ck_assert_int_eq(seqk__cl_gemm_path_from_env(), SEQK_CL_GEMM_CLBLAST);
     setenv("SEQK_OPENCL_GEMM", "bogus", 1);
-    ck_assert_int_eq(seqk_cl_gemm_path_from_env(), SEQK_CL_GEMM_AUTO);
+    ck_assert_int_eq(seqk__cl_gemm_path_from_env(), SEQK_CL_GEMM_AUTO);
     unsetenv("SEQK_OPENCL_GEMM");
-    ck_assert_int_eq(seqk_cl_gemm_path_from_env(), SEQK_CL_GEMM_AUTO);
+    ck_assert_int_eq(seqk__cl_gemm_path_from_env(), SEQK_CL_GEMM_AUTO);
 }
 END_TEST
 

@@ -513,13 +513,13 @@ START_TEST(odd_strides)
             q.x = x; q.y = hy; q.h0 = hh + 1; q.yh = hh + 1;
             q.c0 = ce == SEQK_CELL_LSTM ? hc + 1 : NULL;
             q.yc = ce == SEQK_CELL_LSTM ? hc + 1 : NULL;
-            ck_assert_int_eq(seqk_ref_rnn_layer(&q), SEQK_OK);
+            ck_assert_int_eq(seqk__ref_rnn_layer(&q), SEQK_OK);
             p.x = tx->data; p.y = ty->data;
             p.h0 = (const float *)th->data + 1;
             p.yh = (float *)th->data + 1;
             p.c0 = ce == SEQK_CELL_LSTM ? (const float *)tc->data + 1 : NULL;
             p.yc = ce == SEQK_CELL_LSTM ? (float *)tc->data + 1 : NULL;
-            TU_OK(cl, seqk_cl_rnn_layer(cl, &p));
+            TU_OK(cl, seqk__cl_rnn_layer(cl, &p));
             float *gy = tu_read(ty), *gh = tu_read(th), *gc = tu_read(tc);
             TU_ASSERT_CLOSE(gy, hy, (size_t)yn, ATOL, RTOL);
             TU_ASSERT_CLOSE(gh, hh, (size_t)sn, ATOL, RTOL);
@@ -581,9 +581,9 @@ START_TEST(no_host_wait_per_step)
             seqk_tensor *Y = tu_f32(cl, 4, yd, NULL);
             seqk_tensor *Yh = tu_f32(cl, 3, sd, NULL);
             seqk_tensor *Yc = tu_f32(cl, 3, sd, NULL);
-            const unsigned long w0 = seqk_cl_host_waits();
+            const unsigned long w0 = seqk__cl_host_waits();
             TU_OK(cl, seqk_rnn_forward(rnn, X, L, h0, c0, Y, Yh, Yc));
-            waits[i] = seqk_cl_host_waits() - w0;
+            waits[i] = seqk__cl_host_waits() - w0;
             /* and the outputs are right */
             run(ref, &ci, &di, &want);
             got.Y = tu_read(Y);
@@ -619,7 +619,7 @@ END_TEST
  * memory (4H floats for GRU lbr=0) must fit. */
 START_TEST(step_tunable_constraints)
 {
-    const seqk_tunable *t = seqk_tunable_find("opencl.rnn.step");
+    const seqk_tunable *t = seqk__tunable_find("opencl.rnn.step");
     ck_assert(t != NULL);
     seqk_tune_limits lim;
     memset(&lim, 0, sizeof lim);
@@ -631,11 +631,11 @@ START_TEST(step_tunable_constraints)
     const int64_t fits[3] = {2048, 1, 1}, too_big[3] = {2049, 1, 1};
     const int seq64[2] = {4, 64}, seq256[2] = {4, 256}, gemm64[2] = {1, 64},
               gemm32[2] = {1, 32};
-    ck_assert(seqk_tunable_legal(t, seq64, &lim, fits));
-    ck_assert(!seqk_tunable_legal(t, seq64, &lim, too_big));
-    ck_assert(!seqk_tunable_legal(t, seq256, &lim, fits));
-    ck_assert(seqk_tunable_legal(t, gemm64, &lim, too_big));
-    ck_assert(!seqk_tunable_legal(t, gemm32, &lim, fits));
+    ck_assert(seqk__tunable_legal(t, seq64, &lim, fits));
+    ck_assert(!seqk__tunable_legal(t, seq64, &lim, too_big));
+    ck_assert(!seqk__tunable_legal(t, seq256, &lim, fits));
+    ck_assert(seqk__tunable_legal(t, gemm64, &lim, too_big));
+    ck_assert(!seqk__tunable_legal(t, gemm32, &lim, fits));
 }
 END_TEST
 

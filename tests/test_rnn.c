@@ -345,7 +345,7 @@ START_TEST(test_activate_formulas)
                 default: want = log(1 + exp(x)); break; /* Softplus */
                 }
                 seqk_activation act = {(seqk_act_kind)k, ab[p][0], ab[p][1]};
-                const float got = seqk_ref_activate(act, xs[i]);
+                const float got = seqk__ref_activate(act, xs[i]);
                 const float wf = (float)want;
                 ck_assert_msg(fabsf(got - wf) <= 1e-6f + 1e-6f * fabsf(wf),
                               "%s(%g) alpha=%g beta=%g: got %.9g want %.9g",
@@ -354,8 +354,8 @@ START_TEST(test_activate_formulas)
             }
     /* ThresholdedRelu keeps x == alpha (seqk.h: x >= alpha) */
     seqk_activation tr = {SEQK_ACT_THRESHOLDED_RELU, 0.5f, 0};
-    ck_assert_float_eq(seqk_ref_activate(tr, 0.5f), 0.5f);
-    ck_assert_float_eq(seqk_ref_activate(tr, 0.49f), 0.0f);
+    ck_assert_float_eq(seqk__ref_activate(tr, 0.5f), 0.5f);
+    ck_assert_float_eq(seqk__ref_activate(tr, 0.49f), 0.0f);
 }
 END_TEST
 

@@ -150,9 +150,9 @@ static seqk_tune_limits no_limits(void)
 
 void assert_same_db(const seqk_tune_db *a, const seqk_tune_db *b)
 {
-    ck_assert_int_eq(seqk_tune_db_count(a), seqk_tune_db_count(b));
-    for (int i = 0; i < seqk_tune_db_count(a); i++)
-        ck_assert_msg(!memcmp(seqk_tune_db_get(a, i), seqk_tune_db_get(b, i),
+    ck_assert_int_eq(seqk__tune_db_count(a), seqk__tune_db_count(b));
+    for (int i = 0; i < seqk__tune_db_count(a); i++)
+        ck_assert_msg(!memcmp(seqk__tune_db_get(a, i), seqk__tune_db_get(b, i),
                               sizeof(seqk_tune_entry)),
                       "entry %d differs after the round trip", i);
 }
@@ -162,9 +162,9 @@ void assert_same_db(const seqk_tune_db *a, const seqk_tune_db *b)
 seqk_tune_db *sample_db(const char *path)
 {
     char h[17], msg[512];
-    seqk_tunable_hash(&fake, h);
+    seqk__tunable_hash(&fake, h);
     seqk_tune_fp f = gpu_fp();
-    seqk_tune_db *db = seqk_tune_db_new();
+    seqk_tune_db *db = seqk__tune_db_new();
     seqk_tune_entry e = make_entry(&f, h, 6, 6, 8, 2, 1.5);
     e.fp.cpu_family = 6;
     e.fp.cpu_model = 85;
@@ -179,16 +179,16 @@ seqk_tune_db *sample_db(const char *path)
     snprintf(e.verified[0].driver, 64, "530.1");
     snprintf(e.verified[0].platform, 128, "OpenCL 3.0 \"quoted\" \\ \xc3\xa9");
     snprintf(e.verified[1].driver, 64, "%s", "");
-    ck_assert_int_eq(seqk_tune_db_put(db, &e), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_put(db, &e), SEQK_OK);
     e = make_entry(&f, h, 7, 6, 4, 1, 3.0);
-    ck_assert_int_eq(seqk_tune_db_put(db, &e), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_put(db, &e), SEQK_OK);
     e = make_entry(&f, "0123456789abcdef", 0, 62, 2, 4, 0.5);
     e.num_params = 1;
     e.values[1] = 0;
     memset(e.names[1], 0, sizeof e.names[1]);
-    ck_assert_int_eq(seqk_tune_db_put(db, &e), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_put(db, &e), SEQK_OK);
     if (path)
-        ck_assert_msg(seqk_tune_db_write(db, path, msg, sizeof msg) ==
+        ck_assert_msg(seqk__tune_db_write(db, path, msg, sizeof msg) ==
                       SEQK_OK, "%s", msg);
     return db;
 }
@@ -199,7 +199,7 @@ char *sample_text(size_t *len)
     snprintf(dir, sizeof dir, "/tmp/seqk-tunedb-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/db.json", dir);
-    seqk_tune_db_free(sample_db(path));
+    seqk__tune_db_free(sample_db(path));
     char *t = read_text(path, len);
     rm_tree(dir);
     return t;
@@ -213,7 +213,7 @@ START_TEST(round_trip)
     const char *dir = tmpdir();
     snprintf(path, sizeof path, "%s/a/b/tuning.json", dir); /* mkdir -p */
     seqk_tune_db *db = sample_db(path), *back = NULL;
-    ck_assert_int_eq(seqk_tune_db_read(path, &back, msg, sizeof msg),
+    ck_assert_int_eq(seqk__tune_db_read(path, &back, msg, sizeof msg),
                      SEQK_OK);
     assert_same_db(db, back);
     /* The speedup is written as well (for people reading the file). */
@@ -234,25 +234,25 @@ START_TEST(round_trip)
     closedir(d);
     ck_assert_int_eq(files, 1);
     /* Putting an entry with an equal key replaces it. */
-    seqk_tune_entry e = *seqk_tune_db_get(db, 1);
+    seqk_tune_entry e = *seqk__tune_db_get(db, 1);
     e.values[0] = 2;
-    ck_assert_int_eq(seqk_tune_db_put(db, &e), SEQK_OK);
-    ck_assert_int_eq(seqk_tune_db_count(db), 3);
-    ck_assert_int_eq(seqk_tune_db_get(db, 1)->values[0], 2);
+    ck_assert_int_eq(seqk__tune_db_put(db, &e), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_count(db), 3);
+    ck_assert_int_eq(seqk__tune_db_get(db, 1)->values[0], 2);
     /* An entry that could not be read back is refused. */
     e.kernel[0] = '\0';
-    ck_assert_int_eq(seqk_tune_db_put(db, &e), SEQK_ERR_INVALID_ARG);
+    ck_assert_int_eq(seqk__tune_db_put(db, &e), SEQK_ERR_INVALID_ARG);
     seqk_tune_fp f = gpu_fp();
-    ck_assert_int_eq(seqk_tune_db_remove_device(db, &f), 2);
-    ck_assert_int_eq(seqk_tune_db_count(db), 1);
+    ck_assert_int_eq(seqk__tune_db_remove_device(db, &f), 2);
+    ck_assert_int_eq(seqk__tune_db_count(db), 1);
     /* A missing file is an empty database. */
-    seqk_tune_db_free(back);
+    seqk__tune_db_free(back);
     snprintf(path, sizeof path, "%s/none.json", dir);
-    ck_assert_int_eq(seqk_tune_db_read(path, &back, msg, sizeof msg),
+    ck_assert_int_eq(seqk__tune_db_read(path, &back, msg, sizeof msg),
                      SEQK_OK);
-    ck_assert_int_eq(seqk_tune_db_count(back), 0);
-    seqk_tune_db_free(back);
-    seqk_tune_db_free(db);
+    ck_assert_int_eq(seqk__tune_db_count(back), 0);
+    seqk__tune_db_free(back);
+    seqk__tune_db_free(db);
     rm_tree(dir);
 }
 END_TEST
@@ -264,22 +264,22 @@ START_TEST(db_path)
     seqk_context *ctx = NULL;
     setenv("XDG_CACHE_HOME", "/x/cache", 1);
     unsetenv("SEQK_TUNING_DB");
-    seqk_tune_db_path(NULL, buf, sizeof buf);
+    seqk__tune_db_path(NULL, buf, sizeof buf);
     ck_assert_str_eq(buf, "/x/cache/seqk/tuning.json");
     setenv("SEQK_TUNING_DB", "/y/t.json", 1);
-    seqk_tune_db_path(NULL, buf, sizeof buf);
+    seqk__tune_db_path(NULL, buf, sizeof buf);
     ck_assert_str_eq(buf, "/y/t.json");
     seqk_options_init(&o);
     o.device = "ref";
     o.tuning_db = "/z/opt.json";
     ck_assert_int_eq(seqk_context_create(&o, &ctx), SEQK_OK);
-    seqk_tune_db_path(ctx, buf, sizeof buf);
+    seqk__tune_db_path(ctx, buf, sizeof buf);
     ck_assert_str_eq(buf, "/z/opt.json");
     seqk_context_destroy(ctx);
     unsetenv("SEQK_TUNING_DB");
     unsetenv("XDG_CACHE_HOME");
     setenv("HOME", "/h", 1);
-    seqk_tune_db_path(NULL, buf, sizeof buf);
+    seqk__tune_db_path(NULL, buf, sizeof buf);
     ck_assert_str_eq(buf, "/h/.cache/seqk/tuning.json");
 }
 END_TEST
@@ -289,26 +289,26 @@ END_TEST
 START_TEST(fp_levels)
 {
     seqk_tune_fp a = gpu_fp(), b = a;
-    ck_assert_int_eq(seqk_tune_fp_match(&b, &a), SEQK_TUNE_MATCH_EXACT);
+    ck_assert_int_eq(seqk__tune_fp_match(&b, &a), SEQK_TUNE_MATCH_EXACT);
     snprintf(b.driver, sizeof b.driver, "530.0");
-    ck_assert_int_eq(seqk_tune_fp_match(&b, &a),
+    ck_assert_int_eq(seqk__tune_fp_match(&b, &a),
                      SEQK_TUNE_MATCH_OTHER_DRIVER);
     b = a;
     snprintf(b.platform, sizeof b.platform, "OpenCL 3.0 CUDA 12.4");
-    ck_assert_int_eq(seqk_tune_fp_match(&b, &a),
+    ck_assert_int_eq(seqk__tune_fp_match(&b, &a),
                      SEQK_TUNE_MATCH_OTHER_DRIVER);
     b = a;
     b.compute_units = 20;
-    ck_assert_int_eq(seqk_tune_fp_match(&b, &a), SEQK_TUNE_MATCH_NAME);
+    ck_assert_int_eq(seqk__tune_fp_match(&b, &a), SEQK_TUNE_MATCH_NAME);
     b = a;
     snprintf(b.device, sizeof b.device, "GeForce Y 2000");
     snprintf(b.vendor, sizeof b.vendor, "NVIDIA");
-    ck_assert_int_eq(seqk_tune_fp_match(&b, &a), SEQK_TUNE_MATCH_VENDOR);
+    ck_assert_int_eq(seqk__tune_fp_match(&b, &a), SEQK_TUNE_MATCH_VENDOR);
     snprintf(b.vendor, sizeof b.vendor, "Advanced Micro Devices, Inc.");
-    ck_assert_int_eq(seqk_tune_fp_match(&b, &a), SEQK_TUNE_MATCH_NONE);
+    ck_assert_int_eq(seqk__tune_fp_match(&b, &a), SEQK_TUNE_MATCH_NONE);
     b = a;
     snprintf(b.backend, sizeof b.backend, "avx2");
-    ck_assert_int_eq(seqk_tune_fp_match(&b, &a), SEQK_TUNE_MATCH_NONE);
+    ck_assert_int_eq(seqk__tune_fp_match(&b, &a), SEQK_TUNE_MATCH_NONE);
 }
 END_TEST
 
@@ -319,16 +319,16 @@ static int tile_for(const seqk_tune_db *db, const seqk_tune_fp *fp,
     int64_t shape[2] = {m, n};
     seqk_tune_limits lim = no_limits();
     const seqk_tune_entry *e =
-        seqk_tune_db_find(db, fp, &fake, NULL, shape, &lim, match);
+        seqk__tune_db_find(db, fp, &fake, NULL, shape, &lim, match);
     return e ? e->values[0] : 0;
 }
 
 START_TEST(device_fallback)
 {
     char h[17];
-    seqk_tunable_hash(&fake, h);
+    seqk__tunable_hash(&fake, h);
     seqk_tune_fp cur = gpu_fp(), f;
-    seqk_tune_db *db = seqk_tune_db_new();
+    seqk_tune_db *db = seqk__tune_db_new();
     seqk_tune_match m;
     /* One entry per level, same bucket, told apart by TILE/VEC. */
     f = cur;
@@ -346,39 +346,39 @@ START_TEST(device_fallback)
     seqk_tune_entry exact = make_entry(&cur, h, 6, 6, 8, 1, 1.4);
     seqk_tune_entry all[] = {foreign, vendor, name, other, exact};
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(seqk_tune_db_put(db, &all[i]), SEQK_OK);
+        ck_assert_int_eq(seqk__tune_db_put(db, &all[i]), SEQK_OK);
     ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), 8);
     ck_assert_int_eq(m, SEQK_TUNE_MATCH_EXACT);
     /* Without the exact entry: the other driver's is not verified. */
-    ck_assert_int_eq(seqk_tune_db_remove_device(db, &cur), 1);
+    ck_assert_int_eq(seqk__tune_db_remove_device(db, &cur), 1);
     ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), 2);
     ck_assert_int_eq(m, SEQK_TUNE_MATCH_NAME);
     int64_t shape[2] = {64, 64};
     seqk_tune_limits lim = no_limits();
-    const seqk_tune_entry *e = seqk_tune_db_find_ex(
+    const seqk_tune_entry *e = seqk__tune_db_find_ex(
         db, &cur, &fake, h, shape, &lim, SEQK_TUNE_FIND_UNVERIFIED, &m);
     ck_assert_ptr_nonnull(e);
     ck_assert_int_eq(m, SEQK_TUNE_MATCH_OTHER_DRIVER);
     /* Once verified on this driver it is used. */
     seqk_tune_entry v = *e;
-    seqk_tune_entry_mark_verified(&v, &cur);
+    seqk__tune_entry_mark_verified(&v, &cur);
     ck_assert_int_eq(v.num_verified, 1);
-    ck_assert_int_eq(seqk_tune_db_put(db, &v), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_put(db, &v), SEQK_OK);
     ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), 4);
     ck_assert_int_eq(m, SEQK_TUNE_MATCH_OTHER_DRIVER);
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
     /* Name, then vendor, then nothing (the other vendor's never). */
     seqk_tune_entry rest[] = {foreign, vendor, name};
     for (int k = 3; k >= 1; k--) {
-        db = seqk_tune_db_new();
+        db = seqk__tune_db_new();
         for (int i = 0; i < k; i++)
-            ck_assert_int_eq(seqk_tune_db_put(db, &rest[i]), SEQK_OK);
+            ck_assert_int_eq(seqk__tune_db_put(db, &rest[i]), SEQK_OK);
         int want[] = {0, 1, 2};
         seqk_tune_match wm[] = {SEQK_TUNE_MATCH_NONE, SEQK_TUNE_MATCH_VENDOR,
                                 SEQK_TUNE_MATCH_NAME};
         ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), want[k - 1]);
         ck_assert_int_eq(m, wm[k - 1]);
-        seqk_tune_db_free(db);
+        seqk__tune_db_free(db);
     }
 }
 END_TEST
@@ -386,9 +386,9 @@ END_TEST
 START_TEST(bucket_fallback)
 {
     char h[17];
-    seqk_tunable_hash(&fake, h);
+    seqk__tunable_hash(&fake, h);
     seqk_tune_fp cur = gpu_fp();
-    seqk_tune_db *db = seqk_tune_db_new();
+    seqk_tune_db *db = seqk__tune_db_new();
     seqk_tune_match m;
     seqk_tune_entry es[] = {
         make_entry(&cur, h, 6, 6, 8, 1, 1.5),
@@ -400,7 +400,7 @@ START_TEST(bucket_fallback)
         make_entry(&cur, h, 3, 3, 3, 1, 9.0),
     };
     for (size_t i = 0; i < sizeof es / sizeof es[0]; i++)
-        ck_assert_int_eq(seqk_tune_db_put(db, &es[i]), SEQK_OK);
+        ck_assert_int_eq(seqk__tune_db_put(db, &es[i]), SEQK_OK);
     ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), 8);  /* exact [6,6] */
     ck_assert_int_eq(tile_for(db, &cur, 96, 40, &m), 4);  /* exact [7,6] */
     /* [7,6] with TILE 4 is illegal for M=98; [6,6] (TILE 8) too; [4,4]
@@ -421,20 +421,20 @@ START_TEST(bucket_fallback)
      * values) keep a neighbour's winner out of that bucket only. */
     seqk_tune_entry kept = make_entry(&cur, h, 6, 7, 1, 1, 1.0);
     ck_assert_int_eq(tile_for(db, &cur, 64, 128, &m), 8); /* [6,6] stands in */
-    ck_assert_int_eq(seqk_tune_db_put(db, &kept), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_put(db, &kept), SEQK_OK);
     ck_assert_int_eq(tile_for(db, &cur, 64, 128, &m), 1);
     ck_assert_int_eq(m, SEQK_TUNE_MATCH_EXACT);
     ck_assert_int_eq(tile_for(db, &cur, 64, 64, &m), 8);
     /* Another source hash, other parameter names: not used. */
     int64_t sq[2] = {64, 64};
     seqk_tune_limits lim = no_limits();
-    ck_assert_ptr_null(seqk_tune_db_find(db, &cur, &fake, "00000000deadbeef",
+    ck_assert_ptr_null(seqk__tune_db_find(db, &cur, &fake, "00000000deadbeef",
                                          sq, &lim, &m));
     seqk_tunable renamed = fake;
     renamed.params[1].name = "WIDTH";
-    ck_assert_ptr_null(seqk_tune_db_find(db, &cur, &renamed, h, sq, &lim,
+    ck_assert_ptr_null(seqk__tune_db_find(db, &cur, &renamed, h, sq, &lim,
                                          &m));
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
 }
 END_TEST
 
@@ -498,7 +498,7 @@ START_TEST(runtime_lookup)
     const char *dir = tmpdir();
     snprintf(path, sizeof path, "%s/tuning.json", dir);
     snprintf(logp, sizeof logp, "%s/log.txt", dir);
-    seqk_tunable_hash(&fake, h);
+    seqk__tunable_hash(&fake, h);
     setenv("SEQK_VERBOSE", "dispatch", 1);
     capture_stderr(logp);
     /* No file yet: defaults, said once. */
@@ -506,16 +506,16 @@ START_TEST(runtime_lookup)
     tuned(ctx, 64, 64, 1, 1);
     tuned(ctx, 64, 64, 1, 1);
     seqk_tune_fp fp;
-    seqk_tune_fingerprint(ctx, &fp);
+    seqk__tune_fingerprint(ctx, &fp);
     seqk_context_destroy(ctx);
     /* This device exactly; and another driver of it (not verified). */
     seqk_tune_entry e = make_entry(&fp, h, 6, 6, 8, 4, 2.0);
     seqk_tune_fp other = fp;
     snprintf(other.driver, sizeof other.driver, "another driver");
     seqk_tune_entry o = make_entry(&other, h, 7, 7, 2, 2, 3.0);
-    ck_assert_int_eq(seqk_tune_db_update(path, &e, 1, msg, sizeof msg),
+    ck_assert_int_eq(seqk__tune_db_update(path, &e, 1, msg, sizeof msg),
                      SEQK_OK);
-    ck_assert_int_eq(seqk_tune_db_update(path, &o, 1, msg, sizeof msg),
+    ck_assert_int_eq(seqk__tune_db_update(path, &o, 1, msg, sizeof msg),
                      SEQK_OK);
     ctx = db_context("ref", path);
     tuned(ctx, 64, 64, 8, 4);
@@ -525,8 +525,8 @@ START_TEST(runtime_lookup)
     tuned(ctx, 64, 64, 8, 4);
     seqk_context_destroy(ctx);
     /* Verified on this driver: now the other driver's entry is used. */
-    seqk_tune_entry_mark_verified(&o, &fp);
-    ck_assert_int_eq(seqk_tune_db_update(path, &o, 1, msg, sizeof msg),
+    seqk__tune_entry_mark_verified(&o, &fp);
+    ck_assert_int_eq(seqk__tune_db_update(path, &o, 1, msg, sizeof msg),
                      SEQK_OK);
     ctx = db_context("ref", path);
     tuned(ctx, 128, 128, 8, 4); /* the exact device still comes first */
@@ -623,7 +623,7 @@ END_TEST
 static void check_fp_storable(const seqk_tune_fp *fp)
 {
     char h[17], msg[512];
-    seqk_tunable_hash(&fake, h);
+    seqk__tunable_hash(&fake, h);
     seqk_tune_entry e = make_entry(fp, h, 1, 1, 1, 1, 2);
     ck_assert_msg(seqk__tune_entry_check(&e, msg, sizeof msg) == SEQK_OK,
                   "%s", msg);
@@ -633,13 +633,13 @@ START_TEST(cpu_fingerprint)
 {
     seqk_context *ctx = db_context("ref", NULL);
     seqk_tune_fp fp, again;
-    seqk_tune_fingerprint(ctx, &fp);
+    seqk__tune_fingerprint(ctx, &fp);
     ck_assert_str_eq(fp.backend, "ref");
     seqk_context_destroy(ctx);
     ctx = db_context("auto", NULL);
-    seqk_tune_fingerprint(ctx, &fp);
-    seqk_tune_fingerprint(ctx, &again);
-    ck_assert_int_eq(seqk_tune_fp_match(&fp, &again), SEQK_TUNE_MATCH_EXACT);
+    seqk__tune_fingerprint(ctx, &fp);
+    seqk__tune_fingerprint(ctx, &again);
+    ck_assert_int_eq(seqk__tune_fp_match(&fp, &again), SEQK_TUNE_MATCH_EXACT);
     if (!ctx->dev) {
         /* The best CPU backend (not the OpenCL offload of auto). */
         seqk_context *cpu = db_context("cpu", NULL);
@@ -665,34 +665,34 @@ START_TEST(source_hashes)
 {
     char h1[17], h2[17];
     seqk_tunable t = fake;
-    seqk_tunable_hash(&t, h1);
+    seqk__tunable_hash(&t, h1);
     ck_assert_uint_eq(strspn(h1, "0123456789abcdef"), 16);
-    seqk_tunable_hash(&t, h2);
+    seqk__tunable_hash(&t, h2);
     ck_assert_str_eq(h1, h2);
     t.params[1].name = "WIDTH";
-    seqk_tunable_hash(&t, h2);
+    seqk__tunable_hash(&t, h2);
     ck_assert_str_ne(h1, h2);
     t = fake;
     t.id = "test.fake.other";
-    seqk_tunable_hash(&t, h2);
+    seqk__tunable_hash(&t, h2);
     ck_assert_str_ne(h1, h2);
 #if SEQK_HAVE_OPENCL
     /* Kernel tunables hash the source as the build would read it. */
-    const char *src = seqk_cl_embedded_source("softmax");
+    const char *src = seqk__cl_embedded_source("softmax");
     ck_assert_ptr_nonnull(src);
     t = fake;
     t.source = "softmax";
     t.backend = "opencl"; /* whose device table reads the source */
-    seqk_tunable_hash(&t, h1);
+    seqk__tunable_hash(&t, h1);
     const char *dir = tmpdir();
     char path[256];
     snprintf(path, sizeof path, "%s/softmax.cl", dir);
     write_text(path, src, strlen(src));
     setenv("SEQK_KERNEL_DIR", dir, 1);
-    seqk_tunable_hash(&t, h2);
+    seqk__tunable_hash(&t, h2);
     ck_assert_str_eq(h1, h2);
     write_text(path, "/* changed */", 13);
-    seqk_tunable_hash(&t, h2);
+    seqk__tunable_hash(&t, h2);
     ck_assert_str_ne(h1, h2);
     unsetenv("SEQK_KERNEL_DIR");
     rm_tree(dir);
@@ -712,7 +712,7 @@ START_TEST(opencl_fingerprint)
             continue;
         seqk_context *ctx = tu_context(i);
         seqk_tune_fp fp;
-        seqk_tune_fingerprint(ctx, &fp);
+        seqk__tune_fingerprint(ctx, &fp);
         ck_assert_str_eq(fp.backend, "opencl");
         ck_assert_str_ne(fp.device, "");
         ck_assert_str_ne(fp.vendor, "");

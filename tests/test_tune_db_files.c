@@ -24,7 +24,7 @@ static void expect_reject(const char *text, size_t len, const char *needle)
 {
     char msg[512] = "x";
     seqk_tune_db *db = (seqk_tune_db *)1;
-    seqk_status st = seqk_tune_db_parse(text, len, &db, msg, sizeof msg);
+    seqk_status st = seqk__tune_db_parse(text, len, &db, msg, sizeof msg);
     ck_assert_msg(st == SEQK_ERR_TUNING_DB, "accepted: %.200s", text);
     ck_assert_ptr_null(db);
     ck_assert_msg(strstr(msg, needle) != NULL, "message \"%s\" lacks \"%s\"",
@@ -60,9 +60,9 @@ START_TEST(rejects_bad_files)
     seqk_tune_db *db = NULL;
     const char *ok = "{\"format\":\"seqk-tuning\",\"version\":1,"
                      "\"entries\":[],\"comment\":\"a\\\\u0000\"}";
-    ck_assert_int_eq(seqk_tune_db_parse(ok, strlen(ok), &db, NULL, 0),
+    ck_assert_int_eq(seqk__tune_db_parse(ok, strlen(ok), &db, NULL, 0),
                      SEQK_OK);
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
     /* Deep nesting, before cJSON recurses into it. */
     size_t depth = 100000;
     char *deep = malloc(2 * depth + 1);
@@ -73,9 +73,9 @@ START_TEST(rejects_bad_files)
     const char *in_str = "{\"format\":\"seqk-tuning\",\"version\":1,"
                          "\"entries\":[],\"x\":\"[[[[[[[[[[[[[[[[[[[[\\\"\"}";
     seqk_tune_db *sdb = NULL;
-    ck_assert_int_eq(seqk_tune_db_parse(in_str, strlen(in_str), &sdb, NULL,
+    ck_assert_int_eq(seqk__tune_db_parse(in_str, strlen(in_str), &sdb, NULL,
                                         0), SEQK_OK);
-    seqk_tune_db_free(sdb);
+    seqk__tune_db_free(sdb);
     /* Millions of values. */
     size_t nv = (1u << 20) + 2;
     char *many = malloc(2 * nv + 2);
@@ -225,11 +225,11 @@ START_TEST(duplicate_entries_last_wins)
     cJSON_AddItemToArray(ents, copy);
     char *out = cJSON_PrintUnformatted(root);
     seqk_tune_db *db = NULL;
-    ck_assert_int_eq(seqk_tune_db_parse(out, strlen(out), &db, NULL, 0),
+    ck_assert_int_eq(seqk__tune_db_parse(out, strlen(out), &db, NULL, 0),
                      SEQK_OK);
-    ck_assert_int_eq(seqk_tune_db_count(db), 2 + 1);
-    ck_assert_int_eq(seqk_tune_db_get(db, 2)->values[0], 4);
-    seqk_tune_db_free(db);
+    ck_assert_int_eq(seqk__tune_db_count(db), 2 + 1);
+    ck_assert_int_eq(seqk__tune_db_get(db, 2)->values[0], 4);
+    seqk__tune_db_free(db);
     free(out);
     cJSON_Delete(root);
     free(text);
@@ -244,7 +244,7 @@ START_TEST(rejects_files)
     const char *v2 = "{\"format\":\"seqk-tuning\",\"version\":2,\"entries\":[]}";
     snprintf(path, sizeof path, "%s/v2.json", dir);
     write_text(path, v2, strlen(v2));
-    ck_assert_int_eq(seqk_tune_db_read(path, &db, msg, sizeof msg),
+    ck_assert_int_eq(seqk__tune_db_read(path, &db, msg, sizeof msg),
                      SEQK_ERR_TUNING_DB);
     char want[400];
     snprintf(want, sizeof want, "tuning database %s: version 2 is not "
@@ -257,24 +257,24 @@ START_TEST(rejects_files)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(ftruncate(fd, (off_t)SEQK_TUNE_DB_MAX_BYTES + 1), 0);
     close(fd);
-    ck_assert_int_eq(seqk_tune_db_read(path, &db, msg, sizeof msg),
+    ck_assert_int_eq(seqk__tune_db_read(path, &db, msg, sizeof msg),
                      SEQK_ERR_TUNING_DB);
     ck_assert_ptr_nonnull(strstr(msg, "larger than the limit"));
     /* A directory. */
-    ck_assert_int_eq(seqk_tune_db_read(dir, &db, msg, sizeof msg),
+    ck_assert_int_eq(seqk__tune_db_read(dir, &db, msg, sizeof msg),
                      SEQK_ERR_TUNING_DB);
     ck_assert_ptr_nonnull(strstr(msg, "not a regular file"));
     /* An update replaces a corrupt file and says so. */
     snprintf(path, sizeof path, "%s/bad.json", dir);
     write_text(path, "{\"format\":", 10);
     seqk_tune_db *s = sample_db(NULL);
-    ck_assert_int_eq(seqk_tune_db_update(path, seqk_tune_db_get(s, 0), 1, msg,
+    ck_assert_int_eq(seqk__tune_db_update(path, seqk__tune_db_get(s, 0), 1, msg,
                                          sizeof msg), SEQK_OK);
     ck_assert_ptr_nonnull(strstr(msg, "replaced"));
-    ck_assert_int_eq(seqk_tune_db_read(path, &db, msg, sizeof msg), SEQK_OK);
-    ck_assert_int_eq(seqk_tune_db_count(db), 1);
-    seqk_tune_db_free(db);
-    seqk_tune_db_free(s);
+    ck_assert_int_eq(seqk__tune_db_read(path, &db, msg, sizeof msg), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_count(db), 1);
+    seqk__tune_db_free(db);
+    seqk__tune_db_free(s);
     rm_tree(dir);
 }
 END_TEST
@@ -286,16 +286,16 @@ START_TEST(truncated_prefixes)
     size_t len;
     char *text = sample_text(&len);
     seqk_tune_db *full = NULL, *db;
-    ck_assert_int_eq(seqk_tune_db_parse(text, len, &full, NULL, 0), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_parse(text, len, &full, NULL, 0), SEQK_OK);
     int accepted = 0;
     for (size_t n = 0; n < len; n++) {
         char msg[512] = "";
         db = NULL;
-        seqk_status st = seqk_tune_db_parse(text, n, &db, msg, sizeof msg);
+        seqk_status st = seqk__tune_db_parse(text, n, &db, msg, sizeof msg);
         if (st == SEQK_OK) {
             accepted++;
             assert_same_db(full, db);
-            seqk_tune_db_free(db);
+            seqk__tune_db_free(db);
         } else {
             ck_assert_ptr_null(db);
             ck_assert_msg(msg[0], "prefix %zu rejected without a message", n);
@@ -306,7 +306,7 @@ START_TEST(truncated_prefixes)
         blanks++;
     ck_assert_uint_gt(blanks, 0);
     ck_assert_int_eq(accepted, (int)blanks);
-    seqk_tune_db_free(full);
+    seqk__tune_db_free(full);
     free(text);
 }
 END_TEST
@@ -354,24 +354,24 @@ START_TEST(fuzz)
         }
         char msg[512] = "";
         seqk_tune_db *db = NULL, *back = NULL;
-        if (seqk_tune_db_parse(buf, n, &db, msg, sizeof msg) != SEQK_OK) {
+        if (seqk__tune_db_parse(buf, n, &db, msg, sizeof msg) != SEQK_OK) {
             ck_assert_ptr_null(db);
             ck_assert_msg(msg[0], "iteration %d: rejected without message",
                           it);
             continue;
         }
         parsed++;
-        for (int i = 0; i < seqk_tune_db_count(db); i++)
-            ck_assert_int_eq(seqk__tune_entry_check(seqk_tune_db_get(db, i),
+        for (int i = 0; i < seqk__tune_db_count(db); i++)
+            ck_assert_int_eq(seqk__tune_entry_check(seqk__tune_db_get(db, i),
                                                     msg, sizeof msg),
                              SEQK_OK);
         char *again = seqk__tune_db_json(db);
-        ck_assert_int_eq(seqk_tune_db_parse(again, strlen(again), &back,
+        ck_assert_int_eq(seqk__tune_db_parse(again, strlen(again), &back,
                                             msg, sizeof msg), SEQK_OK);
         assert_same_db(db, back);
         free(again);
-        seqk_tune_db_free(back);
-        seqk_tune_db_free(db);
+        seqk__tune_db_free(back);
+        seqk__tune_db_free(db);
     }
     /* Some mutations (white space, digits in values) stay valid. */
     ck_assert_int_gt(parsed, 0);
@@ -388,7 +388,7 @@ START_TEST(concurrent_updates)
     char path[256], msg[600], h[17];
     const char *dir = tmpdir();
     snprintf(path, sizeof path, "%s/tuning.json", dir);
-    seqk_tunable_hash(&fake, h);
+    seqk__tunable_hash(&fake, h);
     pid_t pids[WRITERS];
     for (int w = 0; w < WRITERS; w++) {
         pids[w] = fork();
@@ -401,7 +401,7 @@ START_TEST(concurrent_updates)
             for (int i = 0; i < PER; i++) {
                 seqk_tune_fp f = gpu_fp();
                 seqk_tune_entry e = make_entry(&f, h, w, i, 1, 1 + pass, 2);
-                bad |= seqk_tune_db_update(path, &e, 1, msg, sizeof msg) !=
+                bad |= seqk__tune_db_update(path, &e, 1, msg, sizeof msg) !=
                        SEQK_OK;
                 bad |= msg[0] != '\0';
             }
@@ -414,18 +414,18 @@ START_TEST(concurrent_updates)
                       "writer %d failed", w);
     }
     seqk_tune_db *db = NULL;
-    ck_assert_int_eq(seqk_tune_db_read(path, &db, msg, sizeof msg), SEQK_OK);
-    ck_assert_int_eq(seqk_tune_db_count(db), WRITERS * PER);
+    ck_assert_int_eq(seqk__tune_db_read(path, &db, msg, sizeof msg), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_count(db), WRITERS * PER);
     int seen[WRITERS][PER] = {{0}};
-    for (int i = 0; i < seqk_tune_db_count(db); i++) {
-        const seqk_tune_entry *e = seqk_tune_db_get(db, i);
+    for (int i = 0; i < seqk__tune_db_count(db); i++) {
+        const seqk_tune_entry *e = seqk__tune_db_get(db, i);
         ck_assert_int_eq(e->values[1], 2);
         seen[e->bucket[0]][e->bucket[1]]++;
     }
     for (int w = 0; w < WRITERS; w++)
         for (int i = 0; i < PER; i++)
             ck_assert_int_eq(seen[w][i], 1);
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
     rm_tree(dir);
 }
 END_TEST

@@ -53,12 +53,12 @@ static seqk_tune_limits gpu_limits(void)
 static const int64_t dims_tried[] = {1, 7, 64, 129, 1000};
 
 /* Brute force: every combination by a mixed-radix counter, checked with
- * seqk_tunable_legal; compares with the generated space. */
+ * seqk__tunable_legal; compares with the generated space. */
 static void check_space(const seqk_tunable *t, const seqk_tune_limits *lim,
                         const int64_t *shape)
 {
     seqk_tune_space sp;
-    ck_assert_int_eq(seqk_tune_space_build(t, lim, shape, 1 << 30, &sp), 0);
+    ck_assert_int_eq(seqk__tune_space_build(t, lim, shape, 1 << 30, &sp), 0);
     int64_t combos = 1, legal = 0;
     for (int i = 0; i < t->num_params; i++)
         combos *= t->params[i].num_values;
@@ -69,8 +69,8 @@ static void check_space(const seqk_tunable *t, const seqk_tune_limits *lim,
             v[i] = t->params[i].values[r % t->params[i].num_values];
             r /= t->params[i].num_values;
         }
-        int is_legal = seqk_tunable_legal(t, v, lim, shape);
-        int found = seqk_tune_space_find(&sp, v);
+        int is_legal = seqk__tunable_legal(t, v, lim, shape);
+        int found = seqk__tune_space_find(&sp, v);
         ck_assert_msg(is_legal == (found >= 0),
                       "%s: combination %lld legal=%d but found=%d", t->id,
                       (long long)c, is_legal, found);
@@ -79,16 +79,16 @@ static void check_space(const seqk_tunable *t, const seqk_tune_limits *lim,
     ck_assert_int_eq(sp.total, legal);
     ck_assert_int_eq(sp.num_points, legal);
     for (int i = 0; i < sp.num_points; i++)
-        ck_assert(seqk_tunable_legal(t, seqk_tune_space_point(&sp, i), lim,
+        ck_assert(seqk__tunable_legal(t, seqk__tune_space_point(&sp, i), lim,
                                      shape));
-    seqk_tune_space_free(&sp);
+    seqk__tune_space_free(&sp);
 }
 
 START_TEST(space_of_library_tunables)
 {
     const seqk_tune_limits lims[2] = {cpu_limits(), gpu_limits()};
     int checked = 0;
-    const seqk_tunable *const *all = seqk_tunable_list();
+    const seqk_tunable *const *all = seqk__tunable_list();
     for (int k = 0; all[k]; k++) {
         const seqk_tunable *t = all[k];
         const int is_cl = !strcmp(t->backend, "opencl");
@@ -105,8 +105,8 @@ START_TEST(space_of_library_tunables)
             /* CPU defaults are today's behaviour: legal everywhere */
             if (!is_cl) {
                 int def[SEQK_TUNE_MAX_PARAMS];
-                seqk_tunable_defaults(t, def);
-                ck_assert_msg(seqk_tunable_legal(t, def, lim, shape),
+                seqk__tunable_defaults(t, def);
+                ck_assert_msg(seqk__tunable_legal(t, def, lim, shape),
                               "%s: defaults illegal", t->id);
             }
         }
@@ -150,18 +150,18 @@ START_TEST(space_of_fabricated_tunable)
             expect += (x * y <= 12 && (x + y) % 2 == 0) * 5;
         }
     seqk_tune_space sp;
-    ck_assert_int_eq(seqk_tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
+    ck_assert_int_eq(seqk__tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
     ck_assert_int_eq(sp.num_points, expect);
     for (int i = 0; i < sp.num_points; i++) {
-        const int *v = seqk_tune_space_point(&sp, i);
+        const int *v = seqk__tune_space_point(&sp, i);
         ck_assert(v[0] * v[1] <= 12 && (v[0] + v[1]) % 2 == 0);
     }
-    seqk_tune_space_free(&sp);
+    seqk__tune_space_free(&sp);
     /* the cap keeps the first points and still counts them all */
-    ck_assert_int_eq(seqk_tune_space_build(&fab, &lim, NULL, 3, &sp), 0);
+    ck_assert_int_eq(seqk__tune_space_build(&fab, &lim, NULL, 3, &sp), 0);
     ck_assert_int_eq(sp.num_points, 3);
     ck_assert_int_eq(sp.total, expect);
-    seqk_tune_space_free(&sp);
+    seqk__tune_space_free(&sp);
 }
 END_TEST
 
@@ -212,13 +212,13 @@ START_TEST(search_within_budget)
 {
     seqk_tune_limits lim = cpu_limits();
     seqk_tune_space sp;
-    ck_assert_int_eq(seqk_tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
+    ck_assert_int_eq(seqk__tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
     static fake f1, f2;
     memset(&f1, 0, sizeof f1);
     f1.invalid = -1;
     seqk_tune_search s;
-    ck_assert_int_eq(seqk_tune_search_init(&s, &sp, 7), 0);
-    int n = seqk_tune_search_run(&s, fake_measure, &f1, fake_clock, &f1, 12);
+    ck_assert_int_eq(seqk__tune_search_init(&s, &sp, 7), 0);
+    int n = seqk__tune_search_run(&s, fake_measure, &f1, fake_clock, &f1, 12);
     ck_assert_int_eq(n, 12); /* the budget, in fake seconds */
     ck_assert_int_eq(s.num_measured, 12);
     ck_assert_int_eq(f1.order[0], s.default_index); /* defaults first */
@@ -227,25 +227,25 @@ START_TEST(search_within_budget)
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
             ck_assert_int_ne(f1.order[i], f1.order[j]);
-    seqk_tune_search_free(&s);
+    seqk__tune_search_free(&s);
     /* the same seed gives the same run */
     memset(&f2, 0, sizeof f2);
     f2.invalid = -1;
-    ck_assert_int_eq(seqk_tune_search_init(&s, &sp, 7), 0);
-    seqk_tune_search_run(&s, fake_measure, &f2, fake_clock, &f2, 12);
+    ck_assert_int_eq(seqk__tune_search_init(&s, &sp, 7), 0);
+    seqk__tune_search_run(&s, fake_measure, &f2, fake_clock, &f2, 12);
     ck_assert_mem_eq(f1.order, f2.order, 12 * sizeof f1.order[0]);
-    seqk_tune_search_free(&s);
+    seqk__tune_search_free(&s);
     /* an unlimited budget measures each point once and finds the optimum */
     memset(&f2, 0, sizeof f2);
     f2.invalid = -1;
-    ck_assert_int_eq(seqk_tune_search_init(&s, &sp, 3), 0);
-    n = seqk_tune_search_run(&s, fake_measure, &f2, fake_clock, &f2, 1e9);
+    ck_assert_int_eq(seqk__tune_search_init(&s, &sp, 3), 0);
+    n = seqk__tune_search_run(&s, fake_measure, &f2, fake_clock, &f2, 1e9);
     ck_assert_int_eq(n, sp.num_points);
-    const int *bv = seqk_tune_space_point(&sp, seqk_tune_search_best(&s));
+    const int *bv = seqk__tune_space_point(&sp, seqk_tune_search_best(&s));
     ck_assert(bv[0] == 4 && bv[1] == 2 && bv[2] == 40);
-    ck_assert_int_eq(seqk_tune_search_next(&s), -1);
-    seqk_tune_search_free(&s);
-    seqk_tune_space_free(&sp);
+    ck_assert_int_eq(seqk__tune_search_next(&s), -1);
+    seqk__tune_search_free(&s);
+    seqk__tune_space_free(&sp);
 }
 END_TEST
 
@@ -253,22 +253,22 @@ START_TEST(invalid_candidate_never_chosen)
 {
     seqk_tune_limits lim = cpu_limits();
     seqk_tune_space sp;
-    ck_assert_int_eq(seqk_tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
+    ck_assert_int_eq(seqk__tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
     const int opt[3] = {4, 2, 40};
     static fake f;
     for (int budget = 3; budget <= sp.num_points + 1; budget += 7) {
         memset(&f, 0, sizeof f);
-        f.invalid = seqk_tune_space_find(&sp, opt);
+        f.invalid = seqk__tune_space_find(&sp, opt);
         ck_assert_int_ge(f.invalid, 0);
         seqk_tune_search s;
-        ck_assert_int_eq(seqk_tune_search_init(&s, &sp, (uint64_t)budget),
+        ck_assert_int_eq(seqk__tune_search_init(&s, &sp, (uint64_t)budget),
                          0);
-        seqk_tune_search_run(&s, fake_measure, &f, fake_clock, &f, budget);
+        seqk__tune_search_run(&s, fake_measure, &f, fake_clock, &f, budget);
         ck_assert_int_ne(seqk_tune_search_best(&s), f.invalid);
         ck_assert_int_eq(seqk_tune_search_best(&s), best_measured(&s));
-        seqk_tune_search_free(&s);
+        seqk__tune_search_free(&s);
     }
-    seqk_tune_space_free(&sp);
+    seqk__tune_space_free(&sp);
 }
 END_TEST
 
@@ -276,33 +276,33 @@ START_TEST(resume_skips_measured)
 {
     seqk_tune_limits lim = cpu_limits();
     seqk_tune_space sp;
-    ck_assert_int_eq(seqk_tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
+    ck_assert_int_eq(seqk__tune_space_build(&fab, &lim, NULL, 0, &sp), 0);
     static fake a, b;
     memset(&a, 0, sizeof a);
     a.invalid = -1;
     seqk_tune_search s;
-    ck_assert_int_eq(seqk_tune_search_init(&s, &sp, 11), 0);
-    seqk_tune_search_run(&s, fake_measure, &a, fake_clock, &a, 10);
-    seqk_tune_search_free(&s);
+    ck_assert_int_eq(seqk__tune_search_init(&s, &sp, 11), 0);
+    seqk__tune_search_run(&s, fake_measure, &a, fake_clock, &a, 10);
+    seqk__tune_search_free(&s);
     /* a new search told about the first ten measures none of them */
     memset(&b, 0, sizeof b);
     b.invalid = -1;
-    ck_assert_int_eq(seqk_tune_search_init(&s, &sp, 11), 0);
+    ck_assert_int_eq(seqk__tune_search_init(&s, &sp, 11), 0);
     for (int i = 0; i < a.count; i++) {
         seqk_tune_result r;
-        fake_measure(&b, a.order[i], seqk_tune_space_point(&sp, a.order[i]),
+        fake_measure(&b, a.order[i], seqk__tune_space_point(&sp, a.order[i]),
                      &r);
-        seqk_tune_search_report(&s, a.order[i], &r);
+        seqk__tune_search_report(&s, a.order[i], &r);
     }
     b.count = 0;
-    int n = seqk_tune_search_run(&s, fake_measure, &b, fake_clock, &b, 1e9);
+    int n = seqk__tune_search_run(&s, fake_measure, &b, fake_clock, &b, 1e9);
     ck_assert_int_eq(n, sp.num_points - a.count);
     for (int i = 0; i < b.count; i++)
         for (int j = 0; j < a.count; j++)
             ck_assert_int_ne(b.order[i], a.order[j]);
     ck_assert_int_eq(seqk_tune_search_best(&s), best_measured(&s));
-    seqk_tune_search_free(&s);
-    seqk_tune_space_free(&sp);
+    seqk__tune_search_free(&s);
+    seqk__tune_space_free(&sp);
 }
 END_TEST
 
@@ -371,7 +371,7 @@ START_TEST(tasks_of_devices)
     /* B=4, 4H=2048, K=H=512; GRU lbr=0: N = 2H and N = H */
     const int64_t lib[5] = {4, 2048, 512, 1, 2};
     int b[5];
-    seqk_tune_bucket(5, lib, b);
+    seqk__tune_bucket(5, lib, b);
     char path_key[64];
     snprintf(path_key, sizeof path_key, "opencl.gemm.path@%d,%d,%d,%d,%d",
              b[0], b[1], b[2], b[3], b[4]);
@@ -418,7 +418,7 @@ static float *outputs(seqk_context *ctx, bench_problem *p, size_t *n)
 START_TEST(cpu_tunables_match_ref)
 {
     const char *spec = tu_device(_i);
-    if (!seqk_cpu_isa_find(spec))
+    if (!seqk__cpu_isa_find(spec))
         return;
     seqk_context *ctx = tu_context(_i), *ref = tu_context(0);
     seqk_tune_limits lim;
@@ -434,7 +434,7 @@ START_TEST(cpu_tunables_match_ref)
         float *want = outputs(ref, &p, &nw);
         double atol, rtol;
         bench_tolerance(&p, &atol, &rtol);
-        const seqk_tunable *const *all = seqk_tunable_list();
+        const seqk_tunable *const *all = seqk__tunable_list();
         for (int k = 0; all[k]; k++) {
             const seqk_tunable *t = all[k];
             int64_t shape[SEQK_TUNE_MAX_SHAPE];
@@ -442,14 +442,14 @@ START_TEST(cpu_tunables_match_ref)
                 tune_task_shape(t, &p, shape))
                 continue;
             seqk_tune_space sp;
-            ck_assert_int_eq(seqk_tune_space_build(t, &lim, shape, 0, &sp),
+            ck_assert_int_eq(seqk__tune_space_build(t, &lim, shape, 0, &sp),
                              0);
             ck_assert_int_gt(sp.num_points, 0);
             /* the first, last and a few points between */
             for (int j = 0; j < 6; j++) {
                 int i = (int)((int64_t)j * (sp.num_points - 1) / 5);
                 TU_OK(ctx, seqk__tune_override(
-                               ctx, t->id, seqk_tune_space_point(&sp, i)));
+                               ctx, t->id, seqk__tune_space_point(&sp, i)));
                 float *got = outputs(ctx, &p, &ng);
                 ck_assert_uint_eq(ng, nw);
                 TU_ASSERT_CLOSE(got, want, nw, (float)atol, (float)rtol);
@@ -457,7 +457,7 @@ START_TEST(cpu_tunables_match_ref)
                 tried++;
             }
             TU_OK(ctx, seqk__tune_override(ctx, t->id, NULL));
-            seqk_tune_space_free(&sp);
+            seqk__tune_space_free(&sp);
         }
         free(want);
     }

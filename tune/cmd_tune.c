@@ -184,7 +184,7 @@ static int measure_fn(void *user, int index, const int *values,
                  r->median_ms);
     else
         snprintf(line, sizeof line, "%s %s: %s (%s)", t->id, vals,
-                 seqk_tune_outcome_name(r->outcome), msg);
+                 seqk__tune_outcome_name(r->outcome), msg);
     progress(tr, line);
     tune_journal_line l;
     memset(&l, 0, sizeof l);
@@ -207,7 +207,7 @@ static void make_entry(const seqk_tune_fp *fp, const tune_task *k,
     memset(e, 0, sizeof *e);
     e->fp = *fp;
     snprintf(e->kernel, sizeof e->kernel, "%s", t->id);
-    seqk_tunable_hash(t, e->source_hash);
+    seqk__tunable_hash(t, e->source_hash);
     snprintf(e->dtype, sizeof e->dtype, "f32");
     e->num_shape = t->num_shape;
     memcpy(e->bucket, k->bucket, sizeof e->bucket);
@@ -286,7 +286,7 @@ static int confirm(task_run *tr, seqk_tune_search *s, double deadline)
             }
             tune_worker_measure(tr->w, (*tr->seq)++, tr->task->desc,
                                 tr->task->t,
-                                seqk_tune_space_point(s->sp, pick[j]),
+                                seqk__tune_space_point(s->sp, pick[j]),
                                 tr->a->timeout, &r, msg, sizeof msg);
             if (interrupted)
                 goto out;
@@ -348,15 +348,15 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
     seqk_tune_space sp;
     seqk_tune_search s;
     int status = -1;
-    if (seqk_tune_space_build(k->t, lim, k->shape, 0, &sp)) {
+    if (seqk__tune_space_build(k->t, lim, k->shape, 0, &sp)) {
         fprintf(stderr, "seqk tune: out of memory\n");
         return -1;
     }
     uint64_t seed = tr->a->seed;
     for (const char *c = k->key; *c; c++)
         seed = seed * 31 + (unsigned char)*c;
-    if (seqk_tune_search_init(&s, &sp, seed)) {
-        seqk_tune_space_free(&sp);
+    if (seqk__tune_search_init(&s, &sp, seed)) {
+        seqk__tune_space_free(&sp);
         fprintf(stderr, "seqk tune: out of memory\n");
         return -1;
     }
@@ -365,9 +365,9 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
         if (jl[i].done || strcmp(jl[i].key, k->key) ||
             jl[i].num_values != k->t->num_params)
             continue;
-        int p = seqk_tune_space_find(&sp, jl[i].values);
+        int p = seqk__tune_space_find(&sp, jl[i].values);
         if (p >= 0 && !s.measured[p]) {
-            seqk_tune_search_report(&s, p, &jl[i].r);
+            seqk__tune_search_report(&s, p, &jl[i].r);
             resumed++;
         }
     }
@@ -378,7 +378,7 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
     progress(tr, head);
     /* the last quarter of the share re-times the leaders (below) */
     const double start = now_s();
-    seqk_tune_search_run(&s, measure_fn, tr, clock_fn, NULL,
+    seqk__tune_search_run(&s, measure_fn, tr, clock_fn, NULL,
                          start + 0.6 * (deadline - start));
     if (interrupted)
         goto done;
@@ -407,10 +407,10 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
         const int w = keep ? d : b;
         seqk_tune_entry e;
         char msg[512];
-        make_entry(fp, k, seqk_tune_space_point(&sp, w), &s.results[w],
+        make_entry(fp, k, seqk__tune_space_point(&sp, w), &s.results[w],
                    s.results[d].median_ms, &e);
         format_values(k->t, e.values, vals, sizeof vals);
-        if (seqk_tune_db_update(tr->a->db, &e, 1, msg, sizeof msg) !=
+        if (seqk__tune_db_update(tr->a->db, &e, 1, msg, sizeof msg) !=
             SEQK_OK) {
             fprintf(stderr, "%sseqk tune: %s: %s\n", tr->tty ? "\n" : "",
                     tr->a->db, msg);
@@ -424,7 +424,7 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
         else
             snprintf(line, sizeof line, "%s: %s %.4f ms, %.2fx over the "
                      "defaults (%.4f ms; %d measured): recorded", k->t->id,
-                     vals, e.median_ms, seqk_tune_entry_speedup(&e),
+                     vals, e.median_ms, seqk__tune_entry_speedup(&e),
                      e.default_ms, s.num_measured);
     }
     if (tr->tty)
@@ -432,8 +432,8 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
     fprintf(stderr, "tune %s [%d/%d] %s\n", tr->spec, tr->index + 1,
             tr->ntasks, line);
 done:
-    seqk_tune_search_free(&s);
-    seqk_tune_space_free(&sp);
+    seqk__tune_search_free(&s);
+    seqk__tune_space_free(&sp);
     return status;
 }
 
@@ -450,9 +450,9 @@ static void order_tasks(tune_task *tasks, int n, const seqk_tune_limits *lim)
     for (int i = 0; i < n; i++) {
         seqk_tune_space sp;
         size[i] = INT_MAX;
-        if (!seqk_tune_space_build(tasks[i].t, lim, tasks[i].shape, 0, &sp)) {
+        if (!seqk__tune_space_build(tasks[i].t, lim, tasks[i].shape, 0, &sp)) {
             size[i] = sp.num_points;
-            seqk_tune_space_free(&sp);
+            seqk__tune_space_free(&sp);
         }
     }
     for (int i = 1; i < n; i++) {
@@ -704,7 +704,7 @@ static int parse_args(int argc, char **argv, tune_args *a)
     if (db) {
         snprintf(a->db, sizeof a->db, "%s", db);
     } else {
-        seqk_tune_db_path(NULL, a->db, sizeof a->db);
+        seqk__tune_db_path(NULL, a->db, sizeof a->db);
         if (!a->db[0]) {
             fprintf(stderr, "seqk tune: no database path: set --db, "
                     "$SEQK_TUNING_DB, $XDG_CACHE_HOME or $HOME\n");

@@ -34,7 +34,7 @@ static void set_msg(char *msg, size_t len, const char *fmt, ...)
 
 /* ------------------------------------------------------------ entries */
 
-seqk_status seqk_tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e)
+seqk_status seqk__tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e)
 {
     if (!db || !e)
         return SEQK_ERR_INVALID_ARG;
@@ -49,14 +49,14 @@ seqk_status seqk_tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e)
     return seqk__tune_db_append(db, e);
 }
 
-int seqk_tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp)
+int seqk__tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp)
 {
     int kept = 0, n;
     if (!db || !fp)
         return 0;
     seqk__tune_rt_free(db);
     for (int i = 0; i < db->count; i++)
-        if (seqk_tune_fp_match(&db->entries[i].fp, fp) !=
+        if (seqk__tune_fp_match(&db->entries[i].fp, fp) !=
             SEQK_TUNE_MATCH_EXACT)
             db->entries[kept++] = db->entries[i];
     n = db->count - kept;
@@ -109,7 +109,7 @@ static cJSON *entry_json(const seqk_tune_entry *e)
     ok = ok && add_num(o, "median_ms", e->median_ms) &&
          add_num(o, "min_ms", e->min_ms) &&
          add_num(o, "default_ms", e->default_ms) &&
-         add_num(o, "speedup", seqk_tune_entry_speedup(e)) &&
+         add_num(o, "speedup", seqk__tune_entry_speedup(e)) &&
          add_str(o, "tuner_version", e->tuner_version) &&
          add_str(o, "date", e->date);
     if (ok && e->num_verified > 0) {
@@ -197,7 +197,7 @@ static int write_all(int fd, const char *p, size_t n)
     return 1;
 }
 
-seqk_status seqk_tune_db_write(const seqk_tune_db *db, const char *path,
+seqk_status seqk__tune_db_write(const seqk_tune_db *db, const char *path,
                                char *msg, size_t msg_len)
 {
     char dir[1024], tmp[1100], why[400];
@@ -271,13 +271,13 @@ cleanup:
     return st;
 }
 
-seqk_status seqk_tune_db_update(const char *path, const seqk_tune_entry *e,
+seqk_status seqk__tune_db_update(const char *path, const seqk_tune_entry *e,
                                 int n, char *msg, size_t msg_len)
 {
-    return seqk_tune_db_update_ex(path, e, n, NULL, 0, NULL, msg, msg_len);
+    return seqk__tune_db_update_ex(path, e, n, NULL, 0, NULL, msg, msg_len);
 }
 
-seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
+seqk_status seqk__tune_db_update_ex(const char *path, const seqk_tune_entry *e,
                                    int n, const seqk_tune_fp *remove_fps,
                                    int n_remove, int *removed, char *msg,
                                    size_t msg_len)
@@ -323,19 +323,19 @@ seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
     if (st == SEQK_ERR_OUT_OF_MEMORY)
         goto cleanup;
     if (st != SEQK_OK) {
-        db = seqk_tune_db_new();
+        db = seqk__tune_db_new();
         if (!db) {
             st = SEQK_ERR_OUT_OF_MEMORY;
             goto cleanup;
         }
     }
     for (int i = 0; i < n_remove; i++) {
-        int r = seqk_tune_db_remove_device(db, &remove_fps[i]);
+        int r = seqk__tune_db_remove_device(db, &remove_fps[i]);
         if (removed)
             *removed += r;
     }
     for (int i = 0; i < n; i++) {
-        seqk_status pst = seqk_tune_db_put(db, &e[i]);
+        seqk_status pst = seqk__tune_db_put(db, &e[i]);
         if (pst != SEQK_OK) {
             st = pst;
             set_msg(msg, msg_len, "tuning database %s: out of memory",
@@ -344,7 +344,7 @@ seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
         }
     }
     char wmsg[1200];
-    seqk_status wst = seqk_tune_db_write(db, path, wmsg, sizeof wmsg);
+    seqk_status wst = seqk__tune_db_write(db, path, wmsg, sizeof wmsg);
     if (wst != SEQK_OK) {
         set_msg(msg, msg_len, "%s", wmsg);
         st = wst;
@@ -356,7 +356,7 @@ seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
 cleanup:
     if (st == SEQK_ERR_OUT_OF_MEMORY && msg && msg_len && !msg[0])
         set_msg(msg, msg_len, "tuning database %s: out of memory", path);
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
     close(fd); /* releases the lock */
     return st;
 }

@@ -18,22 +18,22 @@
 
 /* Adds e, replacing an entry with the same key (fp, kernel, source hash,
  * dtype, bucket). */
-seqk_status seqk_tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e);
+seqk_status seqk__tune_db_put(seqk_tune_db *db, const seqk_tune_entry *e);
 /* Removes every entry whose device matches fp exactly; returns how many. */
-int seqk_tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp);
+int seqk__tune_db_remove_device(seqk_tune_db *db, const seqk_tune_fp *fp);
 
 /* Writes db to path atomically (temp + fsync + rename). */
-seqk_status seqk_tune_db_write(const seqk_tune_db *db, const char *path,
+seqk_status seqk__tune_db_write(const seqk_tune_db *db, const char *path,
                                char *msg, size_t msg_len);
 /* Under the lock: re-reads path (a corrupt file is replaced, with a
  * message), puts the entries (replacing equal keys), writes atomically. */
-seqk_status seqk_tune_db_update(const char *path, const seqk_tune_entry *e,
+seqk_status seqk__tune_db_update(const char *path, const seqk_tune_entry *e,
                                 int n, char *msg, size_t msg_len);
 
 /* The same, first removing every entry of the devices remove_fps (exact
  * match; *removed, when not NULL, is increased by their count): how
  * `seqk tune --reset` edits the file without racing a running tuner. */
-seqk_status seqk_tune_db_update_ex(const char *path, const seqk_tune_entry *e,
+seqk_status seqk__tune_db_update_ex(const char *path, const seqk_tune_entry *e,
                                    int n, const seqk_tune_fp *remove_fps,
                                    int n_remove, int *removed, char *msg,
                                    size_t msg_len);

@@ -11,12 +11,12 @@ static const char *const outcome_names[SEQK_TUNE_OUTCOMES_] = {
     "ok", "wrong", "build", "crash", "timeout"
 };
 
-const char *seqk_tune_outcome_name(seqk_tune_outcome o)
+const char *seqk__tune_outcome_name(seqk_tune_outcome o)
 {
     return (unsigned)o < SEQK_TUNE_OUTCOMES_ ? outcome_names[o] : "unknown";
 }
 
-int seqk_tune_outcome_from_name(const char *name)
+int seqk__tune_outcome_from_name(const char *name)
 {
     for (int i = 0; i < SEQK_TUNE_OUTCOMES_; i++)
         if (strcmp(name, outcome_names[i]) == 0)
@@ -26,7 +26,7 @@ int seqk_tune_outcome_from_name(const char *name)
 
 /* ------------------------------------------------------------- the space */
 
-int seqk_tune_space_build(const seqk_tunable *t, const seqk_tune_limits *lim,
+int seqk__tune_space_build(const seqk_tunable *t, const seqk_tune_limits *lim,
                           const int64_t *shape, int cap, seqk_tune_space *sp)
 {
     const int np = t->num_params;
@@ -54,14 +54,14 @@ int seqk_tune_space_build(const seqk_tunable *t, const seqk_tune_limits *lim,
     for (;;) {
         for (int i = 0; i < np; i++)
             v[i] = t->params[i].values[idx[i]];
-        if (seqk_tunable_legal(t, v, lim, shape)) {
+        if (seqk__tunable_legal(t, v, lim, shape)) {
             if (sp->num_points < cap) {
                 if (sp->num_points == alloc) {
                     alloc *= 2;
                     int *p = realloc(sp->points, (size_t)alloc * (size_t)np *
                                                      sizeof *p);
                     if (!p) {
-                        seqk_tune_space_free(sp);
+                        seqk__tune_space_free(sp);
                         return -1;
                     }
                     sp->points = p;
@@ -81,14 +81,14 @@ int seqk_tune_space_build(const seqk_tunable *t, const seqk_tune_limits *lim,
     return 0;
 }
 
-void seqk_tune_space_free(seqk_tune_space *sp)
+void seqk__tune_space_free(seqk_tune_space *sp)
 {
     free(sp->points);
     sp->points = NULL;
     sp->num_points = 0;
 }
 
-const int *seqk_tune_space_point(const seqk_tune_space *sp, int i)
+const int *seqk__tune_space_point(const seqk_tune_space *sp, int i)
 {
     return sp->points + (size_t)i * (size_t)sp->num_params;
 }
@@ -104,12 +104,12 @@ static int cmp_point(const int *a, const int *b, int np)
     return 0;
 }
 
-int seqk_tune_space_find(const seqk_tune_space *sp, const int *v)
+int seqk__tune_space_find(const seqk_tune_space *sp, const int *v)
 {
     int lo = 0, hi = sp->num_points - 1;
     while (sp->sorted && lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        int c = cmp_point(seqk_tune_space_point(sp, mid), v, sp->num_params);
+        int c = cmp_point(seqk__tune_space_point(sp, mid), v, sp->num_params);
         if (c == 0)
             return mid;
         if (c < 0)
@@ -119,7 +119,7 @@ int seqk_tune_space_find(const seqk_tune_space *sp, const int *v)
     }
     /* values not ascending in some declaration: a scan */
     for (int i = 0; i < sp->num_points && !sp->sorted; i++)
-        if (!cmp_point(seqk_tune_space_point(sp, i), v, sp->num_params))
+        if (!cmp_point(seqk__tune_space_point(sp, i), v, sp->num_params))
             return i;
     return -1;
 }
@@ -135,7 +135,7 @@ static uint64_t next_random(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-int seqk_tune_search_init(seqk_tune_search *s, const seqk_tune_space *sp,
+int seqk__tune_search_init(seqk_tune_search *s, const seqk_tune_space *sp,
                           uint64_t seed)
 {
     memset(s, 0, sizeof *s);
@@ -146,12 +146,12 @@ int seqk_tune_search_init(seqk_tune_search *s, const seqk_tune_space *sp,
     s->measured = calloc(n, 1);
     s->results = calloc(n, sizeof *s->results);
     if (!s->measured || !s->results) {
-        seqk_tune_search_free(s);
+        seqk__tune_search_free(s);
         return -1;
     }
     int def[SEQK_TUNE_MAX_PARAMS];
-    seqk_tunable_defaults(sp->t, def);
-    s->default_index = seqk_tune_space_find(sp, def);
+    seqk__tunable_defaults(sp->t, def);
+    s->default_index = seqk__tune_space_find(sp, def);
     if (s->default_index >= 0)
         s->fixed[s->num_fixed++] = s->default_index;
     /* spread points: evenly over the enumeration, which walks the first
@@ -168,7 +168,7 @@ int seqk_tune_search_init(seqk_tune_search *s, const seqk_tune_space *sp,
     return 0;
 }
 
-void seqk_tune_search_free(seqk_tune_search *s)
+void seqk__tune_search_free(seqk_tune_search *s)
 {
     free(s->measured);
     free(s->results);
@@ -191,7 +191,7 @@ static int neighbour(seqk_tune_search *s, int b)
     for (int m = 0; m < moves; m++) {
         const int mv = (start + m) % moves, p = mv / 2;
         const seqk_tune_param *par = &sp->t->params[p];
-        memcpy(v, seqk_tune_space_point(sp, b), (size_t)np * sizeof *v);
+        memcpy(v, seqk__tune_space_point(sp, b), (size_t)np * sizeof *v);
         int j = 0;
         while (j < par->num_values && par->values[j] != v[p])
             j++;
@@ -199,7 +199,7 @@ static int neighbour(seqk_tune_search *s, int b)
         if (j < 0 || j >= par->num_values)
             continue;
         v[p] = par->values[j];
-        int i = seqk_tune_space_find(sp, v);
+        int i = seqk__tune_space_find(sp, v);
         if (i >= 0 && !s->measured[i])
             return i;
     }
@@ -219,7 +219,7 @@ static int random_point(seqk_tune_search *s)
     return -1;
 }
 
-int seqk_tune_search_next(seqk_tune_search *s)
+int seqk__tune_search_next(seqk_tune_search *s)
 {
     if (s->num_measured >= s->sp->num_points)
         return -1;
@@ -237,7 +237,7 @@ int seqk_tune_search_next(seqk_tune_search *s)
     return random_point(s);
 }
 
-void seqk_tune_search_report(seqk_tune_search *s, int i,
+void seqk__tune_search_report(seqk_tune_search *s, int i,
                              const seqk_tune_result *r)
 {
     if (i < 0 || i >= s->sp->num_points || s->measured[i])
@@ -251,19 +251,19 @@ void seqk_tune_search_report(seqk_tune_search *s, int i,
         s->best = i;
 }
 
-int seqk_tune_search_run(seqk_tune_search *s, seqk_tune_measure_fn measure,
+int seqk__tune_search_run(seqk_tune_search *s, seqk_tune_measure_fn measure,
                          void *measure_user, seqk_tune_clock_fn clock,
                          void *clock_user, double deadline)
 {
     int n = 0;
     while (clock(clock_user) < deadline) {
-        int i = seqk_tune_search_next(s);
+        int i = seqk__tune_search_next(s);
         if (i < 0)
             break;
         seqk_tune_result r = {SEQK_TUNE_CRASH, 0.0, 0.0};
-        int stop = measure(measure_user, i, seqk_tune_space_point(s->sp, i),
+        int stop = measure(measure_user, i, seqk__tune_space_point(s->sp, i),
                            &r);
-        seqk_tune_search_report(s, i, &r);
+        seqk__tune_search_report(s, i, &r);
         n++;
         if (stop)
             break;

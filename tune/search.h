@@ -7,7 +7,7 @@
  *
  * Space: the cartesian product of every parameter's candidate values in
  * lexicographic order (the last parameter varies fastest), filtered by
- * seqk_tunable_legal(t, v, lim, shape); at most `cap` points are kept
+ * seqk__tunable_legal(t, v, lim, shape); at most `cap` points are kept
  * (the walk goes on counting, so `total` says how many there were).
  *
  * Strategy (deterministic for a seed):
@@ -17,7 +17,7 @@
  *      point so far: one parameter moved to the adjacent candidate value)
  *      and random sampling of unmeasured points, until the space is
  *      exhausted or the caller's time is up.
- * A point reported (seqk_tune_search_report) is never proposed again, so
+ * A point reported (seqk__tune_search_report) is never proposed again, so
  * a resumed run reports its journal first and carries on.  Only points
  * measured SEQK_TUNE_OK can become the best.
  */
@@ -39,8 +39,8 @@ typedef enum seqk_tune_outcome {
 } seqk_tune_outcome;
 
 /* "ok", "wrong", "build", "crash", "timeout"; from_name: -1 if unknown. */
-const char *seqk_tune_outcome_name(seqk_tune_outcome o);
-int seqk_tune_outcome_from_name(const char *name);
+const char *seqk__tune_outcome_name(seqk_tune_outcome o);
+int seqk__tune_outcome_from_name(const char *name);
 
 typedef struct seqk_tune_result {
     seqk_tune_outcome outcome;
@@ -61,12 +61,12 @@ typedef struct seqk_tune_space {
 /* Builds the legal space of t for lim and shape (shape may be NULL: device
  * limits only), keeping at most cap points (<= 0: SEQK_TUNE_SPACE_CAP).
  * Returns 0, or -1 when out of memory. */
-int seqk_tune_space_build(const seqk_tunable *t, const seqk_tune_limits *lim,
+int seqk__tune_space_build(const seqk_tunable *t, const seqk_tune_limits *lim,
                           const int64_t *shape, int cap, seqk_tune_space *sp);
-void seqk_tune_space_free(seqk_tune_space *sp);
-const int *seqk_tune_space_point(const seqk_tune_space *sp, int i);
+void seqk__tune_space_free(seqk_tune_space *sp);
+const int *seqk__tune_space_point(const seqk_tune_space *sp, int i);
 /* Index of the point with values v, or -1. */
-int seqk_tune_space_find(const seqk_tune_space *sp, const int *v);
+int seqk__tune_space_find(const seqk_tune_space *sp, const int *v);
 
 #define SEQK_TUNE_FIXED_SPREAD 4
 
@@ -84,14 +84,14 @@ typedef struct seqk_tune_search {
 } seqk_tune_search;
 
 /* Returns 0, or -1 when out of memory. */
-int seqk_tune_search_init(seqk_tune_search *s, const seqk_tune_space *sp,
+int seqk__tune_search_init(seqk_tune_search *s, const seqk_tune_space *sp,
                           uint64_t seed);
-void seqk_tune_search_free(seqk_tune_search *s);
+void seqk__tune_search_free(seqk_tune_search *s);
 /* The next point to measure, or -1 when every point was measured. */
-int seqk_tune_search_next(seqk_tune_search *s);
+int seqk__tune_search_next(seqk_tune_search *s);
 /* Records the result of point i (a later report of the same point is
  * ignored). */
-void seqk_tune_search_report(seqk_tune_search *s, int i,
+void seqk__tune_search_report(seqk_tune_search *s, int i,
                              const seqk_tune_result *r);
 /* Index of the best OK point so far, or -1. */
 static inline int seqk_tune_search_best(const seqk_tune_search *s)
@@ -109,7 +109,7 @@ typedef double (*seqk_tune_clock_fn)(void *user);
 /* The search loop: proposes, measures and reports points until the space
  * is exhausted, measure asks to stop, or the clock passes deadline (the
  * candidate under way finishes).  Returns the number measured. */
-int seqk_tune_search_run(seqk_tune_search *s, seqk_tune_measure_fn measure,
+int seqk__tune_search_run(seqk_tune_search *s, seqk_tune_measure_fn measure,
                          void *measure_user, seqk_tune_clock_fn clock,
                          void *clock_user, double deadline);
 

@@ -68,7 +68,7 @@ int tune_device_facts(const char *spec, seqk_tune_fp *fp,
                 seqk_last_error(NULL));
         return -1;
     }
-    seqk_tune_fingerprint(ctx, fp);
+    seqk__tune_fingerprint(ctx, fp);
     if (lim)
         seqk__tune_limits(ctx, lim);
     seqk_context_destroy(ctx);
@@ -94,7 +94,7 @@ static int machine_fps(seqk_tune_fp *fps, char specs[][32], int max)
 static int read_db(const char *path, seqk_tune_db **db)
 {
     char msg[512];
-    if (seqk_tune_db_read(path, db, msg, sizeof msg) != SEQK_OK) {
+    if (seqk__tune_db_read(path, db, msg, sizeof msg) != SEQK_OK) {
         fprintf(stderr, "seqk tune: %s: %s\n", path, msg);
         return -1;
     }
@@ -106,7 +106,7 @@ static int entry_device(const seqk_tune_entry *e, const seqk_tune_fp *fps,
                         int n)
 {
     for (int i = 0; i < n; i++)
-        if (seqk_tune_fp_match(&e->fp, &fps[i]) == SEQK_TUNE_MATCH_EXACT)
+        if (seqk__tune_fp_match(&e->fp, &fps[i]) == SEQK_TUNE_MATCH_EXACT)
             return i;
     return -1;
 }
@@ -119,16 +119,16 @@ int tune_cmd_show(const char *dbpath)
     if (read_db(dbpath, &db))
         return 1;
     const int nfp = machine_fps(fps, specs, MAX_DEVICES);
-    printf("database: %s (%d entries)\n", dbpath, seqk_tune_db_count(db));
+    printf("database: %s (%d entries)\n", dbpath, seqk__tune_db_count(db));
     printf("%-12s %-26s %-22s %-28s %10s %10s %8s\n", "device", "kernel",
            "bucket", "params", "median_ms", "default_ms", "speedup");
     int shown = 0;
-    for (int i = 0; i < seqk_tune_db_count(db); i++) {
-        const seqk_tune_entry *e = seqk_tune_db_get(db, i);
+    for (int i = 0; i < seqk__tune_db_count(db); i++) {
+        const seqk_tune_entry *e = seqk__tune_db_get(db, i);
         int d = entry_device(e, fps, nfp);
         if (d < 0)
             continue;
-        const seqk_tunable *t = seqk_tunable_find(e->kernel);
+        const seqk_tunable *t = seqk__tunable_find(e->kernel);
         char bucket[96] = "", params[160] = "";
         size_t o = 0;
         for (int j = 0; j < e->num_shape && o < sizeof bucket; j++)
@@ -143,12 +143,12 @@ int tune_cmd_show(const char *dbpath)
                                   j ? " " : "", e->names[j], e->values[j]);
         printf("%-12s %-26s %-22s %-28s %10.4f %10.4f %7.2fx\n", specs[d],
                e->kernel, bucket, params, e->median_ms, e->default_ms,
-               seqk_tune_entry_speedup(e));
+               seqk__tune_entry_speedup(e));
         shown++;
     }
     if (!shown)
         printf("(no entries for this machine's devices)\n");
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
     return 0;
 }
 
@@ -163,32 +163,32 @@ int tune_cmd_export_import(const char *dbpath, const char *file,
     if (read_db(import ? file : dbpath, &src))
         return 1;
     const int nfp = machine_fps(fps, specs, MAX_DEVICES);
-    const int count = seqk_tune_db_count(src);
+    const int count = seqk__tune_db_count(src);
     sel = malloc((size_t)(count > 0 ? count : 1) * sizeof *sel);
     if (!sel) {
         fprintf(stderr, "seqk tune: out of memory\n");
         goto cleanup;
     }
     for (int i = 0; i < count; i++) {
-        const seqk_tune_entry *e = seqk_tune_db_get(src, i);
+        const seqk_tune_entry *e = seqk__tune_db_get(src, i);
         if (entry_device(e, fps, nfp) >= 0)
             sel[n++] = *e;
         else
             other++;
     }
     if (import) {
-        if (n > 0 && seqk_tune_db_update(dbpath, sel, n, msg, sizeof msg) !=
+        if (n > 0 && seqk__tune_db_update(dbpath, sel, n, msg, sizeof msg) !=
                          SEQK_OK) {
             fprintf(stderr, "seqk tune: %s: %s\n", dbpath, msg);
             goto cleanup;
         }
         printf("imported %d entries from %s into %s", n, file, dbpath);
     } else {
-        out = seqk_tune_db_new();
+        out = seqk__tune_db_new();
         for (int i = 0; out && i < n; i++)
-            if (seqk_tune_db_put(out, &sel[i]) != SEQK_OK)
+            if (seqk__tune_db_put(out, &sel[i]) != SEQK_OK)
                 break;
-        if (!out || seqk_tune_db_write(out, file, msg, sizeof msg) !=
+        if (!out || seqk__tune_db_write(out, file, msg, sizeof msg) !=
                         SEQK_OK) {
             fprintf(stderr, "seqk tune: %s: %s\n", file,
                     out ? msg : "out of memory");
@@ -202,8 +202,8 @@ int tune_cmd_export_import(const char *dbpath, const char *file,
     rc = 0;
 cleanup:
     free(sel);
-    seqk_tune_db_free(out);
-    seqk_tune_db_free(src);
+    seqk__tune_db_free(out);
+    seqk__tune_db_free(src);
     return rc;
 }
 
@@ -217,8 +217,8 @@ int tune_cmd_check(const char *dbpath, const char *file)
     }
     if (read_db(path, &db))
         return 1;
-    printf("%s: OK, %d entries\n", path, seqk_tune_db_count(db));
-    seqk_tune_db_free(db);
+    printf("%s: OK, %d entries\n", path, seqk__tune_db_count(db));
+    seqk__tune_db_free(db);
     return 0;
 }
 
@@ -233,11 +233,11 @@ int tune_cmd_reset(const char *dbpath)
     }
     if (read_db(dbpath, &db)) /* a corrupt file is reported, not replaced */
         return 1;
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
     const int nfp = machine_fps(fps, specs, MAX_DEVICES);
     int removed = 0;
     /* Under the database lock, so a tuner running meanwhile loses nothing. */
-    if (seqk_tune_db_update_ex(dbpath, NULL, 0, fps, nfp, &removed, msg,
+    if (seqk__tune_db_update_ex(dbpath, NULL, 0, fps, nfp, &removed, msg,
                                sizeof msg) != SEQK_OK) {
         fprintf(stderr, "seqk tune: %s: %s\n", dbpath, msg);
         return 1;
@@ -257,12 +257,12 @@ seqk_status seqk_tune_db_check(const char *path, char *msg, size_t msg_len)
     if (msg && msg_len)
         msg[0] = '\0';
     if (!path) {
-        seqk_tune_db_path(NULL, buf, sizeof buf);
+        seqk__tune_db_path(NULL, buf, sizeof buf);
         path = buf;
     }
     if (!path[0])
         return SEQK_OK;
-    st = seqk_tune_db_read(path, &db, msg, msg_len);
-    seqk_tune_db_free(db);
+    st = seqk__tune_db_read(path, &db, msg, msg_len);
+    seqk__tune_db_free(db);
     return st;
 }

@@ -216,7 +216,7 @@ static int add_tasks(const char *spec, const char *desc,
                 sizeof(*tasks)[0].desc - 1);
         return 0;
     }
-    const seqk_tunable *const *all = seqk_tunable_list();
+    const seqk_tunable *const *all = seqk__tunable_list();
     for (int j = 0; all[j]; j++) {
         const seqk_tunable *t = all[j];
         tune_task k;
@@ -229,7 +229,7 @@ static int add_tasks(const char *spec, const char *desc,
             continue;
         k.t = t;
         memcpy(k.desc, desc, strlen(desc) + 1);
-        seqk_tune_bucket(t->num_shape, k.shape, k.bucket);
+        seqk__tune_bucket(t->num_shape, k.shape, k.bucket);
         int len = snprintf(k.key, sizeof k.key, "%s@", t->id);
         for (int d = 0; d < t->num_shape && len < (int)sizeof k.key; d++)
             len += snprintf(k.key + len, sizeof k.key - (size_t)len,
@@ -339,7 +339,7 @@ static int parse_line(char *s, tune_journal_line *l)
     char *np = strtok_r(NULL, " \n", &save);
     if (!o || !med || !mn || !np)
         return -1;
-    int oc = seqk_tune_outcome_from_name(o);
+    int oc = seqk__tune_outcome_from_name(o);
     char *end;
     l->r.median_ms = strtod(med, &end);
     if (oc < 0 || *end)
@@ -397,7 +397,7 @@ int tune_journal_append(FILE *f, const tune_journal_line *l)
         fprintf(f, "d %s\n", l->key);
     } else {
         fprintf(f, "c %s %s %.6f %.6f %d", l->key,
-                seqk_tune_outcome_name(l->r.outcome), l->r.median_ms,
+                seqk__tune_outcome_name(l->r.outcome), l->r.median_ms,
                 l->r.min_ms, l->num_values);
         for (int i = 0; i < l->num_values; i++)
             fprintf(f, " %d", l->values[i]);

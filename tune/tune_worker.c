@@ -100,7 +100,7 @@ static int load_problem(worker_state *w, const char *desc,
             goto fail;
     } else {
         int def[SEQK_TUNE_MAX_PARAMS];
-        seqk_tunable_defaults(t, def);
+        seqk__tunable_defaults(t, def);
         seqk_status st = seqk__tune_override(w->ctx, t->id, def);
         if (st == SEQK_OK)
             st = bench_run(w->inst, msg, len);
@@ -201,7 +201,7 @@ static void serve(worker_state *w, char *line, FILE *out)
     char *id = strtok_r(NULL, " \n", &save);
     char *ns = strtok_r(NULL, " \n", &save);
     long seq = seqs ? strtol(seqs, NULL, 10) : -1;
-    const seqk_tunable *t = id ? seqk_tunable_find(id) : NULL;
+    const seqk_tunable *t = id ? seqk__tunable_find(id) : NULL;
     int v[SEQK_TUNE_MAX_PARAMS];
     long n = ns ? strtol(ns, NULL, 10) : -1;
     if (!cmd || strcmp(cmd, "measure") || !desc || !t ||
@@ -235,7 +235,7 @@ answer:
         if (*c == '\n')
             *c = ' ';
     fprintf(out, "result %ld %s %.6f %.6f %s\n", seq,
-            seqk_tune_outcome_name(r.outcome), r.median_ms, r.min_ms, msg);
+            seqk__tune_outcome_name(r.outcome), r.median_ms, r.min_ms, msg);
     fflush(out);
 }
 
@@ -447,14 +447,14 @@ void tune_worker_measure(tune_worker *w, long seq, const char *desc,
     int off = 0;
     if (sscanf(w->buf, "result %ld %15s %lf %lf %n", &rseq, outcome,
                &r->median_ms, &r->min_ms, &off) < 4 || rseq != seq ||
-        seqk_tune_outcome_from_name(outcome) < 0) {
+        seqk__tune_outcome_from_name(outcome) < 0) {
         snprintf(msg, msg_len, "garbled answer from the worker");
         kill(w->pid, SIGKILL);
         reap(w, msg, 0);
         r->outcome = SEQK_TUNE_CRASH;
         return;
     }
-    r->outcome = (seqk_tune_outcome)seqk_tune_outcome_from_name(outcome);
+    r->outcome = (seqk_tune_outcome)seqk__tune_outcome_from_name(outcome);
     snprintf(msg, msg_len, "%s", off > 0 ? w->buf + off : "");
     w->have = 0;
 }

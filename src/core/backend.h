@@ -60,11 +60,11 @@ struct seqk_backend {
     int falls_back;       /* backend's own data, e.g. its ISA kernel table */
 };
 
-extern const seqk_backend seqk_backend_ref;
-/* seqk_backend_<isa> (backend_cpu.c), defined in builds for the ISA's
+extern const seqk_backend seqk__backend_ref;
+/* seqk__backend_<isa> (backend_cpu.c), defined in builds for the ISA's
  * architecture. */
 #define SEQK_ISA(name, arch, needs, cflags, title)                          \
-    extern const seqk_backend seqk_backend_##name;
+    extern const seqk_backend seqk__backend_##name;
 #include "cpu_simd/isa.def"
 
 #endif /* SEQK_CORE_BACKEND_H */

@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-const char *seqk_op_name(seqk_op op)
+const char *seqk__op_name(seqk_op op)
 {
     static const char *names[SEQK_OP_COUNT_] = {
         "gemm", "matmul", "softmax", "rnn_layer", "attention",
@@ -53,27 +53,27 @@ seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem)
         char why[160] = "";
         if (!has_entry(b, op)) {
             seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s has no kernel",
-                      seqk_op_name(op), b->spec);
+                      seqk__op_name(op), b->spec);
             continue;
         }
         if (b->supports && !b->supports(b, op, problem, why, sizeof why)) {
             seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s rejected: %s",
-                      seqk_op_name(op), b->spec, why);
+                      seqk__op_name(op), b->spec, why);
             continue;
         }
         if (b->accepts && !b->accepts(ctx, b, op, problem, why, sizeof why)) {
             seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s passes: %s",
-                      seqk_op_name(op), b->spec, why);
+                      seqk__op_name(op), b->spec, why);
             continue;
         }
         seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: running %s on %s",
-                  seqk_op_name(op), b->kernel_names[op] ? b->kernel_names[op]
+                  seqk__op_name(op), b->kernel_names[op] ? b->kernel_names[op]
                                                         : "(unnamed)",
                   b->spec);
         seqk_status st = run(b, ctx, op, problem);
         if (st != SEQK_OK && b->falls_back && i > 0) {
             seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "%s: %s failed (%s: %s); "
-                      "running on %s instead", seqk_op_name(op), b->spec,
+                      "running on %s instead", seqk__op_name(op), b->spec,
                       seqk_status_string(st), ctx->error,
                       ctx->backends[i - 1]->spec);
             seqk__clear_error(ctx);
@@ -81,12 +81,12 @@ seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem)
         }
         if (st != SEQK_OK && ctx->error[0] == '\0')
             seqk__error(ctx, st, "%s: kernel %s on %s failed (%s)",
-                        seqk_op_name(op), b->kernel_names[op] ?
+                        seqk__op_name(op), b->kernel_names[op] ?
                         b->kernel_names[op] : "(unnamed)", b->spec,
                         seqk_status_string(st));
         return st;
     }
     return seqk__error(ctx, SEQK_ERR_INTERNAL,
                        "%s: no backend of device '%s' has a kernel for it",
-                       seqk_op_name(op), ctx->device);
+                       seqk__op_name(op), ctx->device);
 }

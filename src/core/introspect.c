@@ -67,7 +67,7 @@ seqk_status seqk_context_op_kernel(seqk_context *ctx, int op,
     size_t size = info->struct_size;
     memset(info, 0, sizeof *info);
     info->struct_size = size;
-    snprintf(info->op, sizeof info->op, "%s", seqk_op_name((seqk_op)op));
+    snprintf(info->op, sizeof info->op, "%s", seqk__op_name((seqk_op)op));
     /* Best backend first, as the dispatcher walks them; supports() with
      * no problem answers for the op as a whole. */
     for (int i = ctx->num_backends - 1; i >= 0; i--) {

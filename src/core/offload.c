@@ -43,25 +43,25 @@ typedef struct offload_state {
 
 #define DEVICE_PARAM {{"device", 2, {0, 1}, 0}}
 
-const seqk_tunable seqk_tunable_auto_gemm = {
+const seqk_tunable seqk__tunable_auto_gemm = {
     "auto.gemm", NULL, "auto", 3, {"M", "N", "K"}, 1, DEVICE_PARAM, NULL};
-const seqk_tunable seqk_tunable_auto_matmul = {
+const seqk_tunable seqk__tunable_auto_matmul = {
     "auto.matmul", NULL, "auto", 3, {"M", "N", "K"}, 1, DEVICE_PARAM, NULL};
-const seqk_tunable seqk_tunable_auto_softmax = {
+const seqk_tunable seqk__tunable_auto_softmax = {
     "auto.softmax", NULL, "auto", 2, {"rows", "n"}, 1, DEVICE_PARAM, NULL};
-const seqk_tunable seqk_tunable_auto_rnn_layer = {
+const seqk_tunable seqk__tunable_auto_rnn_layer = {
     "auto.rnn_layer", NULL, "auto", 3, {"H", "B", "T"}, 1, DEVICE_PARAM,
     NULL};
-const seqk_tunable seqk_tunable_auto_attention = {
+const seqk_tunable seqk__tunable_auto_attention = {
     "auto.attention", NULL, "auto", 3, {"Sq", "Skv", "Dh"}, 1, DEVICE_PARAM,
     NULL};
 
 const seqk_tunable *const seqk__offload_tunables[] = {
-    &seqk_tunable_auto_gemm,
-    &seqk_tunable_auto_matmul,
-    &seqk_tunable_auto_softmax,
-    &seqk_tunable_auto_rnn_layer,
-    &seqk_tunable_auto_attention,
+    &seqk__tunable_auto_gemm,
+    &seqk__tunable_auto_matmul,
+    &seqk__tunable_auto_softmax,
+    &seqk__tunable_auto_rnn_layer,
+    &seqk__tunable_auto_attention,
     NULL
 };
 
@@ -73,27 +73,27 @@ static const seqk_tunable *tunable_of(seqk_op op, const void *problem,
     case SEQK_OP_GEMM: {
         const seqk_gemm_problem *p = problem;
         shape[0] = p->M; shape[1] = p->N; shape[2] = p->K;
-        return &seqk_tunable_auto_gemm;
+        return &seqk__tunable_auto_gemm;
     }
     case SEQK_OP_MATMUL: {
         const seqk_matmul_problem *p = problem;
         shape[0] = p->M; shape[1] = p->N; shape[2] = p->K;
-        return &seqk_tunable_auto_matmul;
+        return &seqk__tunable_auto_matmul;
     }
     case SEQK_OP_SOFTMAX: {
         const seqk_softmax_problem *p = problem;
         shape[0] = p->outer * p->inner; shape[1] = p->n;
-        return &seqk_tunable_auto_softmax;
+        return &seqk__tunable_auto_softmax;
     }
     case SEQK_OP_RNN_LAYER: {
         const seqk_rnn_layer_problem *p = problem;
         shape[0] = p->H; shape[1] = p->B; shape[2] = p->T;
-        return &seqk_tunable_auto_rnn_layer;
+        return &seqk__tunable_auto_rnn_layer;
     }
     case SEQK_OP_ATTENTION: {
         const seqk_attention_problem *p = problem;
         shape[0] = p->Sq; shape[1] = p->Skv; shape[2] = p->Dh;
-        return &seqk_tunable_auto_attention;
+        return &seqk__tunable_auto_attention;
     }
     default:
         return NULL;
@@ -126,7 +126,7 @@ static int offload_accepts(seqk_context *ctx, const seqk_backend *self,
     offload_state *s = state_of(ctx);
     int device = 0;
     if (!t) {
-        snprintf(why, why_len, "auto never offloads %s", seqk_op_name(op));
+        snprintf(why, why_len, "auto never offloads %s", seqk__op_name(op));
         return 0;
     }
     for (int i = 0; i < t->num_shape; i++)
@@ -323,7 +323,7 @@ static seqk_status offload(seqk_context *ctx, const seqk_backend *self,
     }
     default:
         st = seqk__error(ctx, SEQK_ERR_INTERNAL, "auto: %s is not offloaded",
-                         seqk_op_name(op));
+                         seqk__op_name(op));
     }
     return copies_finish(&cp, st);
 }
@@ -388,7 +388,7 @@ static void offload_init(void)
     b->attention = off_attention;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         snprintf(offload_kernels[ops[i]], sizeof offload_kernels[ops[i]],
-                 "seqk_f32_%s__%s_offload", seqk_op_name(ops[i]), dev->name);
+                 "seqk_f32_%s__%s_offload", seqk__op_name(ops[i]), dev->name);
         b->kernel_names[ops[i]] = offload_kernels[ops[i]];
     }
     b->impl = dev;

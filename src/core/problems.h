@@ -24,7 +24,7 @@ typedef enum seqk_op {
     SEQK_OP_COUNT_
 } seqk_op;
 
-const char *seqk_op_name(seqk_op op);
+const char *seqk__op_name(seqk_op op);
 
 /* Y[m,n] = alpha * sum_k opA[m,k] * opB[k,n] + beta * C[m*c_sm + n*c_sn]
  *   opA[m,k] = trans_a ? A[k*lda + m] : A[m*lda + k]

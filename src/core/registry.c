@@ -41,7 +41,7 @@ static const cpu_entry cpu_table[] = {
 #define SEQK_ISA(name_, arch_, needs_, cflags_, title_)                     \
     {.spec = #name_,                                                        \
      .name = title_,                                                        \
-     SEQK_ISA_BUILT(arch_, .backend = &seqk_backend_##name_, )              \
+     SEQK_ISA_BUILT(arch_, .backend = &seqk__backend_##name_, )              \
      .needs = needs_,                                                       \
      .arch = #arch_},
 #include "cpu_simd/isa.def"
@@ -181,7 +181,7 @@ seqk_status seqk_device_info_get(int index, seqk_device_info *info)
     info->struct_size = size;
     if (index == 0) {
         snprintf(info->spec, sizeof info->spec, "ref");
-        snprintf(info->name, sizeof info->name, "%s", seqk_backend_ref.name);
+        snprintf(info->name, sizeof info->name, "%s", seqk__backend_ref.name);
         info->kind = SEQK_DEVICE_REFERENCE;
         info->available = 1;
         return SEQK_OK;
@@ -220,7 +220,7 @@ seqk_status seqk_device_info_get(int index, seqk_device_info *info)
 
 static void use_ref_only(seqk_context *ctx)
 {
-    ctx->backends[0] = &seqk_backend_ref;
+    ctx->backends[0] = &seqk__backend_ref;
     ctx->num_backends = 1;
     snprintf(ctx->device, sizeof ctx->device, "ref");
 }

@@ -80,8 +80,8 @@ typedef struct seqk_attn_kernels {
                           const float *x, int64_t x_stride, float *y);
 } seqk_attn_kernels;
 
-extern const seqk_attn_kernels seqk_attn_kernels__avx2;
-extern const seqk_attn_kernels seqk_attn_kernels__avx512;
-extern const seqk_attn_kernels seqk_attn_kernels__neon;
+extern const seqk_attn_kernels seqk__attn_kernels__avx2;
+extern const seqk_attn_kernels seqk__attn_kernels__avx512;
+extern const seqk_attn_kernels seqk__attn_kernels__neon;
 
 #endif

@@ -83,7 +83,7 @@ static int attn_legal(const int *v, const seqk_tune_limits *lim,
     return 1;
 }
 
-const seqk_tunable seqk_cpu_attention_tunable = {
+const seqk_tunable seqk__cpu_attention_tunable = {
     .id = "cpu.attention",
     .backend = "cpu",
     .num_shape = 4,
@@ -102,7 +102,7 @@ const seqk_tunable seqk_cpu_attention_tunable = {
  * keys unpacked rather than double the memory K takes. */
 #define PACK_MAX_FLOATS ((int64_t)1 << 28)
 
-int seqk_cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
+int seqk__cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
                            const void *problem, char *why, size_t why_len)
 {
     (void)op;
@@ -129,7 +129,7 @@ static void run_threads(seqk_context *ctx, seqk_pool_fn fn, void *arg,
 
 static int threads_for(seqk_context *ctx, double work, int64_t units)
 {
-    int64_t n = seqk_cpu_threads(ctx);
+    int64_t n = seqk__cpu_threads(ctx);
     if (work < MIN_PARALLEL_WORK)
         n = 1;
     return (int)(n < units ? n : units < 1 ? 1 : units);
@@ -207,7 +207,7 @@ static void softmax_worker(void *arg, int tid, int nthreads)
     }
 }
 
-seqk_status seqk_cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_softmax_problem *p)
 {
     if (p->outer == 0 || p->n == 0 || p->inner == 0)
@@ -410,7 +410,7 @@ static void attn_worker(void *arg, int tid, int nthreads)
     }
 }
 
-seqk_status seqk_cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
                                const seqk_attention_problem *p)
 {
     if (p->B == 0 || p->Hq == 0 || p->Sq == 0)
@@ -422,7 +422,7 @@ seqk_status seqk_cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
     job.kern = kern;
     const int64_t tshape[4] = {p->Sq, p->Skv, p->Dh, p->Dv};
     int tv[ATTN_NUM_P];
-    seqk__tuned(ctx, &seqk_cpu_attention_tunable, tshape, tv);
+    seqk__tuned(ctx, &seqk__cpu_attention_tunable, tshape, tv);
     job.mq = kern->mr * (int64_t)tv[ATTN_P_ROWS];
     job.nk = round_up(tv[ATTN_P_KEYS], kern->nr);
     job.nqb = (p->Sq + job.mq - 1) / job.mq;
@@ -563,7 +563,7 @@ static void seq_worker(void *arg, int tid, int nthreads)
     }
 }
 
-seqk_status seqk_cpu_seq_attention(seqk_context *ctx,
+seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
                                    const seqk_cpu_isa *isa,
                                    const seqk_seq_attention_problem *p)
 {

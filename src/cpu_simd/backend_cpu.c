@@ -14,46 +14,46 @@
 static seqk_status gemm(seqk_context *c, const seqk_backend *self,
                         const seqk_gemm_problem *p)
 {
-    return seqk_cpu_gemm(c, ISA(self), p);
+    return seqk__cpu_gemm(c, ISA(self), p);
 }
 
 static seqk_status matmul(seqk_context *c, const seqk_backend *self,
                           const seqk_matmul_problem *p)
 {
-    return seqk_cpu_matmul(c, ISA(self), p);
+    return seqk__cpu_matmul(c, ISA(self), p);
 }
 
 static seqk_status softmax(seqk_context *c, const seqk_backend *self,
                            const seqk_softmax_problem *p)
 {
-    return seqk_cpu_softmax(c, ISA(self), p);
+    return seqk__cpu_softmax(c, ISA(self), p);
 }
 
 static seqk_status rnn_layer(seqk_context *c, const seqk_backend *self,
                              const seqk_rnn_layer_problem *p)
 {
-    return seqk_cpu_rnn_layer(c, ISA(self), p);
+    return seqk__cpu_rnn_layer(c, ISA(self), p);
 }
 
 static seqk_status attention(seqk_context *c, const seqk_backend *self,
                              const seqk_attention_problem *p)
 {
-    return seqk_cpu_attention(c, ISA(self), p);
+    return seqk__cpu_attention(c, ISA(self), p);
 }
 
 static seqk_status seq_attention(seqk_context *c, const seqk_backend *self,
                                  const seqk_seq_attention_problem *p)
 {
-    return seqk_cpu_seq_attention(c, ISA(self), p);
+    return seqk__cpu_seq_attention(c, ISA(self), p);
 }
 
 static int supports(const seqk_backend *self, seqk_op op, const void *p,
                     char *why, size_t why_len)
 {
-    return seqk_cpu_supports(ISA(self), op, p, why, why_len);
+    return seqk__cpu_supports(ISA(self), op, p, why, why_len);
 }
 
-int seqk_cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
+int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
                       const void *problem, char *why, size_t why_len)
 {
     const void *table = NULL;
@@ -85,22 +85,22 @@ int seqk_cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     switch (op) {
     case SEQK_OP_GEMM:
     case SEQK_OP_MATMUL:
-        return seqk_cpu_gemm_supports(isa, op, problem, why, why_len);
+        return seqk__cpu_gemm_supports(isa, op, problem, why, why_len);
     case SEQK_OP_RNN_LAYER:
-        return seqk_cpu_rnn_supports(isa, problem, why, why_len);
+        return seqk__cpu_rnn_supports(isa, problem, why, why_len);
     default:
-        return seqk_cpu_attn_supports(isa, op, problem, why, why_len);
+        return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     }
 }
 
-int seqk_cpu_threads(seqk_context *ctx)
+int seqk__cpu_threads(seqk_context *ctx)
 {
     return ctx->threads > 0 ? ctx->threads : 1;
 }
 
-/* seqk_backend_<isa> for every isa.def entry this build compiled. */
+/* seqk__backend_<isa> for every isa.def entry this build compiled. */
 #define CPU_BACKEND(name_, title_)                                          \
-    const seqk_backend seqk_backend_##name_ = {                             \
+    const seqk_backend seqk__backend_##name_ = {                             \
         .spec = #name_,                                                     \
         .name = title_,                                                     \
         .kind = SEQK_DEVICE_CPU_SIMD,                                       \
@@ -119,24 +119,24 @@ int seqk_cpu_threads(seqk_context *ctx)
             [SEQK_OP_ATTENTION] = "seqk_f32_attention__" #name_,            \
             [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__" #name_,    \
         },                                                                  \
-        .impl = &seqk_cpu_isa_##name_,                                      \
+        .impl = &seqk__cpu_isa_##name_,                                      \
     };
 
 #define SEQK_ISA(name, arch, needs, cflags, title)                          \
     SEQK_ISA_BUILT(arch, CPU_BACKEND(name, title))
 #include "cpu_simd/isa.def"
 
-const seqk_cpu_isa *const seqk_cpu_isas[] = {
+const seqk_cpu_isa *const seqk__cpu_isas[] = {
 #define SEQK_ISA(name, arch, needs, cflags, title)                          \
-    SEQK_ISA_BUILT(arch, &seqk_cpu_isa_##name, )
+    SEQK_ISA_BUILT(arch, &seqk__cpu_isa_##name, )
 #include "cpu_simd/isa.def"
     NULL,
 };
 
-const seqk_cpu_isa *seqk_cpu_isa_find(const char *spec)
+const seqk_cpu_isa *seqk__cpu_isa_find(const char *spec)
 {
-    for (int i = 0; seqk_cpu_isas[i]; i++)
-        if (!strcmp(seqk_cpu_isas[i]->spec, spec))
-            return seqk_cpu_isas[i];
+    for (int i = 0; seqk__cpu_isas[i]; i++)
+        if (!strcmp(seqk__cpu_isas[i]->spec, spec))
+            return seqk__cpu_isas[i];
     return NULL;
 }

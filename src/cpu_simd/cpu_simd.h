@@ -33,45 +33,45 @@ typedef struct seqk_cpu_isa {
 } seqk_cpu_isa;
 
 /* Drivers: the backend table's op entries (self->impl is the ISA). */
-seqk_status seqk_cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
                           const seqk_gemm_problem *p);
-seqk_status seqk_cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
                             const seqk_matmul_problem *p);
-seqk_status seqk_cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_softmax_problem *p);
-seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
                                const seqk_rnn_layer_problem *p);
-seqk_status seqk_cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
                                const seqk_attention_problem *p);
-seqk_status seqk_cpu_seq_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_seq_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
                                    const seqk_seq_attention_problem *p);
 
 /* Whether the drivers take a problem on this ISA; why on refusal.
- * seqk_cpu_supports checks the ISA has the op family's table, then asks
+ * seqk__cpu_supports checks the ISA has the op family's table, then asks
  * the family's driver, which may refuse shapes it does not cover. */
-int seqk_cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
+int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
                       const void *problem, char *why, size_t why_len);
-int seqk_cpu_gemm_supports(const seqk_cpu_isa *isa, seqk_op op,
+int seqk__cpu_gemm_supports(const seqk_cpu_isa *isa, seqk_op op,
                            const void *problem, char *why, size_t why_len);
-int seqk_cpu_rnn_supports(const seqk_cpu_isa *isa,
+int seqk__cpu_rnn_supports(const seqk_cpu_isa *isa,
                           const seqk_rnn_layer_problem *p, char *why,
                           size_t why_len);
-int seqk_cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
+int seqk__cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
                            const void *problem, char *why, size_t why_len);
 
-/* The ISA tables seqk_cpu_isa_<isa>, one per ISA library (isa_table.c),
+/* The ISA tables seqk__cpu_isa_<isa>, one per ISA library (isa_table.c),
  * defined in builds for the ISA's architecture. */
 #define SEQK_ISA(name, arch, needs, cflags, title)                          \
-    extern const seqk_cpu_isa seqk_cpu_isa_##name;
+    extern const seqk_cpu_isa seqk__cpu_isa_##name;
 #include "cpu_simd/isa.def"
 
 /* The ISA tables this build compiled, in isa.def order, then NULL. */
-extern const seqk_cpu_isa *const seqk_cpu_isas[];
+extern const seqk_cpu_isa *const seqk__cpu_isas[];
 
 /* The compiled ISA table named spec ("avx2"), or NULL. */
-const seqk_cpu_isa *seqk_cpu_isa_find(const char *spec);
+const seqk_cpu_isa *seqk__cpu_isa_find(const char *spec);
 
 /* Threads to use for a call on ctx (>= 1). */
-int seqk_cpu_threads(seqk_context *ctx);
+int seqk__cpu_threads(seqk_context *ctx);
 
 #endif

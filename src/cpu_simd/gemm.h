@@ -62,9 +62,9 @@ typedef struct seqk_gemm_kernels {
 } seqk_gemm_kernels;
 
 /* The per-ISA tables (gemm_<isa>.c). */
-extern const seqk_gemm_kernels seqk_gemm_kernels__avx2;
-extern const seqk_gemm_kernels seqk_gemm_kernels__avx512;
-extern const seqk_gemm_kernels seqk_gemm_kernels__neon;
+extern const seqk_gemm_kernels seqk__gemm_kernels__avx2;
+extern const seqk_gemm_kernels seqk__gemm_kernels__avx512;
+extern const seqk_gemm_kernels seqk__gemm_kernels__neon;
 
 /* Cache block sizes, in elements: mc a multiple of mr, nc of nr.  Kept in
  * one struct so that the tuner can override them. */
@@ -73,14 +73,14 @@ typedef struct seqk_gemm_blocking {
 } seqk_gemm_blocking;
 
 /* Default block sizes for kernels k, derived from this CPU's caches. */
-void seqk_cpu_gemm_default_blocking(const seqk_gemm_kernels *k,
+void seqk__cpu_gemm_default_blocking(const seqk_gemm_kernels *k,
                                     seqk_gemm_blocking *out);
 
-/* seqk_cpu_gemm (cpu_simd.h) with explicit block sizes (NULL: defaults)
+/* seqk__cpu_gemm (cpu_simd.h) with explicit block sizes (NULL: defaults)
  * and at most max_threads threads of ctx's pool (<= 0: the context's
  * count).  Plain row-major GEMM on host pointers for any driver: call it
  * from the thread that owns ctx, not from inside a seqk__pool_run. */
-seqk_status seqk_cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p,
                              const seqk_gemm_blocking *blk,
                              int max_threads);
@@ -88,7 +88,7 @@ seqk_status seqk_cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
 /* One-thread GEMM that never touches the pool, for use inside a pool run
  * (each thread its own problem).  Allocates its packing buffers; returns
  * SEQK_ERR_OUT_OF_MEMORY (no message) when it cannot. */
-seqk_status seqk_cpu_gemm_1t(const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_gemm_1t(const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p);
 
 /* Packs an op(B) block into nr-wide micro-panels, the layout the
@@ -97,9 +97,9 @@ seqk_status seqk_cpu_gemm_1t(const seqk_cpu_isa *isa,
  *                                   for B stored transposed
  *   dst[(j/nr)*k*nr + p*nr + j%nr] = X[p, j]   for p < k, j < n,
  * zero-padded to a multiple of nr columns.  dst needs
- * seqk_cpu_gemm_packed_b_floats(k, n, nr) floats, 64-byte aligned. */
-int64_t seqk_cpu_gemm_packed_b_floats(int64_t k, int64_t n, int nr);
-void seqk_cpu_gemm_pack_b(const seqk_gemm_kernels *kern, int64_t k,
+ * seqk__cpu_gemm_packed_b_floats(k, n, nr) floats, 64-byte aligned. */
+int64_t seqk__cpu_gemm_packed_b_floats(int64_t k, int64_t n, int nr);
+void seqk__cpu_gemm_pack_b(const seqk_gemm_kernels *kern, int64_t k,
                           int64_t n, const float *src, int64_t rs,
                           int64_t cs, float *dst);
 
@@ -107,8 +107,8 @@ void seqk_cpu_gemm_pack_b(const seqk_gemm_kernels *kern, int64_t k,
  *   X[m, k] = src[m*rs + k*cs]
  *   dst[(i/mr)*k*mr + p*mr + i%mr] = X[i, p]   for i < m, p < k,
  * zero-padded to a multiple of mr rows. */
-int64_t seqk_cpu_gemm_packed_a_floats(int64_t m, int64_t k, int mr);
-void seqk_cpu_gemm_pack_a(const seqk_gemm_kernels *kern, int64_t m,
+int64_t seqk__cpu_gemm_packed_a_floats(int64_t m, int64_t k, int mr);
+void seqk__cpu_gemm_pack_a(const seqk_gemm_kernels *kern, int64_t m,
                           int64_t k, const float *src, int64_t rs,
                           int64_t cs, float *dst);
 

@@ -39,7 +39,7 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-void seqk_cpu_gemm_default_blocking(const seqk_gemm_kernels *k,
+void seqk__cpu_gemm_default_blocking(const seqk_gemm_kernels *k,
                                     seqk_gemm_blocking *out)
 {
     seqk_cpu_caches caches;
@@ -73,11 +73,11 @@ void seqk_cpu_gemm_default_blocking(const seqk_gemm_kernels *k,
  * The tuner's view of the block sizes: one tunable per ISA (its MC and
  * NC are multiples of that ISA's microkernel tile), shape {M, N, K}.  The
  * value 0 of a parameter keeps the cache-derived default above, so the
- * built-in defaults (all 0) are exactly seqk_cpu_gemm_default_blocking. */
+ * built-in defaults (all 0) are exactly seqk__cpu_gemm_default_blocking. */
 
 enum { GEMM_MC, GEMM_KC, GEMM_NC, GEMM_NUM_P };
 
-/* The default kc/mc for lim's caches, as seqk_cpu_gemm_default_blocking
+/* The default kc/mc for lim's caches, as seqk__cpu_gemm_default_blocking
  * computes them (0 when the cache size is unknown). */
 static int64_t lim_default_kc(const seqk_tune_limits *lim, int nr)
 {
@@ -140,7 +140,7 @@ static int legal_neon(const int *v, const seqk_tune_limits *lim,
                       const int64_t *shape);
 
 /* avx512: 14 x 32 tiles */
-const seqk_tunable seqk_cpu_gemm_avx512_tunable = {
+const seqk_tunable seqk__cpu_gemm_avx512_tunable = {
     .id = "cpu.gemm.blocking.avx512",
     .backend = "cpu",
     .num_shape = 3,
@@ -156,7 +156,7 @@ const seqk_tunable seqk_cpu_gemm_avx512_tunable = {
 };
 
 /* avx2: 6 x 16 tiles */
-const seqk_tunable seqk_cpu_gemm_avx2_tunable = {
+const seqk_tunable seqk__cpu_gemm_avx2_tunable = {
     .id = "cpu.gemm.blocking.avx2",
     .backend = "cpu",
     .num_shape = 3,
@@ -172,7 +172,7 @@ const seqk_tunable seqk_cpu_gemm_avx2_tunable = {
 };
 
 /* neon: 8 x 12 tiles */
-const seqk_tunable seqk_cpu_gemm_neon_tunable = {
+const seqk_tunable seqk__cpu_gemm_neon_tunable = {
     .id = "cpu.gemm.blocking.neon",
     .backend = "cpu",
     .num_shape = 3,
@@ -190,21 +190,21 @@ const seqk_tunable seqk_cpu_gemm_neon_tunable = {
 static int legal_avx512(const int *v, const seqk_tune_limits *lim,
                         const int64_t *shape)
 {
-    return gemm_blocking_legal(&seqk_cpu_gemm_avx512_tunable, 14, 32, v, lim,
+    return gemm_blocking_legal(&seqk__cpu_gemm_avx512_tunable, 14, 32, v, lim,
                                shape);
 }
 
 static int legal_avx2(const int *v, const seqk_tune_limits *lim,
                       const int64_t *shape)
 {
-    return gemm_blocking_legal(&seqk_cpu_gemm_avx2_tunable, 6, 16, v, lim,
+    return gemm_blocking_legal(&seqk__cpu_gemm_avx2_tunable, 6, 16, v, lim,
                                shape);
 }
 
 static int legal_neon(const int *v, const seqk_tune_limits *lim,
                       const int64_t *shape)
 {
-    return gemm_blocking_legal(&seqk_cpu_gemm_neon_tunable, 8, 12, v, lim,
+    return gemm_blocking_legal(&seqk__cpu_gemm_neon_tunable, 8, 12, v, lim,
                                shape);
 }
 
@@ -212,11 +212,11 @@ static int legal_neon(const int *v, const seqk_tune_limits *lim,
 static const seqk_tunable *blocking_tunable(const seqk_gemm_kernels *k)
 {
     if (k->mr == 14 && k->nr == 32)
-        return &seqk_cpu_gemm_avx512_tunable;
+        return &seqk__cpu_gemm_avx512_tunable;
     if (k->mr == 6 && k->nr == 16)
-        return &seqk_cpu_gemm_avx2_tunable;
+        return &seqk__cpu_gemm_avx2_tunable;
     if (k->mr == 8 && k->nr == 12)
-        return &seqk_cpu_gemm_neon_tunable;
+        return &seqk__cpu_gemm_neon_tunable;
     return NULL;
 }
 
@@ -225,7 +225,7 @@ static void tuned_blocking(seqk_context *ctx, const seqk_gemm_kernels *k,
                            const seqk_gemm_problem *p,
                            seqk_gemm_blocking *out)
 {
-    seqk_cpu_gemm_default_blocking(k, out);
+    seqk__cpu_gemm_default_blocking(k, out);
     const seqk_tunable *t = blocking_tunable(k);
     if (!t)
         return;
@@ -311,17 +311,17 @@ static void pack_block_rows(int64_t p0, int64_t p1, int64_t k, int64_t rows,
     }
 }
 
-int64_t seqk_cpu_gemm_packed_b_floats(int64_t k, int64_t n, int nr)
+int64_t seqk__cpu_gemm_packed_b_floats(int64_t k, int64_t n, int nr)
 {
     return (n + nr - 1) / nr * nr * k;
 }
 
-int64_t seqk_cpu_gemm_packed_a_floats(int64_t m, int64_t k, int mr)
+int64_t seqk__cpu_gemm_packed_a_floats(int64_t m, int64_t k, int mr)
 {
     return (m + mr - 1) / mr * mr * k;
 }
 
-void seqk_cpu_gemm_pack_b(const seqk_gemm_kernels *kern, int64_t k,
+void seqk__cpu_gemm_pack_b(const seqk_gemm_kernels *kern, int64_t k,
                           int64_t n, const float *src, int64_t rs,
                           int64_t cs, float *dst)
 {
@@ -333,7 +333,7 @@ void seqk_cpu_gemm_pack_b(const seqk_gemm_kernels *kern, int64_t k,
     }
 }
 
-void seqk_cpu_gemm_pack_a(const seqk_gemm_kernels *kern, int64_t m,
+void seqk__cpu_gemm_pack_a(const seqk_gemm_kernels *kern, int64_t m,
                           int64_t k, const float *src, int64_t rs,
                           int64_t cs, float *dst)
 {
@@ -376,7 +376,7 @@ static void plan_init(gemm_plan *g, const seqk_gemm_kernels *kern,
     if (blk)
         g->blk = *blk;
     else
-        seqk_cpu_gemm_default_blocking(kern, &g->blk);
+        seqk__cpu_gemm_default_blocking(kern, &g->blk);
     /* Guard a tuner's odd values: multiples of the tile, at least one. */
     g->blk.kc = g->blk.kc < 1 ? 1 : g->blk.kc;
     g->blk.mc = round_up(g->blk.mc < 1 ? 1 : g->blk.mc, kern->mr);
@@ -676,7 +676,7 @@ cleanup:
     return st;
 }
 
-seqk_status seqk_cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p,
                              const seqk_gemm_blocking *blk,
                              int max_threads)
@@ -688,7 +688,7 @@ seqk_status seqk_cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
         blk = &tuned;
     }
     plan_init(&g, isa->gemm, p, blk);
-    int threads = seqk_cpu_threads(ctx);
+    int threads = seqk__cpu_threads(ctx);
     if (max_threads > 0 && max_threads < threads)
         threads = max_threads;
     seqk_threadpool *pool = NULL;
@@ -708,13 +708,13 @@ seqk_status seqk_cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
     return st;
 }
 
-seqk_status seqk_cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
                           const seqk_gemm_problem *p)
 {
-    return seqk_cpu_gemm_ex(ctx, isa, p, NULL, 0);
+    return seqk__cpu_gemm_ex(ctx, isa, p, NULL, 0);
 }
 
-seqk_status seqk_cpu_gemm_1t(const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_gemm_1t(const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p)
 {
     gemm_plan g;
@@ -758,7 +758,7 @@ static void matmul_thread(void *arg, int tid, int nthreads)
     seqk__split_range(job->batches, 1, tid, nthreads, &b0, &b1);
     for (int64_t b = b0; b < b1; b++) {
         seqk_gemm_problem g = matmul_batch(job->p, b);
-        seqk_status st = seqk_cpu_gemm_1t(job->isa, &g);
+        seqk_status st = seqk__cpu_gemm_1t(job->isa, &g);
         if (st != SEQK_OK)
             job->status[tid] = st;
     }
@@ -778,7 +778,7 @@ static int matmul_folds(const seqk_matmul_problem *p)
     return 1;
 }
 
-seqk_status seqk_cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
                             const seqk_matmul_problem *p)
 {
     int64_t batches = 1;
@@ -789,11 +789,11 @@ seqk_status seqk_cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
     if (matmul_folds(p)) {
         seqk_gemm_problem g = matmul_batch(p, 0);
         g.M = batches * p->M;
-        return seqk_cpu_gemm(ctx, isa, &g);
+        return seqk__cpu_gemm(ctx, isa, &g);
     }
     /* Many small batches: whole batches per thread; otherwise each batch
      * is threaded on its own. */
-    int threads = seqk_cpu_threads(ctx);
+    int threads = seqk__cpu_threads(ctx);
     if (threads > 64)
         threads = 64;
     const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
@@ -811,14 +811,14 @@ seqk_status seqk_cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
     }
     for (int64_t b = 0; b < batches; b++) {
         seqk_gemm_problem g = matmul_batch(p, b);
-        seqk_status st = seqk_cpu_gemm(ctx, isa, &g);
+        seqk_status st = seqk__cpu_gemm(ctx, isa, &g);
         if (st != SEQK_OK)
             return st;
     }
     return SEQK_OK;
 }
 
-int seqk_cpu_gemm_supports(const seqk_cpu_isa *isa, seqk_op op,
+int seqk__cpu_gemm_supports(const seqk_cpu_isa *isa, seqk_op op,
                            const void *problem, char *why, size_t why_len)
 {
     (void)op;

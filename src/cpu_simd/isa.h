@@ -8,7 +8,7 @@
  *   SEQK_ISA_BUILT(arch, ...)   the other arguments in a build for arch,
  *                               nothing in other builds
  *
- * e.g. SEQK_ISA_BUILT(x86_64, &seqk_cpu_isa_avx2,).  An isa.def entry for
+ * e.g. SEQK_ISA_BUILT(x86_64, &seqk__cpu_isa_avx2,).  An isa.def entry for
  * a new architecture needs one more pair of lines here.
  */
 #ifndef SEQK_CPU_SIMD_ISA_H

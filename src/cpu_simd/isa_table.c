@@ -1,7 +1,7 @@
 /*
- * isa_table.c — an ISA's kernel table, seqk_cpu_isa_<isa>: one pointer per
+ * isa_table.c — an ISA's kernel table, seqk__cpu_isa_<isa>: one pointer per
  * op family, each table defined by that family's kernel file in the ISA's
- * directory (seqk_gemm_kernels__<isa>, ...).
+ * directory (seqk__gemm_kernels__<isa>, ...).
  *
  * Compiled once inside every ISA library, with -DSEQK_ISA_NAME=<isa> from
  * src/cpu_simd/meson.build.  An ISA without kernels for a family would set
@@ -22,9 +22,9 @@
 #define STR_(a) #a
 #define STR(a) STR_(a)
 
-const seqk_cpu_isa PASTE(seqk_cpu_isa_, SEQK_ISA_NAME) = {
+const seqk_cpu_isa PASTE(seqk__cpu_isa_, SEQK_ISA_NAME) = {
     .spec = STR(SEQK_ISA_NAME),
-    .gemm = &PASTE(seqk_gemm_kernels__, SEQK_ISA_NAME),
-    .rnn = &PASTE(seqk_rnn_kernels__, SEQK_ISA_NAME),
-    .attn = &PASTE(seqk_attn_kernels__, SEQK_ISA_NAME),
+    .gemm = &PASTE(seqk__gemm_kernels__, SEQK_ISA_NAME),
+    .rnn = &PASTE(seqk__rnn_kernels__, SEQK_ISA_NAME),
+    .attn = &PASTE(seqk__attn_kernels__, SEQK_ISA_NAME),
 };

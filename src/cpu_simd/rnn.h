@@ -185,10 +185,10 @@ typedef struct seqk_rnn_kernels {
  * at most this many bytes (4 MiB: it stays in the caches from the
  * projection that writes it to the steps that read it).  A knob for tests
  * and the tuner; set it only while no RNN layer runs. */
-extern int64_t seqk_cpu_rnn_xw_chunk_bytes;
+extern int64_t seqk__cpu_rnn_xw_chunk_bytes;
 
-extern const seqk_rnn_kernels seqk_rnn_kernels__avx2;
-extern const seqk_rnn_kernels seqk_rnn_kernels__avx512;
-extern const seqk_rnn_kernels seqk_rnn_kernels__neon;
+extern const seqk_rnn_kernels seqk__rnn_kernels__avx2;
+extern const seqk_rnn_kernels seqk__rnn_kernels__avx512;
+extern const seqk_rnn_kernels seqk__rnn_kernels__neon;
 
 #endif /* SEQK_CPU_SIMD_RNN_H */

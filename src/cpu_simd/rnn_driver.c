@@ -52,7 +52,7 @@
 #define FUSED_MIN_BATCH_L3 8
 #define FUSED_MIN_BATCH_DRAM 32
 
-int64_t seqk_cpu_rnn_xw_chunk_bytes = (int64_t)4 << 20;
+int64_t seqk__cpu_rnn_xw_chunk_bytes = (int64_t)4 << 20;
 
 /* The tuner's view of the layer (shape {H, B}); every default (0) keeps
  * the rules above:
@@ -62,7 +62,7 @@ int64_t seqk_cpu_rnn_xw_chunk_bytes = (int64_t)4 << 20;
  *            (still no more than the context has, nor than slices);
  *   granule  hidden units per thread slice are multiples of
  *            granule * 2 vectors;
- *   xw_kb    0 seqk_cpu_rnn_xw_chunk_bytes, else the XW chunk in KiB. */
+ *   xw_kb    0 seqk__cpu_rnn_xw_chunk_bytes, else the XW chunk in KiB. */
 enum { RNN_FUSE, RNN_THREADS, RNN_GRANULE, RNN_XW_KB, RNN_NUM_P };
 
 /* threads no more than the context's; granule leaves more than one
@@ -84,7 +84,7 @@ static int rnn_step_legal(const int *v, const seqk_tune_limits *lim,
     return 1;
 }
 
-const seqk_tunable seqk_cpu_rnn_step_tunable = {
+const seqk_tunable seqk__cpu_rnn_step_tunable = {
     .id = "cpu.rnn.step",
     .backend = "cpu",
     .num_shape = 2,
@@ -510,7 +510,7 @@ static int fuse_projection(const seqk_rnn_layer_problem *p, int64_t Hp,
            (p->B >= FUSED_MIN_BATCH_L3 && wr <= caches.l3 / 2.0);
 }
 
-int seqk_cpu_rnn_supports(const seqk_cpu_isa *isa,
+int seqk__cpu_rnn_supports(const seqk_cpu_isa *isa,
                           const seqk_rnn_layer_problem *p, char *why,
                           size_t why_len)
 {
@@ -531,7 +531,7 @@ int seqk_cpu_rnn_supports(const seqk_cpu_isa *isa,
     return 1;
 }
 
-seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
+seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
                                const seqk_rnn_layer_problem *p)
 {
     const seqk_rnn_kernels *kern = isa->rnn;
@@ -552,7 +552,7 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     r.nstages = cell_stages(p, r.stage);
     const int64_t tshape[2] = {H, B};
     int tv[RNN_NUM_P];
-    seqk__tuned(ctx, &seqk_cpu_rnn_step_tunable, tshape, tv);
+    seqk__tuned(ctx, &seqk__cpu_rnn_step_tunable, tshape, tv);
     r.fused = fuse_projection(p, Hp, tv[RNN_FUSE]);
     r.granule = 2 * (int64_t)V * (tv[RNN_GRANULE] > 0 ? tv[RNN_GRANULE] : 1);
 
@@ -562,7 +562,7 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
 
     /* threads: each with two vectors of units at least, and enough work
      * per step to be worth a barrier */
-    int64_t nthreads = seqk_cpu_threads(ctx);
+    int64_t nthreads = seqk__cpu_threads(ctx);
     const int64_t slices = (H + r.granule - 1) / r.granule;
     const int64_t work = B * G * H * (H + I) / MIN_FMAS_PER_THREAD;
     if (tv[RNN_THREADS] > 0 && nthreads > tv[RNN_THREADS])
@@ -579,7 +579,7 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     else if (nthreads > seqk__pool_max_threads(r.pool))
         nthreads = seqk__pool_max_threads(r.pool);
 
-    /* steps per chunk: its XW within seqk_cpu_rnn_xw_chunk_bytes (fused:
+    /* steps per chunk: its XW within seqk__cpu_rnn_xw_chunk_bytes (fused:
      * no XW, one chunk) */
     int gate[4];
     r.ng = proj_gates(p, gate);
@@ -587,7 +587,7 @@ seqk_status seqk_cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     const int64_t step_bytes = B * r.ld * (int64_t)sizeof(float);
     const int64_t xw_bytes = tv[RNN_XW_KB] > 0
                                  ? (int64_t)tv[RNN_XW_KB] * 1024
-                                 : seqk_cpu_rnn_xw_chunk_bytes;
+                                 : seqk__cpu_rnn_xw_chunk_bytes;
     int64_t chunk = step_bytes > 0 && !r.fused ? xw_bytes / step_bytes : T;
     r.chunk_len = chunk = chunk < 1 ? 1 : chunk > T ? T : chunk;
 

@@ -16,35 +16,35 @@ static seqk_status cl_gemm(seqk_context *ctx, const seqk_backend *self,
                            const seqk_gemm_problem *p)
 {
     (void)self;
-    return seqk_cl_gemm(ctx, p);
+    return seqk__cl_gemm(ctx, p);
 }
 
 static seqk_status cl_matmul(seqk_context *ctx, const seqk_backend *self,
                              const seqk_matmul_problem *p)
 {
     (void)self;
-    return seqk_cl_matmul(ctx, p);
+    return seqk__cl_matmul(ctx, p);
 }
 
 static seqk_status cl_softmax(seqk_context *ctx, const seqk_backend *self,
                               const seqk_softmax_problem *p)
 {
     (void)self;
-    return seqk_cl_softmax(ctx, p);
+    return seqk__cl_softmax(ctx, p);
 }
 
 static seqk_status cl_rnn_layer(seqk_context *ctx, const seqk_backend *self,
                                 const seqk_rnn_layer_problem *p)
 {
     (void)self;
-    return seqk_cl_rnn_layer(ctx, p);
+    return seqk__cl_rnn_layer(ctx, p);
 }
 
 static seqk_status cl_attention(seqk_context *ctx, const seqk_backend *self,
                                 const seqk_attention_problem *p)
 {
     (void)self;
-    return seqk_cl_attention(ctx, p);
+    return seqk__cl_attention(ctx, p);
 }
 
 static seqk_status cl_seq_attention(seqk_context *ctx,
@@ -52,10 +52,10 @@ static seqk_status cl_seq_attention(seqk_context *ctx,
                                     const seqk_seq_attention_problem *p)
 {
     (void)self;
-    return seqk_cl_seq_attention(ctx, p);
+    return seqk__cl_seq_attention(ctx, p);
 }
 
-const seqk_backend seqk_backend_opencl = {
+const seqk_backend seqk__backend_opencl = {
     .spec = "opencl",
     .name = "OpenCL",
     .kind = SEQK_DEVICE_OPENCL,

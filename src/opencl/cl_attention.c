@@ -52,7 +52,7 @@ static int attention_legal(const int *v, const seqk_tune_limits *lim,
     return flash_local_bytes(v[P_BQ], v[P_BK], dh, dv) <= lim->local_mem;
 }
 
-const seqk_tunable seqk_cl_attention_tunable = {
+const seqk_tunable seqk__cl_attention_tunable = {
     .id = "opencl.attention",
     .source = "attention",
     .backend = "opencl",
@@ -73,8 +73,8 @@ const seqk_tunable seqk_cl_attention_tunable = {
 static int pick_values(const seqk_tune_limits *lim, const int64_t *shape,
                        int *v)
 {
-    const seqk_tunable *t = &seqk_cl_attention_tunable;
-    if (seqk_tunable_legal(t, v, lim, shape))
+    const seqk_tunable *t = &seqk__cl_attention_tunable;
+    if (seqk__tunable_legal(t, v, lim, shape))
         return 1;
     int w[NUM_P];
     const seqk_tune_param *pq = &t->params[P_BQ], *pk = &t->params[P_BK];
@@ -90,7 +90,7 @@ static int pick_values(const seqk_tune_limits *lim, const int64_t *shape,
                 w[P_BK] = pk->values[c];
                 w[P_TPR] = pt->values[e];
                 w[P_RWG] = v[P_RWG];
-                if (v[P_PATH] == 0 && seqk_tunable_legal(t, w, lim, shape))
+                if (v[P_PATH] == 0 && seqk__tunable_legal(t, w, lim, shape))
                     goto found;
             }
     for (int a = pr->num_values - 1; a >= 0; a--) {
@@ -99,7 +99,7 @@ static int pick_values(const seqk_tune_limits *lim, const int64_t *shape,
         w[P_BK] = v[P_BK];
         w[P_TPR] = v[P_TPR];
         w[P_RWG] = pr->values[a];
-        if (seqk_tunable_legal(t, w, lim, shape))
+        if (seqk__tunable_legal(t, w, lim, shape))
             goto found;
     }
     return 0;
@@ -109,7 +109,7 @@ found:
     return 1;
 }
 
-int seqk_cl_attention_pick(const seqk_tune_limits *lim, const int64_t *shape,
+int seqk__cl_attention_pick(const seqk_tune_limits *lim, const int64_t *shape,
                            int *v)
 {
     return pick_values(lim, shape, v);
@@ -125,15 +125,15 @@ static seqk_status arg_mask(seqk_context *ctx, cl_kernel k, const char *name,
     size_t off = 0;
     seqk_status st;
     if (ptr)
-        st = seqk_cl_translate(ctx, ptr, esize, &mem, &off);
+        st = seqk__cl_translate(ctx, ptr, esize, &mem, &off);
     else
-        st = seqk_cl_translate(ctx, fallback, sizeof(float), &mem, &off);
+        st = seqk__cl_translate(ctx, fallback, sizeof(float), &mem, &off);
     if (st)
         return st;
     cl_long off_arg = ptr ? (cl_long)off : 0;
-    if ((st = seqk_cl_arg(ctx, k, name, i, sizeof mem, &mem)))
+    if ((st = seqk__cl_arg(ctx, k, name, i, sizeof mem, &mem)))
         return st;
-    return seqk_cl_arg(ctx, k, name, i + 1, sizeof off_arg, &off_arg);
+    return seqk__cl_arg(ctx, k, name, i + 1, sizeof off_arg, &off_arg);
 }
 
 static seqk_status set_args(seqk_context *ctx, cl_kernel k, const char *name,
@@ -154,32 +154,32 @@ static seqk_status set_args(seqk_context *ctx, cl_kernel k, const char *name,
     const int is_bool = mask_kind == SEQK_MASK_BOOL;
     const int is_add = mask_kind == SEQK_MASK_ADD;
     seqk_status st;
-    if ((st = seqk_cl_arg_ptr(ctx, k, name, 0, p->q)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 2, p->k)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 4, p->v)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 6, p->y)) ||
+    if ((st = seqk__cl_arg_ptr(ctx, k, name, 0, p->q)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 2, p->k)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 4, p->v)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 6, p->y)) ||
         (st = arg_mask(ctx, k, name, 8, is_bool ? p->mask : NULL, 1, p->y)) ||
         (st = arg_mask(ctx, k, name, 10, is_add ? p->mask : NULL, 4, p->y)) ||
-        (st = seqk_cl_arg(ctx, k, name, 12, sizeof group, &group)) ||
-        (st = seqk_cl_arg(ctx, k, name, 13, sizeof Sq, &Sq)) ||
-        (st = seqk_cl_arg(ctx, k, name, 14, sizeof Skv, &Skv)) ||
-        (st = seqk_cl_arg(ctx, k, name, 15, sizeof Dh, &Dh)) ||
-        (st = seqk_cl_arg(ctx, k, name, 16, sizeof Dv, &Dv)))
+        (st = seqk__cl_arg(ctx, k, name, 12, sizeof group, &group)) ||
+        (st = seqk__cl_arg(ctx, k, name, 13, sizeof Sq, &Sq)) ||
+        (st = seqk__cl_arg(ctx, k, name, 14, sizeof Skv, &Skv)) ||
+        (st = seqk__cl_arg(ctx, k, name, 15, sizeof Dh, &Dh)) ||
+        (st = seqk__cl_arg(ctx, k, name, 16, sizeof Dv, &Dv)))
         return st;
     for (cl_uint i = 0; i < 12; i++)
-        if ((st = seqk_cl_arg(ctx, k, name, 17 + i, sizeof s[i], &s[i])))
+        if ((st = seqk__cl_arg(ctx, k, name, 17 + i, sizeof s[i], &s[i])))
             return st;
-    if ((st = seqk_cl_arg(ctx, k, name, 29, sizeof mask_kind, &mask_kind)))
+    if ((st = seqk__cl_arg(ctx, k, name, 29, sizeof mask_kind, &mask_kind)))
         return st;
     for (cl_uint i = 0; i < 5; i++)
-        if ((st = seqk_cl_arg(ctx, k, name, 30 + i, sizeof m[i], &m[i])))
+        if ((st = seqk__cl_arg(ctx, k, name, 30 + i, sizeof m[i], &m[i])))
             return st;
-    if ((st = seqk_cl_arg(ctx, k, name, 35, sizeof causal, &causal)) ||
-        (st = seqk_cl_arg(ctx, k, name, 36, sizeof causal_off,
+    if ((st = seqk__cl_arg(ctx, k, name, 35, sizeof causal, &causal)) ||
+        (st = seqk__cl_arg(ctx, k, name, 36, sizeof causal_off,
                           &causal_off)) ||
-        (st = seqk_cl_arg(ctx, k, name, 37, sizeof scale, &scale)) ||
-        (st = seqk_cl_arg(ctx, k, name, 38, sizeof softcap, &softcap)) ||
-        (st = seqk_cl_arg(ctx, k, name, 39, lbytes, NULL)))
+        (st = seqk__cl_arg(ctx, k, name, 37, sizeof scale, &scale)) ||
+        (st = seqk__cl_arg(ctx, k, name, 38, sizeof softcap, &softcap)) ||
+        (st = seqk__cl_arg(ctx, k, name, 39, lbytes, NULL)))
         return st;
     return SEQK_OK;
 }
@@ -190,9 +190,9 @@ static seqk_status run_row(seqk_context *ctx, const seqk_attention_problem *p,
     static const char name[] = "seqk_f32_attention_row";
     cl_kernel k;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "attention", NULL, name, &k)))
+    if ((st = seqk__cl_kernel(ctx, "attention", NULL, name, &k)))
         return st;
-    const size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
+    const size_t kmax = seqk__cl_kernel_max_wg(ctx, k);
     while (wg > kmax && wg > 1)
         wg /= 2;
     if ((st = set_args(ctx, k, name, p, 2 * wg * sizeof(float))))
@@ -200,10 +200,10 @@ static seqk_status run_row(seqk_context *ctx, const seqk_attention_problem *p,
     const size_t global[3] = {(size_t)p->Sq * wg, (size_t)p->Hq,
                               (size_t)p->B};
     const size_t local[3] = {wg, 1, 1};
-    return seqk_cl_enqueue(ctx, k, name, 3, global, local);
+    return seqk__cl_enqueue(ctx, k, name, 3, global, local);
 }
 
-seqk_status seqk_cl_attention(seqk_context *ctx,
+seqk_status seqk__cl_attention(seqk_context *ctx,
                               const seqk_attention_problem *p)
 {
     static const char name[] = "seqk_f32_attention_flash";
@@ -223,7 +223,7 @@ seqk_status seqk_cl_attention(seqk_context *ctx,
     seqk_tune_limits lim;
     int v[NUM_P];
     seqk__tune_limits(ctx, &lim);
-    seqk__tuned(ctx, &seqk_cl_attention_tunable, shape, v);
+    seqk__tuned(ctx, &seqk__cl_attention_tunable, shape, v);
     if (!pick_values(&lim, shape, v))
         return seqk__error(ctx, SEQK_ERR_UNSUPPORTED,
                            "OpenCL Attention: no work-group size fits this "
@@ -239,11 +239,11 @@ seqk_status seqk_cl_attention(seqk_context *ctx,
              v[P_BQ], v[P_BK], v[P_TPR], acc);
     cl_kernel k;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "attention", opts, name, &k)))
+    if ((st = seqk__cl_kernel(ctx, "attention", opts, name, &k)))
         return st;
     const size_t wg = (size_t)v[P_BQ] * (size_t)v[P_TPR];
     /* The compiled kernel may allow less than the device (registers). */
-    if (wg > seqk_cl_kernel_max_wg(ctx, k))
+    if (wg > seqk__cl_kernel_max_wg(ctx, k))
         return run_row(ctx, p, (size_t)v[P_RWG]);
     const size_t lbytes =
         (size_t)flash_local_bytes(v[P_BQ], v[P_BK], p->Dh, p->Dv);
@@ -252,5 +252,5 @@ seqk_status seqk_cl_attention(seqk_context *ctx,
     const size_t blocks = (size_t)((p->Sq + v[P_BQ] - 1) / v[P_BQ]);
     const size_t global[3] = {blocks * wg, (size_t)p->Hq, (size_t)p->B};
     const size_t local[3] = {wg, 1, 1};
-    return seqk_cl_enqueue(ctx, k, name, 3, global, local);
+    return seqk__cl_enqueue(ctx, k, name, 3, global, local);
 }

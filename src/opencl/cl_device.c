@@ -9,7 +9,7 @@
 
 #include "cl_internal.h"
 
-const char *seqk_cl_error_name(cl_int err)
+const char *seqk__cl_error_name(cl_int err)
 {
     switch (err) {
     case CL_SUCCESS: return "CL_SUCCESS";
@@ -84,7 +84,7 @@ const char *seqk_cl_error_name(cl_int err)
     return unknown;
 }
 
-seqk_status seqk_cl_status(cl_int err)
+seqk_status seqk__cl_status(cl_int err)
 {
     switch (err) {
     case CL_SUCCESS:
@@ -108,12 +108,12 @@ seqk_status seqk_cl_status(cl_int err)
     }
 }
 
-seqk_status seqk_cl_check(seqk_context *ctx, cl_int err, const char *what)
+seqk_status seqk__cl_check(seqk_context *ctx, cl_int err, const char *what)
 {
     if (err == CL_SUCCESS)
         return SEQK_OK;
-    return seqk__error(ctx, seqk_cl_status(err), "OpenCL: %s: %s (%d)", what,
-                       seqk_cl_error_name(err), (int)err);
+    return seqk__error(ctx, seqk__cl_status(err), "OpenCL: %s: %s (%d)", what,
+                       seqk__cl_error_name(err), (int)err);
 }
 
 static void info_string(cl_device_id dev, cl_device_info what, char *buf,
@@ -125,7 +125,7 @@ static void info_string(cl_device_id dev, cl_device_info what, char *buf,
     buf[len - 1] = '\0';
 }
 
-seqk_status seqk_cl_query_facts(cl_device_id dev, seqk_cl_device_facts *f)
+seqk_status seqk__cl_query_facts(cl_device_id dev, seqk_cl_device_facts *f)
 {
     memset(f, 0, sizeof *f);
     info_string(dev, CL_DEVICE_NAME, f->name, sizeof f->name);
@@ -161,7 +161,7 @@ seqk_status seqk_cl_query_facts(cl_device_id dev, seqk_cl_device_facts *f)
                               sizeof f->mem_base_addr_align,
                               &f->mem_base_addr_align, NULL);
     if (err)
-        return seqk_cl_status(err);
+        return seqk__cl_status(err);
     char ext[4096];
     info_string(dev, CL_DEVICE_EXTENSIONS, ext, sizeof ext);
     f->fp16 = strstr(ext, "cl_khr_fp16") != NULL;
@@ -192,7 +192,7 @@ static seqk_status find_device(seqk_context *ctx, int platform, int device,
     if (err != CL_SUCCESS || np == 0)
         return seqk__error(ctx, SEQK_ERR_NO_DEVICE,
                            "OpenCL: clGetPlatformIDs found no platform: %s",
-                           seqk_cl_error_name(err));
+                           seqk__cl_error_name(err));
     if (platform < 0 || (cl_uint)platform >= np || platform >= 8)
         return seqk__error(ctx, SEQK_ERR_NO_DEVICE,
                            "OpenCL: no platform %d (found %u)", platform,
@@ -202,7 +202,7 @@ static seqk_status find_device(seqk_context *ctx, int platform, int device,
     err = clGetDeviceIDs(platforms[platform], CL_DEVICE_TYPE_ALL, 32, devs,
                          &nd);
     if (err != CL_SUCCESS)
-        return seqk_cl_check(ctx, err, "clGetDeviceIDs");
+        return seqk__cl_check(ctx, err, "clGetDeviceIDs");
     if (device < 0 || (cl_uint)device >= nd || device >= 32)
         return seqk__error(ctx, SEQK_ERR_NO_DEVICE,
                            "OpenCL: platform %d has no device %d (found %u)",
@@ -212,7 +212,7 @@ static seqk_status find_device(seqk_context *ctx, int platform, int device,
     return SEQK_OK;
 }
 
-seqk_status seqk_cl_open(seqk_context *ctx, int platform, int device)
+seqk_status seqk__cl_open(seqk_context *ctx, int platform, int device)
 {
     seqk_status st;
     cl_int err = CL_SUCCESS;
@@ -222,7 +222,7 @@ seqk_status seqk_cl_open(seqk_context *ctx, int platform, int device)
                            "OpenCL: out of memory for the device state");
     if ((st = find_device(ctx, platform, device, &s->platform, &s->device)))
         goto fail;
-    if ((st = seqk_cl_query_facts(s->device, &s->facts))) {
+    if ((st = seqk__cl_query_facts(s->device, &s->facts))) {
         seqk__error(ctx, st, "OpenCL: cannot query device %d.%d", platform,
                     device);
         goto fail;
@@ -230,15 +230,15 @@ seqk_status seqk_cl_open(seqk_context *ctx, int platform, int device)
     cl_context_properties props[] = {
         CL_CONTEXT_PLATFORM, (cl_context_properties)s->platform, 0};
     s->context = clCreateContext(props, 1, &s->device, NULL, NULL, &err);
-    if ((st = seqk_cl_check(ctx, err, "clCreateContext")))
+    if ((st = seqk__cl_check(ctx, err, "clCreateContext")))
         goto fail;
     /* In-order queue: kernels of one call follow each other without
      * events, and reads see every earlier write. */
     s->queue = clCreateCommandQueue(s->context, s->device,
-                                    seqk_cl_profile_queue_props(), &err);
-    if ((st = seqk_cl_check(ctx, err, "clCreateCommandQueue")))
+                                    seqk__cl_profile_queue_props(), &err);
+    if ((st = seqk__cl_check(ctx, err, "clCreateCommandQueue")))
         goto fail;
-    seqk_cl_profile_init(s);
+    seqk__cl_profile_init(s);
     ctx->dev_state = s;
     return SEQK_OK;
 fail:
@@ -248,7 +248,7 @@ fail:
     return st;
 }
 
-seqk_status seqk_cl_open_shared(seqk_context *ctx, cl_context clctx,
+seqk_status seqk__cl_open_shared(seqk_context *ctx, cl_context clctx,
                                 cl_command_queue queue)
 {
     seqk_status st;
@@ -258,27 +258,27 @@ seqk_status seqk_cl_open_shared(seqk_context *ctx, cl_context clctx,
                            "OpenCL: out of memory for the device state");
     cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE,
                                        sizeof s->device, &s->device, NULL);
-    if ((st = seqk_cl_check(ctx, err, "clGetCommandQueueInfo(DEVICE)")))
+    if ((st = seqk__cl_check(ctx, err, "clGetCommandQueueInfo(DEVICE)")))
         goto fail;
     err = clGetDeviceInfo(s->device, CL_DEVICE_PLATFORM, sizeof s->platform,
                           &s->platform, NULL);
-    if ((st = seqk_cl_check(ctx, err, "clGetDeviceInfo(PLATFORM)")))
+    if ((st = seqk__cl_check(ctx, err, "clGetDeviceInfo(PLATFORM)")))
         goto fail;
-    if ((st = seqk_cl_query_facts(s->device, &s->facts))) {
+    if ((st = seqk__cl_query_facts(s->device, &s->facts))) {
         seqk__error(ctx, st, "OpenCL: cannot query the queue's device");
         goto fail;
     }
-    if ((st = seqk_cl_check(ctx, clRetainContext(clctx),
+    if ((st = seqk__cl_check(ctx, clRetainContext(clctx),
                             "clRetainContext")))
         goto fail;
     s->context = clctx;
-    if ((st = seqk_cl_check(ctx, clRetainCommandQueue(queue),
+    if ((st = seqk__cl_check(ctx, clRetainCommandQueue(queue),
                             "clRetainCommandQueue"))) {
         clReleaseContext(clctx);
         goto fail;
     }
     s->queue = queue;
-    seqk_cl_profile_init(s); /* on when the caller's queue profiles */
+    seqk__cl_profile_init(s); /* on when the caller's queue profiles */
     ctx->dev_state = s;
     return SEQK_OK;
 fail:
@@ -286,16 +286,16 @@ fail:
     return st;
 }
 
-void seqk_cl_close(seqk_context *ctx)
+void seqk__cl_close(seqk_context *ctx)
 {
-    seqk_cl_state *s = seqk_cl_state_of(ctx);
+    seqk_cl_state *s = seqk__cl_state_of(ctx);
     if (!s)
         return;
     if (s->queue)
         clFinish(s->queue);
-    seqk_cl_profile_release(s);
-    seqk_cl_programs_release(s);
-    seqk_cl_memory_release(s);
+    seqk__cl_profile_release(s);
+    seqk__cl_programs_release(s);
+    seqk__cl_memory_release(s);
     if (s->queue)
         clReleaseCommandQueue(s->queue);
     if (s->context)
@@ -304,46 +304,46 @@ void seqk_cl_close(seqk_context *ctx)
     ctx->dev_state = NULL;
 }
 
-seqk_cl_state *seqk_cl_state_of(const seqk_context *ctx)
+seqk_cl_state *seqk__cl_state_of(const seqk_context *ctx)
 {
     return ctx && ctx->dev == &seqk__device_opencl ? ctx->dev_state : NULL;
 }
 
-const seqk_cl_device_facts *seqk_cl_facts(const seqk_context *ctx)
+const seqk_cl_device_facts *seqk__cl_facts(const seqk_context *ctx)
 {
-    seqk_cl_state *s = seqk_cl_state_of(ctx);
+    seqk_cl_state *s = seqk__cl_state_of(ctx);
     return s ? &s->facts : NULL;
 }
 
-cl_command_queue seqk_cl_queue(const seqk_context *ctx)
+cl_command_queue seqk__cl_queue(const seqk_context *ctx)
 {
     return seqk_cl_st(ctx)->queue;
 }
-cl_device_id seqk_cl_device(const seqk_context *ctx)
+cl_device_id seqk__cl_device(const seqk_context *ctx)
 {
     return seqk_cl_st(ctx)->device;
 }
 
-cl_ulong seqk_cl_local_mem(const seqk_context *ctx)
+cl_ulong seqk__cl_local_mem(const seqk_context *ctx)
 {
     return seqk_cl_st(ctx)->facts.local_mem_size;
 }
 
 static _Atomic unsigned long host_waits;
 
-unsigned long seqk_cl_host_waits(void) { return host_waits; }
+unsigned long seqk__cl_host_waits(void) { return host_waits; }
 void seqk__cl_host_wait(void) { host_waits++; }
 
-seqk_status seqk_cl_finish(seqk_context *ctx)
+seqk_status seqk__cl_finish(seqk_context *ctx)
 {
     seqk__cl_host_wait();
-    return seqk_cl_check(ctx, clFinish(seqk_cl_st(ctx)->queue),
+    return seqk__cl_check(ctx, clFinish(seqk_cl_st(ctx)->queue),
                          "clFinish");
 }
 
 /* ---- launching ------------------------------------------------------- */
 
-seqk_status seqk_cl_arg(seqk_context *ctx, cl_kernel k, const char *name,
+seqk_status seqk__cl_arg(seqk_context *ctx, cl_kernel k, const char *name,
                         cl_uint i, size_t size, const void *value)
 {
     cl_int err = clSetKernelArg(k, i, size, value);
@@ -351,25 +351,25 @@ seqk_status seqk_cl_arg(seqk_context *ctx, cl_kernel k, const char *name,
         return SEQK_OK;
     char what[128];
     snprintf(what, sizeof what, "clSetKernelArg(%s, %u)", name, (unsigned)i);
-    return seqk_cl_check(ctx, err, what);
+    return seqk__cl_check(ctx, err, what);
 }
 
-seqk_status seqk_cl_arg_ptr(seqk_context *ctx, cl_kernel k, const char *name,
+seqk_status seqk__cl_arg_ptr(seqk_context *ctx, cl_kernel k, const char *name,
                             cl_uint i, const void *dev_ptr)
 {
     cl_mem mem;
     size_t off;
-    seqk_status st = seqk_cl_translate(ctx, dev_ptr, sizeof(float), &mem,
+    seqk_status st = seqk__cl_translate(ctx, dev_ptr, sizeof(float), &mem,
                                        &off);
     if (st)
         return st;
     cl_long off_arg = (cl_long)off;
-    if ((st = seqk_cl_arg(ctx, k, name, i, sizeof mem, &mem)))
+    if ((st = seqk__cl_arg(ctx, k, name, i, sizeof mem, &mem)))
         return st;
-    return seqk_cl_arg(ctx, k, name, i + 1, sizeof off_arg, &off_arg);
+    return seqk__cl_arg(ctx, k, name, i + 1, sizeof off_arg, &off_arg);
 }
 
-size_t seqk_cl_kernel_max_wg(seqk_context *ctx, cl_kernel k)
+size_t seqk__cl_kernel_max_wg(seqk_context *ctx, cl_kernel k)
 {
     const seqk_cl_state *s = seqk_cl_st(ctx);
     size_t dev_max = s->facts.max_work_group_size;
@@ -381,7 +381,7 @@ size_t seqk_cl_kernel_max_wg(seqk_context *ctx, cl_kernel k)
     return k_max < dev_max ? k_max : dev_max;
 }
 
-seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
+seqk_status seqk__cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
                             cl_uint dims, const size_t *global,
                             const size_t *local)
 {
@@ -406,7 +406,7 @@ seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
                                    f->max_work_item_sizes[d], global[d]);
             total *= local[d];
         }
-        size_t max = seqk_cl_kernel_max_wg(ctx, k);
+        size_t max = seqk__cl_kernel_max_wg(ctx, k);
         if (total > max)
             return seqk__error(ctx, SEQK_ERR_INTERNAL,
                                "OpenCL %s: work-group of %zu work-items "
@@ -419,15 +419,15 @@ seqk_status seqk_cl_enqueue(seqk_context *ctx, cl_kernel k, const char *name,
               dims > 2 ? global[2] : 1, local ? local[0] : 0,
               local && dims > 1 ? local[1] : 0,
               local && dims > 2 ? local[2] : 0);
-    cl_event *ev = seqk_cl_profile_slot(ctx);
+    cl_event *ev = seqk__cl_profile_slot(ctx);
     cl_int err = clEnqueueNDRangeKernel(seqk_cl_st(ctx)->queue, k, dims,
                                         NULL, global, local, 0, NULL, ev);
     if (err == CL_SUCCESS) {
         if (ev)
-            seqk_cl_profile_commit(ctx);
+            seqk__cl_profile_commit(ctx);
         return SEQK_OK;
     }
     char what[128];
     snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);
-    return seqk_cl_check(ctx, err, what);
+    return seqk__cl_check(ctx, err, what);
 }

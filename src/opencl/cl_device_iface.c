@@ -13,30 +13,30 @@
 
 /* Declared beside their code: cl_gemm.c, cl_rnn.c, cl_attention.c,
  * cl_seq_attention.c, cl_softmax.c. */
-extern const seqk_tunable seqk_cl_gemm_tiled_tunable;
-extern const seqk_tunable seqk_cl_gemm_direct_tunable;
-extern const seqk_tunable seqk_cl_gemm_rows_tunable;
-extern const seqk_tunable seqk_cl_gemm_path_tunable;
-extern const seqk_tunable seqk_cl_rnn_gates_tunable;
-extern const seqk_tunable seqk_cl_rnn_step_tunable;
-extern const seqk_tunable seqk_cl_attention_tunable;
-extern const seqk_tunable seqk_cl_seq_attention_tunable;
-extern const seqk_tunable seqk_cl_softmax_tunable;
+extern const seqk_tunable seqk__cl_gemm_tiled_tunable;
+extern const seqk_tunable seqk__cl_gemm_direct_tunable;
+extern const seqk_tunable seqk__cl_gemm_rows_tunable;
+extern const seqk_tunable seqk__cl_gemm_path_tunable;
+extern const seqk_tunable seqk__cl_rnn_gates_tunable;
+extern const seqk_tunable seqk__cl_rnn_step_tunable;
+extern const seqk_tunable seqk__cl_attention_tunable;
+extern const seqk_tunable seqk__cl_seq_attention_tunable;
+extern const seqk_tunable seqk__cl_softmax_tunable;
 
 static const seqk_tunable *const cl_tunables[] = {
     /* GEMM */
-    &seqk_cl_gemm_tiled_tunable,
-    &seqk_cl_gemm_direct_tunable,
-    &seqk_cl_gemm_rows_tunable,
-    &seqk_cl_gemm_path_tunable,
+    &seqk__cl_gemm_tiled_tunable,
+    &seqk__cl_gemm_direct_tunable,
+    &seqk__cl_gemm_rows_tunable,
+    &seqk__cl_gemm_path_tunable,
     /* RNN */
-    &seqk_cl_rnn_gates_tunable,
-    &seqk_cl_rnn_step_tunable,
+    &seqk__cl_rnn_gates_tunable,
+    &seqk__cl_rnn_step_tunable,
     /* attention */
-    &seqk_cl_attention_tunable,
-    &seqk_cl_seq_attention_tunable,
+    &seqk__cl_attention_tunable,
+    &seqk__cl_seq_attention_tunable,
     /* softmax */
-    &seqk_cl_softmax_tunable,
+    &seqk__cl_softmax_tunable,
     NULL
 };
 
@@ -74,27 +74,27 @@ static seqk_status cl_facts(seqk_context *ctx, seqk__device_facts *out)
               "opencl: %s of %s: %s (%d); left %s",
               f->type_err ? "clGetDeviceInfo(CL_DEVICE_TYPE)"
                           : "the platform version",
-              f->name, seqk_cl_error_name(err), (int)err,
+              f->name, seqk__cl_error_name(err), (int)err,
               f->type_err ? "as a non-GPU device" : "empty");
-    return seqk_cl_status(err);
+    return seqk__cl_status(err);
 }
 
 const seqk_device_iface seqk__device_opencl = {
     .name = "opencl",
     .title = "OpenCL",
     .kind = SEQK_DEVICE_OPENCL,
-    .backend = &seqk_backend_opencl,
-    .probe = seqk_cl_probe,
-    .open = seqk_cl_open,
-    .close = seqk_cl_close,
-    .synchronize = seqk_cl_finish,
-    .device_time = seqk_cl_device_time,
-    .alloc = seqk_cl_alloc,
-    .free = seqk_cl_free,
-    .write = seqk_cl_write,
-    .read = seqk_cl_read,
-    .copy = seqk_cl_copy,
+    .backend = &seqk__backend_opencl,
+    .probe = seqk__cl_probe,
+    .open = seqk__cl_open,
+    .close = seqk__cl_close,
+    .synchronize = seqk__cl_finish,
+    .device_time = seqk__cl_device_time,
+    .alloc = seqk__cl_alloc,
+    .free = seqk__cl_free,
+    .write = seqk__cl_write,
+    .read = seqk__cl_read,
+    .copy = seqk__cl_copy,
     .facts = cl_facts,
     .tunables = cl_tunables,
-    .source_text = seqk_cl_source_text,
+    .source_text = seqk__cl_source_text,
 };

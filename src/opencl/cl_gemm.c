@@ -100,7 +100,7 @@ static int tiled_legal(const int *v, const seqk_tune_limits *lim,
  * configuration CLBlast's own defaults and tuned GPU entries centre on;
  * 8 KiB of local memory and 64 work-items fit every GPU and PoCL.  Only
  * the GPU path (on PoCL the barrier-free kernels win, bench/OPENCL.md). */
-const seqk_tunable seqk_cl_gemm_tiled_tunable = {
+const seqk_tunable seqk__cl_gemm_tiled_tunable = {
     .id = "opencl.gemm.tiled",
     .source = "gemm",
     .backend = "opencl",
@@ -138,7 +138,7 @@ static int direct_legal(const int *v, const seqk_tune_limits *lim,
 /* Defaults measured on PoCL (bench/OPENCL.md): 4x4 dot products per
  * work-item over 16-float K vectors (16 AVX-512 accumulators, 8 vector
  * loads per 16 FMAs), 8x8 groups. */
-const seqk_tunable seqk_cl_gemm_direct_tunable = {
+const seqk_tunable seqk__cl_gemm_direct_tunable = {
     .id = "opencl.gemm.direct",
     .source = "gemm",
     .backend = "opencl",
@@ -166,7 +166,7 @@ static int rows_legal(const int *v, const seqk_tune_limits *lim,
 /* Defaults measured on PoCL (bench/OPENCL.md): 4 rows x 64 columns (16
  * AVX-512 accumulators, 4 row-vector loads and 4 broadcasts per 16
  * FMAs) in 16x4 groups.  The rule runs this kernel on CPU devices only. */
-const seqk_tunable seqk_cl_gemm_rows_tunable = {
+const seqk_tunable seqk__cl_gemm_rows_tunable = {
     .id = "opencl.gemm.rows",
     .source = "gemm",
     .backend = "opencl",
@@ -198,7 +198,7 @@ static int path_legal(const int *v, const seqk_tune_limits *lim,
 
 /* Shape: M, N, K, 1 + trans_a, 1 + trans_b (so the transposes fall in
  * buckets 0 and 1).  Default: the rule (see the header comment). */
-const seqk_tunable seqk_cl_gemm_path_tunable = {
+const seqk_tunable seqk__cl_gemm_path_tunable = {
     .id = "opencl.gemm.path",
     .source = "gemm",
     .backend = "opencl",
@@ -220,8 +220,8 @@ static void values_for(seqk_context *ctx, const seqk_tunable *t,
     seqk_tune_limits lim;
     seqk__tuned(ctx, t, shape, v);
     seqk__tune_limits(ctx, &lim);
-    if (!seqk_tunable_legal(t, v, &lim, shape))
-        seqk_tunable_defaults(t, v);
+    if (!seqk__tunable_legal(t, v, &lim, shape))
+        seqk__tunable_defaults(t, v);
 }
 
 /* Smallest candidate >= n (capped at v): a block never exceeds the
@@ -245,7 +245,7 @@ static int fit_cols(int v, int64_t n)
     return b;
 }
 
-seqk_cl_gemm_path seqk_cl_gemm_path_from_env(void)
+seqk_cl_gemm_path seqk__cl_gemm_path_from_env(void)
 {
     const char *s = getenv("SEQK_OPENCL_GEMM");
     if (s && strcmp(s, "own") == 0)
@@ -273,10 +273,10 @@ static gemm_strides strides_of(const seqk_gemm_problem *p)
 static seqk_status device_is_gpu(seqk_context *ctx, int *gpu)
 {
     cl_device_type type = 0;
-    cl_int err = clGetDeviceInfo(seqk_cl_device(ctx), CL_DEVICE_TYPE,
+    cl_int err = clGetDeviceInfo(seqk__cl_device(ctx), CL_DEVICE_TYPE,
                                  sizeof type, &type, NULL);
     *gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
-    return seqk_cl_check(ctx, err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
+    return seqk__cl_check(ctx, err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
 }
 
 static seqk_status set_args(seqk_context *ctx, cl_kernel k, const char *name,
@@ -289,23 +289,23 @@ static seqk_status set_args(seqk_context *ctx, cl_kernel k, const char *name,
     /* Without C, bind Y in its place (never read): no NULL buffer args. */
     const void *c_ptr = p->C ? (const void *)p->C : (const void *)p->Y;
     seqk_status st;
-    if ((st = seqk_cl_arg(ctx, k, name, 0, sizeof M, &M)) ||
-        (st = seqk_cl_arg(ctx, k, name, 1, sizeof N, &N)) ||
-        (st = seqk_cl_arg(ctx, k, name, 2, sizeof K, &K)) ||
-        (st = seqk_cl_arg(ctx, k, name, 3, sizeof p->alpha, &p->alpha)) ||
-        (st = seqk_cl_arg(ctx, k, name, 4, sizeof p->beta, &p->beta)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 5, p->A)) ||
-        (st = seqk_cl_arg(ctx, k, name, 7, sizeof s.a_sm, &s.a_sm)) ||
-        (st = seqk_cl_arg(ctx, k, name, 8, sizeof s.a_sk, &s.a_sk)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 9, p->B)) ||
-        (st = seqk_cl_arg(ctx, k, name, 11, sizeof s.b_sk, &s.b_sk)) ||
-        (st = seqk_cl_arg(ctx, k, name, 12, sizeof s.b_sn, &s.b_sn)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 13, c_ptr)) ||
-        (st = seqk_cl_arg(ctx, k, name, 15, sizeof c_sm, &c_sm)) ||
-        (st = seqk_cl_arg(ctx, k, name, 16, sizeof c_sn, &c_sn)) ||
-        (st = seqk_cl_arg(ctx, k, name, 17, sizeof has_c, &has_c)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 18, p->Y)) ||
-        (st = seqk_cl_arg(ctx, k, name, 20, sizeof ldy, &ldy)))
+    if ((st = seqk__cl_arg(ctx, k, name, 0, sizeof M, &M)) ||
+        (st = seqk__cl_arg(ctx, k, name, 1, sizeof N, &N)) ||
+        (st = seqk__cl_arg(ctx, k, name, 2, sizeof K, &K)) ||
+        (st = seqk__cl_arg(ctx, k, name, 3, sizeof p->alpha, &p->alpha)) ||
+        (st = seqk__cl_arg(ctx, k, name, 4, sizeof p->beta, &p->beta)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 5, p->A)) ||
+        (st = seqk__cl_arg(ctx, k, name, 7, sizeof s.a_sm, &s.a_sm)) ||
+        (st = seqk__cl_arg(ctx, k, name, 8, sizeof s.a_sk, &s.a_sk)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 9, p->B)) ||
+        (st = seqk__cl_arg(ctx, k, name, 11, sizeof s.b_sk, &s.b_sk)) ||
+        (st = seqk__cl_arg(ctx, k, name, 12, sizeof s.b_sn, &s.b_sn)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 13, c_ptr)) ||
+        (st = seqk__cl_arg(ctx, k, name, 15, sizeof c_sm, &c_sm)) ||
+        (st = seqk__cl_arg(ctx, k, name, 16, sizeof c_sn, &c_sn)) ||
+        (st = seqk__cl_arg(ctx, k, name, 17, sizeof has_c, &has_c)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 18, p->Y)) ||
+        (st = seqk__cl_arg(ctx, k, name, 20, sizeof ldy, &ldy)))
         return st;
     return SEQK_OK;
 }
@@ -324,7 +324,7 @@ static seqk_status enqueue_blocks(seqk_context *ctx, cl_kernel k,
     const size_t wm = (size_t)((p->M + bm - 1) / bm);
     size_t ln = (size_t)fit_block(lwn, (int64_t)wn);
     size_t lm = (size_t)fit_block(lwm, (int64_t)wm);
-    const size_t max = seqk_cl_kernel_max_wg(ctx, k);
+    const size_t max = seqk__cl_kernel_max_wg(ctx, k);
     while (ln * lm > max && (ln > 1 || lm > 1)) {
         if (lm >= ln)
             lm /= 2;
@@ -333,7 +333,7 @@ static seqk_status enqueue_blocks(seqk_context *ctx, cl_kernel k,
     }
     const size_t local[2] = {ln, lm};
     const size_t global[2] = {(wn + ln - 1) / ln * ln, (wm + lm - 1) / lm * lm};
-    return seqk_cl_enqueue(ctx, k, name, 2, global, local);
+    return seqk__cl_enqueue(ctx, k, name, 2, global, local);
 }
 
 static seqk_status run_direct(seqk_context *ctx, const seqk_gemm_problem *p)
@@ -344,12 +344,12 @@ static seqk_status run_direct(seqk_context *ctx, const seqk_gemm_problem *p)
     char opts[64];
     cl_kernel k;
     seqk_status st;
-    values_for(ctx, &seqk_cl_gemm_direct_tunable, shape, v);
+    values_for(ctx, &seqk__cl_gemm_direct_tunable, shape, v);
     v[D_DWM] = fit_block(v[D_DWM], p->M);
     v[D_DWN] = fit_block(v[D_DWN], p->N);
     snprintf(opts, sizeof opts, "-D DWM=%d -D DWN=%d -D DVK=%d", v[D_DWM],
              v[D_DWN], v[D_DVK]);
-    if ((st = seqk_cl_kernel(ctx, "gemm", opts, name, &k)) ||
+    if ((st = seqk__cl_kernel(ctx, "gemm", opts, name, &k)) ||
         (st = set_args(ctx, k, name, p)))
         return st;
     return enqueue_blocks(ctx, k, name, p, v[D_DWM], v[D_DWN], v[D_LWM],
@@ -364,11 +364,11 @@ static seqk_status run_rows(seqk_context *ctx, const seqk_gemm_problem *p)
     char opts[64];
     cl_kernel k;
     seqk_status st;
-    values_for(ctx, &seqk_cl_gemm_rows_tunable, shape, v);
+    values_for(ctx, &seqk__cl_gemm_rows_tunable, shape, v);
     v[R_RWM] = fit_block(v[R_RWM], p->M);
     v[R_RWN] = fit_cols(v[R_RWN], p->N);
     snprintf(opts, sizeof opts, "-D RWM=%d -D RWN=%d", v[R_RWM], v[R_RWN]);
-    if ((st = seqk_cl_kernel(ctx, "gemm", opts, name, &k)) ||
+    if ((st = seqk__cl_kernel(ctx, "gemm", opts, name, &k)) ||
         (st = set_args(ctx, k, name, p)))
         return st;
     return enqueue_blocks(ctx, k, name, p, v[R_RWM], v[R_RWN], v[R_LWM],
@@ -388,16 +388,16 @@ static seqk_status run_tiled(seqk_context *ctx, const seqk_gemm_problem *p,
     cl_kernel k;
     seqk_status st;
     *ran = 0;
-    values_for(ctx, &seqk_cl_gemm_tiled_tunable, shape, v);
+    values_for(ctx, &seqk__cl_gemm_tiled_tunable, shape, v);
     snprintf(opts, sizeof opts,
              "-D MWG=%d -D NWG=%d -D KWG=%d -D MDIMC=%d -D NDIMC=%d "
              "-D VWM=%d -D VWN=%d -D KWI=%d", v[T_MWG], v[T_NWG], v[T_KWG],
              v[T_MDIMC], v[T_NDIMC], v[T_VWM], v[T_VWN], v[T_KWI]);
-    if ((st = seqk_cl_kernel(ctx, "gemm", opts, name, &k)))
+    if ((st = seqk__cl_kernel(ctx, "gemm", opts, name, &k)))
         return st;
     const size_t mdimc = (size_t)v[T_MDIMC], ndimc = (size_t)v[T_NDIMC];
-    if (seqk_cl_kernel_max_wg(ctx, k) < mdimc * ndimc ||
-        seqk_cl_local_mem(ctx) < (size_t)tiled_local_bytes(v))
+    if (seqk__cl_kernel_max_wg(ctx, k) < mdimc * ndimc ||
+        seqk__cl_local_mem(ctx) < (size_t)tiled_local_bytes(v))
         return SEQK_OK;
     if ((st = set_args(ctx, k, name, p)))
         return st;
@@ -406,7 +406,7 @@ static seqk_status run_tiled(seqk_context *ctx, const seqk_gemm_problem *p,
         (size_t)((p->N + v[T_NWG] - 1) / v[T_NWG]) * ndimc,
         (size_t)((p->M + v[T_MWG] - 1) / v[T_MWG]) * mdimc};
     *ran = 1;
-    return seqk_cl_enqueue(ctx, k, name, 2, global, local);
+    return seqk__cl_enqueue(ctx, k, name, 2, global, local);
 }
 
 /* The own kernel the rule picks (header comment). */
@@ -461,13 +461,13 @@ static seqk_status run_clblast(seqk_context *ctx, const seqk_gemm_problem *p)
     size_t a_off, b_off, y_off, c_off;
     seqk_status st;
     float beta = 0.0f;
-    if ((st = seqk_cl_translate(ctx, p->A, sizeof(float), &a, &a_off)) ||
-        (st = seqk_cl_translate(ctx, p->B, sizeof(float), &b, &b_off)) ||
-        (st = seqk_cl_translate(ctx, p->Y, sizeof(float), &y, &y_off)))
+    if ((st = seqk__cl_translate(ctx, p->A, sizeof(float), &a, &a_off)) ||
+        (st = seqk__cl_translate(ctx, p->B, sizeof(float), &b, &b_off)) ||
+        (st = seqk__cl_translate(ctx, p->Y, sizeof(float), &y, &y_off)))
         return st;
     if (p->C && p->beta != 0.0f) {
         /* Y = C first, row by row as one rectangle (same layout). */
-        if ((st = seqk_cl_translate(ctx, p->C, sizeof(float), &c, &c_off)))
+        if ((st = seqk__cl_translate(ctx, p->C, sizeof(float), &c, &c_off)))
             return st;
         const size_t src_origin[3] = {c_off * sizeof(float), 0, 0};
         const size_t dst_origin[3] = {y_off * sizeof(float), 0, 0};
@@ -475,9 +475,9 @@ static seqk_status run_clblast(seqk_context *ctx, const seqk_gemm_problem *p)
                                   (size_t)p->M, 1};
         const size_t pitch = (size_t)p->ldy * sizeof(float);
         cl_int err = clEnqueueCopyBufferRect(
-            seqk_cl_queue(ctx), c, y, src_origin, dst_origin, region, pitch,
+            seqk__cl_queue(ctx), c, y, src_origin, dst_origin, region, pitch,
             0, pitch, 0, 0, NULL, NULL);
-        if ((st = seqk_cl_check(ctx, err, "clEnqueueCopyBufferRect(gemm C)")))
+        if ((st = seqk__cl_check(ctx, err, "clEnqueueCopyBufferRect(gemm C)")))
             return st;
         beta = p->beta;
     } else {
@@ -487,16 +487,16 @@ static seqk_status run_clblast(seqk_context *ctx, const seqk_gemm_problem *p)
             const size_t row = (p->ldy == p->N) ? (size_t)(p->M * p->N)
                                                 : (size_t)p->N;
             cl_int err = clEnqueueFillBuffer(
-                seqk_cl_queue(ctx), y, &zero, sizeof zero,
+                seqk__cl_queue(ctx), y, &zero, sizeof zero,
                 (y_off + (size_t)(m * p->ldy)) * sizeof(float),
                 row * sizeof(float), 0, NULL, NULL);
-            if ((st = seqk_cl_check(ctx, err, "clEnqueueFillBuffer(gemm Y)")))
+            if ((st = seqk__cl_check(ctx, err, "clEnqueueFillBuffer(gemm Y)")))
                 return st;
             if (p->ldy == p->N)
                 break;
         }
     }
-    cl_command_queue q = seqk_cl_queue(ctx);
+    cl_command_queue q = seqk__cl_queue(ctx);
     CLBlastStatusCode cs = CLBlastSgemm(
         CLBlastLayoutRowMajor,
         p->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
@@ -516,7 +516,7 @@ static seqk_status run_clblast(seqk_context *ctx, const seqk_gemm_problem *p)
 }
 #endif
 
-seqk_status seqk_cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
+seqk_status seqk__cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
                               seqk_cl_gemm_path path)
 {
     if (p->M == 0 || p->N == 0)
@@ -531,7 +531,7 @@ seqk_status seqk_cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
     const int64_t shape[5] = {p->M, p->N, p->K, 1 + (p->trans_a != 0),
                               1 + (p->trans_b != 0)};
     int tuned;
-    values_for(ctx, &seqk_cl_gemm_path_tunable, shape, &tuned);
+    values_for(ctx, &seqk__cl_gemm_path_tunable, shape, &tuned);
     if (path == SEQK_CL_GEMM_OWN && tuned == PATH_CLBLAST)
         tuned = PATH_RULE;
 #if SEQK_HAVE_CLBLAST
@@ -554,17 +554,17 @@ seqk_status seqk_cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
     return run_own(ctx, p, tuned);
 }
 
-seqk_status seqk_cl_gemm(seqk_context *ctx, const seqk_gemm_problem *p)
+seqk_status seqk__cl_gemm(seqk_context *ctx, const seqk_gemm_problem *p)
 {
-    return seqk_cl_gemm_with(ctx, p, seqk_cl_gemm_path_from_env());
+    return seqk__cl_gemm_with(ctx, p, seqk__cl_gemm_path_from_env());
 }
 
-seqk_status seqk_cl_matmul(seqk_context *ctx, const seqk_matmul_problem *p)
+seqk_status seqk__cl_matmul(seqk_context *ctx, const seqk_matmul_problem *p)
 {
     int64_t total = 1;
     for (int d = 0; d < p->nbatch; d++)
         total *= p->batch_dims[d];
-    const seqk_cl_gemm_path path = seqk_cl_gemm_path_from_env();
+    const seqk_cl_gemm_path path = seqk__cl_gemm_path_from_env();
     for (int64_t bi = 0; bi < total; bi++) {
         /* Row-major walk over the batch dims: last dim fastest. */
         int64_t rest = bi, a_off = 0, b_off = 0;
@@ -581,7 +581,7 @@ seqk_status seqk_cl_matmul(seqk_context *ctx, const seqk_matmul_problem *p)
             .B = p->B + b_off, .ldb = p->N,
             .C = NULL, .c_sm = 0, .c_sn = 0,
             .Y = p->Y + bi * p->M * p->N, .ldy = p->N};
-        seqk_status st = seqk_cl_gemm_with(ctx, &g, path);
+        seqk_status st = seqk__cl_gemm_with(ctx, &g, path);
         if (st)
             return st;
     }

@@ -17,19 +17,19 @@ typedef enum seqk_cl_gemm_path {
 } seqk_cl_gemm_path;
 
 /* The path SEQK_OPENCL_GEMM asks for (AUTO when unset or unknown). */
-seqk_cl_gemm_path seqk_cl_gemm_path_from_env(void);
+seqk_cl_gemm_path seqk__cl_gemm_path_from_env(void);
 
 /* Y = alpha * op(A) op(B) + beta * C (problems.h) with pointers inside
  * device tensors.  path AUTO follows the documented rule; CLBLAST falls
  * back to OWN for what CLBlast cannot express (C broadcast or C with a
  * layout other than Y's, Y rows not dense when beta == 0) and when the
  * library was built without CLBlast.  Enqueued, not waited for. */
-seqk_status seqk_cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
+seqk_status seqk__cl_gemm_with(seqk_context *ctx, const seqk_gemm_problem *p,
                               seqk_cl_gemm_path path);
-/* seqk_cl_gemm_with(ctx, p, seqk_cl_gemm_path_from_env()). */
-seqk_status seqk_cl_gemm(seqk_context *ctx, const seqk_gemm_problem *p);
+/* seqk__cl_gemm_with(ctx, p, seqk__cl_gemm_path_from_env()). */
+seqk_status seqk__cl_gemm(seqk_context *ctx, const seqk_gemm_problem *p);
 /* Batched MatMul: one GEMM per batch index (offsets per batch, broadcast
  * strides honoured), all enqueued back to back. */
-seqk_status seqk_cl_matmul(seqk_context *ctx, const seqk_matmul_problem *p);
+seqk_status seqk__cl_matmul(seqk_context *ctx, const seqk_matmul_problem *p);
 
 #endif /* SEQK_OPENCL_CL_GEMM_H */

@@ -30,7 +30,7 @@ typedef struct seqk_cl_program {
     struct seqk_cl_program *next;
 } seqk_cl_program;
 
-/* The state of ctx, an OpenCL context (seqk_cl_state_of() checks). */
+/* The state of ctx, an OpenCL context (seqk__cl_state_of() checks). */
 static inline seqk_cl_state *seqk_cl_st(const seqk_context *ctx)
 {
     return ctx->dev_state;
@@ -57,24 +57,24 @@ struct seqk_cl_state {
 };
 
 /* cl_profile.c */
-cl_command_queue_properties seqk_cl_profile_queue_props(void);
-void seqk_cl_profile_init(seqk_cl_state *s);
+cl_command_queue_properties seqk__cl_profile_queue_props(void);
+void seqk__cl_profile_init(seqk_cl_state *s);
 /* Where the next launch stores its event, or NULL when not profiling;
- * seqk_cl_profile_commit() after the launch succeeded. */
-cl_event *seqk_cl_profile_slot(seqk_context *ctx);
-void seqk_cl_profile_commit(seqk_context *ctx);
-void seqk_cl_profile_release(seqk_cl_state *s);
+ * seqk__cl_profile_commit() after the launch succeeded. */
+cl_event *seqk__cl_profile_slot(seqk_context *ctx);
+void seqk__cl_profile_commit(seqk_context *ctx);
+void seqk__cl_profile_release(seqk_cl_state *s);
 
-/* cl_memory.c / cl_program.c cleanup, called by seqk_cl_close. */
-void seqk_cl_memory_release(seqk_cl_state *s);
-void seqk_cl_programs_release(seqk_cl_state *s);
+/* cl_memory.c / cl_program.c cleanup, called by seqk__cl_close. */
+void seqk__cl_memory_release(seqk_cl_state *s);
+void seqk__cl_programs_release(seqk_cl_state *s);
 /* The range holding ptr (base <= ptr <= base + size), or NULL. */
-const seqk_cl_range *seqk_cl_find_range(const seqk_cl_state *s,
+const seqk_cl_range *seqk__cl_find_range(const seqk_cl_state *s,
                                         const void *ptr);
 
 /* Op drivers (cl_<op>.c). */
-seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p);
-seqk_status seqk_cl_attention(seqk_context *ctx, const seqk_attention_problem *p);
-seqk_status seqk_cl_seq_attention(seqk_context *ctx, const seqk_seq_attention_problem *p);
+seqk_status seqk__cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p);
+seqk_status seqk__cl_attention(seqk_context *ctx, const seqk_attention_problem *p);
+seqk_status seqk__cl_seq_attention(seqk_context *ctx, const seqk_seq_attention_problem *p);
 
 #endif /* SEQK_OPENCL_CL_INTERNAL_H */

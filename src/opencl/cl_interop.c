@@ -29,8 +29,8 @@ seqk_status seqk_opencl_context_create(cl_context clctx,
     if ((st = seqk_context_create(&o, &ctx)))
         return st;
     /* Replace the default device's state with the caller's objects. */
-    seqk_cl_close(ctx);
-    if ((st = seqk_cl_open_shared(ctx, clctx, queue))) {
+    seqk__cl_close(ctx);
+    if ((st = seqk__cl_open_shared(ctx, clctx, queue))) {
         seqk__error(NULL, st, "%s", ctx->error);
         seqk_context_destroy(ctx);
         return st;
@@ -45,7 +45,7 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
                                     const int64_t *dims, seqk_dtype dtype,
                                     seqk_tensor **out)
 {
-    if (!seqk_cl_state_of(ctx) || !buf || !out || ndim < 0 ||
+    if (!seqk__cl_state_of(ctx) || !buf || !out || ndim < 0 ||
         ndim > SEQK_MAX_DIMS || (ndim > 0 && !dims))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "seqk_opencl_tensor_wrap: NULL argument, bad "
@@ -58,7 +58,7 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
                            "seqk_opencl_tensor_wrap: bad dtype, dims or "
                            "offset %zu", offset);
     size_t size = 0;
-    seqk_status st = seqk_cl_check(
+    seqk_status st = seqk__cl_check(
         ctx, clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof size, &size, NULL),
         "clGetMemObjectInfo(CL_MEM_SIZE)");
     if (st)
@@ -87,7 +87,7 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
         return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
                            "seqk_opencl_tensor_wrap: out of memory");
     }
-    if ((st = seqk_cl_check(ctx, clRetainMemObject(buf),
+    if ((st = seqk__cl_check(ctx, clRetainMemObject(buf),
                             "clRetainMemObject"))) {
         free(t);
         munmap(base, size ? size : 1);
@@ -117,11 +117,11 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
 seqk_status seqk_opencl_tensor_buffer(const seqk_tensor *t, cl_mem *buf,
                                       size_t *offset)
 {
-    if (!t || !buf || !offset || !seqk_cl_state_of(t->ctx))
+    if (!t || !buf || !offset || !seqk__cl_state_of(t->ctx))
         return seqk__error(t ? t->ctx : NULL, SEQK_ERR_INVALID_ARG,
                            "seqk_opencl_tensor_buffer: NULL argument or not "
                            "an OpenCL tensor");
-    const seqk_cl_range *r = seqk_cl_find_range(seqk_cl_st(t->ctx),
+    const seqk_cl_range *r = seqk__cl_find_range(seqk_cl_st(t->ctx),
                                                 t->data);
     if (!r)
         return seqk__error(t->ctx, SEQK_ERR_INTERNAL,
@@ -133,6 +133,6 @@ seqk_status seqk_opencl_tensor_buffer(const seqk_tensor *t, cl_mem *buf,
 
 cl_command_queue seqk_opencl_queue(const seqk_context *ctx)
 {
-    seqk_cl_state *s = seqk_cl_state_of(ctx);
+    seqk_cl_state *s = seqk__cl_state_of(ctx);
     return s ? s->queue : NULL;
 }

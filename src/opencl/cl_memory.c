@@ -35,7 +35,7 @@ static long last_at_or_below(const seqk_cl_state *s, uintptr_t p)
     return best;
 }
 
-const seqk_cl_range *seqk_cl_find_range(const seqk_cl_state *s,
+const seqk_cl_range *seqk__cl_find_range(const seqk_cl_state *s,
                                         const void *ptr)
 {
     uintptr_t p = (uintptr_t)ptr;
@@ -45,7 +45,7 @@ const seqk_cl_range *seqk_cl_find_range(const seqk_cl_state *s,
     return &s->ranges[i];
 }
 
-seqk_status seqk_cl_translate(seqk_context *ctx, const void *ptr,
+seqk_status seqk__cl_translate(seqk_context *ctx, const void *ptr,
                               size_t elem_size, cl_mem *mem,
                               size_t *elem_offset)
 {
@@ -53,7 +53,7 @@ seqk_status seqk_cl_translate(seqk_context *ctx, const void *ptr,
     *elem_offset = 0;
     if (!ptr)
         return SEQK_OK;
-    const seqk_cl_range *r = seqk_cl_find_range(seqk_cl_st(ctx), ptr);
+    const seqk_cl_range *r = seqk__cl_find_range(seqk_cl_st(ctx), ptr);
     if (!r)
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL: pointer %p is not inside a tensor of "
@@ -74,7 +74,7 @@ static seqk_status locate(seqk_context *ctx, const void *dev, size_t bytes,
                           const char *what, const seqk_cl_range **r,
                           size_t *off)
 {
-    *r = seqk_cl_find_range(seqk_cl_st(ctx), dev);
+    *r = seqk__cl_find_range(seqk_cl_st(ctx), dev);
     if (!*r)
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL %s: pointer %p is not inside a tensor of "
@@ -88,7 +88,7 @@ static seqk_status locate(seqk_context *ctx, const void *dev, size_t bytes,
     return SEQK_OK;
 }
 
-seqk_status seqk_cl_write(seqk_context *ctx, void *dev, const void *host,
+seqk_status seqk__cl_write(seqk_context *ctx, void *dev, const void *host,
                           size_t bytes)
 {
     const seqk_cl_range *r = NULL;
@@ -100,13 +100,13 @@ seqk_status seqk_cl_write(seqk_context *ctx, void *dev, const void *host,
         return st;
     seqk__cl_host_wait();
     cl_command_queue q = seqk_cl_st(ctx)->queue;
-    return seqk_cl_check(ctx,
+    return seqk__cl_check(ctx,
                          clEnqueueWriteBuffer(q, r->mem, CL_TRUE, off, bytes,
                                               host, 0, NULL, NULL),
                          "clEnqueueWriteBuffer");
 }
 
-seqk_status seqk_cl_read(seqk_context *ctx, void *host, const void *dev,
+seqk_status seqk__cl_read(seqk_context *ctx, void *host, const void *dev,
                          size_t bytes)
 {
     const seqk_cl_range *r = NULL;
@@ -118,13 +118,13 @@ seqk_status seqk_cl_read(seqk_context *ctx, void *host, const void *dev,
         return st;
     seqk__cl_host_wait();
     cl_command_queue q = seqk_cl_st(ctx)->queue;
-    return seqk_cl_check(ctx,
+    return seqk__cl_check(ctx,
                          clEnqueueReadBuffer(q, r->mem, CL_TRUE, off, bytes,
                                              host, 0, NULL, NULL),
                          "clEnqueueReadBuffer");
 }
 
-seqk_status seqk_cl_copy(seqk_context *ctx, void *dst_dev,
+seqk_status seqk__cl_copy(seqk_context *ctx, void *dst_dev,
                          const void *src_dev, size_t bytes)
 {
     const seqk_cl_range *rd = NULL, *rs = NULL;
@@ -136,13 +136,13 @@ seqk_status seqk_cl_copy(seqk_context *ctx, void *dst_dev,
         (st = locate(ctx, src_dev, bytes, "copy", &rs, &os)))
         return st;
     cl_command_queue q = seqk_cl_st(ctx)->queue;
-    return seqk_cl_check(ctx,
+    return seqk__cl_check(ctx,
                          clEnqueueCopyBuffer(q, rs->mem, rd->mem, os, od,
                                              bytes, 0, NULL, NULL),
                          "clEnqueueCopyBuffer");
 }
 
-seqk_status seqk_cl_alloc(seqk_context *ctx, size_t bytes, void **range)
+seqk_status seqk__cl_alloc(seqk_context *ctx, size_t bytes, void **range)
 {
     seqk_cl_state *s = seqk_cl_st(ctx);
     size_t size = bytes + SEQK_TENSOR_GUARD_BYTES;
@@ -171,7 +171,7 @@ seqk_status seqk_cl_alloc(seqk_context *ctx, size_t bytes, void **range)
                            "space for a tensor", size);
     cl_mem mem = clCreateBuffer(s->context, CL_MEM_READ_WRITE, size, NULL,
                                 &err);
-    if ((st = seqk_cl_check(ctx, err, "clCreateBuffer"))) {
+    if ((st = seqk__cl_check(ctx, err, "clCreateBuffer"))) {
         munmap(base, size);
         return st;
     }
@@ -191,7 +191,7 @@ seqk_status seqk_cl_alloc(seqk_context *ctx, size_t bytes, void **range)
     if (!err)
         err = clEnqueueFillBuffer(s->queue, mem, &guard_byte, 1, bytes,
                                   SEQK_TENSOR_GUARD_BYTES, 0, NULL, NULL);
-    if ((st = seqk_cl_check(ctx, err, "clEnqueueFillBuffer"))) {
+    if ((st = seqk__cl_check(ctx, err, "clEnqueueFillBuffer"))) {
         clReleaseMemObject(mem);
         munmap(base, size);
         return st;
@@ -206,9 +206,9 @@ seqk_status seqk_cl_alloc(seqk_context *ctx, size_t bytes, void **range)
     return SEQK_OK;
 }
 
-void seqk_cl_free(seqk_context *ctx, void *range)
+void seqk__cl_free(seqk_context *ctx, void *range)
 {
-    seqk_cl_state *s = seqk_cl_state_of(ctx);
+    seqk_cl_state *s = seqk__cl_state_of(ctx);
     if (!s || !range)
         return;
     /* range is the tensor's data: the range base, or inside it for a
@@ -223,7 +223,7 @@ void seqk_cl_free(seqk_context *ctx, void *range)
     s->num_ranges--;
 }
 
-void seqk_cl_memory_release(seqk_cl_state *s)
+void seqk__cl_memory_release(seqk_cl_state *s)
 {
     for (size_t i = 0; i < s->num_ranges; i++) {
         clReleaseMemObject(s->ranges[i].mem);

@@ -9,7 +9,7 @@
 
 #include "cl_backend.h"
 
-int seqk_cl_probe(seqk_device_desc *out, int max, char *why, size_t why_len)
+int seqk__cl_probe(seqk_device_desc *out, int max, char *why, size_t why_len)
 {
     cl_platform_id platforms[8];
     cl_uint np = 0;

@@ -2,7 +2,7 @@
  * cl_profile.c — device time of the kernels a context ran, from OpenCL
  * profiling events: on when SEQK_OPENCL_PROFILE=1 (the queue is created
  * with CL_QUEUE_PROFILING_ENABLE), or when a wrapped caller's queue has
- * profiling on.  Every launch through seqk_cl_enqueue keeps its event;
+ * profiling on.  Every launch through seqk__cl_enqueue keeps its event;
  * seqk_context_device_time() waits, sums END - START and releases them.
  * Off, launches carry no event at all (no cost).  CLBlast's kernels are
  * not counted.
@@ -13,13 +13,13 @@
 
 #define PROFILE_MAX_EVENTS (1 << 16)
 
-cl_command_queue_properties seqk_cl_profile_queue_props(void)
+cl_command_queue_properties seqk__cl_profile_queue_props(void)
 {
     const char *e = getenv("SEQK_OPENCL_PROFILE");
     return e && e[0] == '1' ? CL_QUEUE_PROFILING_ENABLE : 0;
 }
 
-void seqk_cl_profile_init(seqk_cl_state *s)
+void seqk__cl_profile_init(seqk_cl_state *s)
 {
     cl_command_queue_properties p = 0;
     s->profiling = clGetCommandQueueInfo(s->queue, CL_QUEUE_PROPERTIES,
@@ -43,7 +43,7 @@ static void drain(seqk_cl_state *s)
     s->num_events = 0;
 }
 
-cl_event *seqk_cl_profile_slot(seqk_context *ctx)
+cl_event *seqk__cl_profile_slot(seqk_context *ctx)
 {
     seqk_cl_state *s = seqk_cl_st(ctx);
     if (!s->profiling)
@@ -65,12 +65,12 @@ cl_event *seqk_cl_profile_slot(seqk_context *ctx)
     return &s->events[s->num_events];
 }
 
-void seqk_cl_profile_commit(seqk_context *ctx)
+void seqk__cl_profile_commit(seqk_context *ctx)
 {
     seqk_cl_st(ctx)->num_events++;
 }
 
-void seqk_cl_profile_release(seqk_cl_state *s)
+void seqk__cl_profile_release(seqk_cl_state *s)
 {
     drain(s);
     free(s->events);
@@ -78,7 +78,7 @@ void seqk_cl_profile_release(seqk_cl_state *s)
     s->cap_events = 0;
 }
 
-seqk_status seqk_cl_device_time(seqk_context *ctx, double *ms)
+seqk_status seqk__cl_device_time(seqk_context *ctx, double *ms)
 {
     seqk_cl_state *s = seqk_cl_st(ctx);
     if (!s->profiling)
@@ -86,7 +86,7 @@ seqk_status seqk_cl_device_time(seqk_context *ctx, double *ms)
                            "seqk_context_device_time: profiling is off on "
                            "this queue (set SEQK_OPENCL_PROFILE=1 before "
                            "creating the context)");
-    seqk_status st = seqk_cl_finish(ctx);
+    seqk_status st = seqk__cl_finish(ctx);
     if (st != SEQK_OK)
         return st;
     drain(s);

@@ -29,11 +29,11 @@ typedef struct seqk_cl_embedded {
     const char *name;
     const char *source;
 } seqk_cl_embedded;
-extern const seqk_cl_embedded seqk_cl_embedded_sources[];
+extern const seqk_cl_embedded seqk__cl_embedded_sources[];
 
 static atomic_int stat_disk_hits, stat_builds, stat_disk_rejects;
 
-void seqk_cl_cache_stats(int *disk_hits, int *builds, int *disk_rejects)
+void seqk__cl_cache_stats(int *disk_hits, int *builds, int *disk_rejects)
 {
     if (disk_hits)
         *disk_hits = atomic_load(&stat_disk_hits);
@@ -43,9 +43,9 @@ void seqk_cl_cache_stats(int *disk_hits, int *builds, int *disk_rejects)
         *disk_rejects = atomic_load(&stat_disk_rejects);
 }
 
-const char *seqk_cl_embedded_source(const char *name)
+const char *seqk__cl_embedded_source(const char *name)
 {
-    for (const seqk_cl_embedded *e = seqk_cl_embedded_sources; e->name; e++)
+    for (const seqk_cl_embedded *e = seqk__cl_embedded_sources; e->name; e++)
         if (!strcmp(e->name, name))
             return e->source;
     return NULL;
@@ -95,7 +95,7 @@ static seqk_status load_source(seqk_context *ctx, const char *name,
                   path);
         return SEQK_OK;
     }
-    const char *src = seqk_cl_embedded_source(name);
+    const char *src = seqk__cl_embedded_source(name);
     if (!src)
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL: no kernel source named '%s'", name);
@@ -106,7 +106,7 @@ static seqk_status load_source(seqk_context *ctx, const char *name,
     return SEQK_OK;
 }
 
-char *seqk_cl_source_text(const char *name)
+char *seqk__cl_source_text(const char *name)
 {
     /* As load_source() reads it, but never an error (this feeds the
      * tuning key's hash): an unreadable $SEQK_KERNEL_DIR file gives the
@@ -120,7 +120,7 @@ char *seqk_cl_source_text(const char *name)
         if (text)
             return text;
     }
-    const char *src = seqk_cl_embedded_source(name);
+    const char *src = seqk__cl_embedded_source(name);
     return src ? strdup(src) : NULL;
 }
 
@@ -277,7 +277,7 @@ static seqk_status build_from_source(seqk_context *ctx, const char *name,
     *out = NULL;
     cl_program prog = clCreateProgramWithSource(s->context, 1, &source, NULL,
                                                 &err);
-    if ((st = seqk_cl_check(ctx, err, "clCreateProgramWithSource")))
+    if ((st = seqk__cl_check(ctx, err, "clCreateProgramWithSource")))
         return st;
     atomic_fetch_add(&stat_builds, 1);
     err = clBuildProgram(prog, 1, &s->device, options, NULL, NULL);
@@ -303,7 +303,7 @@ static seqk_status build_from_source(seqk_context *ctx, const char *name,
         return seqk__error(ctx, SEQK_ERR_DEVICE,
                            "OpenCL: building %s.cl (options \"%s\") failed "
                            "with %s; build log:\n%s", name, options,
-                           seqk_cl_error_name(err), log);
+                           seqk__cl_error_name(err), log);
     }
     *out = prog;
     return SEQK_OK;
@@ -376,14 +376,14 @@ static seqk_status get_program(seqk_context *ctx, const char *name,
     return SEQK_OK;
 }
 
-seqk_status seqk_cl_kernel(seqk_context *ctx, const char *source,
+seqk_status seqk__cl_kernel(seqk_context *ctx, const char *source,
                            const char *options, const char *kernel_name,
                            cl_kernel *out)
 {
     seqk_cl_program *p;
     seqk_status st;
     *out = NULL;
-    if (!seqk_cl_state_of(ctx))
+    if (!seqk__cl_state_of(ctx))
         return seqk__error(ctx, SEQK_ERR_INTERNAL,
                            "OpenCL: the context has no OpenCL device");
     if (!options)
@@ -404,7 +404,7 @@ seqk_status seqk_cl_kernel(seqk_context *ctx, const char *source,
     char what[160];
     snprintf(what, sizeof what, "clCreateKernel(%s.cl: %s)", source,
              kernel_name);
-    if ((st = seqk_cl_check(ctx, err, what)))
+    if ((st = seqk__cl_check(ctx, err, what)))
         return st;
     char *kname = strdup(kernel_name);
     if (!kname) {
@@ -418,7 +418,7 @@ seqk_status seqk_cl_kernel(seqk_context *ctx, const char *source,
     return SEQK_OK;
 }
 
-void seqk_cl_programs_release(seqk_cl_state *s)
+void seqk__cl_programs_release(seqk_cl_state *s)
 {
     seqk_cl_program *p = s->programs;
     while (p) {

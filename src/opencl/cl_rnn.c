@@ -52,7 +52,7 @@ static int gates_legal(const int *v, const seqk_tune_limits *lim,
     return v[0] <= lim->max_wg && v[0] <= lim->max_item[0];
 }
 
-const seqk_tunable seqk_cl_rnn_gates_tunable = {
+const seqk_tunable seqk__cl_rnn_gates_tunable = {
     .id = "opencl.rnn.gates",
     .source = "rnn",
     .backend = "opencl",
@@ -89,7 +89,7 @@ static int step_legal(const int *v, const seqk_tune_limits *lim,
     return !shape || seq_local_floats(shape[0], 1) * 4 <= lim->local_mem;
 }
 
-const seqk_tunable seqk_cl_rnn_step_tunable = {
+const seqk_tunable seqk__cl_rnn_step_tunable = {
     .id = "opencl.rnn.step",
     .source = "rnn",
     .backend = "opencl",
@@ -132,9 +132,9 @@ static void cache_free(void *data)
     rnn_cache *c = data;
     if (!c)
         return;
-    seqk_cl_free(c->ctx, c->wrange);
-    seqk_cl_free(c->ctx, c->rtrange);
-    seqk_cl_free(c->ctx, c->srange);
+    seqk__cl_free(c->ctx, c->wrange);
+    seqk__cl_free(c->ctx, c->rtrange);
+    seqk__cl_free(c->ctx, c->srange);
     free(c->lens_host);
     free(c);
 }
@@ -178,7 +178,7 @@ static seqk_status upload_acts(seqk_context *ctx, rnn_cache *c,
         a[i * 3 + 2] = p->act[i].beta;
     }
     memcpy(c->act, p->act, sizeof c->act);
-    return seqk_cl_write(ctx, c->acts, a, (size_t)c->D * 9 * sizeof(float));
+    return seqk__cl_write(ctx, c->acts, a, (size_t)c->D * 9 * sizeof(float));
 }
 
 /* A new cache with p's weights on the device. */
@@ -251,7 +251,7 @@ static seqk_status cache_create(seqk_context *ctx,
     if (p->P)
         memcpy(hP, p->P, (size_t)(D * 3 * H) * sizeof(float));
 
-    if ((st = seqk_cl_alloc(ctx, (size_t)bytes, &c->wrange)))
+    if ((st = seqk__cl_alloc(ctx, (size_t)bytes, &c->wrange)))
         goto cleanup;
     c->W = c->wrange;
     c->R = c->W + nw;
@@ -259,7 +259,7 @@ static seqk_status cache_create(seqk_context *ctx,
     c->rbh = c->xbias + nxb;
     c->P = c->rbh + nrb;
     c->acts = c->P + np;
-    if ((st = seqk_cl_write(ctx, c->wrange, host, (size_t)bytes)) ||
+    if ((st = seqk__cl_write(ctx, c->wrange, host, (size_t)bytes)) ||
         (st = upload_acts(ctx, c, p)))
         goto cleanup;
     *out = c;
@@ -287,12 +287,12 @@ static seqk_status cache_rt(seqk_context *ctx, rnn_cache *c)
         for (int64_t g = 0; g < GH; g++)
             for (int64_t k = 0; k < H; k++)
                 host[(d * H + k) * GH + g] = c->src_R[(d * GH + g) * H + k];
-    st = seqk_cl_alloc(ctx, n * sizeof(float), &c->rtrange);
+    st = seqk__cl_alloc(ctx, n * sizeof(float), &c->rtrange);
     if (!st)
-        st = seqk_cl_write(ctx, c->rtrange, host, n * sizeof(float));
+        st = seqk__cl_write(ctx, c->rtrange, host, n * sizeof(float));
     free(host);
     if (st) {
-        seqk_cl_free(ctx, c->rtrange);
+        seqk__cl_free(ctx, c->rtrange);
         c->rtrange = NULL;
         return st;
     }
@@ -349,11 +349,11 @@ static seqk_status scratch_for(rnn_run *r)
                            "OpenCL RNN: scratch of %llu floats overflows",
                            (unsigned long long)total);
     if (bytes > c->sbytes) {
-        seqk_cl_free(r->ctx, c->srange);
+        seqk__cl_free(r->ctx, c->srange);
         c->srange = NULL;
         c->sbytes = 0;
         c->lens_n = 0;
-        seqk_status st = seqk_cl_alloc(r->ctx, (size_t)bytes, &c->srange);
+        seqk_status st = seqk__cl_alloc(r->ctx, (size_t)bytes, &c->srange);
         if (st)
             return st;
         c->sbytes = (size_t)bytes;
@@ -389,7 +389,7 @@ static seqk_status lens_upload(rnn_run *r)
         c->lens_cap = p->B;
     }
     c->lens_n = 0;
-    seqk_status st = seqk_cl_write(r->ctx, r->lens, p->seq_lens, bytes);
+    seqk_status st = seqk__cl_write(r->ctx, r->lens, p->seq_lens, bytes);
     if (st)
         return st;
     memcpy(c->lens_host, p->seq_lens, bytes);
@@ -400,14 +400,14 @@ static seqk_status lens_upload(rnn_run *r)
 static seqk_status gemm(rnn_run *r, const seqk_gemm_problem *g)
 {
     r->launches++;
-    return seqk_cl_gemm_with(r->ctx, g, seqk_cl_gemm_path_from_env());
+    return seqk__cl_gemm_with(r->ctx, g, seqk__cl_gemm_path_from_env());
 }
 
 static seqk_status launch(rnn_run *r, cl_kernel k, const char *name)
 {
     const size_t global = seqk_cl_round_up((size_t)r->DBH, r->wg);
     r->launches++;
-    return seqk_cl_enqueue(r->ctx, k, name, 1, &global, &r->wg);
+    return seqk__cl_enqueue(r->ctx, k, name, 1, &global, &r->wg);
 }
 
 /* xp[d] = X . W[d]^T + xbias[d] (see the header comment). */
@@ -477,8 +477,8 @@ static seqk_status recurrent(rnn_run *r, const float *A, int64_t row0,
     return SEQK_OK;
 }
 
-#define ARG(i, v) seqk_cl_arg(ctx, k, name, (i), sizeof(v), &(v))
-#define PTR(i, v) seqk_cl_arg_ptr(ctx, k, name, (i), (v))
+#define ARG(i, v) seqk__cl_arg(ctx, k, name, (i), sizeof(v), &(v))
+#define PTR(i, v) seqk__cl_arg_ptr(ctx, k, name, (i), (v))
 
 /* Arguments 0..20 of the step kernels except s (4) and hin (19, 20). */
 static seqk_status set_prefix(rnn_run *r, cl_kernel k, const char *name)
@@ -562,7 +562,7 @@ static seqk_status run_init(rnn_run *r)
     const void *h0 = p->h0 ? (const void *)p->h0 : (const void *)r->hs;
     const void *c0 = p->c0 ? (const void *)p->c0 : (const void *)r->hs;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, name, &k)) ||
+    if ((st = seqk__cl_kernel(ctx, "rnn", NULL, name, &k)) ||
         (st = ARG(0, D)) || (st = ARG(1, B)) || (st = ARG(2, H)) ||
         (st = PTR(3, h0)) || (st = PTR(5, c0)) || (st = ARG(7, sd)) ||
         (st = ARG(8, sb)) || (st = ARG(9, has_h0)) || (st = ARG(10, has_c0)) ||
@@ -587,7 +587,7 @@ static seqk_status run_final(rnn_run *r)
     const void *yh = p->yh ? (const void *)p->yh : (const void *)p->yc;
     const void *yc = p->yc ? (const void *)p->yc : (const void *)p->yh;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, name, &k)) ||
+    if ((st = seqk__cl_kernel(ctx, "rnn", NULL, name, &k)) ||
         (st = ARG(0, D)) || (st = ARG(1, B)) || (st = ARG(2, H)) ||
         (st = PTR(3, r->hs + fin)) ||
         (st = PTR(5, p->cell == SEQK_CELL_LSTM ? r->cs + fin : r->hs)) ||
@@ -609,7 +609,7 @@ static seqk_status run_steps(rnn_run *r)
     const int lstm = p->cell == SEQK_CELL_LSTM;
     cl_kernel k, kzr = NULL;
     seqk_status st;
-    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, name, &k)) ||
+    if ((st = seqk__cl_kernel(ctx, "rnn", NULL, name, &k)) ||
         (st = set_prefix(r, k, name)) || (st = set_y(r, k, name)))
         return st;
     if (lstm) {
@@ -624,7 +624,7 @@ static seqk_status run_steps(rnn_run *r)
             return st;
     }
     static const char zr_name[] = "seqk_f32_rnn_step_gru_zr";
-    if (r->lbr0 && ((st = seqk_cl_kernel(ctx, "rnn", NULL, zr_name, &kzr)) ||
+    if (r->lbr0 && ((st = seqk__cl_kernel(ctx, "rnn", NULL, zr_name, &kzr)) ||
                     (st = set_prefix(r, kzr, zr_name)) ||
                     (st = set_zr(r, kzr, zr_name))))
         return st;
@@ -679,7 +679,7 @@ static seqk_status run_sequence(rnn_run *r)
         (st = ARG(21, ysd)) || (st = ARG(22, yst)) || (st = ARG(23, ysb)) ||
         (st = ARG(24, has_y)) || (st = PTR(25, r->c->acts)) ||
         (st = ARG(27, clip)) ||
-        (st = seqk_cl_arg(ctx, k, name, 28, lbytes, NULL)))
+        (st = seqk__cl_arg(ctx, k, name, 28, lbytes, NULL)))
         return st;
     if (p->cell == SEQK_CELL_LSTM) {
         const cl_int has_p = p->P != NULL, inf = p->input_forget;
@@ -694,7 +694,7 @@ static seqk_status run_sequence(rnn_run *r)
     }
     const size_t global = (size_t)r->D * (size_t)p->B * r->swg;
     r->launches++;
-    return seqk_cl_enqueue(ctx, k, name, 1, &global, &r->swg);
+    return seqk__cl_enqueue(ctx, k, name, 1, &global, &r->swg);
 }
 
 #undef ARG
@@ -713,7 +713,7 @@ static int pick_variant(seqk_context *ctx, const seqk_rnn_layer_problem *p,
 {
     const int64_t shape[3] = {p->H, p->B, p->num_dirs};
     int v[S_NUM];
-    seqk__tuned(ctx, &seqk_cl_rnn_step_tunable, shape, v);
+    seqk__tuned(ctx, &seqk__cl_rnn_step_tunable, shape, v);
     *swg = v[S_SWG];
     if (v[S_VARIANT] >= VARIANT_GEMM && v[S_VARIANT] <= VARIANT_SEQUENCE)
         return v[S_VARIANT];
@@ -724,7 +724,7 @@ static int pick_variant(seqk_context *ctx, const seqk_rnn_layer_problem *p,
     return VARIANT_GEMM;
 }
 
-seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
+seqk_status seqk__cl_rnn_layer(seqk_context *ctx,
                               const seqk_rnn_layer_problem *p)
 {
     rnn_run r;
@@ -737,7 +737,7 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
     /* weights: the plan's cache when it holds ours for these weights */
     seqk_backend_cache *cache = p->cache;
     rnn_cache *c = NULL;
-    if (cache && cache->owner == &seqk_backend_opencl && cache->data &&
+    if (cache && cache->owner == &seqk__backend_opencl && cache->data &&
         cache_matches(cache->data, p) &&
         ((rnn_cache *)cache->data)->ctx == ctx) {
         c = cache->data;
@@ -750,7 +750,7 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
         if (cache) {
             if (cache->data && cache->free_fn)
                 cache->free_fn(cache->data);
-            cache->owner = &seqk_backend_opencl;
+            cache->owner = &seqk__backend_opencl;
             cache->data = c;
             cache->free_fn = cache_free;
         } else {
@@ -796,11 +796,11 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
 
     const int64_t wshape[2] = {p->H, p->B};
     int wg = 64;
-    seqk__tuned(ctx, &seqk_cl_rnn_gates_tunable, wshape, &wg);
+    seqk__tuned(ctx, &seqk__cl_rnn_gates_tunable, wshape, &wg);
     cl_kernel k;
-    if ((st = seqk_cl_kernel(ctx, "rnn", NULL, "seqk_f32_rnn_step_rnn", &k)))
+    if ((st = seqk__cl_kernel(ctx, "rnn", NULL, "seqk_f32_rnn_step_rnn", &k)))
         goto cleanup;
-    const size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
+    const size_t kmax = seqk__cl_kernel_max_wg(ctx, k);
     r.wg = (size_t)wg;
     while (r.wg > 1 && r.wg > kmax)
         r.wg /= 2;
@@ -809,28 +809,28 @@ seqk_status seqk_cl_rnn_layer(seqk_context *ctx,
         r.seq_name = p->cell == SEQK_CELL_LSTM ? "seqk_f32_rnn_seq_lstm"
                    : p->cell == SEQK_CELL_GRU  ? "seqk_f32_rnn_seq_gru"
                                                : "seqk_f32_rnn_seq_rnn";
-        if ((st = seqk_cl_kernel(ctx, "rnn", NULL, r.seq_name, &r.kseq)))
+        if ((st = seqk__cl_kernel(ctx, "rnn", NULL, r.seq_name, &r.kseq)))
             goto cleanup;
         r.swg = (size_t)swg;
-        while (r.swg > 1 && r.swg > seqk_cl_kernel_max_wg(ctx, r.kseq))
+        while (r.swg > 1 && r.swg > seqk__cl_kernel_max_wg(ctx, r.kseq))
             r.swg /= 2;
-        r.sequence = lbytes <= (uint64_t)seqk_cl_local_mem(ctx);
+        r.sequence = lbytes <= (uint64_t)seqk__cl_local_mem(ctx);
         if (!r.sequence)
             seqk__log(ctx, SEQK_VERBOSE_DISPATCH,
                       "opencl: %s layer H=%lld: the sequence variant needs "
                       "%llu bytes of local memory, the device has %llu; "
                       "GEMM + gates instead", cell_name(p->cell),
                       (long long)p->H, (unsigned long long)lbytes,
-                      (unsigned long long)seqk_cl_local_mem(ctx));
+                      (unsigned long long)seqk__cl_local_mem(ctx));
     }
 
     if ((st = run_init(&r)) || (T > 0 && (st = project(&r))))
         goto cleanup;
-    const unsigned long waits0 = seqk_cl_host_waits();
+    const unsigned long waits0 = seqk__cl_host_waits();
     const int launches0 = r.launches;
     if ((st = r.sequence ? run_sequence(&r) : run_steps(&r)))
         goto cleanup;
-    const unsigned long waits = seqk_cl_host_waits() - waits0;
+    const unsigned long waits = seqk__cl_host_waits() - waits0;
     const int step_launches = r.launches - launches0;
     if ((st = run_final(&r)))
         goto cleanup;

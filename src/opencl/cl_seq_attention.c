@@ -31,7 +31,7 @@ static int seq_legal(const int *v, const seqk_tune_limits *lim,
     return (int64_t)v[P_SWG] * 4 <= lim->local_mem;
 }
 
-const seqk_tunable seqk_cl_seq_attention_tunable = {
+const seqk_tunable seqk__cl_seq_attention_tunable = {
     .id = "opencl.seq_attention",
     .source = "seq_attention",
     .backend = "opencl",
@@ -70,7 +70,7 @@ static seqk_status gemm(seqk_context *ctx, int64_t M, int64_t N, int64_t K,
     g.A = A; g.lda = lda;
     g.B = Bm; g.ldb = ldb;
     g.Y = Y; g.ldy = N;
-    return seqk_cl_gemm(ctx, &g);
+    return seqk__cl_gemm(ctx, &g);
 }
 
 /* Binds (buffer, offset) of an int32 array: dev, or fallback (unread). */
@@ -80,14 +80,14 @@ static seqk_status arg_lens(seqk_context *ctx, cl_kernel k, const char *name,
 {
     cl_mem mem;
     size_t off = 0;
-    seqk_status st = dev ? seqk_cl_translate(ctx, dev, 4, &mem, &off)
-                         : seqk_cl_translate(ctx, fallback, 4, &mem, &off);
+    seqk_status st = dev ? seqk__cl_translate(ctx, dev, 4, &mem, &off)
+                         : seqk__cl_translate(ctx, fallback, 4, &mem, &off);
     if (st)
         return st;
     cl_long off_arg = dev ? (cl_long)off : 0;
-    if ((st = seqk_cl_arg(ctx, k, name, i, sizeof mem, &mem)))
+    if ((st = seqk__cl_arg(ctx, k, name, i, sizeof mem, &mem)))
         return st;
-    return seqk_cl_arg(ctx, k, name, i + 1, sizeof off_arg, &off_arg);
+    return seqk__cl_arg(ctx, k, name, i + 1, sizeof off_arg, &off_arg);
 }
 
 static seqk_status run_scores(seqk_context *ctx,
@@ -105,29 +105,29 @@ static seqk_status run_scores(seqk_context *ctx,
     const float *par = p->score == SEQK_SCORE_ADDITIVE ? p->v
                      : p->score == SEQK_SCORE_LOCATION ? p->Wloc : NULL;
     /* Unused buffers get w (never read through them). */
-    if ((st = seqk_cl_kernel(ctx, "seq_attention", NULL, name, &k)) ||
-        (st = seqk_cl_arg(ctx, k, name, 0, sizeof kind, &kind)) ||
-        (st = seqk_cl_arg(ctx, k, name, 1, sizeof B, &B)) ||
-        (st = seqk_cl_arg(ctx, k, name, 2, sizeof S, &S)) ||
-        (st = seqk_cl_arg(ctx, k, name, 3, sizeof Dq, &Dq)) ||
-        (st = seqk_cl_arg(ctx, k, name, 4, sizeof Dk, &Dk)) ||
-        (st = seqk_cl_arg(ctx, k, name, 5, sizeof A, &A)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 6, p->query)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 8, p->keys)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 10, u ? u : w)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 12, kw ? kw : w)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 14, par ? par : w)) ||
+    if ((st = seqk__cl_kernel(ctx, "seq_attention", NULL, name, &k)) ||
+        (st = seqk__cl_arg(ctx, k, name, 0, sizeof kind, &kind)) ||
+        (st = seqk__cl_arg(ctx, k, name, 1, sizeof B, &B)) ||
+        (st = seqk__cl_arg(ctx, k, name, 2, sizeof S, &S)) ||
+        (st = seqk__cl_arg(ctx, k, name, 3, sizeof Dq, &Dq)) ||
+        (st = seqk__cl_arg(ctx, k, name, 4, sizeof Dk, &Dk)) ||
+        (st = seqk__cl_arg(ctx, k, name, 5, sizeof A, &A)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 6, p->query)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 8, p->keys)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 10, u ? u : w)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 12, kw ? kw : w)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 14, par ? par : w)) ||
         (st = arg_lens(ctx, k, name, 16, lens, w)) ||
-        (st = seqk_cl_arg(ctx, k, name, 18, sizeof has_lens, &has_lens)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 19, w)))
+        (st = seqk__cl_arg(ctx, k, name, 18, sizeof has_lens, &has_lens)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 19, w)))
         return st;
-    size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
+    size_t kmax = seqk__cl_kernel_max_wg(ctx, k);
     while (wg > kmax && wg > 1)
         wg /= 2;
     const size_t global[2] = {seqk_cl_round_up((size_t)p->S, wg),
                               (size_t)p->B};
     const size_t local[2] = {wg, 1};
-    return seqk_cl_enqueue(ctx, k, name, 2, global, local);
+    return seqk__cl_enqueue(ctx, k, name, 2, global, local);
 }
 
 static seqk_status run_softmax(seqk_context *ctx,
@@ -139,19 +139,19 @@ static seqk_status run_softmax(seqk_context *ctx,
     seqk_status st;
     const cl_long S = p->S;
     const cl_int has_lens = lens != NULL;
-    if ((st = seqk_cl_kernel(ctx, "seq_attention", NULL, name, &k)))
+    if ((st = seqk__cl_kernel(ctx, "seq_attention", NULL, name, &k)))
         return st;
-    size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
+    size_t kmax = seqk__cl_kernel_max_wg(ctx, k);
     while (wg > kmax && wg > 1)
         wg /= 2;
-    if ((st = seqk_cl_arg(ctx, k, name, 0, sizeof S, &S)) ||
+    if ((st = seqk__cl_arg(ctx, k, name, 0, sizeof S, &S)) ||
         (st = arg_lens(ctx, k, name, 1, lens, w)) ||
-        (st = seqk_cl_arg(ctx, k, name, 3, sizeof has_lens, &has_lens)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 4, w)) ||
-        (st = seqk_cl_arg(ctx, k, name, 6, wg * sizeof(float), NULL)))
+        (st = seqk__cl_arg(ctx, k, name, 3, sizeof has_lens, &has_lens)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 4, w)) ||
+        (st = seqk__cl_arg(ctx, k, name, 6, wg * sizeof(float), NULL)))
         return st;
     const size_t global = (size_t)p->B * wg;
-    return seqk_cl_enqueue(ctx, k, name, 1, &global, &wg);
+    return seqk__cl_enqueue(ctx, k, name, 1, &global, &wg);
 }
 
 static seqk_status run_context(seqk_context *ctx,
@@ -164,26 +164,26 @@ static seqk_status run_context(seqk_context *ctx,
     seqk_status st;
     const cl_long B = p->B, S = p->S;
     const cl_int Dv = (cl_int)p->Dv, has_lens = lens != NULL;
-    if ((st = seqk_cl_kernel(ctx, "seq_attention", NULL, name, &k)) ||
-        (st = seqk_cl_arg(ctx, k, name, 0, sizeof B, &B)) ||
-        (st = seqk_cl_arg(ctx, k, name, 1, sizeof S, &S)) ||
-        (st = seqk_cl_arg(ctx, k, name, 2, sizeof Dv, &Dv)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 3, p->values)) ||
+    if ((st = seqk__cl_kernel(ctx, "seq_attention", NULL, name, &k)) ||
+        (st = seqk__cl_arg(ctx, k, name, 0, sizeof B, &B)) ||
+        (st = seqk__cl_arg(ctx, k, name, 1, sizeof S, &S)) ||
+        (st = seqk__cl_arg(ctx, k, name, 2, sizeof Dv, &Dv)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 3, p->values)) ||
         (st = arg_lens(ctx, k, name, 5, lens, w)) ||
-        (st = seqk_cl_arg(ctx, k, name, 7, sizeof has_lens, &has_lens)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 8, w)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 10, p->context)))
+        (st = seqk__cl_arg(ctx, k, name, 7, sizeof has_lens, &has_lens)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 8, w)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 10, p->context)))
         return st;
-    size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
+    size_t kmax = seqk__cl_kernel_max_wg(ctx, k);
     while (wg > kmax && wg > 1)
         wg /= 2;
     const size_t global[2] = {seqk_cl_round_up((size_t)p->Dv, wg),
                               (size_t)p->B};
     const size_t local[2] = {wg, 1};
-    return seqk_cl_enqueue(ctx, k, name, 2, global, local);
+    return seqk__cl_enqueue(ctx, k, name, 2, global, local);
 }
 
-seqk_status seqk_cl_seq_attention(seqk_context *ctx,
+seqk_status seqk__cl_seq_attention(seqk_context *ctx,
                                   const seqk_seq_attention_problem *p)
 {
     if (p->B == 0)
@@ -203,7 +203,7 @@ seqk_status seqk_cl_seq_attention(seqk_context *ctx,
     int64_t o_w = -2, o_u = -2, o_kw = -2, o_len = -2;
     const uint64_t B = (uint64_t)p->B, S = (uint64_t)p->S;
     const int host_lens = p->key_lens &&
-                          !seqk_cl_find_range(seqk_cl_st(ctx), p->key_lens);
+                          !seqk__cl_find_range(seqk_cl_st(ctx), p->key_lens);
     if (!p->weights && S > 0)
         o_w = reserve(&total, B * S, sizeof(float));
     if (p->score == SEQK_SCORE_GENERAL)
@@ -225,13 +225,13 @@ seqk_status seqk_cl_seq_attention(seqk_context *ctx,
     const int64_t shape[4] = {p->B, p->S, p->Dk, p->Dv};
     int v[NUM_P];
     seqk__tune_limits(ctx, &lim);
-    seqk__tuned(ctx, &seqk_cl_seq_attention_tunable, shape, v);
-    if (!seqk_tunable_legal(&seqk_cl_seq_attention_tunable, v, &lim, shape))
+    seqk__tuned(ctx, &seqk__cl_seq_attention_tunable, shape, v);
+    if (!seqk__tunable_legal(&seqk__cl_seq_attention_tunable, v, &lim, shape))
         v[P_SWG] = v[P_CWG] = 16; /* the smallest candidates */
 
     char *scratch = NULL;
     seqk_status st = SEQK_OK;
-    if (total > 0 && (st = seqk_cl_alloc(ctx, total, (void **)&scratch)))
+    if (total > 0 && (st = seqk__cl_alloc(ctx, total, (void **)&scratch)))
         return st;
     float *w = o_w >= 0 ? (float *)(scratch + o_w) : p->weights;
     float *u = o_u >= 0 ? (float *)(scratch + o_u) : NULL;
@@ -239,7 +239,7 @@ seqk_status seqk_cl_seq_attention(seqk_context *ctx,
     const int32_t *lens = p->key_lens;
     if (host_lens) {
         lens = (const int32_t *)(scratch + o_len);
-        if ((st = seqk_cl_write(ctx, scratch + o_len, p->key_lens,
+        if ((st = seqk__cl_write(ctx, scratch + o_len, p->key_lens,
                                 (size_t)B * sizeof(int32_t))))
             goto cleanup;
     }
@@ -265,6 +265,6 @@ seqk_status seqk_cl_seq_attention(seqk_context *ctx,
 cleanup:
     /* Enqueued work keeps the buffer alive until it completes. */
     if (scratch)
-        seqk_cl_free(ctx, scratch);
+        seqk__cl_free(ctx, scratch);
     return st;
 }

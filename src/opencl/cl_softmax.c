@@ -43,7 +43,7 @@ static int softmax_legal(const int *v, const seqk_tune_limits *lim,
     return v[P_VW] == 1 || v[P_VW] == 4;
 }
 
-const seqk_tunable seqk_cl_softmax_tunable = {
+const seqk_tunable seqk__cl_softmax_tunable = {
     .id = "opencl.softmax",
     .source = "softmax",
     .backend = "opencl",
@@ -70,8 +70,8 @@ static size_t pow2_floor(size_t v)
  * and the local memory) or the rule. */
 static size_t rows_wg(seqk_context *ctx, cl_kernel k, int tuned, int64_t n)
 {
-    size_t kmax = seqk_cl_kernel_max_wg(ctx, k);
-    cl_ulong lmem = seqk_cl_local_mem(ctx) / sizeof(float);
+    size_t kmax = seqk__cl_kernel_max_wg(ctx, k);
+    cl_ulong lmem = seqk__cl_local_mem(ctx) / sizeof(float);
     size_t wg = tuned > 0 ? (size_t)tuned : 256;
     if (tuned <= 0) {
         size_t n_round = pow2_floor((size_t)n);
@@ -85,7 +85,7 @@ static size_t rows_wg(seqk_context *ctx, cl_kernel k, int tuned, int64_t n)
     return pow2_floor(wg);
 }
 
-seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
+seqk_status seqk__cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
 {
     seqk_status st;
     cl_kernel k;
@@ -93,46 +93,46 @@ seqk_status seqk_cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
         return SEQK_OK;
     const int64_t shape[2] = {p->outer * p->inner, p->n};
     int v[NUM_P];
-    seqk__tuned(ctx, &seqk_cl_softmax_tunable, shape, v);
+    seqk__tuned(ctx, &seqk__cl_softmax_tunable, shape, v);
     if (p->inner == 1) {
         static const char name[] = "seqk_f32_softmax_rows";
         /* VW 1 builds without options: the same program as the columns
          * kernel's */
         char opts[32];
         snprintf(opts, sizeof opts, "-D SOFTMAX_VW=%d", v[P_VW]);
-        if ((st = seqk_cl_kernel(ctx, "softmax", v[P_VW] == 1 ? NULL : opts,
+        if ((st = seqk__cl_kernel(ctx, "softmax", v[P_VW] == 1 ? NULL : opts,
                                  name, &k)))
             return st;
         size_t wg = rows_wg(ctx, k, v[P_RWG], p->n);
         cl_long n = p->n;
-        if ((st = seqk_cl_arg_ptr(ctx, k, name, 0, p->X)) ||
-            (st = seqk_cl_arg_ptr(ctx, k, name, 2, p->Y)) ||
-            (st = seqk_cl_arg(ctx, k, name, 4, sizeof n, &n)) ||
-            (st = seqk_cl_arg(ctx, k, name, 5, wg * sizeof(float), NULL)))
+        if ((st = seqk__cl_arg_ptr(ctx, k, name, 0, p->X)) ||
+            (st = seqk__cl_arg_ptr(ctx, k, name, 2, p->Y)) ||
+            (st = seqk__cl_arg(ctx, k, name, 4, sizeof n, &n)) ||
+            (st = seqk__cl_arg(ctx, k, name, 5, wg * sizeof(float), NULL)))
             return st;
         seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: %s rows=%lld n=%lld: "
                   "wg %zu, VW %d", name, (long long)p->outer,
                   (long long)p->n, wg, v[P_VW]);
         size_t global = (size_t)p->outer * wg;
-        return seqk_cl_enqueue(ctx, k, name, 1, &global, &wg);
+        return seqk__cl_enqueue(ctx, k, name, 1, &global, &wg);
     }
     static const char name[] = "seqk_f32_softmax_columns";
-    if ((st = seqk_cl_kernel(ctx, "softmax", NULL, name, &k)))
+    if ((st = seqk__cl_kernel(ctx, "softmax", NULL, name, &k)))
         return st;
-    size_t wg = seqk_cl_kernel_max_wg(ctx, k);
+    size_t wg = seqk__cl_kernel_max_wg(ctx, k);
     const size_t want = v[P_CWG] > 0 ? (size_t)v[P_CWG] : 64;
     if (wg > want)
         wg = want;
     cl_long outer = p->outer, n = p->n, inner = p->inner;
-    if ((st = seqk_cl_arg_ptr(ctx, k, name, 0, p->X)) ||
-        (st = seqk_cl_arg_ptr(ctx, k, name, 2, p->Y)) ||
-        (st = seqk_cl_arg(ctx, k, name, 4, sizeof outer, &outer)) ||
-        (st = seqk_cl_arg(ctx, k, name, 5, sizeof n, &n)) ||
-        (st = seqk_cl_arg(ctx, k, name, 6, sizeof inner, &inner)))
+    if ((st = seqk__cl_arg_ptr(ctx, k, name, 0, p->X)) ||
+        (st = seqk__cl_arg_ptr(ctx, k, name, 2, p->Y)) ||
+        (st = seqk__cl_arg(ctx, k, name, 4, sizeof outer, &outer)) ||
+        (st = seqk__cl_arg(ctx, k, name, 5, sizeof n, &n)) ||
+        (st = seqk__cl_arg(ctx, k, name, 6, sizeof inner, &inner)))
         return st;
     seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: %s outer=%lld n=%lld "
               "inner=%lld: wg %zu", name, (long long)p->outer,
               (long long)p->n, (long long)p->inner, wg);
     size_t global = seqk_cl_round_up((size_t)(p->outer * p->inner), wg);
-    return seqk_cl_enqueue(ctx, k, name, 1, &global, &wg);
+    return seqk__cl_enqueue(ctx, k, name, 1, &global, &wg);
 }

@@ -18,7 +18,7 @@ static double sigmoid(double x)
     return e / (1.0 + e);
 }
 
-float seqk_ref_activate(seqk_activation act, float xf)
+float seqk__ref_activate(seqk_activation act, float xf)
 {
     const double x = xf, a = act.alpha, b = act.beta;
     double y;

@@ -101,7 +101,7 @@ static void mix_row(const seqk_attention_problem *p, int64_t b, int64_t h,
     }
 }
 
-seqk_status seqk_ref_attention(const seqk_attention_problem *p)
+seqk_status seqk__ref_attention(const seqk_attention_problem *p)
 {
     if ((uint64_t)p->Skv > SIZE_MAX / sizeof(double) - 1)
         return SEQK_ERR_OUT_OF_MEMORY;

@@ -11,7 +11,7 @@ static seqk_status gemm(seqk_context *c, const seqk_backend *self,
 {
     (void)c;
     (void)self;
-    return seqk_ref_gemm(p);
+    return seqk__ref_gemm(p);
 }
 
 static seqk_status matmul(seqk_context *c, const seqk_backend *self,
@@ -19,7 +19,7 @@ static seqk_status matmul(seqk_context *c, const seqk_backend *self,
 {
     (void)c;
     (void)self;
-    return seqk_ref_matmul(p);
+    return seqk__ref_matmul(p);
 }
 
 static seqk_status softmax(seqk_context *c, const seqk_backend *self,
@@ -27,7 +27,7 @@ static seqk_status softmax(seqk_context *c, const seqk_backend *self,
 {
     (void)c;
     (void)self;
-    return seqk_ref_softmax(p);
+    return seqk__ref_softmax(p);
 }
 
 static seqk_status rnn_layer(seqk_context *c, const seqk_backend *self,
@@ -35,7 +35,7 @@ static seqk_status rnn_layer(seqk_context *c, const seqk_backend *self,
 {
     (void)c;
     (void)self;
-    return seqk_ref_rnn_layer(p);
+    return seqk__ref_rnn_layer(p);
 }
 
 static seqk_status attention(seqk_context *c, const seqk_backend *self,
@@ -43,7 +43,7 @@ static seqk_status attention(seqk_context *c, const seqk_backend *self,
 {
     (void)c;
     (void)self;
-    return seqk_ref_attention(p);
+    return seqk__ref_attention(p);
 }
 
 static seqk_status seq_attention(seqk_context *c, const seqk_backend *self,
@@ -51,10 +51,10 @@ static seqk_status seq_attention(seqk_context *c, const seqk_backend *self,
 {
     (void)c;
     (void)self;
-    return seqk_ref_seq_attention(p);
+    return seqk__ref_seq_attention(p);
 }
 
-const seqk_backend seqk_backend_ref = {
+const seqk_backend seqk__backend_ref = {
     .spec = "ref",
     .name = "reference (scalar C, the oracle)",
     .kind = SEQK_DEVICE_REFERENCE,

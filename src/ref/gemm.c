@@ -10,7 +10,7 @@
  */
 #include "ref.h"
 
-seqk_status seqk_ref_gemm(const seqk_gemm_problem *p)
+seqk_status seqk__ref_gemm(const seqk_gemm_problem *p)
 {
     for (int64_t m = 0; m < p->M; m++) {
         for (int64_t n = 0; n < p->N; n++) {

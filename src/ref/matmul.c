@@ -8,7 +8,7 @@
  */
 #include "ref.h"
 
-seqk_status seqk_ref_matmul(const seqk_matmul_problem *p)
+seqk_status seqk__ref_matmul(const seqk_matmul_problem *p)
 {
     int64_t batches = 1;
     for (int j = 0; j < p->nbatch; j++)

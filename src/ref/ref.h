@@ -12,14 +12,14 @@
 
 #include "../core/problems.h"
 
-seqk_status seqk_ref_gemm(const seqk_gemm_problem *p);
-seqk_status seqk_ref_matmul(const seqk_matmul_problem *p);
-seqk_status seqk_ref_softmax(const seqk_softmax_problem *p);
-seqk_status seqk_ref_rnn_layer(const seqk_rnn_layer_problem *p);
-seqk_status seqk_ref_attention(const seqk_attention_problem *p);
-seqk_status seqk_ref_seq_attention(const seqk_seq_attention_problem *p);
+seqk_status seqk__ref_gemm(const seqk_gemm_problem *p);
+seqk_status seqk__ref_matmul(const seqk_matmul_problem *p);
+seqk_status seqk__ref_softmax(const seqk_softmax_problem *p);
+seqk_status seqk__ref_rnn_layer(const seqk_rnn_layer_problem *p);
+seqk_status seqk__ref_attention(const seqk_attention_problem *p);
+seqk_status seqk__ref_seq_attention(const seqk_seq_attention_problem *p);
 
 /* One ONNX RNN activation applied to a scalar. */
-float seqk_ref_activate(seqk_activation act, float x);
+float seqk__ref_activate(seqk_activation act, float x);
 
 #endif /* SEQK_REF_H */

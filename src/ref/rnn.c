@@ -19,7 +19,7 @@
  *   (the initial state, or zeros, when len == 0).
  *
  * Dot products accumulate in double; each pre-activation is rounded to
- * float once, clipped, and passed to seqk_ref_activate.  The state is kept
+ * float once, clipped, and passed to seqk__ref_activate.  The state is kept
  * in float, as every real backend keeps it.
  *
  * clip (> 0) clamps the input of every f and g (all gates of all cells,
@@ -74,7 +74,7 @@ static void step_rnn(const seqk_rnn_layer_problem *p, const float *R,
     const int64_t H = p->H;
     for (int64_t h = 0; h < H; h++) {
         double a = s->xw[h] + dot(R + h * H, s->hprev, H) + wb[h] + rb[h];
-        s->hnew[h] = seqk_ref_activate(act[0], clipped(a, p->clip));
+        s->hnew[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
     }
 }
 
@@ -102,7 +102,7 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
             wb[gi + h] + rb[gi + h];
         if (P)
             a += (double)P[h] * cp;
-        const double it = seqk_ref_activate(act[0], clipped(a, p->clip));
+        const double it = seqk__ref_activate(act[0], clipped(a, p->clip));
 
         double ft;
         if (p->input_forget) {
@@ -112,12 +112,12 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
                 wb[gf + h] + rb[gf + h];
             if (P)
                 a += (double)P[2 * H + h] * cp;
-            ft = seqk_ref_activate(act[0], clipped(a, p->clip));
+            ft = seqk__ref_activate(act[0], clipped(a, p->clip));
         }
 
         a = s->xw[gc + h] + dot(R + (gc + h) * H, s->hprev, H) +
             wb[gc + h] + rb[gc + h];
-        const double ct = seqk_ref_activate(act[1], clipped(a, p->clip));
+        const double ct = seqk__ref_activate(act[1], clipped(a, p->clip));
 
         const float c = (float)(ft * cp + it * ct);
 
@@ -125,10 +125,10 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
             wb[go + h] + rb[go + h];
         if (P)
             a += (double)P[H + h] * c;
-        const double ot = seqk_ref_activate(act[0], clipped(a, p->clip));
+        const double ot = seqk__ref_activate(act[0], clipped(a, p->clip));
 
         cnew[h] = c;
-        s->hnew[h] = (float)(ot * seqk_ref_activate(act[2], c));
+        s->hnew[h] = (float)(ot * seqk__ref_activate(act[2], c));
     }
 }
 
@@ -149,10 +149,10 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
     for (int64_t h = 0; h < H; h++) {
         double a = s->xw[gz + h] + dot(R + (gz + h) * H, s->hprev, H) +
                    wb[gz + h] + rb[gz + h];
-        s->gate[h] = seqk_ref_activate(act[0], clipped(a, p->clip));
+        s->gate[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
         a = s->xw[gr + h] + dot(R + (gr + h) * H, s->hprev, H) +
             wb[gr + h] + rb[gr + h];
-        const float rt = seqk_ref_activate(act[0], clipped(a, p->clip));
+        const float rt = seqk__ref_activate(act[0], clipped(a, p->clip));
         s->rh[h] = p->linear_before_reset ? rt : rt * s->hprev[h];
     }
     for (int64_t h = 0; h < H; h++) {
@@ -163,7 +163,7 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
                 s->rh[h] * (dot(Rh, s->hprev, H) + rb[gh + h]);
         else
             a = s->xw[gh + h] + dot(Rh, s->rh, H) + rb[gh + h] + wb[gh + h];
-        const double ht = seqk_ref_activate(act[1], clipped(a, p->clip));
+        const double ht = seqk__ref_activate(act[1], clipped(a, p->clip));
         const double zt = s->gate[h];
         s->hnew[h] = (float)((1.0 - zt) * ht + zt * s->hprev[h]);
     }
@@ -232,7 +232,7 @@ static void run_sequence(const seqk_rnn_layer_problem *p, int d, int64_t b,
     }
 }
 
-seqk_status seqk_ref_rnn_layer(const seqk_rnn_layer_problem *p)
+seqk_status seqk__ref_rnn_layer(const seqk_rnn_layer_problem *p)
 {
     const int64_t H = p->H, GH = num_gates(p->cell) * H;
     /* one block: xw[GH] gate[H] (doubles), then 5 float vectors of H

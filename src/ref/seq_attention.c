@@ -86,7 +86,7 @@ static double score_one(const seqk_seq_attention_problem *p, const float *q,
     return 0.0;
 }
 
-seqk_status seqk_ref_seq_attention(const seqk_seq_attention_problem *p)
+seqk_status seqk__ref_seq_attention(const seqk_seq_attention_problem *p)
 {
     int64_t nu = p->Dk > p->A ? p->Dk : p->A;
     if ((uint64_t)p->S > SIZE_MAX / sizeof(double) / 2 - 1 ||

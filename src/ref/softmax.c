@@ -7,7 +7,7 @@
 
 #include "ref.h"
 
-seqk_status seqk_ref_softmax(const seqk_softmax_problem *p)
+seqk_status seqk__ref_softmax(const seqk_softmax_problem *p)
 {
     for (int64_t o = 0; o < p->outer; o++) {
         for (int64_t r = 0; r < p->inner; r++) {

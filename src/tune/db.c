@@ -15,7 +15,7 @@
 
 #include "db_internal.h"
 
-double seqk_tune_entry_speedup(const seqk_tune_entry *e)
+double seqk__tune_entry_speedup(const seqk_tune_entry *e)
 {
     if (!(e->median_ms > 0) || !(e->default_ms > 0))
         return 0;
@@ -24,12 +24,12 @@ double seqk_tune_entry_speedup(const seqk_tune_entry *e)
 
 /* ------------------------------------------------------------ entries */
 
-seqk_tune_db *seqk_tune_db_new(void)
+seqk_tune_db *seqk__tune_db_new(void)
 {
     return calloc(1, sizeof(seqk_tune_db));
 }
 
-void seqk_tune_db_free(seqk_tune_db *db)
+void seqk__tune_db_free(seqk_tune_db *db)
 {
     if (!db)
         return;
@@ -38,12 +38,12 @@ void seqk_tune_db_free(seqk_tune_db *db)
     free(db);
 }
 
-int seqk_tune_db_count(const seqk_tune_db *db)
+int seqk__tune_db_count(const seqk_tune_db *db)
 {
     return db ? db->count : 0;
 }
 
-const seqk_tune_entry *seqk_tune_db_get(const seqk_tune_db *db, int i)
+const seqk_tune_entry *seqk__tune_db_get(const seqk_tune_db *db, int i)
 {
     return db && i >= 0 && i < db->count ? &db->entries[i] : NULL;
 }
@@ -171,7 +171,7 @@ seqk_status seqk__tune_db_read_file(const char *path, seqk_tune_db **db,
     if (fd < 0) {
         if (errno == ENOENT) {
             *missing = 1;
-            *db = seqk_tune_db_new();
+            *db = seqk__tune_db_new();
             return *db ? SEQK_OK : SEQK_ERR_OUT_OF_MEMORY;
         }
         set_msg(msg, msg_len, "tuning database %s: cannot open: %s", path,
@@ -219,7 +219,7 @@ seqk_status seqk__tune_db_read_file(const char *path, seqk_tune_db **db,
             break;
         got += (size_t)r;
     }
-    st = seqk_tune_db_parse(buf, got, db, why, sizeof why);
+    st = seqk__tune_db_parse(buf, got, db, why, sizeof why);
     if (st != SEQK_OK)
         set_msg(msg, msg_len, "tuning database %s: %s", path, why);
 cleanup:
@@ -228,7 +228,7 @@ cleanup:
     return st;
 }
 
-seqk_status seqk_tune_db_read(const char *path, seqk_tune_db **db,
+seqk_status seqk__tune_db_read(const char *path, seqk_tune_db **db,
                               char *msg, size_t msg_len)
 {
     int missing;

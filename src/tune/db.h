@@ -58,7 +58,7 @@ typedef struct seqk_tune_verified {
 typedef struct seqk_tune_entry {
     seqk_tune_fp fp;
     char kernel[64];            /* seqk_tunable.id */
-    char source_hash[17];       /* seqk_tunable_hash() */
+    char source_hash[17];       /* seqk__tunable_hash() */
     char dtype[8];              /* "f32" */
     int num_shape;
     int bucket[SEQK_TUNE_MAX_SHAPE];
@@ -74,46 +74,46 @@ typedef struct seqk_tune_entry {
 } seqk_tune_entry;
 
 /* speedup over the defaults (default_ms / median_ms; 0 if unknown). */
-double seqk_tune_entry_speedup(const seqk_tune_entry *e);
+double seqk__tune_entry_speedup(const seqk_tune_entry *e);
 
 /* How well the device of an entry (entry_fp) matches fp. */
-seqk_tune_match seqk_tune_fp_match(const seqk_tune_fp *entry_fp,
+seqk_tune_match seqk__tune_fp_match(const seqk_tune_fp *entry_fp,
                                    const seqk_tune_fp *fp);
 /* "exact device", "same device, other driver", ... (for messages). */
-const char *seqk_tune_match_name(seqk_tune_match m);
+const char *seqk__tune_match_name(seqk_tune_match m);
 /* 1 when e may be used on fp without re-verification: its device is the
  * same with the same driver, or fp's driver/platform is in e->verified. */
-int seqk_tune_entry_verified(const seqk_tune_entry *e,
+int seqk__tune_entry_verified(const seqk_tune_entry *e,
                              const seqk_tune_fp *fp);
 /* Records fp's driver/platform in e->verified (the oldest is dropped when
  * full); `seqk tune --check` does this after re-timing the entry. */
-void seqk_tune_entry_mark_verified(seqk_tune_entry *e,
+void seqk__tune_entry_mark_verified(seqk_tune_entry *e,
                                    const seqk_tune_fp *fp);
 
 /* The fingerprint of ctx's device. */
-void seqk_tune_fingerprint(seqk_context *ctx, seqk_tune_fp *fp);
+void seqk__tune_fingerprint(seqk_context *ctx, seqk_tune_fp *fp);
 /* Hex FNV-1a 64 of the tunable's kernel source (embedded or
  * $SEQK_KERNEL_DIR) and parameter names, or of the library version and
  * parameter names for host code. */
-void seqk_tunable_hash(const seqk_tunable *t, char hash[17]);
+void seqk__tunable_hash(const seqk_tunable *t, char hash[17]);
 /* The database path for ctx (its option/env, else the default); ctx NULL:
  * $SEQK_TUNING_DB, else the default.  "" when there is none (no
  * $XDG_CACHE_HOME nor $HOME) or it does not fit in len. */
-void seqk_tune_db_path(const seqk_context *ctx, char *buf, size_t len);
+void seqk__tune_db_path(const seqk_context *ctx, char *buf, size_t len);
 
-seqk_tune_db *seqk_tune_db_new(void);
+seqk_tune_db *seqk__tune_db_new(void);
 /* Reads path.  A missing file gives an empty database and SEQK_OK.  A file
  * that is unreadable, too large, not JSON, truncated, of another version
  * or with malformed entries gives an error status, a message in msg and
  * *db = NULL (entries with unknown kernels are kept; malformed ones make
  * the whole file rejected: a half-trusted file is not used). */
-seqk_status seqk_tune_db_read(const char *path, seqk_tune_db **db,
+seqk_status seqk__tune_db_read(const char *path, seqk_tune_db **db,
                               char *msg, size_t msg_len);
 /* Parses text (len bytes, need not be NUL-terminated); same rules. */
-seqk_status seqk_tune_db_parse(const char *text, size_t len,
+seqk_status seqk__tune_db_parse(const char *text, size_t len,
                                seqk_tune_db **db, char *msg, size_t msg_len);
-int seqk_tune_db_count(const seqk_tune_db *db);
-const seqk_tune_entry *seqk_tune_db_get(const seqk_tune_db *db, int i);
+int seqk__tune_db_count(const seqk_tune_db *db);
+const seqk_tune_entry *seqk__tune_db_get(const seqk_tune_db *db, int i);
 /* Lookup: the best entry for tunable t (hash = its current source hash)
  * on device fp for a problem of `shape`: device match as high as possible
  * (EXACT > OTHER_DRIVER > NAME > VENDOR), then the exact bucket, else the
@@ -122,9 +122,9 @@ const seqk_tune_entry *seqk_tune_db_get(const seqk_tune_db *db, int i);
  * under lim; only entries whose speedup is > 1, dtype "f32", and whose
  * parameter names are t's.  Ties: higher speedup, then file order.
  * OTHER_DRIVER entries count only when verified for fp (see
- * seqk_tune_entry_verified), as the library uses them.  Returns the entry
+ * seqk__tune_entry_verified), as the library uses them.  Returns the entry
  * (NULL if none) and its match level (match may be NULL). */
-const seqk_tune_entry *seqk_tune_db_find(const seqk_tune_db *db,
+const seqk_tune_entry *seqk__tune_db_find(const seqk_tune_db *db,
                                          const seqk_tune_fp *fp,
                                          const seqk_tunable *t,
                                          const char *hash,
@@ -134,7 +134,7 @@ const seqk_tune_entry *seqk_tune_db_find(const seqk_tune_db *db,
 /* The same with flags: SEQK_TUNE_FIND_UNVERIFIED also returns
  * OTHER_DRIVER entries not verified for fp (for `seqk tune --check`). */
 #define SEQK_TUNE_FIND_UNVERIFIED 1u
-const seqk_tune_entry *seqk_tune_db_find_ex(const seqk_tune_db *db,
+const seqk_tune_entry *seqk__tune_db_find_ex(const seqk_tune_db *db,
                                             const seqk_tune_fp *fp,
                                             const seqk_tunable *t,
                                             const char *hash,

@@ -57,7 +57,7 @@ void seqk__tune_db_dedupe(seqk_tune_db *db);
 /* db.c: a total order on entry keys (0: same key). */
 int seqk__tune_key_cmp(const seqk_tune_entry *a, const seqk_tune_entry *b);
 
-/* db.c: reads path like seqk_tune_db_read; *missing is 1 when the file
+/* db.c: reads path like seqk__tune_db_read; *missing is 1 when the file
  * does not exist (then *db is empty and SEQK_OK is returned). */
 seqk_status seqk__tune_db_read_file(const char *path, seqk_tune_db **db,
                                     int *missing, char *msg, size_t msg_len);

@@ -473,7 +473,7 @@ static seqk_status parse_root(const cJSON *root, seqk_tune_db *db, perr *p)
     return SEQK_OK;
 }
 
-seqk_status seqk_tune_db_parse(const char *text, size_t len,
+seqk_status seqk__tune_db_parse(const char *text, size_t len,
                                seqk_tune_db **out, char *msg, size_t msg_len)
 {
     perr p = {msg, msg_len, -1};
@@ -507,7 +507,7 @@ seqk_status seqk_tune_db_parse(const char *text, size_t len,
             st = fail(&p, "text after the JSON value at byte %td", q - text);
             goto cleanup;
         }
-    db = seqk_tune_db_new();
+    db = seqk__tune_db_new();
     if (!db) {
         st = fail(&p, "out of memory");
         goto cleanup;
@@ -519,6 +519,6 @@ seqk_status seqk_tune_db_parse(const char *text, size_t len,
     }
 cleanup:
     cJSON_Delete(root);
-    seqk_tune_db_free(db);
+    seqk__tune_db_free(db);
     return st;
 }

@@ -36,11 +36,11 @@ static seqk_tune_match candidate(const seqk_tune_entry *e, int index,
         strcmp(e->dtype, "f32") || e->num_shape != t->num_shape ||
         e->num_params != t->num_params)
         return SEQK_TUNE_MATCH_NONE;
-    level = seqk_tune_fp_match(&e->fp, fp);
+    level = seqk__tune_fp_match(&e->fp, fp);
     if (level == SEQK_TUNE_MATCH_NONE ||
         (level == SEQK_TUNE_MATCH_OTHER_DRIVER &&
          !(flags & SEQK_TUNE_FIND_UNVERIFIED) &&
-         !seqk_tune_entry_verified(e, fp)))
+         !seqk__tune_entry_verified(e, fp)))
         return SEQK_TUNE_MATCH_NONE;
     for (int i = 0; i < t->num_params; i++) {
         int j = 0;
@@ -50,16 +50,16 @@ static seqk_tune_match candidate(const seqk_tune_entry *e, int index,
             return SEQK_TUNE_MATCH_NONE;
         c->values[i] = e->values[j];
     }
-    if (!(seqk_tune_entry_speedup(e) > 1)) {
+    if (!(seqk__tune_entry_speedup(e) > 1)) {
         int def[SEQK_TUNE_MAX_PARAMS];
-        seqk_tunable_defaults(t, def);
+        seqk__tunable_defaults(t, def);
         if (memcmp(def, c->values, (size_t)t->num_params * sizeof *def))
             return SEQK_TUNE_MATCH_NONE;
     }
     c->entry = index;
     c->level = level;
     memcpy(c->bucket, e->bucket, sizeof c->bucket);
-    c->speedup = seqk_tune_entry_speedup(e);
+    c->speedup = seqk__tune_entry_speedup(e);
     return level;
 }
 
@@ -97,7 +97,7 @@ static int better(const seqk_tune_cand *a, int da, const seqk_tune_cand *b,
     return a->entry < b->entry;
 }
 
-const seqk_tune_entry *seqk_tune_db_find_ex(const seqk_tune_db *db,
+const seqk_tune_entry *seqk__tune_db_find_ex(const seqk_tune_db *db,
                                             const seqk_tune_fp *fp,
                                             const seqk_tunable *t,
                                             const char *hash,
@@ -114,14 +114,14 @@ const seqk_tune_entry *seqk_tune_db_find_ex(const seqk_tune_db *db,
     if (!db || !fp || !t || !lim || (!shape && t->num_shape > 0))
         return NULL;
     if (!hash) {
-        seqk_tunable_hash(t, own);
+        seqk__tunable_hash(t, own);
         hash = own;
     }
-    seqk_tune_bucket(t->num_shape, shape, bucket);
+    seqk__tune_bucket(t->num_shape, shape, bucket);
     for (int i = 0; i < db->count; i++) {
         if (!candidate(&db->entries[i], i, fp, t, hash, flags, &c) ||
             !near(c.bucket, bucket, t->num_shape) ||
-            !seqk_tunable_legal(t, c.values, lim, shape))
+            !seqk__tunable_legal(t, c.values, lim, shape))
             continue;
         int d = distance(c.bucket, bucket, t->num_shape);
         if (!found || better(&c, d, &best, best_d)) {
@@ -137,7 +137,7 @@ const seqk_tune_entry *seqk_tune_db_find_ex(const seqk_tune_db *db,
     return &db->entries[best.entry];
 }
 
-const seqk_tune_entry *seqk_tune_db_find(const seqk_tune_db *db,
+const seqk_tune_entry *seqk__tune_db_find(const seqk_tune_db *db,
                                          const seqk_tune_fp *fp,
                                          const seqk_tunable *t,
                                          const char *hash,
@@ -145,7 +145,7 @@ const seqk_tune_entry *seqk_tune_db_find(const seqk_tune_db *db,
                                          const seqk_tune_limits *lim,
                                          seqk_tune_match *match)
 {
-    return seqk_tune_db_find_ex(db, fp, t, hash, shape, lim, 0, match);
+    return seqk__tune_db_find_ex(db, fp, t, hash, shape, lim, 0, match);
 }
 
 /* ------------------------------------------------- per-context lookup */
@@ -191,7 +191,7 @@ static seqk_tune_rt *rt_of(seqk_context *ctx, seqk_tune_db *db,
     seqk_tune_rt *rt = &db->rt[db->num_rt];
     memset(rt, 0, sizeof *rt);
     rt->t = t;
-    seqk_tunable_hash(t, hash);
+    seqk__tunable_hash(t, hash);
     if (db->count > 0) {
         rt->cands = malloc((size_t)db->count * sizeof *rt->cands);
         if (!rt->cands)
@@ -204,7 +204,7 @@ static seqk_tune_rt *rt_of(seqk_context *ctx, seqk_tune_db *db,
         if (m == SEQK_TUNE_MATCH_NONE)
             continue;
         if (m == SEQK_TUNE_MATCH_OTHER_DRIVER &&
-            !seqk_tune_entry_verified(&db->entries[i], &db->fp)) {
+            !seqk__tune_entry_verified(&db->entries[i], &db->fp)) {
             if (!unverified++)
                 seqk__log(ctx, SEQK_VERBOSE_DISPATCH,
                           "tuning: %s: entry for driver '%s' is not "
@@ -258,7 +258,7 @@ static void log_choice(seqk_context *ctx, seqk_tune_rt *rt, const int64_t *shape
     if (used < sizeof line)
         used += (size_t)snprintf(line + used, sizeof line - used,
                                  " (%s, %.2fx) ->",
-                                 seqk_tune_match_name(c->level), c->speedup);
+                                 seqk__tune_match_name(c->level), c->speedup);
     for (int i = 0; i < t->num_params && used < sizeof line; i++)
         used += (size_t)snprintf(line + used, sizeof line - used, " %s=%d",
                                  t->params[i].name, c->values[i]);
@@ -272,7 +272,7 @@ static void load(seqk_context *ctx, seqk_tune_state *s)
     seqk_tune_db *db = NULL;
     int missing = 0;
     s->db_loaded = 1;
-    seqk_tune_db_path(ctx, path, sizeof path);
+    seqk__tune_db_path(ctx, path, sizeof path);
     if (!path[0]) {
         seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "tuning: no database path "
                   "($SEQK_TUNING_DB, $XDG_CACHE_HOME, $HOME unset); "
@@ -290,10 +290,10 @@ static void load(seqk_context *ctx, seqk_tune_state *s)
         seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "tuning: no %sdatabase at "
                   "%s; built-in defaults", missing ? "" : "entries in the ",
                   path);
-        seqk_tune_db_free(db);
+        seqk__tune_db_free(db);
         return;
     }
-    seqk_tune_fingerprint(ctx, &db->fp);
+    seqk__tune_fingerprint(ctx, &db->fp);
     seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "tuning: database %s: %d "
               "entries; device %s '%s' (driver '%s')", path, db->count,
               db->fp.backend, db->fp.device, db->fp.driver);
@@ -321,7 +321,7 @@ int seqk__tune_db_lookup(seqk_context *ctx, seqk_tune_state *s,
             memcpy(out, rt->last_values, (size_t)t->num_params * sizeof *out);
         return rt->last_found;
     }
-    seqk_tune_bucket(t->num_shape, shape, bucket);
+    seqk__tune_bucket(t->num_shape, shape, bucket);
     for (int i = 0; i < rt->num_cands; i++) {
         const seqk_tune_cand *c = &rt->cands[i];
         if (!near(c->bucket, bucket, t->num_shape))
@@ -329,7 +329,7 @@ int seqk__tune_db_lookup(seqk_context *ctx, seqk_tune_state *s,
         int d = distance(c->bucket, bucket, t->num_shape);
         if (best && !better(c, d, best, best_d))
             continue;
-        if (!seqk_tunable_legal(t, c->values, &s->limits, shape))
+        if (!seqk__tunable_legal(t, c->values, &s->limits, shape))
             continue;
         best = c;
         best_d = d;

@@ -93,7 +93,7 @@ static int same_name(const char *a, const char *b)
     }
 }
 
-seqk_tune_match seqk_tune_fp_match(const seqk_tune_fp *e,
+seqk_tune_match seqk__tune_fp_match(const seqk_tune_fp *e,
                                    const seqk_tune_fp *fp)
 {
     char ka[128], kb[128];
@@ -116,7 +116,7 @@ seqk_tune_match seqk_tune_fp_match(const seqk_tune_fp *e,
     return SEQK_TUNE_MATCH_EXACT;
 }
 
-const char *seqk_tune_match_name(seqk_tune_match m)
+const char *seqk__tune_match_name(seqk_tune_match m)
 {
     switch (m) {
     case SEQK_TUNE_MATCH_EXACT: return "exact device";
@@ -127,7 +127,7 @@ const char *seqk_tune_match_name(seqk_tune_match m)
     }
 }
 
-int seqk_tune_entry_verified(const seqk_tune_entry *e,
+int seqk__tune_entry_verified(const seqk_tune_entry *e,
                              const seqk_tune_fp *fp)
 {
     if (!strcmp(e->fp.driver, fp->driver) &&
@@ -140,10 +140,10 @@ int seqk_tune_entry_verified(const seqk_tune_entry *e,
     return 0;
 }
 
-void seqk_tune_entry_mark_verified(seqk_tune_entry *e,
+void seqk__tune_entry_mark_verified(seqk_tune_entry *e,
                                    const seqk_tune_fp *fp)
 {
-    if (seqk_tune_entry_verified(e, fp))
+    if (seqk__tune_entry_verified(e, fp))
         return;
     if (e->num_verified < 0)
         e->num_verified = 0;
@@ -255,7 +255,7 @@ static void device_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
     fp->local_mem = f.local_mem;
 }
 
-void seqk_tune_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
+void seqk__tune_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
 {
     memset(fp, 0, sizeof *fp);
     if (ctx->dev) {
@@ -267,7 +267,7 @@ void seqk_tune_fingerprint(seqk_context *ctx, seqk_tune_fp *fp)
 
 /* ---------------------------------------------------------------- hash */
 
-void seqk_tunable_hash(const seqk_tunable *t, char hash[17])
+void seqk__tunable_hash(const seqk_tunable *t, char hash[17])
 {
     uint64_t h = SEQK_TUNE_FNV_INIT;
     const char *text = NULL;
@@ -295,7 +295,7 @@ void seqk_tunable_hash(const seqk_tunable *t, char hash[17])
 
 /* ---------------------------------------------------------------- path */
 
-void seqk_tune_db_path(const seqk_context *ctx, char *buf, size_t len)
+void seqk__tune_db_path(const seqk_context *ctx, char *buf, size_t len)
 {
     const char *db = ctx ? ctx->tuning_db : getenv("SEQK_TUNING_DB");
     const char *xdg = getenv("XDG_CACHE_HOME");

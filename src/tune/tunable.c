@@ -8,22 +8,22 @@
 #include "tune.h"
 #include "tune_state.h"
 
-const seqk_tunable *seqk_tunable_find(const char *id)
+const seqk_tunable *seqk__tunable_find(const char *id)
 {
-    const seqk_tunable *const *list = seqk_tunable_list();
+    const seqk_tunable *const *list = seqk__tunable_list();
     for (int i = 0; list[i]; i++)
         if (strcmp(list[i]->id, id) == 0)
             return list[i];
     return NULL;
 }
 
-void seqk_tunable_defaults(const seqk_tunable *t, int *out)
+void seqk__tunable_defaults(const seqk_tunable *t, int *out)
 {
     for (int i = 0; i < t->num_params; i++)
         out[i] = t->params[i].def;
 }
 
-int seqk_tunable_legal(const seqk_tunable *t, const int *v,
+int seqk__tunable_legal(const seqk_tunable *t, const int *v,
                        const seqk_tune_limits *lim, const int64_t *shape)
 {
     for (int i = 0; i < t->num_params; i++) {
@@ -37,7 +37,7 @@ int seqk_tunable_legal(const seqk_tunable *t, const int *v,
     return t->legal ? t->legal(v, lim, shape) : 1;
 }
 
-void seqk_tune_bucket(int n, const int64_t *shape, int *bucket)
+void seqk__tune_bucket(int n, const int64_t *shape, int *bucket)
 {
     for (int i = 0; i < n; i++) {
         int b = 0;
@@ -61,7 +61,7 @@ void seqk__tune_state_free(seqk_context *ctx)
 {
     if (!ctx->tune)
         return;
-    seqk_tune_db_free(ctx->tune->db);
+    seqk__tune_db_free(ctx->tune->db);
     free(ctx->tune);
     ctx->tune = NULL;
 }
@@ -70,7 +70,7 @@ seqk_status seqk__tune_override(seqk_context *ctx, const char *id,
                                 const int *values)
 {
     seqk_tune_state *s = seqk__tune_state(ctx);
-    const seqk_tunable *t = seqk_tunable_find(id);
+    const seqk_tunable *t = seqk__tunable_find(id);
     if (!s)
         return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
                            "tuner override: out of memory");
@@ -105,7 +105,7 @@ void seqk__tuned(seqk_context *ctx, const seqk_tunable *t,
                  const int64_t *shape, int *out)
 {
     seqk_tune_state *s = seqk__tune_state(ctx);
-    seqk_tunable_defaults(t, out);
+    seqk__tunable_defaults(t, out);
     if (!s)
         return;
     for (int i = 0; i < s->num_overrides; i++)

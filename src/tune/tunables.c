@@ -11,18 +11,18 @@
 #include "tune.h"
 
 /* CPU (src/cpu_simd/) */
-extern const seqk_tunable seqk_cpu_gemm_avx512_tunable;
-extern const seqk_tunable seqk_cpu_gemm_avx2_tunable;
-extern const seqk_tunable seqk_cpu_gemm_neon_tunable;
-extern const seqk_tunable seqk_cpu_rnn_step_tunable;
-extern const seqk_tunable seqk_cpu_attention_tunable;
+extern const seqk_tunable seqk__cpu_gemm_avx512_tunable;
+extern const seqk_tunable seqk__cpu_gemm_avx2_tunable;
+extern const seqk_tunable seqk__cpu_gemm_neon_tunable;
+extern const seqk_tunable seqk__cpu_rnn_step_tunable;
+extern const seqk_tunable seqk__cpu_attention_tunable;
 
 static const seqk_tunable *const cpu_tunables[] = {
-    &seqk_cpu_gemm_avx512_tunable,
-    &seqk_cpu_gemm_avx2_tunable,
-    &seqk_cpu_gemm_neon_tunable,
-    &seqk_cpu_rnn_step_tunable,
-    &seqk_cpu_attention_tunable,
+    &seqk__cpu_gemm_avx512_tunable,
+    &seqk__cpu_gemm_avx2_tunable,
+    &seqk__cpu_gemm_neon_tunable,
+    &seqk__cpu_rnn_step_tunable,
+    &seqk__cpu_attention_tunable,
     NULL
 };
 
@@ -49,7 +49,7 @@ static void build_list(void)
     all[n] = NULL;
 }
 
-const seqk_tunable *const *seqk_tunable_list(void)
+const seqk_tunable *const *seqk__tunable_list(void)
 {
     pthread_once(&all_once, build_list);
     return all;

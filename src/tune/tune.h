@@ -73,8 +73,8 @@ typedef struct seqk_tunable {
 /* Every tunable the library has (tunables.c), NULL-terminated: the auto
  * offload's (when a device backend is built), each device backend's, the
  * CPU's. */
-const seqk_tunable *const *seqk_tunable_list(void);
-const seqk_tunable *seqk_tunable_find(const char *id);
+const seqk_tunable *const *seqk__tunable_list(void);
+const seqk_tunable *seqk__tunable_find(const char *id);
 
 /* The values to use for tunable t on ctx for a problem of `shape`
  * (t->num_shape dims): see the lookup order above.  Writes
@@ -84,12 +84,12 @@ void seqk__tuned(seqk_context *ctx, const seqk_tunable *t,
                  const int64_t *shape, int *out);
 
 /* The defaults of t. */
-void seqk_tunable_defaults(const seqk_tunable *t, int *out);
+void seqk__tunable_defaults(const seqk_tunable *t, int *out);
 /* 1 when v are candidate values of t (each in its list) and legal. */
-int seqk_tunable_legal(const seqk_tunable *t, const int *v,
+int seqk__tunable_legal(const seqk_tunable *t, const int *v,
                        const seqk_tune_limits *lim, const int64_t *shape);
 /* The shape bucket of shape (ceil log2 per dim). */
-void seqk_tune_bucket(int n, const int64_t *shape, int *bucket);
+void seqk__tune_bucket(int n, const int64_t *shape, int *bucket);
 
 /* The limits of ctx's device. */
 void seqk__tune_limits(seqk_context *ctx, seqk_tune_limits *lim);

@@ -34,6 +34,6 @@ void seqk__tune_state_free(seqk_context *ctx);
 int seqk__tune_db_lookup(seqk_context *ctx, seqk_tune_state *s,
                          const seqk_tunable *t, const int64_t *shape,
                          int *out);
-void seqk_tune_db_free(seqk_tune_db *db);
+void seqk__tune_db_free(seqk_tune_db *db);
 
 #endif /* SEQK_TUNE_TUNE_STATE_H */

@@ -14,7 +14,7 @@
  *
  * Per tile and row the scalar version forms the accumulators of rnn.h
  * (acc[v] from W, acc[racc + v] from R) in double, then the stage's gate
- * math with the library's scalar activations (seqk_ref_activate).
+ * math with the library's scalar activations (seqk__ref_activate).
  */
 #include <math.h>
 #include <stdio.h>
@@ -215,7 +215,7 @@ static val act(const seqk_rnn_step_args *a, int k, val x)
     float in = (float)x.v;
     if (k < 2 && a->clip > 0)
         in = fminf(fmaxf(in, -a->clip), a->clip);
-    const float y = seqk_ref_activate(a->act[k], in);
+    const float y = seqk__ref_activate(a->act[k], in);
     /* the SIMD activations are within a few ulp of libm (SLEEF u35) */
     return (val){y, x.e + 16 * CK_EPS * (fabs(y) + 0x1p-20)};
 }

@@ -296,8 +296,8 @@ static void usage(FILE *f)
                "  every entry of every compiled ISA's kernel tables against "
                "scalar C\n"
                "  --isa=NAME       only this ISA (");
-    for (int i = 0; seqk_cpu_isas[i]; i++)
-        fprintf(f, "%s%s", i ? ", " : "", seqk_cpu_isas[i]->spec);
+    for (int i = 0; seqk__cpu_isas[i]; i++)
+        fprintf(f, "%s%s", i ? ", " : "", seqk__cpu_isas[i]->spec);
     fprintf(f, ")\n"
                "  --filter=SUBSTR  only entries whose \"<isa> <entry>\" "
                "contains SUBSTR\n"
@@ -332,7 +332,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (g.isa_only && !seqk_cpu_isa_find(g.isa_only)) {
+    if (g.isa_only && !seqk__cpu_isa_find(g.isa_only)) {
         fprintf(stderr, "checkkern: no ISA '%s' in this build\n", g.isa_only);
         usage(stderr);
         return 2;
@@ -340,8 +340,8 @@ int main(int argc, char **argv)
     printf("checkkern: seed 0x%llx\n", (unsigned long long)g.seed);
     const unsigned usable = seqk__cpu_usable();
     int ran = 0;
-    for (int i = 0; seqk_cpu_isas[i]; i++) {
-        const seqk_cpu_isa *isa = seqk_cpu_isas[i];
+    for (int i = 0; seqk__cpu_isas[i]; i++) {
+        const seqk_cpu_isa *isa = seqk__cpu_isas[i];
         if (g.isa_only && strcmp(g.isa_only, isa->spec))
             continue;
         const unsigned needs = needs_of(isa->spec);

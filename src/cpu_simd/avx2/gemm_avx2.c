@@ -136,7 +136,7 @@ static void seqk_f32_gemm_pack_t__avx2(int64_t k, int64_t rows, int64_t w,
     }
 }
 
-const seqk_gemm_kernels seqk_gemm_kernels__avx2 = {
+const seqk_gemm_kernels seqk__gemm_kernels__avx2 = {
     .name = "seqk_f32_gemm_ukernel_6x16__avx2",
     .mr = MR,
     .nr = NR,

@@ -136,7 +136,7 @@ static void seqk_f32_gemm_pack_t__avx512(int64_t k, int64_t rows,
     }
 }
 
-const seqk_gemm_kernels seqk_gemm_kernels__avx512 = {
+const seqk_gemm_kernels seqk__gemm_kernels__avx512 = {
     .name = "seqk_f32_gemm_ukernel_14x32__avx512",
     .mr = MR,
     .nr = NR,

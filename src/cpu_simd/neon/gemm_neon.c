@@ -102,7 +102,7 @@ static void seqk_f32_gemm_pack_t__neon(int64_t k, int64_t rows, int64_t w,
     }
 }
 
-const seqk_gemm_kernels seqk_gemm_kernels__neon = {
+const seqk_gemm_kernels seqk__gemm_kernels__neon = {
     .name = "seqk_f32_gemm_ukernel_8x12__neon",
     .mr = MR,
     .nr = NR,

@@ -364,7 +364,7 @@ static void SIMD_SUFFIX(seqk_f32_weighted_rows)(int64_t n, int64_t dv,
     }
 }
 
-const seqk_attn_kernels SIMD_SUFFIX(seqk_attn_kernels) = {
+const seqk_attn_kernels SIMD_SUFFIX(seqk__attn_kernels) = {
     .name = ATTN_NAME,
     .mr = ATTN_MR,
     .nr = ATTN_SCORES_NV * SIMD_V,

@@ -619,7 +619,7 @@ static void SIMD_SUFFIX(seqk_f32_rnn_project)(const seqk_rnn_step_args *a,
     }
 }
 
-const seqk_rnn_kernels SIMD_SUFFIX(seqk_rnn_kernels) = {
+const seqk_rnn_kernels SIMD_SUFFIX(seqk__rnn_kernels) = {
     .name = RNN_STR(SIMD_SUFFIX(seqk_f32_rnn_step)),
     .vlen = V,
     .step = SIMD_SUFFIX(seqk_f32_rnn_step),
