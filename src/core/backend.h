@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "problems.h"
+#include "core/problems.h"
 
 typedef struct seqk_backend seqk_backend;
 

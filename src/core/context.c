@@ -13,8 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
-#include "registry.h"
+#include "core/internal.h"
+#include "core/registry.h"
 #include "seqk_config.h"
 #include "tune/tune_state.h"
 

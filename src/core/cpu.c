@@ -33,7 +33,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "core/registry.h"
 #include "seqk_config.h"
 
 #if SEQK_HAVE_CPUINFO

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "core/backend.h"
 
 struct seqk_tunable; /* tune/tune.h */
 

@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 const char *seqk__op_name(seqk_op op)
 {

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "device.h"
+#include "core/backend.h"
+#include "core/device.h"
 #include "seqk.h"
-#include "threadpool.h"
+#include "core/threadpool.h"
 
 #define SEQK_ERROR_LEN 512
 #define SEQK_MAX_BACKENDS 8

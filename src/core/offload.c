@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry.h"
+#include "core/registry.h"
 #include "tune/tune.h"
 
 #define OFFLOAD_MAX 12

@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 void seqk_attention_params_init(seqk_attention_params *p)
 {

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 void seqk_gemm_params_init(seqk_gemm_params *p)
 {

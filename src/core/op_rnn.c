@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rnn_plan.h"
+#include "core/rnn_plan.h"
 
 /* ------------------------------------------------------------ activations */
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 static const char *const score_names[] = {
     "dot", "scaled_dot", "general", "additive", "cosine", "location",

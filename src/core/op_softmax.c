@@ -2,7 +2,7 @@
  * op_softmax.c — front end of ONNX Softmax-13: one axis, viewed as
  * [outer, n, inner].
  */
-#include "internal.h"
+#include "core/internal.h"
 
 seqk_status seqk_softmax(seqk_context *ctx, int64_t axis,
                          const seqk_tensor *X, seqk_tensor *Y)

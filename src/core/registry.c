@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "cpu_simd/isa.h"
-#include "registry.h"
+#include "core/registry.h"
 #include "seqk_config.h"
 
 typedef struct cpu_entry {

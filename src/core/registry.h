@@ -7,7 +7,7 @@
 #ifndef SEQK_CORE_REGISTRY_H
 #define SEQK_CORE_REGISTRY_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* Resolves spec into ctx->backends / ctx->device; on failure writes the
  * message into ctx->error and returns SEQK_ERR_NO_DEVICE or

@@ -10,7 +10,7 @@
 #ifndef SEQK_CORE_RNN_PLAN_H
 #define SEQK_CORE_RNN_PLAN_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 typedef struct seqk_rnn_layer_weights {
     int64_t input_size; /* I of this layer */

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rnn_plan.h"
+#include "core/rnn_plan.h"
 
 static const int perm_identity[4] = {0, 1, 2, 3};
 static const int perm_lstm_ifco[4] = {0, 2, 3, 1}; /* i,f,c,o -> i,o,f,c */

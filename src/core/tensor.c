@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
                                const int64_t *dims, seqk_dtype dtype,

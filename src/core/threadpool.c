@@ -12,7 +12,7 @@
  * yielding, so it stays cheap between RNN steps and still behaves when
  * there are more threads than cores.
  */
-#include "threadpool.h"
+#include "core/threadpool.h"
 
 #include <pthread.h>
 #include <sched.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 int seqk__mul_i64(int64_t a, int64_t b, int64_t *out)
 {

@@ -33,9 +33,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../tune/tune.h"
-#include "attention.h"
-#include "cpu_simd.h"
+#include "tune/tune.h"
+#include "cpu_simd/attention.h"
+#include "cpu_simd/cpu_simd.h"
 
 #define ATTN_KERNELS(isa) ((const seqk_attn_kernels *)(isa)->attn)
 

@@ -31,8 +31,8 @@
 
 #include <stdint.h>
 
-#include "cpu_simd.h"
-#include "tmpl/unroll.h" /* SEQK_UNROLL_FULL */
+#include "cpu_simd/cpu_simd.h"
+#include "cpu_simd/tmpl/unroll.h" /* SEQK_UNROLL_FULL */
 
 
 typedef void (*seqk_sgemm_ukernel_fn)(int64_t kc, const float *a,

@@ -28,9 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/registry.h"
-#include "../tune/tune.h"
-#include "gemm.h"
+#include "core/registry.h"
+#include "tune/tune.h"
+#include "cpu_simd/gemm.h"
 
 /* ---------------------------------------------------------------- blocking */
 

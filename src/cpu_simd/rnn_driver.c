@@ -36,11 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/registry.h"
-#include "../core/rnn_plan.h"
-#include "../tune/tune.h"
-#include "cpu_simd.h"
-#include "rnn.h"
+#include "core/registry.h"
+#include "core/rnn_plan.h"
+#include "tune/tune.h"
+#include "cpu_simd/cpu_simd.h"
+#include "cpu_simd/rnn.h"
 
 /* A thread per this many multiply-adds of a step at most: below it the
  * barrier between steps costs more than it saves. */

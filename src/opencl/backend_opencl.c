@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cl_gemm.h"
-#include "cl_internal.h"
-#include "cl_rnn.h"
+#include "opencl/cl_gemm.h"
+#include "opencl/cl_internal.h"
+#include "opencl/cl_rnn.h"
 
 static seqk_status cl_gemm(seqk_context *ctx, const seqk_backend *self,
                            const seqk_gemm_problem *p)

@@ -17,7 +17,7 @@
 #include <limits.h>
 #include <stdio.h>
 
-#include "cl_attention.h"
+#include "opencl/cl_attention.h"
 #include "tune/tune.h"
 
 enum { P_PATH = 0, P_BQ, P_BK, P_TPR, P_RWG, NUM_P };

@@ -5,7 +5,7 @@
 #ifndef SEQK_OPENCL_CL_ATTENTION_H
 #define SEQK_OPENCL_CL_ATTENTION_H
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 #include "tune/tune.h"
 
 /* "opencl.attention": PATH (0 flash, 1 row), BQ, BK, TPR, RWG; shape

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 
 const char *seqk__cl_error_name(cl_int err)
 {

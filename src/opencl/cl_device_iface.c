@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 #include "tune/tune.h"
 
 /* Declared beside their code: cl_gemm.c, cl_rnn.c, cl_attention.c,

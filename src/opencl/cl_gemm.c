@@ -47,7 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl_gemm.h"
+#include "opencl/cl_gemm.h"
 #include "seqk_config.h"
 #include "tune/tune.h"
 

@@ -8,7 +8,7 @@
 #ifndef SEQK_OPENCL_CL_GEMM_H
 #define SEQK_OPENCL_CL_GEMM_H
 
-#include "cl_backend.h"
+#include "opencl/cl_backend.h"
 
 typedef enum seqk_cl_gemm_path {
     SEQK_CL_GEMM_AUTO = 0,

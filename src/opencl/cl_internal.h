@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "cl_backend.h"
+#include "opencl/cl_backend.h"
 
 /* A device tensor: its reserved host range [base, base + size) and the
  * buffer of the same size behind it. */

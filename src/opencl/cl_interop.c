@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 #include "seqk_opencl.h"
 
 seqk_status seqk_opencl_context_create(cl_context clctx,

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0

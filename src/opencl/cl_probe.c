@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cl_backend.h"
+#include "opencl/cl_backend.h"
 
 int seqk__cl_probe(seqk_device_desc *out, int max, char *why, size_t why_len)
 {

@@ -9,7 +9,7 @@
  */
 #include <stdlib.h>
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 
 #define PROFILE_MAX_EVENTS (1 << 16)
 

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 #include "seqk_config.h"
 
 typedef struct seqk_cl_embedded {

@@ -38,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl_gemm.h"
-#include "cl_rnn.h"
+#include "opencl/cl_gemm.h"
+#include "opencl/cl_rnn.h"
 
 /* ---------------------------------------------------------- tunables */
 

@@ -5,7 +5,7 @@
 #ifndef SEQK_OPENCL_CL_RNN_H
 #define SEQK_OPENCL_CL_RNN_H
 
-#include "cl_backend.h"
+#include "opencl/cl_backend.h"
 #include "tune/tune.h"
 
 /* One layer of p (problems.h): W, R, bias, P and seq_lens are host

@@ -14,8 +14,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "cl_attention.h"
-#include "cl_gemm.h"
+#include "opencl/cl_attention.h"
+#include "opencl/cl_gemm.h"
 
 enum { P_SWG = 0, P_CWG, NUM_P };
 

@@ -17,7 +17,7 @@
  */
 #include <stdio.h>
 
-#include "cl_internal.h"
+#include "opencl/cl_internal.h"
 #include "tune/tune.h"
 
 enum { P_RWG, P_CWG, P_VW, NUM_P };

@@ -7,7 +7,7 @@
  */
 #include <math.h>
 
-#include "ref.h"
+#include "ref/ref.h"
 
 static double sigmoid(double x)
 {

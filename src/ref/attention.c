@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "ref.h"
+#include "ref/ref.h"
 
 /* Whether key j may be seen by query i under the causal rule. */
 static int causal_allows(const seqk_attention_problem *p, int64_t i,

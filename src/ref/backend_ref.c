@@ -3,8 +3,8 @@
  * every problem, so dispatch always finds a kernel; other backends are
  * tested against it.
  */
-#include "../core/backend.h"
-#include "ref.h"
+#include "core/backend.h"
+#include "ref/ref.h"
 
 static seqk_status gemm(seqk_context *c, const seqk_backend *self,
                         const seqk_gemm_problem *p)

@@ -8,7 +8,7 @@
  *
  * One dot product per output in double: slow and obviously right.
  */
-#include "ref.h"
+#include "ref/ref.h"
 
 seqk_status seqk__ref_gemm(const seqk_gemm_problem *p)
 {

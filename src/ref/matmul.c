@@ -6,7 +6,7 @@
  *   B_b = B + sum_j i_j * b_bstride[j]   [K,N] row-major
  *   Y_b = Y + flat_batch * M*N           [M,N] row-major
  */
-#include "ref.h"
+#include "ref/ref.h"
 
 seqk_status seqk__ref_matmul(const seqk_matmul_problem *p)
 {

@@ -10,7 +10,7 @@
 #ifndef SEQK_REF_H
 #define SEQK_REF_H
 
-#include "../core/problems.h"
+#include "core/problems.h"
 
 seqk_status seqk__ref_gemm(const seqk_gemm_problem *p);
 seqk_status seqk__ref_matmul(const seqk_matmul_problem *p);

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref.h"
+#include "ref/ref.h"
 
 typedef struct rnn_scratch {
     double *xw;    /* [G*H] x_t . W^T of each gate row */

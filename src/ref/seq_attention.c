@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "ref.h"
+#include "ref/ref.h"
 
 static double dot_f(const float *a, const float *b, int64_t n)
 {

@@ -5,7 +5,7 @@
  */
 #include <math.h>
 
-#include "ref.h"
+#include "ref/ref.h"
 
 seqk_status seqk__ref_softmax(const seqk_softmax_problem *p)
 {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "db_internal.h"
+#include "tune/db_internal.h"
 
 double seqk__tune_entry_speedup(const seqk_tune_entry *e)
 {

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tune.h"
-#include "tune_state.h"
+#include "tune/tune.h"
+#include "tune/tune_state.h"
 
 #define SEQK_TUNE_DB_VERSION 1
 /* Larger files are refused (a tuning database is a few hundred KiB). */

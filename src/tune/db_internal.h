@@ -7,7 +7,7 @@
 #ifndef SEQK_TUNE_DB_INTERNAL_H
 #define SEQK_TUNE_DB_INTERNAL_H
 
-#include "db.h"
+#include "tune/db.h"
 
 /* One usable entry for one tunable on this context's device, with its
  * values in the tunable's parameter order (db_lookup.c). */

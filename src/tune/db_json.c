@@ -26,7 +26,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "db_internal.h"
+#include "tune/db_internal.h"
 
 /* Integers stored as JSON numbers (doubles) are exact up to 2^53. */
 #define MAX_EXACT_INT 9007199254740992.0

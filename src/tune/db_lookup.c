@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db_internal.h"
+#include "tune/db_internal.h"
 
 /* Fills c from e when e is usable for t on fp (level != NONE). */
 static seqk_tune_match candidate(const seqk_tune_entry *e, int index,

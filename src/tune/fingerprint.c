@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "core/registry.h"
-#include "db_internal.h"
+#include "tune/db_internal.h"
 #include "seqk_config.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>

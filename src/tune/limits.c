@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/registry.h"
-#include "tune.h"
+#include "tune/tune.h"
 
 void seqk__tune_limits(seqk_context *ctx, seqk_tune_limits *lim)
 {

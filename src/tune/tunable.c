@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tune.h"
-#include "tune_state.h"
+#include "tune/tune.h"
+#include "tune/tune_state.h"
 
 const seqk_tunable *seqk__tunable_find(const char *id)
 {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "core/registry.h"
-#include "tune.h"
+#include "tune/tune.h"
 
 /* CPU (src/cpu_simd/) */
 extern const seqk_tunable seqk__cpu_gemm_avx512_tunable;

@@ -5,7 +5,7 @@
 #ifndef SEQK_TUNE_TUNE_STATE_H
 #define SEQK_TUNE_TUNE_STATE_H
 
-#include "tune.h"
+#include "tune/tune.h"
 
 typedef struct seqk_tune_db seqk_tune_db; /* db.c */
 
