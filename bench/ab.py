@@ -18,9 +18,10 @@ import subprocess
 import sys
 
 
-def run(exe, suite, device, threads):
-    cmd = [exe, "bench", "--suite", suite, "--device", device,
-           "--format", "json", "--no-validate"]
+def run(exe, suite, device, threads, problems):
+    cmd = [exe, "bench", "--device", device, "--format", "json",
+           "--no-validate"]
+    cmd += problems if problems else ["--suite", suite]
     if threads:
         cmd += ["--threads", str(threads)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -42,6 +43,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--floor", type=float, default=0.95)
+    ap.add_argument("problem", nargs="*",
+                    help="problem descriptors instead of the suite")
     args = ap.parse_args()
 
     worst = None
@@ -49,7 +52,8 @@ def main():
         a, b = {}, {}
         for _ in range(args.rounds):
             for exe, acc in ((args.a, a), (args.b, b)):
-                for p, ms in run(exe, args.suite, dev, args.threads).items():
+                for p, ms in run(exe, args.suite, dev, args.threads,
+                                        args.problem).items():
                     acc.setdefault(p, []).append(ms)
         print("\n### %s (median of %d rounds, A/B: above 1 = B faster)\n"
               % (dev, args.rounds))

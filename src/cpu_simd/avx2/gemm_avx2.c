@@ -18,12 +18,12 @@
  * specialization per m) and only the first 8 columns when n <= 8; the
  * last partial 8-column group is stored through a lane mask.
  */
-#include "gemm.h"
-#include "simd/avx2.h"
+#include "cpu_simd/gemm.h"
+#include "cpu_simd/simd/avx2.h"
 
 #define GEMM_MR 6
 #define GEMM_NV 2
-#include "tmpl/gemm_accumulate.c"
+#include "cpu_simd/tmpl/gemm_accumulate.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 

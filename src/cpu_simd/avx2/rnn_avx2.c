@@ -8,7 +8,7 @@
  * vectors, so kstep() loads its broadcasts first (3 + 1 panel vector +
  * 12); 3 x 3 with GRU's extra accumulator fits panel-first.
  */
-#include "simd/avx2.h"
+#include "cpu_simd/simd/avx2.h"
 
 enum { MR_MAX = 6, PREFETCH_AFTER_LOADS = 0 };
 
@@ -18,4 +18,4 @@ SIMD_INLINE int tile_rows(int nv, int roff)
     return nv + roff == 4 ? 3 : nv == 3 ? 4 : 6;
 }
 
-#include "tmpl/rnn_step.c"
+#include "cpu_simd/tmpl/rnn_step.c"

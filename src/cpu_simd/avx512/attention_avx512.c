@@ -9,7 +9,7 @@
  * softmax keeps two vectors in flight.  exp is simd_exp_softmax (an
  * inline polynomial with scalef, under 2 ulp); tanh is SLEEF's.
  */
-#include "simd/avx512.h"
+#include "cpu_simd/simd/avx512.h"
 
 #define ATTN_MR 6
 #define ATTN_SCORES_NV 4
@@ -88,4 +88,4 @@ static void ATTN_PACK_K_FN(int64_t n, int64_t dh, const float *k,
         }
 }
 
-#include "tmpl/attention_rows.c"
+#include "cpu_simd/tmpl/attention_rows.c"

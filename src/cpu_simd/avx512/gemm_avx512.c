@@ -20,12 +20,12 @@
  * the first 16 columns when n <= 16, so narrow problems (batch 16, a
  * 16-wide C) do not pay for padding; stores are masked to n columns.
  */
-#include "gemm.h"
-#include "simd/avx512.h"
+#include "cpu_simd/gemm.h"
+#include "cpu_simd/simd/avx512.h"
 
 #define GEMM_MR 14
 #define GEMM_NV 2
-#include "tmpl/gemm_accumulate.c"
+#include "cpu_simd/tmpl/gemm_accumulate.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 

@@ -7,7 +7,7 @@
  * hx, z, r, hr), 8 rows x 2 or 3 vectors: 24 accumulators + the panel
  * vectors + 1 broadcast within the 32 zmm registers.
  */
-#include "simd/avx512.h"
+#include "cpu_simd/simd/avx512.h"
 
 enum { MR_MAX = 8, PREFETCH_AFTER_LOADS = 1 };
 
@@ -17,4 +17,4 @@ SIMD_INLINE int tile_rows(int nv, int roff)
     return nv + roff == 4 ? 6 : 8;
 }
 
-#include "tmpl/rnn_step.c"
+#include "cpu_simd/tmpl/rnn_step.c"

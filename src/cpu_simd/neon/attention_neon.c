@@ -10,7 +10,7 @@
  * end.  exp is simd_exp_softmax (an inline polynomial, under 2 ulp); tanh
  * is SLEEF's.
  */
-#include "simd/neon.h"
+#include "cpu_simd/simd/neon.h"
 
 #define ATTN_MR 6
 #define ATTN_SCORES_NV 4
@@ -63,4 +63,4 @@ static void ATTN_PACK_K_FN(int64_t n, int64_t dh, const float *k,
             kp[d0 * 16 + j] = j < n ? k[j * k_stride + d0] : 0.0f;
 }
 
-#include "tmpl/attention_rows.c"
+#include "cpu_simd/tmpl/attention_rows.c"

@@ -17,12 +17,12 @@
  * m) and just the 4-column groups that n touches; the last partial group
  * is stored lane by lane.
  */
-#include "gemm.h"
-#include "simd/neon.h"
+#include "cpu_simd/gemm.h"
+#include "cpu_simd/simd/neon.h"
 
 #define GEMM_MR 8
 #define GEMM_NV 3
-#include "tmpl/gemm_accumulate.c"
+#include "cpu_simd/tmpl/gemm_accumulate.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 

@@ -6,7 +6,7 @@
  * Tiles within the 32 q registers: 8 rows x 2 vectors, 6 x 3, 5 x 4 (at
  * most 24 accumulators + the panel vectors + 1 broadcast).
  */
-#include "simd/neon.h"
+#include "cpu_simd/simd/neon.h"
 
 enum { MR_MAX = 8, PREFETCH_AFTER_LOADS = 1 };
 
@@ -16,4 +16,4 @@ SIMD_INLINE int tile_rows(int nv, int roff)
     return nv + roff == 4 ? 5 : nv == 3 ? 6 : 8;
 }
 
-#include "tmpl/rnn_step.c"
+#include "cpu_simd/tmpl/rnn_step.c"

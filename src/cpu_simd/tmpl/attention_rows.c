@@ -40,13 +40,13 @@
  */
 #include <math.h>
 
-#include "attention.h"
-#include "tmpl/unroll.h"
+#include "cpu_simd/attention.h"
+#include "cpu_simd/tmpl/unroll.h"
 
 /* Rows of K (or V) ahead that the few-query-row paths prefetch. */
 #define PREFETCH_ROWS 8
 
-#include "tmpl/softmax.c"
+#include "cpu_simd/tmpl/softmax.c"
 
 /* Row pointer i of a tile with m valid rows: rows past m repeat the last
  * valid one, so every load stays in bounds; their results are dropped. */

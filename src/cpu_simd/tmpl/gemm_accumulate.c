@@ -16,7 +16,7 @@
  *     ...
  *   a[p*MR+i]   acc[NV*i]    ..   acc[NV*i + NV-1]     row i of C
  */
-#include "tmpl/unroll.h"
+#include "cpu_simd/tmpl/unroll.h"
 
 /* The k loop of a rows x (nv*SIMD_V) tile; rows and nv are constants at
  * every call site, so the loops unroll and the accumulators stay in

@@ -34,7 +34,7 @@
  * its second operand on NaN, NEON vmax propagates) and simd_max_num
  * (maxps(x, 0) / vmaxnm), so every ISA keeps the results it always had.
  */
-#include "rnn.h"
+#include "cpu_simd/rnn.h"
 
 /* TILE_ROWS: the most rows any ISA's register tile has; the instances
  * below go up to it and those past the ISA's tile_rows() fold away. */
