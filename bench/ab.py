@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Two seqk builds against each other: before/after a change.
 
-Runs `seqk bench --format json` of build A and build B on the same suite
-and device, alternating A, B, A, B ... for --rounds rounds so that machine
-noise hits both alike, and prints per problem the median milliseconds of
-each and the ratio A/B (above 1: B is faster). Exit status 1 when any
-problem's ratio is below --floor (default 0.95).
+Runs `seqk bench --format json` of build A and build B problem by
+problem, A then B in odd rounds and B then A in even ones, so that machine
+noise (this machine is shared; memory bandwidth drifts over seconds) hits
+both alike, and prints per problem the median milliseconds of each and the
+ratio A/B (above 1: B is faster). Exit status 1 when any problem's ratio
+is below --floor (default 0.95).
 
     bench/ab.py --a /tmp/base/build/tools/seqk --b build/tools/seqk \\
         --device avx2 --device avx512 --suite deepbench --rounds 3
@@ -34,6 +35,13 @@ def run(exe, suite, device, threads, problems):
     return rows
 
 
+def suite_problems(exe, suite):
+    out = subprocess.run([exe, "bench", "--suite", suite, "--list"],
+                         check=True, capture_output=True, text=True)
+    return [line.split()[0] for line in out.stdout.splitlines()
+            if line.strip()]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--a", required=True, help="seqk binary before")
@@ -48,24 +56,28 @@ def main():
     args = ap.parse_args()
 
     worst = None
+    problems = args.problem or suite_problems(args.a, args.suite)
     for dev in args.device:
         a, b = {}, {}
-        for _ in range(args.rounds):
-            for exe, acc in ((args.a, a), (args.b, b)):
-                for p, ms in run(exe, args.suite, dev, args.threads,
-                                        args.problem).items():
-                    acc.setdefault(p, []).append(ms)
+        for r in range(args.rounds):
+            for p in problems:
+                order = ((args.a, a), (args.b, b))
+                for exe, acc in (order if r % 2 == 0 else order[::-1]):
+                    for q, ms in run(exe, args.suite, dev, args.threads,
+                                     [p]).items():
+                        acc.setdefault(q, []).append(ms)
         print("\n### %s (median of %d rounds, A/B: above 1 = B faster)\n"
               % (dev, args.rounds))
         print("| problem | A ms | B ms | A/B |")
         print("|---|---:|---:|---:|")
-        for p in a:
-            if p not in b:
+        for p in problems:
+            if p not in a or p not in b:
                 continue
             ma, mb = statistics.median(a[p]), statistics.median(b[p])
             r = ma / mb
             worst = r if worst is None else min(worst, r)
             print("| %s | %.3f | %.3f | %.2f |" % (p, ma, mb, r))
+            sys.stdout.flush()
     print("\nworst A/B: %.3f (floor %.2f)" % (worst, args.floor))
     return 0 if worst is not None and worst >= args.floor else 1
 
