@@ -51,11 +51,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--floor", type=float, default=0.95)
+    ap.add_argument("--json", help="also write every sample here")
     ap.add_argument("problem", nargs="*",
                     help="problem descriptors instead of the suite")
     args = ap.parse_args()
 
     worst = None
+    samples = {}
     problems = args.problem or suite_problems(args.a, args.suite)
     for dev in args.device:
         a, b = {}, {}
@@ -66,6 +68,8 @@ def main():
                     for q, ms in run(exe, args.suite, dev, args.threads,
                                      [p]).items():
                         acc.setdefault(q, []).append(ms)
+        samples[dev] = {p: {"a": a.get(p, []), "b": b.get(p, [])}
+                        for p in problems}
         print("\n### %s (median of %d rounds, A/B: above 1 = B faster)\n"
               % (dev, args.rounds))
         print("| problem | A ms | B ms | A/B |")
@@ -78,6 +82,9 @@ def main():
             worst = r if worst is None else min(worst, r)
             print("| %s | %.3f | %.3f | %.2f |" % (p, ma, mb, r))
             sys.stdout.flush()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(samples, f, indent=1)
     print("\nworst A/B: %.3f (floor %.2f)" % (worst, args.floor))
     return 0 if worst is not None and worst >= args.floor else 1
 
