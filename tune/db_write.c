@@ -8,7 +8,6 @@
 #define _GNU_SOURCE /* mkostemp, O_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +19,6 @@
 
 #include "db_write.h"
 #include "tune/db_internal.h"
-
-__attribute__((format(printf, 3, 4)))
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    if (!msg || !len)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, len, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------------ entries */
 
@@ -204,54 +192,64 @@ seqk_status seqk__tune_db_write(const seqk_tune_db *db, const char *path,
     char *text = NULL;
     int fd = -1;
     seqk_status st = SEQK_OK;
-    set_msg(msg, msg_len, "%s", "");
+    seqk__tune_set_msg(msg, msg_len, "%s", "");
     if (!db || !path || !*path) {
-        set_msg(msg, msg_len, "tuning database: no database or path");
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database: no database or path");
         return SEQK_ERR_INVALID_ARG;
     }
     for (int i = 0; i < db->count; i++)
         if (seqk__tune_entry_check(&db->entries[i], why, sizeof why)) {
-            set_msg(msg, msg_len, "tuning database %s: not written: entry "
-                    "%d: %s", path, i, why);
+            seqk__tune_set_msg(msg, msg_len,
+                               "tuning database %s: not written: entry "
+                               "%d: %s",
+                               path, i, why);
             return SEQK_ERR_INVALID_ARG;
         }
     if (!dir_of(path, dir, sizeof dir) || !make_dirs(dir)) {
-        set_msg(msg, msg_len, "tuning database %s: cannot create its "
-                "directory", path);
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: cannot create its "
+                           "directory",
+                           path);
         return SEQK_ERR_IO;
     }
     text = seqk__tune_db_json(db);
     if (!text) {
-        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
+        seqk__tune_set_msg(msg, msg_len, "tuning database %s: out of memory",
+                           path);
         return SEQK_ERR_OUT_OF_MEMORY;
     }
     /* Same directory, so the rename is atomic. */
     snprintf(tmp, sizeof tmp, "%s/.tuning-XXXXXX", dir);
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot create a "
+        seqk__tune_set_msg(msg, msg_len, "tuning database %s: cannot create a "
                 "temporary file in %s: %s", path, dir, strerror(errno));
         st = SEQK_ERR_IO;
         goto cleanup;
     }
     if (!write_all(fd, text, strlen(text)) || !write_all(fd, "\n", 1) ||
         fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot write %s: %s",
-                path, tmp, strerror(errno));
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: cannot write %s: %s", path,
+                           tmp, strerror(errno));
         st = SEQK_ERR_IO;
         goto cleanup;
     }
     if (close(fd) != 0) {
         fd = -1;
-        set_msg(msg, msg_len, "tuning database %s: cannot write %s: %s",
-                path, tmp, strerror(errno));
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: cannot write %s: %s", path,
+                           tmp, strerror(errno));
         st = SEQK_ERR_IO;
         goto cleanup;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot rename %s to "
-                "it: %s", path, tmp, strerror(errno));
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: cannot rename %s to "
+                           "it: %s",
+                           path, tmp, strerror(errno));
         st = SEQK_ERR_IO;
         goto cleanup;
     }
@@ -286,34 +284,42 @@ seqk_status seqk__tune_db_update_ex(const char *path, const seqk_tune_entry *e,
     seqk_tune_db *db = NULL;
     seqk_status st;
     int fd, missing;
-    set_msg(msg, msg_len, "%s", "");
+    seqk__tune_set_msg(msg, msg_len, "%s", "");
     if (!path || !*path || n < 0 || (n > 0 && !e)) {
-        set_msg(msg, msg_len, "tuning database: bad update arguments");
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database: bad update arguments");
         return SEQK_ERR_INVALID_ARG;
     }
     for (int i = 0; i < n; i++)
         if (seqk__tune_entry_check(&e[i], why, sizeof why)) {
-            set_msg(msg, msg_len, "tuning database %s: not updated: new "
-                    "entry %d: %s", path, i, why);
+            seqk__tune_set_msg(msg, msg_len,
+                               "tuning database %s: not updated: new "
+                               "entry %d: %s",
+                               path, i, why);
             return SEQK_ERR_INVALID_ARG;
         }
     int ln = snprintf(lock, sizeof lock, "%s.lock", path);
     if (ln < 0 || (size_t)ln >= sizeof lock || !dir_of(path, dir, sizeof dir)
         || !make_dirs(dir)) {
-        set_msg(msg, msg_len, "tuning database %s: cannot create its "
-                "directory", path);
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: cannot create its "
+                           "directory",
+                           path);
         return SEQK_ERR_IO;
     }
     fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot open the lock "
-                "%s: %s", path, lock, strerror(errno));
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: cannot open the lock "
+                           "%s: %s",
+                           path, lock, strerror(errno));
         return SEQK_ERR_IO;
     }
     while (flock(fd, LOCK_EX) != 0) {
         if (errno != EINTR) {
-            set_msg(msg, msg_len, "tuning database %s: cannot lock %s: %s",
-                    path, lock, strerror(errno));
+            seqk__tune_set_msg(msg, msg_len,
+                               "tuning database %s: cannot lock %s: %s", path,
+                               lock, strerror(errno));
             close(fd);
             return SEQK_ERR_IO;
         }
@@ -338,24 +344,25 @@ seqk_status seqk__tune_db_update_ex(const char *path, const seqk_tune_entry *e,
         seqk_status pst = seqk__tune_db_put(db, &e[i]);
         if (pst != SEQK_OK) {
             st = pst;
-            set_msg(msg, msg_len, "tuning database %s: out of memory",
-                    path);
+            seqk__tune_set_msg(msg, msg_len,
+                               "tuning database %s: out of memory", path);
             goto cleanup;
         }
     }
     char wmsg[1200];
     seqk_status wst = seqk__tune_db_write(db, path, wmsg, sizeof wmsg);
     if (wst != SEQK_OK) {
-        set_msg(msg, msg_len, "%s", wmsg);
+        seqk__tune_set_msg(msg, msg_len, "%s", wmsg);
         st = wst;
         goto cleanup;
     }
     if (st != SEQK_OK)
-        set_msg(msg, msg_len, "%s; replaced by a new file", why);
+        seqk__tune_set_msg(msg, msg_len, "%s; replaced by a new file", why);
     st = SEQK_OK;
 cleanup:
     if (st == SEQK_ERR_OUT_OF_MEMORY && msg && msg_len && !msg[0])
-        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
+        seqk__tune_set_msg(msg, msg_len, "tuning database %s: out of memory",
+                           path);
     seqk__tune_db_free(db);
     close(fd); /* releases the lock */
     return st;

@@ -145,8 +145,8 @@ out:
 
 /* ------------------------------------------------------------ reading */
 
-__attribute__((format(printf, 3, 4)))
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
+/* msg[0..len) = the formatted text, when msg is not NULL. */
+void seqk__tune_set_msg(char *msg, size_t len, const char *fmt, ...)
 {
     va_list ap;
     if (!msg || !len)
@@ -167,39 +167,42 @@ seqk_status seqk__tune_db_read_file(const char *path, seqk_tune_db **db,
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     *db = NULL;
     *missing = 0;
-    set_msg(msg, msg_len, "%s", "");
+    seqk__tune_set_msg(msg, msg_len, "%s", "");
     if (fd < 0) {
         if (errno == ENOENT) {
             *missing = 1;
             *db = seqk__tune_db_new();
             return *db ? SEQK_OK : SEQK_ERR_OUT_OF_MEMORY;
         }
-        set_msg(msg, msg_len, "tuning database %s: cannot open: %s", path,
-                strerror(errno));
+        seqk__tune_set_msg(msg, msg_len, "tuning database %s: cannot open: %s",
+                           path, strerror(errno));
         return SEQK_ERR_IO;
     }
     if (fstat(fd, &sb) != 0) {
-        set_msg(msg, msg_len, "tuning database %s: cannot stat: %s", path,
-                strerror(errno));
+        seqk__tune_set_msg(msg, msg_len, "tuning database %s: cannot stat: %s",
+                           path, strerror(errno));
         st = SEQK_ERR_IO;
         goto cleanup;
     }
     if (!S_ISREG(sb.st_mode)) {
-        set_msg(msg, msg_len, "tuning database %s: not a regular file",
-                path);
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: not a regular file", path);
         st = SEQK_ERR_TUNING_DB;
         goto cleanup;
     }
     if (sb.st_size > (off_t)SEQK_TUNE_DB_MAX_BYTES) {
-        set_msg(msg, msg_len, "tuning database %s: %lld bytes is larger "
-                "than the limit of %u", path, (long long)sb.st_size,
-                (unsigned)SEQK_TUNE_DB_MAX_BYTES);
+        seqk__tune_set_msg(msg, msg_len,
+                           "tuning database %s: %lld bytes is larger "
+                           "than the limit of %u",
+                           path, (long long)sb.st_size,
+                           (unsigned)SEQK_TUNE_DB_MAX_BYTES);
         st = SEQK_ERR_TUNING_DB;
         goto cleanup;
     }
     buf = malloc((size_t)sb.st_size + 1);
     if (!buf) {
-        set_msg(msg, msg_len, "tuning database %s: out of memory", path);
+        seqk__tune_set_msg(msg, msg_len, "tuning database %s: out of memory",
+                           path);
         st = SEQK_ERR_OUT_OF_MEMORY;
         goto cleanup;
     }
@@ -210,8 +213,9 @@ seqk_status seqk__tune_db_read_file(const char *path, seqk_tune_db **db,
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            set_msg(msg, msg_len, "tuning database %s: read failed: %s",
-                    path, strerror(errno));
+            seqk__tune_set_msg(msg, msg_len,
+                               "tuning database %s: read failed: %s", path,
+                               strerror(errno));
             st = SEQK_ERR_IO;
             goto cleanup;
         }
@@ -221,7 +225,7 @@ seqk_status seqk__tune_db_read_file(const char *path, seqk_tune_db **db,
     }
     st = seqk__tune_db_parse(buf, got, db, why, sizeof why);
     if (st != SEQK_OK)
-        set_msg(msg, msg_len, "tuning database %s: %s", path, why);
+        seqk__tune_set_msg(msg, msg_len, "tuning database %s: %s", path, why);
 cleanup:
     free(buf);
     close(fd);
@@ -235,7 +239,7 @@ seqk_status seqk__tune_db_read(const char *path, seqk_tune_db **db,
     if (!path || !db) {
         if (db)
             *db = NULL;
-        set_msg(msg, msg_len, "tuning database: no path");
+        seqk__tune_set_msg(msg, msg_len, "tuning database: no path");
         return SEQK_ERR_INVALID_ARG;
     }
     return seqk__tune_db_read_file(path, db, &missing, msg, msg_len);

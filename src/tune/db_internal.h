@@ -69,4 +69,8 @@ void seqk__tune_rt_free(seqk_tune_db *db);
 uint64_t seqk__tune_fnv(uint64_t h, const void *data, size_t len);
 #define SEQK_TUNE_FNV_INIT 14695981039346656037ull
 
+/* The message of a failed read or write, into the caller's buffer. */
+__attribute__((format(printf, 3, 4)))
+void seqk__tune_set_msg(char *msg, size_t len, const char *fmt, ...);
+
 #endif /* SEQK_TUNE_DB_INTERNAL_H */
