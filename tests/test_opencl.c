@@ -145,12 +145,12 @@ START_TEST(softmax_tunable_legal)
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(t->num_params, 3);
     const int64_t shape[2] = {64, 100};
-    seqk_tune_limits gpu = {.is_opencl = 1, .is_gpu = 1, .max_wg = 256,
+    seqk_tune_limits gpu = {.is_device = 1, .is_gpu = 1, .max_wg = 256,
                             .max_item = {256, 256, 64},
                             .local_mem = 32768};
-    seqk_tune_limits tiny = {.is_opencl = 1, .max_wg = 1,
+    seqk_tune_limits tiny = {.is_device = 1, .max_wg = 1,
                              .max_item = {1, 1, 1}, .local_mem = 4};
-    seqk_tune_limits cpu = {.is_opencl = 0, .threads = 2};
+    seqk_tune_limits cpu = {.is_device = 0, .threads = 2};
     int def[3];
     seqk__tunable_defaults(t, def);
     ck_assert(seqk__tunable_legal(t, def, &gpu, shape));

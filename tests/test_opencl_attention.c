@@ -348,7 +348,7 @@ START_TEST(attention_gpu_limits)
     seqk_context *cl = make_ctx("opencl"), *ref = make_ctx("ref");
     const seqk_tunable *t = seqk__tunable_find("opencl.attention");
     ck_assert_ptr_nonnull(t);
-    seqk_tune_limits gpu = {.is_opencl = 1, .is_gpu = 1, .max_wg = 256,
+    seqk_tune_limits gpu = {.is_device = 1, .is_gpu = 1, .max_wg = 256,
                             .max_item = {256, 256, 64},
                             .local_mem = 32768};
     int def[5];

@@ -310,7 +310,7 @@ START_TEST(legal_rejects)
     ck_assert_ptr_nonnull(path);
     const int64_t shape[5] = {100, 100, 100, 1, 2};
     /* A GPU like the smallest the defaults must fit, and a tiny device. */
-    seqk_tune_limits gpu = {.is_opencl = 1, .is_gpu = 1, .max_wg = 256,
+    seqk_tune_limits gpu = {.is_device = 1, .is_gpu = 1, .max_wg = 256,
                             .max_item = {256, 256, 64},
                             .local_mem = 32768, .threads = 1};
     seqk_tune_limits tiny = gpu;

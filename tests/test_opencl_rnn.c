@@ -623,7 +623,7 @@ START_TEST(step_tunable_constraints)
     ck_assert(t != NULL);
     seqk_tune_limits lim;
     memset(&lim, 0, sizeof lim);
-    lim.is_opencl = lim.is_gpu = 1;
+    lim.is_device = lim.is_gpu = 1;
     lim.max_wg = 128;
     lim.max_item[0] = lim.max_item[1] = 128;
     lim.max_item[2] = 64;

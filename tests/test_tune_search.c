@@ -41,7 +41,7 @@ static seqk_tune_limits gpu_limits(void)
 {
     seqk_tune_limits l;
     memset(&l, 0, sizeof l);
-    l.is_opencl = l.is_gpu = 1;
+    l.is_device = l.is_gpu = 1;
     l.max_wg = 256;
     l.max_item[0] = l.max_item[1] = 256;
     l.max_item[2] = 64;

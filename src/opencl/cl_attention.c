@@ -35,7 +35,7 @@ static int attention_legal(const int *v, const seqk_tune_limits *lim,
 {
     /* shape: Sq, Skv, Dh, Dv (NULL: device limits only, head size 1) */
     const int64_t dh = shape ? shape[2] : 1, dv = shape ? shape[3] : 1;
-    if (!lim->is_opencl)
+    if (!lim->is_device)
         return 0;
     if (v[P_PATH] == 1) {
         const int64_t wg = v[P_RWG];

@@ -81,7 +81,7 @@ static int tiled_legal(const int *v, const seqk_tune_limits *lim,
 {
     (void)shape; /* the kernel guards every edge: any shape runs */
     const int64_t wg = (int64_t)v[T_MDIMC] * v[T_NDIMC];
-    if (!lim->is_opencl)
+    if (!lim->is_device)
         return 0;
     if (v[T_MWG] % (v[T_MDIMC] * v[T_VWM]) != 0 ||
         v[T_NWG] % (v[T_NDIMC] * v[T_VWN]) != 0 ||
@@ -131,7 +131,7 @@ static int direct_legal(const int *v, const seqk_tune_limits *lim,
                         const int64_t *shape)
 {
     (void)shape; /* loads are clamped, stores guarded: any shape runs */
-    return lim->is_opencl && group_fits(v[D_LWM], v[D_LWN], lim) &&
+    return lim->is_device && group_fits(v[D_LWM], v[D_LWN], lim) &&
            v[D_DWM] * v[D_DWN] * v[D_DVK] <= DIRECT_MAX_REGS;
 }
 
@@ -159,7 +159,7 @@ static int rows_legal(const int *v, const seqk_tune_limits *lim,
                       const int64_t *shape)
 {
     (void)shape;
-    return lim->is_opencl && group_fits(v[R_LWM], v[R_LWN], lim) &&
+    return lim->is_device && group_fits(v[R_LWM], v[R_LWN], lim) &&
            v[R_RWM] * v[R_RWN] <= ROWS_MAX_REGS;
 }
 
@@ -186,7 +186,7 @@ static int path_legal(const int *v, const seqk_tune_limits *lim,
                       const int64_t *shape)
 {
     (void)shape;
-    if (!lim->is_opencl)
+    if (!lim->is_device)
         return 0;
     if (v[0] == PATH_CLBLAST)
         return SEQK_HAVE_CLBLAST;

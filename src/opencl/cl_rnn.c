@@ -47,7 +47,7 @@ static int gates_legal(const int *v, const seqk_tune_limits *lim,
                        const int64_t *shape)
 {
     (void)shape;
-    if (!lim->is_opencl)
+    if (!lim->is_device)
         return 1;
     return v[0] <= lim->max_wg && v[0] <= lim->max_item[0];
 }
@@ -82,7 +82,7 @@ static int step_legal(const int *v, const seqk_tune_limits *lim,
 {
     if (v[S_VARIANT] != VARIANT_SEQUENCE)
         return v[S_SWG] == DEFAULT_SWG;
-    if (!lim->is_opencl)
+    if (!lim->is_device)
         return 1;
     if (v[S_SWG] > lim->max_wg || v[S_SWG] > lim->max_item[0])
         return 0;

@@ -23,7 +23,7 @@ static int seq_legal(const int *v, const seqk_tune_limits *lim,
                      const int64_t *shape)
 {
     (void)shape;
-    if (!lim->is_opencl)
+    if (!lim->is_device)
         return 0;
     for (int i = 0; i < NUM_P; i++)
         if (v[i] > lim->max_wg || v[i] > lim->max_item[0])

@@ -31,7 +31,7 @@ static int softmax_legal(const int *v, const seqk_tune_limits *lim,
                          const int64_t *shape)
 {
     (void)shape; /* every size works; only the device limits matter */
-    if (!lim->is_opencl)
+    if (!lim->is_device)
         return 0;
     const int64_t rwg = v[P_RWG], cwg = v[P_CWG];
     if (rwg != 0 && (!is_pow2(v[P_RWG]) || rwg > lim->max_wg ||

@@ -17,7 +17,7 @@ void seqk__tune_limits(seqk_context *ctx, seqk_tune_limits *lim)
         /* A fact the device could not report stays 0 (the backend logs
          * why): its tunables then keep to values legal everywhere. */
         (void)ctx->dev->facts(ctx, &f);
-        lim->is_opencl = 1;
+        lim->is_device = 1;
         lim->is_gpu = f.is_gpu;
         lim->max_wg = f.max_wg;
         for (int i = 0; i < 3; i++)

@@ -36,7 +36,7 @@
 
 /* What legal() may depend on, filled from the context's device. */
 typedef struct seqk_tune_limits {
-    int is_opencl;            /* a device backend's context (device.h) */
+    int is_device;            /* a device backend's context (device.h) */
     int is_gpu;
     int64_t max_wg;           /* device: largest work-group */
     int64_t max_item[3];      /* device: largest work-group per dimension */
