@@ -264,13 +264,42 @@ START_TEST(rejects_files)
     ck_assert_int_eq(seqk__tune_db_read(dir, &db, msg, sizeof msg),
                      SEQK_ERR_TUNING_DB);
     ck_assert_ptr_nonnull(strstr(msg, "not a regular file"));
-    /* An update replaces a corrupt file and says so. */
+    /* An update never overwrites a file it cannot use: the corrupt file
+     * moves aside with its bytes, a new database starts, and the message
+     * says where the old one went. */
     snprintf(path, sizeof path, "%s/bad.json", dir);
     write_text(path, "{\"format\":", 10);
     seqk_tune_db *s = sample_db(NULL);
     ck_assert_int_eq(seqk__tune_db_update(path, seqk__tune_db_get(s, 0), 1, msg,
                                          sizeof msg), SEQK_OK);
-    ck_assert_ptr_nonnull(strstr(msg, "replaced"));
+    const char *at = strstr(msg, "moved aside to ");
+    ck_assert_msg(at != NULL, "%s", msg);
+    char aside[400];
+    ck_assert_int_eq(sscanf(at + 15, "%399[^,]", aside), 1);
+    FILE *kept = fopen(aside, "rb");
+    ck_assert_msg(kept != NULL, "%s", aside);
+    char bytes[32] = "";
+    ck_assert_int_eq(fread(bytes, 1, sizeof bytes, kept), 10);
+    fclose(kept);
+    ck_assert_int_eq(memcmp(bytes, "{\"format\":", 10), 0);
+    ck_assert_int_eq(seqk__tune_db_read(path, &db, msg, sizeof msg), SEQK_OK);
+    ck_assert_int_eq(seqk__tune_db_count(db), 1);
+    seqk__tune_db_free(db);
+    /* A second bad file within the same second gets its own name. */
+    write_text(path, "{\"format\":", 10);
+    ck_assert_int_eq(seqk__tune_db_update(path, seqk__tune_db_get(s, 0), 1, msg,
+                                         sizeof msg), SEQK_OK);
+    at = strstr(msg, "moved aside to ");
+    ck_assert_msg(at != NULL, "%s", msg);
+    char aside2[400];
+    ck_assert_int_eq(sscanf(at + 15, "%399[^,]", aside2), 1);
+    ck_assert_str_ne(aside2, aside);
+    ck_assert_int_eq(access(aside, F_OK), 0);
+    ck_assert_int_eq(access(aside2, F_OK), 0);
+    /* A path that is a directory is not moved: the update fails. */
+    ck_assert_int_eq(seqk__tune_db_update(dir, seqk__tune_db_get(s, 0), 1,
+                                         msg, sizeof msg), SEQK_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(msg, "cannot move it aside"));
     ck_assert_int_eq(seqk__tune_db_read(path, &db, msg, sizeof msg), SEQK_OK);
     ck_assert_int_eq(seqk__tune_db_count(db), 1);
     seqk__tune_db_free(db);

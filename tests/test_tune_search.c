@@ -606,6 +606,29 @@ START_TEST(e2e_tune_show_check_export_import)
     ck_assert_msg(strstr(out_buf, "imported 1 entries"), "%s", out_buf);
     ck_assert_int_eq(run_exe(check, NULL), 0);
     ck_assert_msg(strstr(out_buf, "OK, 1 entries"), "%s", out_buf);
+
+    /* A missing import file is an error (a typo), not zero entries. */
+    const char *missing[] = {"tune", "--import", path_of("no-such.json"),
+                             "--db", db, NULL};
+    ck_assert_int_eq(run_exe(missing, NULL), 1);
+    ck_assert_msg(strstr(err_buf, "no such file"), "%s", err_buf);
+
+    /* An import never overwrites a database it cannot read (here a newer
+     * version): the file moves aside, whole, and the command says so. */
+    static const char v2[] =
+        "{\"format\":\"seqk-tuning\",\"version\":2,\"entries\":[]}";
+    FILE *f = fopen(db, "w");
+    ck_assert(f != NULL);
+    fputs(v2, f);
+    fclose(f);
+    ck_assert_msg(run_exe(import, NULL) == 0, "%s", err_buf);
+    ck_assert_msg(strstr(err_buf, "version 2") &&
+                      strstr(err_buf, "moved aside to"), "%s", err_buf);
+    snprintf(cmd, sizeof cmd, "cat '%s'.corrupt-* | grep -q '\"version\":2'",
+             db);
+    ck_assert_msg(system(cmd) == 0, "the newer database was not kept");
+    ck_assert_int_eq(run_exe(check, NULL), 0);
+    ck_assert_msg(strstr(out_buf, "OK, 1 entries"), "%s", out_buf);
 }
 END_TEST
 

@@ -417,6 +417,8 @@ static int run_task(task_run *tr, const seqk_tune_fp *fp,
             status = -1;
             goto done;
         }
+        if (msg[0]) /* e.g. an unusable database moved aside */
+            fprintf(stderr, "%sseqk tune: %s\n", tr->tty ? "\n" : "", msg);
         if (keep)
             snprintf(line, sizeof line, "%s: defaults kept (%.4f ms; %d "
                      "measured): recorded as this bucket's best", k->t->id,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -275,12 +276,39 @@ seqk_status seqk__tune_db_update(const char *path, const seqk_tune_entry *e,
     return seqk__tune_db_update_ex(path, e, n, NULL, 0, NULL, msg, msg_len);
 }
 
+/* Renames the regular file at path to path.corrupt-<unix time>[-N] (a
+ * name not taken yet), into aside.  0 with errno set when path is not a
+ * regular file or the rename fails. */
+static int move_aside(const char *path, char *aside, size_t len)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return 0;
+    if (!S_ISREG(sb.st_mode)) {
+        errno = EISDIR;
+        return 0;
+    }
+    const long long now = (long long)time(NULL);
+    for (int k = 0; k < 100; k++) {
+        int n = k ? snprintf(aside, len, "%s.corrupt-%lld-%d", path, now, k)
+                  : snprintf(aside, len, "%s.corrupt-%lld", path, now);
+        if (n < 0 || (size_t)n >= len) {
+            errno = ENAMETOOLONG;
+            return 0;
+        }
+        if (lstat(aside, &sb) != 0 && errno == ENOENT)
+            return rename(path, aside) == 0;
+    }
+    errno = EEXIST;
+    return 0;
+}
+
 seqk_status seqk__tune_db_update_ex(const char *path, const seqk_tune_entry *e,
                                    int n, const seqk_tune_fp *remove_fps,
                                    int n_remove, int *removed, char *msg,
                                    size_t msg_len)
 {
-    char lock[1100], dir[1024], why[512] = "";
+    char lock[1100], dir[1024], why[512] = "", aside[1100] = "";
     seqk_tune_db *db = NULL;
     seqk_status st;
     int fd, missing;
@@ -329,6 +357,16 @@ seqk_status seqk__tune_db_update_ex(const char *path, const seqk_tune_entry *e,
     if (st == SEQK_ERR_OUT_OF_MEMORY)
         goto cleanup;
     if (st != SEQK_OK) {
+        /* A file this seqk cannot use (corrupt, truncated, a newer
+         * version, unreadable) is never overwritten: it moves aside,
+         * with its data, and a new database starts. */
+        if (!move_aside(path, aside, sizeof aside)) {
+            seqk__tune_set_msg(msg, msg_len,
+                               "%s; not updated: cannot move it aside: %s",
+                               why, strerror(errno));
+            st = SEQK_ERR_IO;
+            goto cleanup;
+        }
         db = seqk__tune_db_new();
         if (!db) {
             st = SEQK_ERR_OUT_OF_MEMORY;
@@ -357,7 +395,9 @@ seqk_status seqk__tune_db_update_ex(const char *path, const seqk_tune_entry *e,
         goto cleanup;
     }
     if (st != SEQK_OK)
-        seqk__tune_set_msg(msg, msg_len, "%s; replaced by a new file", why);
+        seqk__tune_set_msg(msg, msg_len,
+                           "%s; moved aside to %s, a new database started",
+                           why, aside);
     st = SEQK_OK;
 cleanup:
     if (st == SEQK_ERR_OUT_OF_MEMORY && msg && msg_len && !msg[0])

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tune/db_internal.h"
 #include "tune_tool.h"
 
 /* ----------------------------------------------------------- devices */
@@ -160,8 +161,24 @@ int tune_cmd_export_import(const char *dbpath, const char *file,
     seqk_tune_db *src = NULL, *out = NULL;
     seqk_tune_entry *sel = NULL;
     int rc = 1, n = 0, other = 0;
-    if (read_db(import ? file : dbpath, &src))
+    if (import) {
+        /* A missing database is an empty one; a missing import file is a
+         * mistake (a typo), not zero entries. */
+        int missing = 0;
+        if (seqk__tune_db_read_file(file, &src, &missing, msg, sizeof msg) !=
+            SEQK_OK) {
+            fprintf(stderr, "seqk tune: %s: %s\n", file, msg);
+            return 1;
+        }
+        if (missing) {
+            fprintf(stderr, "seqk tune: %s: cannot import: no such file\n",
+                    file);
+            seqk__tune_db_free(src);
+            return 1;
+        }
+    } else if (read_db(dbpath, &src)) {
         return 1;
+    }
     const int nfp = machine_fps(fps, specs, MAX_DEVICES);
     const int count = seqk__tune_db_count(src);
     sel = malloc((size_t)(count > 0 ? count : 1) * sizeof *sel);
@@ -182,6 +199,8 @@ int tune_cmd_export_import(const char *dbpath, const char *file,
             fprintf(stderr, "seqk tune: %s: %s\n", dbpath, msg);
             goto cleanup;
         }
+        if (n > 0 && msg[0]) /* e.g. an unusable database moved aside */
+            fprintf(stderr, "seqk tune: %s\n", msg);
         printf("imported %d entries from %s into %s", n, file, dbpath);
     } else {
         out = seqk__tune_db_new();
