@@ -230,7 +230,7 @@ START_TEST(write_is_atomic)
 {
     const int64_t d = 2;
     const float x[2] = { 1, 2 }, y[2] = { 3, 4 };
-    char err[256];
+    char err[1024];
     npy_array a;
     const char *path = tmp_path("a.npy");
     ck_assert_int_eq(npy_write_f32(path, 1, &d, x, err, sizeof err), 0);
@@ -239,14 +239,58 @@ START_TEST(write_is_atomic)
     ck_assert_int_eq(npy_read(path, &a, err, sizeof err), 0);
     ck_assert(memcmp(a.data, y, sizeof y) == 0);
     npy_free(&a);
-    /* When the temporary cannot be made the old file stays whole. */
-    ck_assert(mkdir(tmp_path("a.npy.tmp"), 0700) == 0);
-    ck_assert_int_eq(npy_write_f32(path, 1, &d, x, err, sizeof err),
+    /* When the temporary cannot be made the old file stays whole: a
+     * 250-byte name exists, its temporary's name is too long. */
+    char longname[251];
+    memset(longname, 'n', 250);
+    longname[250] = '\0';
+    memcpy(longname + 246, ".npy", 4);
+    const char *lpath = tmp_path(longname);
+    ck_assert_int_eq(npy_write_f32(path, 1, &d, y, err, sizeof err), 0);
+    ck_assert(rename(path, lpath) == 0);
+    ck_assert_int_eq(npy_write_f32(lpath, 1, &d, x, err, sizeof err),
                      NPY_ERR_IO);
-    ck_assert_msg(strstr(err, "a.npy") != NULL, "%s", err);
-    ck_assert_int_eq(npy_read(path, &a, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "cannot create") != NULL, "%s", err);
+    ck_assert_int_eq(npy_read(lpath, &a, err, sizeof err), 0);
     ck_assert(memcmp(a.data, y, sizeof y) == 0);
     npy_free(&a);
+    /* A symlink planted at the old fixed temporary name is not written
+     * through: its target stays as it was (issue 14, defect 3). */
+    const char *victim = tmp_path("victim");
+    put_bytes(victim, "keep", 4);
+    ck_assert(symlink(victim, tmp_path("a.npy.tmp")) == 0);
+    ck_assert_int_eq(npy_write_f32(path, 1, &d, x, err, sizeof err), 0);
+    char kept[8] = "";
+    FILE *vf = fopen(victim, "rb");
+    ck_assert(vf != NULL);
+    ck_assert_uint_eq(fread(kept, 1, sizeof kept, vf), 4);
+    fclose(vf);
+    ck_assert(memcmp(kept, "keep", 4) == 0);
+    /* Only a regular file or a missing path is replaced: a symlink, a
+     * FIFO and a directory are refused and left alone (defect 2). */
+    const char *link = tmp_path("link.npy");
+    ck_assert(symlink(victim, link) == 0);
+    ck_assert_int_eq(npy_write_f32(link, 1, &d, x, err, sizeof err),
+                     NPY_ERR_IO);
+    ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+    struct stat lsb;
+    ck_assert(lstat(link, &lsb) == 0 && S_ISLNK(lsb.st_mode));
+    const char *fifo = tmp_path("fifo.npy");
+    ck_assert(mkfifo(fifo, 0600) == 0);
+    ck_assert_int_eq(npy_write_f32(fifo, 1, &d, x, err, sizeof err),
+                     NPY_ERR_IO);
+    ck_assert(lstat(fifo, &lsb) == 0 && S_ISFIFO(lsb.st_mode));
+    ck_assert_int_eq(npy_write_f32(tmpdir, 1, &d, x, err, sizeof err),
+                     NPY_ERR_IO);
+    /* Reading a FIFO returns at once (it used to block in open: defect
+     * 4), refused as not a regular file. */
+    ck_assert_int_eq(npy_read(fifo, &a, err, sizeof err), NPY_ERR_IO);
+    ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+    /* No temporaries are left behind. */
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q 'XXXX\\|\\.npy\\.[A-Za-z0-9]\\{6\\}$'",
+             tmpdir);
+    ck_assert_msg(system(cmd) != 0, "a temporary was left in %s", tmpdir);
     /* A missing directory: an error and no file. */
     const char *bad = tmp_path("no/such/dir.npy");
     ck_assert_int_eq(npy_write_f32(bad, 1, &d, x, err, sizeof err),

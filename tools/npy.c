@@ -10,11 +10,13 @@
 #include "npy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char npy_magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
 
@@ -411,20 +413,29 @@ npy_status npy_read(const char *path, npy_array *out, char *err,
     if (!path)
         return npy_fail(err, err_len, NPY_ERR_ARG, path, "path is NULL");
 
-    f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: a FIFO must not block the open; it is refused below
+     * as not a regular file.  Reads of a regular file never block. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
         return npy_fail(err, err_len, NPY_ERR_IO, path, "cannot open: %s",
                         strerror(errno));
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
+    if (fstat(fd, &sb) != 0) {
         st = npy_fail(err, err_len, NPY_ERR_IO, path, "cannot stat: %s",
                       strerror(errno));
-        goto cleanup;
+        close(fd);
+        return st;
     }
     if (!S_ISREG(sb.st_mode)) {
-        st = npy_fail(err, err_len, NPY_ERR_IO, path,
-                      "not a regular file");
-        goto cleanup;
+        close(fd);
+        return npy_fail(err, err_len, NPY_ERR_IO, path, "not a regular file");
+    }
+    f = fdopen(fd, "rb");
+    if (!f) {
+        st = npy_fail(err, err_len, NPY_ERR_IO, path, "cannot open: %s",
+                      strerror(errno));
+        close(fd);
+        return st;
     }
     const uint64_t file_size = (uint64_t)sb.st_size;
     if (file_size == 0) {
@@ -657,12 +668,31 @@ npy_status npy_write(const char *path, npy_dtype dtype, int ndim,
     for (size_t i = 0; i < prefix - 8; i++)
         pre[8 + i] = (unsigned char)(header_len >> (8 * i));
 
+    /* Only a regular file or a missing path is replaced: never a device,
+     * a FIFO, a directory or a symlink (as root, -o /dev/null would
+     * otherwise replace the real one). */
+    struct stat sb;
+    mode_t mode;
+    if (lstat(path, &sb) == 0) {
+        if (!S_ISREG(sb.st_mode))
+            return npy_fail(err, err_len, NPY_ERR_IO, path,
+                            "not a regular file (refusing to replace a "
+                            "device, FIFO, directory or symlink)");
+        mode = sb.st_mode & 0777;
+    } else if (errno == ENOENT) {
+        mode = umask(0);
+        umask(mode);
+        mode = 0666 & ~mode;
+    } else {
+        return npy_fail(err, err_len, NPY_ERR_IO, path, "cannot stat: %s",
+                        strerror(errno));
+    }
     const size_t path_len = strlen(path);
-    tmp = malloc(path_len + 5);
+    tmp = malloc(path_len + 8);
     if (!tmp)
         return npy_fail(err, err_len, NPY_ERR_NOMEM, path, "out of memory");
     memcpy(tmp, path, path_len);
-    memcpy(tmp + path_len, ".tmp", 5);
+    memcpy(tmp + path_len, ".XXXXXX", 8);
 
     const void *payload = data;
     if (itemsize > 1 && bytes && !host_is_little_endian()) {
@@ -677,10 +707,19 @@ npy_status npy_write(const char *path, npy_dtype dtype, int ndim,
         payload = swapped;
     }
 
-    f = fopen(tmp, "wb");
-    if (!f) {
+    /* A fresh name in the target's folder (O_EXCL): a file or symlink
+     * planted at a guessable name is never written through. */
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
         st = npy_fail(err, err_len, NPY_ERR_IO, path, "cannot create %s: %s",
                       tmp, strerror(errno));
+        goto cleanup;
+    }
+    if (fchmod(fd, mode) != 0 || !(f = fdopen(fd, "wb"))) {
+        st = npy_fail(err, err_len, NPY_ERR_IO, path, "cannot create %s: %s",
+                      tmp, strerror(errno));
+        close(fd);
+        remove(tmp);
         goto cleanup;
     }
     int ok = fwrite(pre, 1, prefix, f) == prefix &&
