@@ -10,10 +10,12 @@
  * on host copies for ops without a kernel.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "opencl/cl_backend.h"
@@ -457,6 +459,26 @@ START_TEST(disk_cache)
     seqk__cl_cache_stats(&hits, &builds, &rejects);
     ck_assert_int_eq(hits, hits0 + 2);
     ck_assert_int_eq(builds, builds0 + 3);
+    /* a FIFO in its place: refused at once (it used to block forever in
+     * fopen), rebuilt, and the FIFO replaced by a good file */
+    ck_assert_int_eq(remove(file), 0);
+    ck_assert_int_eq(mkfifo(file, 0600), 0);
+    run_small_softmax();
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
+    ck_assert_int_eq(rejects, rejects0 + 3);
+    ck_assert_int_eq(builds, builds0 + 4);
+    struct stat sb;
+    ck_assert(stat(file, &sb) == 0 && S_ISREG(sb.st_mode));
+    /* a 3 GiB sparse file: refused from its size, before its body is
+     * read (it used to be read whole: 3.2 GB RSS, 20 s) */
+    int fd = open(file, O_WRONLY | O_TRUNC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)3 << 30), 0);
+    close(fd);
+    run_small_softmax();
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
+    ck_assert_int_eq(rejects, rejects0 + 4);
+    ck_assert_int_eq(builds, builds0 + 5);
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert(system(cmd) == 0);

@@ -14,6 +14,7 @@
  *              rewritten — never an error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,28 +52,71 @@ const char *seqk__cl_embedded_source(const char *name)
     return NULL;
 }
 
-static char *read_file(const char *path, size_t *len)
+/* The largest kernel source and cached program binary read from disk: a
+ * corrupt or hostile file is refused from its size, never read whole. */
+#define MAX_SOURCE_BYTES ((uint64_t)16 << 20)
+#define MAX_BINARY_BYTES ((uint64_t)256 << 20)
+
+/* Opens path for reading when it is a regular file, its size in *size.
+ * O_NONBLOCK: a FIFO must not block the open (it is refused, EINVAL).
+ * -1 with errno set otherwise. */
+static int open_regular(const char *path, uint64_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        const int e = S_ISREG(sb.st_mode) ? errno : EINVAL;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    *size = (uint64_t)sb.st_size;
+    return fd;
+}
+
+/* n bytes from fd into buf: 0, or -1 on an error or a short file. */
+static int read_full(int fd, void *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t k = read(fd, (char *)buf + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+/* The regular file at path, NUL-terminated (malloc'd), when it holds at
+ * most max bytes; NULL with errno set otherwise (EFBIG: larger). */
+static char *read_file(const char *path, uint64_t max, size_t *len)
+{
+    uint64_t n;
+    int fd = open_regular(path, &n);
+    if (fd < 0)
         return NULL;
     char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-            buf = malloc((size_t)n + 1);
-            if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-                free(buf);
-                buf = NULL;
-            }
-            if (buf) {
-                buf[n] = '\0';
-                if (len)
-                    *len = (size_t)n;
-            }
-        }
+    if (n > max) {
+        errno = EFBIG;
+    } else if ((buf = malloc((size_t)n + 1)) != NULL &&
+               read_full(fd, buf, (size_t)n) != 0) {
+        free(buf);
+        buf = NULL;
     }
-    fclose(f);
+    const int e = errno;
+    close(fd);
+    errno = e;
+    if (buf) {
+        buf[n] = '\0';
+        if (len)
+            *len = (size_t)n;
+    }
     return buf;
 }
 
@@ -85,7 +129,7 @@ static seqk_status load_source(seqk_context *ctx, const char *name,
     if (dir && *dir) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-        *out = read_file(path, NULL);
+        *out = read_file(path, MAX_SOURCE_BYTES, NULL);
         if (!*out)
             return seqk__error(ctx, SEQK_ERR_IO,
                                "OpenCL: cannot read kernel source %s "
@@ -116,7 +160,7 @@ char *seqk__cl_source_text(const char *name)
         char path[1024];
         int n = snprintf(path, sizeof path, "%s/%s.cl", dir, name);
         char *text = n > 0 && (size_t)n < sizeof path
-                         ? read_file(path, NULL) : NULL;
+                         ? read_file(path, MAX_SOURCE_BYTES, NULL) : NULL;
         if (text)
             return text;
     }
@@ -179,24 +223,40 @@ typedef struct cache_header {
 static cl_program load_cached(seqk_context *ctx, const char *path,
                               uint64_t key, const char *options)
 {
-    size_t len = 0;
-    char *file = read_file(path, &len);
-    if (!file)
-        return NULL;
+    uint64_t len = 0;
+    char *file = NULL;
+    int fd = open_regular(path, &len);
+    if (fd < 0 && errno == ENOENT)
+        return NULL; /* not cached yet */
     cl_program prog = NULL;
     cache_header h;
     const char *why = NULL;
+    /* The header first: a file too short, too large or of another key is
+     * refused before any of its body is read. */
+    if (fd < 0) {
+        why = "not a readable regular file";
+        goto out;
+    }
     if (len < sizeof h) {
         why = "short file";
         goto out;
     }
-    memcpy(&h, file, sizeof h);
-    if (memcmp(h.magic, CACHE_MAGIC, 8) || h.key != key ||
+    if (len - sizeof h > MAX_BINARY_BYTES) {
+        why = "larger than the cache's limit";
+        goto out;
+    }
+    if (read_full(fd, &h, sizeof h) != 0 ||
+        memcmp(h.magic, CACHE_MAGIC, 8) || h.key != key ||
         h.size != len - sizeof h) {
         why = "bad header";
         goto out;
     }
-    const unsigned char *bin = (const unsigned char *)file + sizeof h;
+    file = malloc((size_t)h.size + 1);
+    if (!file || read_full(fd, file, (size_t)h.size) != 0) {
+        why = file ? "short read" : "out of memory";
+        goto out;
+    }
+    const unsigned char *bin = (const unsigned char *)file;
     if (fnv(14695981039346656037ull, bin, (size_t)h.size) != h.checksum) {
         why = "checksum mismatch";
         goto out;
@@ -226,6 +286,8 @@ out:
                   "opencl: disk cache %s unusable (%s); rebuilding", path,
                   why);
     }
+    if (fd >= 0)
+        close(fd);
     free(file);
     return prog;
 }
