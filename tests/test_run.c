@@ -512,6 +512,28 @@ START_TEST(run_attention_bool_mask)
 }
 END_TEST
 
+/* Attributes that would size Y far beyond its inputs are refused before
+ * Y is allocated: q_num_heads=110995177 over a 256-byte Q used to ask for
+ * 16 GB (issue 14, defect 6). */
+START_TEST(run_attention_huge_heads_refused)
+{
+    const int64_t d[3] = { 1, 8, 8 };
+    float x[64];
+    for (int k = 0; k < 64; k++)
+        x[k] = (float)k / 64.0f;
+    put_f32("Q.npy", 3, d, x);
+    put_f32("K.npy", 3, d, x);
+    put_f32("V.npy", 3, d, x);
+    const char *args[] = { "Attention", "-i", "Q=Q.npy", "-i", "K=K.npy",
+                           "-i", "V=V.npy", "-a", "q_num_heads=110995177",
+                           "-a", "kv_num_heads=1", "-o", "Y=Y.npy", NULL };
+    char err[1024];
+    ck_assert_int_eq(run_seqk(args, err, sizeof err, NULL, 0), 1);
+    ck_assert_msg(strstr(err, "not a multiple of q_num_heads=110995177"),
+                  "%s", err);
+}
+END_TEST
+
 /* 4-D, additive float mask, bottom-right causal, softcap. */
 START_TEST(run_attention_4d_causal)
 {
@@ -763,6 +785,7 @@ int main(void)
     tcase_add_loop_test(tc, run_rnn_only_yh, 0, nd);
     tcase_add_loop_test(tc, run_attention_bool_mask, 0, nd);
     tcase_add_loop_test(tc, run_attention_4d_causal, 0, nd);
+    tcase_add_test(tc, run_attention_huge_heads_refused);
     tcase_add_loop_test(tc, run_seq_attention, 0, nd);
     tcase_add_loop_test(tc, run_errors, 0,
                         (int)(sizeof err_cases / sizeof err_cases[0]));

@@ -226,6 +226,18 @@ int run_op_attention(run_state *st)
             return run_fail(1,
                             "Attention: 3-D Q, K and V need -a q_num_heads=N "
                             "and -a kv_num_heads=N");
+        /* Y's size follows from these attributes: check them against Q
+         * before allocating Y, so that q_num_heads=16777216 over a tiny
+         * Q is refused rather than allocated (the library checks the
+         * rest once Y exists). */
+        const int64_t qd = seqk_tensor_dim(Q, 2);
+        if (p.q_num_heads < 0 || p.kv_num_heads < 0 ||
+            p.q_num_heads > qd || qd % p.q_num_heads)
+            return run_fail(1,
+                            "Attention: Q has shape %s whose last dim is not "
+                            "a multiple of q_num_heads=%lld",
+                            run_shape_str(Q, sq, sizeof sq),
+                            (long long)p.q_num_heads);
         const int64_t vd = seqk_tensor_dim(V, 2);
         if (vd % p.kv_num_heads)
             return run_fail(1,
