@@ -148,6 +148,28 @@ START_TEST(rejects_bad_fields)
         expect_reject(m, strlen(m), "at most");
         free(m);
     }
+    /* Invalid UTF-8 (a lone continuation byte, an overlong '/', a
+     * surrogate, a truncated sequence) is refused: written back, it made
+     * the file unreadable to other JSON readers (issue 14, defect 8);
+     * valid multi-byte text is kept. */
+    static const char *bad_utf8[] = {"GPU \x80", "\xC0\xAF", "\xED\xA0\x80",
+                                     "\xE2\x82"};
+    for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
+        char *m = mutate(text, "device", "name",
+                         cJSON_CreateString(bad_utf8[i]));
+        expect_reject(m, strlen(m), "not valid UTF-8");
+        free(m);
+    }
+    {
+        char *m = mutate(text, "device", "name",
+                         cJSON_CreateString("Radeon\xE2\x84\xA2 \xF0\x9F\x9A\x80"));
+        seqk_tune_db *db = NULL;
+        char msg[600];
+        ck_assert_msg(seqk__tune_db_parse(m, strlen(m), &db, msg, sizeof msg) ==
+                          SEQK_OK, "%s", msg);
+        seqk__tune_db_free(db);
+        free(m);
+    }
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         const double badv[] = {-1, 1e300};
         char *m = mutate(text, NULL, nums[i], cJSON_CreateString("1"));

@@ -190,6 +190,38 @@ static const cJSON *member(const cJSON *o, const char *key, perr *p,
     return found;
 }
 
+/* Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF).  cJSON passes any bytes through,
+ * and a file holding invalid UTF-8 is not JSON to other readers
+ * (Python's json module refuses it), so the database never stores it. */
+static int utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s++;
+        int n;
+        unsigned cp, min;
+        if (c < 0x80)
+            continue;
+        if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        for (int k = 0; k < n; k++, s++) {
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*s & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+    }
+    return 1;
+}
+
 static seqk_status get_str(const cJSON *o, const char *key, char *dst,
                            size_t size, perr *p)
 {
@@ -204,6 +236,8 @@ static seqk_status get_str(const cJSON *o, const char *key, char *dst,
     for (const char *s = v->valuestring; *s; s++)
         if ((unsigned char)*s < 0x20)
             return fail(p, "\"%s\" has a control character", key);
+    if (!utf8_valid((const unsigned char *)v->valuestring))
+        return fail(p, "\"%s\" is not valid UTF-8", key);
     memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
     return SEQK_OK;
 }
