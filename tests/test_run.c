@@ -512,6 +512,36 @@ START_TEST(run_attention_bool_mask)
 }
 END_TEST
 
+/* Outputs appear together or not at all: when the second -o cannot be
+ * written, the first is not left behind (issue 14, defect 9). */
+START_TEST(run_outputs_all_or_nothing)
+{
+    const int64_t qd[2] = { 2, 4 }, kd[3] = { 2, 3, 4 };
+    float x[24];
+    for (int k = 0; k < 24; k++)
+        x[k] = (float)(k % 7) / 7.0f;
+    put_f32("q.npy", 2, qd, x);
+    put_f32("k.npy", 3, kd, x);
+    char dirpath[600];
+    snprintf(dirpath, sizeof dirpath, "%s/w_dir.npy", tmpdir);
+    ck_assert_int_eq(mkdir(dirpath, 0700), 0);
+    remove(path_of("c_only.npy"));
+    const char *args[] = { "SeqAttention", "-i", "query=q.npy",
+                           "-i", "keys=k.npy", "-o", "context=c_only.npy",
+                           "-o", "weights=w_dir.npy", NULL };
+    char err[1024];
+    ck_assert_int_eq(run_seqk(args, err, sizeof err, NULL, 0), 1);
+    ck_assert_msg(strstr(err, "weights") && strstr(err, "not a regular file"),
+                  "%s", err);
+    ck_assert_msg(access(path_of("c_only.npy"), F_OK) != 0,
+                  "context written although weights failed");
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q 'c_only'", tmpdir);
+    ck_assert_msg(system(cmd) != 0, "a temporary was left in %s", tmpdir);
+    rmdir(dirpath);
+}
+END_TEST
+
 /* Attributes that would size Y far beyond its inputs are refused before
  * Y is allocated: q_num_heads=110995177 over a 256-byte Q used to ask for
  * 16 GB (issue 14, defect 6). */
@@ -786,6 +816,7 @@ int main(void)
     tcase_add_loop_test(tc, run_attention_bool_mask, 0, nd);
     tcase_add_loop_test(tc, run_attention_4d_causal, 0, nd);
     tcase_add_test(tc, run_attention_huge_heads_refused);
+    tcase_add_test(tc, run_outputs_all_or_nothing);
     tcase_add_loop_test(tc, run_seq_attention, 0, nd);
     tcase_add_loop_test(tc, run_errors, 0,
                         (int)(sizeof err_cases / sizeof err_cases[0]));

@@ -675,7 +675,9 @@ cleanup:
     return rc;
 }
 
-static int write_output(const run_state *st, int k)
+/* Output k into a temporary beside its path (*staged); write_outputs
+ * renames them all once every one is written. */
+static int stage_output(const run_state *st, int k, char **staged)
 {
     const seqk_tensor *t = st->out[k];
     const char *name = st->op->outputs[k];
@@ -694,9 +696,31 @@ static int write_output(const run_state *st, int k)
         dims[i] = seqk_tensor_dim(t, i);
     if (seqk_tensor_read(t, host, bytes))
         rc = run_fail(1, "output %s: %s", name, seqk_last_error(st->ctx));
-    else if (npy_write_f32(st->out_path[k], nd, dims, host, err, sizeof err))
+    else if (npy_stage(st->out_path[k], NPY_F32, nd, dims, host, staged,
+                       err, sizeof err))
         rc = run_fail(1, "output %s: %s", name, err);
     free(host);
+    return rc;
+}
+
+/* All requested outputs, or none: each is staged first; if one fails the
+ * others' temporaries are removed and every path keeps what it had. */
+static int write_outputs(const run_state *st)
+{
+    char *staged[MAX_OP_OUTPUTS] = {NULL};
+    int rc = 0;
+    for (int k = 0; !rc && k < MAX_OP_OUTPUTS; k++)
+        if (st->out_path[k])
+            rc = stage_output(st, k, &staged[k]);
+    for (int k = 0; k < MAX_OP_OUTPUTS; k++) {
+        if (!staged[k])
+            continue;
+        char err[400];
+        if (rc)
+            npy_discard(staged[k]);
+        else if (npy_commit(staged[k], st->out_path[k], err, sizeof err))
+            rc = run_fail(1, "output %s: %s", st->op->outputs[k], err);
+    }
     return rc;
 }
 
@@ -728,9 +752,8 @@ int seqk_cmd_run(int argc, char **argv)
             rc = load_input(&st, k);
     if (!rc)
         rc = st.op->run(&st);
-    for (int k = 0; !rc && k < MAX_OP_OUTPUTS; k++)
-        if (st.out_path[k])
-            rc = write_output(&st, k);
+    if (!rc)
+        rc = write_outputs(&st);
 
     for (int k = 0; k < MAX_OP_INPUTS; k++)
         seqk_tensor_destroy(st.in[k]);

@@ -616,9 +616,9 @@ static size_t format_header(npy_dtype dtype, int ndim, const int64_t *dims,
     return n + (size_t)k;
 }
 
-npy_status npy_write(const char *path, npy_dtype dtype, int ndim,
-                     const int64_t *dims, const void *data, char *err,
-                     size_t err_len)
+npy_status npy_stage(const char *path, npy_dtype dtype, int ndim,
+                     const int64_t *dims, const void *data, char **staged,
+                     char *err, size_t err_len)
 {
     npy_status st = NPY_OK;
     FILE *f = NULL;
@@ -627,6 +627,7 @@ npy_status npy_write(const char *path, npy_dtype dtype, int ndim,
 
     if (err && err_len)
         err[0] = '\0';
+    *staged = NULL;
     if (!path)
         return npy_fail(err, err_len, NPY_ERR_ARG, path, "path is NULL");
     if (!npy_descr(dtype))
@@ -737,12 +738,8 @@ npy_status npy_write(const char *path, npy_dtype dtype, int ndim,
         remove(tmp);
         goto cleanup;
     }
-    if (rename(tmp, path) != 0) {
-        st = npy_fail(err, err_len, NPY_ERR_IO, path, "cannot rename %s: %s",
-                      tmp, strerror(errno));
-        remove(tmp);
-        goto cleanup;
-    }
+    *staged = tmp;
+    tmp = NULL;
 
 cleanup:
     if (f)
@@ -750,6 +747,36 @@ cleanup:
     free(swapped);
     free(tmp);
     return st;
+}
+
+npy_status npy_commit(char *staged, const char *path, char *err,
+                      size_t err_len)
+{
+    npy_status st = NPY_OK;
+    if (rename(staged, path) != 0) {
+        st = npy_fail(err, err_len, NPY_ERR_IO, path, "cannot rename %s: %s",
+                      staged, strerror(errno));
+        remove(staged);
+    }
+    free(staged);
+    return st;
+}
+
+void npy_discard(char *staged)
+{
+    if (staged)
+        remove(staged);
+    free(staged);
+}
+
+npy_status npy_write(const char *path, npy_dtype dtype, int ndim,
+                     const int64_t *dims, const void *data, char *err,
+                     size_t err_len)
+{
+    char *staged = NULL;
+    npy_status st = npy_stage(path, dtype, ndim, dims, data, &staged, err,
+                              err_len);
+    return st ? st : npy_commit(staged, path, err, err_len);
 }
 
 npy_status npy_write_f32(const char *path, int ndim, const int64_t *dims,

@@ -67,6 +67,18 @@ npy_status npy_write(const char *path, npy_dtype dtype, int ndim,
 npy_status npy_write_f32(const char *path, int ndim, const int64_t *dims,
                          const float *data, char *err, size_t err_len);
 
+/* npy_write in two steps, so that several files appear together or not
+ * at all: npy_stage writes the array to a fresh temporary beside path
+ * (*staged, malloc'd; NULL on failure), npy_commit renames it over path
+ * (and frees the name; on failure the temporary is removed), npy_discard
+ * removes it. */
+npy_status npy_stage(const char *path, npy_dtype dtype, int ndim,
+                     const int64_t *dims, const void *data, char **staged,
+                     char *err, size_t err_len);
+npy_status npy_commit(char *staged, const char *path, char *err,
+                      size_t err_len);
+void npy_discard(char *staged);
+
 /* Frees out->data and zeroes out; NULL and zeroed arrays are fine. */
 void npy_free(npy_array *a);
 
