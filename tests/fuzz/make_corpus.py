@@ -83,9 +83,9 @@ def corpus_bench():
     t = 'fuzz_bench_desc'
     for i, d in enumerate([
             'gemm:m=64,n=64,k=64', 'gemm:m=256,n=32,k=512,transb=1',
-            'lstm:hidden=128,batch=4,seq=10', 'gru:hidden=64,batch=2,seq=3,input=32,bidir=1,layers=2,lbr=1',
-            'rnn:hidden=16,act=1', 'attention:batch=1,seq=8,heads=2,dim=16,kvseq=12,causal=1',
-            'seqattn:batch=2,seq=8,dim=16,score=1', 'softmax:rows=4,n=10,inner=3',
+            'lstm:hidden=128,batch=4,seq=10', 'gru:hidden=64,batch=2,seq=3,input=32,dir=bi,layers=2,lbr=1',
+            'rnn:hidden=16,batch=1,seq=2,act=relu', 'attention:batch=1,seq=8,heads=2,dim=16,kvseq=12,causal=1',
+            'seqattn:batch=2,seq=8,dim=16,score=scaled_dot', 'softmax:rows=4,n=10,inner=3',
             'gemm:m=9223372036854775807,n=1,k=1', 'gemm:m=0', 'gemm', 'lstm:hidden=', 'nosuch:x=1',
             'gemm:m=1,m=2']):
         put(t, 'desc%02d.txt' % i, d)
