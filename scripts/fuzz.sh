@@ -74,7 +74,7 @@ for t in "${targets[@]}"; do
       "$build/corpus/$t" "$seeds" > "$build/fuzz-$t.log" 2>&1
     rc=$?
     set -e
-    grep -E '^#[0-9]+ +DONE' "$build/fuzz-$t.log" | tail -1 || true
+    grep -E '^#[0-9]+[[:space:]]+DONE' "$build/fuzz-$t.log" | tail -1 || true
     grep -E 'stat::(number_of_executed_units|peak_rss_mb|new_units_added)' \
       "$build/fuzz-$t.log" || true
     if [ $rc -ne 0 ]; then
