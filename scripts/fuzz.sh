@@ -77,6 +77,12 @@ for t in "${targets[@]}"; do
     grep -E '^#[0-9]+[[:space:]]+DONE' "$build/fuzz-$t.log" | tail -1 || true
     grep -E 'stat::(number_of_executed_units|peak_rss_mb|new_units_added)' \
       "$build/fuzz-$t.log" || true
+    # Slow units (>= 10 s, -report_slow_units) do not fail the run but
+    # are findings too: list whatever the target left.
+    if [ -n "$(ls -A "$build/findings/$t")" ]; then
+      echo "== $t: artifacts in $build/findings/$t/:" \
+           $(ls "$build/findings/$t") >&2
+    fi
     if [ $rc -ne 0 ]; then
       echo "== $t: FINDING (exit $rc); log $build/fuzz-$t.log," \
            "reproducer in $build/findings/$t/" >&2
