@@ -442,12 +442,13 @@ double bench_flops(const bench_problem *p)
     case BENCH_GRU:
     case BENCH_RNN: {
         double dirs = p->bidir ? 2.0 : 1.0, h = (double)p->hidden;
-        double g = bench_gates_of(p->kind), total = 0.0;
-        for (int64_t l = 0; l < p->layers; l++) {
-            double in = l == 0 ? (double)p->input : dirs * h;
-            total += dirs * 2.0 * s * b * g * h * (in + h);
-        }
-        return total;
+        /* layer 0 reads the input, every later one the previous layer's
+         * dirs*h outputs: a closed form, not a loop over up to 2^31
+         * layers (the fuzzer found that one taking seconds) */
+        const double g = bench_gates_of(p->kind);
+        const double per = dirs * 2.0 * s * b * g * h;
+        return per * ((double)p->input + h) +
+               (double)(p->layers - 1) * per * (dirs * h + h);
     }
     case BENCH_ATTENTION: {
         /* Count the (query, key) pairs scored: all S*S2, or with top-left
