@@ -15,7 +15,7 @@
  * is emptied after each run), and any other argument with a '/' in it
  * drops the input: outputs go nowhere else.  (No chdir: libFuzzer reads
  * its corpus and writes crashes relative to the working directory.)
- * Allocations over 256 MB fail, as they would on a small machine.
+ * Allocations over 32 MB fail, as they would on a small machine.
  * Invariants: the exit code is 0, 1 or 2, and a run that exits 0 wrote
  * every output it was asked for — one file per -o, nothing else.
  */
@@ -42,11 +42,11 @@ const char *__asan_default_options(void);
  * zeros.  seqk_tensor_create refuses a size that overflows and reports an
  * allocation that fails (SEQK_ERR_OUT_OF_MEMORY, exit 1), as the release
  * build does for a 885 PB output.  Under ASan an allocation over the
- * limit below fails the same way (NULL, not an abort), so these runs
+ * limit below (32 MB) fails the same way (NULL, not an abort), so these runs
  * test that path instead of exhausting memory. */
 const char *__asan_default_options(void)
 {
-    return "allocator_may_return_null=1:max_allocation_size_mb=256";
+    return "allocator_may_return_null=1:max_allocation_size_mb=32";
 }
 
 static int memfd[MAX_FILES];
