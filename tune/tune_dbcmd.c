@@ -285,3 +285,8 @@ seqk_status seqk_tune_db_check(const char *path, char *msg, size_t msg_len)
     seqk__tune_db_free(db);
     return st;
 }
+
+void seqk_tune_db_default_path(char *buf, size_t len)
+{
+    seqk__tune_db_path(NULL, buf, len);
+}
