@@ -19,6 +19,10 @@
 #define MAX_OP_OUTPUTS 3
 #define MAX_LIST 16
 #define MAX_ATTR_DEFS 32 /* room for every attribute name of every op */
+#define MAX_RNN_LAYERS 64 /* num_layers of LSTM/GRU/RNN */
+
+/* The weights of an RNN layer >= 1, given as -i W_l1=... R_l1=... */
+enum { LW_W, LW_R, LW_B, LW_P, LW_COUNT };
 
 typedef enum in_kind {
     IN_F32,  /* float32 */
@@ -63,6 +67,10 @@ struct run_state {
     seqk_context *ctx;
     seqk_tensor *in[MAX_OP_INPUTS];       /* NULL when not given */
     seqk_tensor *out[MAX_OP_OUTPUTS];     /* made by the runner */
+    int threads;                          /* --threads (0: default) */
+    /* RNN layers l >= 1: W_l<l>, R_l<l>, B_l<l>, P_l<l> (index l) */
+    const char *layer_path[MAX_RNN_LAYERS][LW_COUNT];
+    seqk_tensor *layer_in[MAX_RNN_LAYERS][LW_COUNT];
 };
 
 /* Prints "seqk run: <message>" as one line on stderr; returns code. */
