@@ -98,6 +98,11 @@ int run_need_rank(const run_state *st, const char *name,
 int run_make_output(run_state *st, const char *name, int ndim,
                     const int64_t *dims, seqk_tensor **t);
 
+/* Loads every given input, RNN layer weights included (run_io.c). */
+int run_load_inputs(run_state *st);
+/* Writes the requested outputs, all or none (run_io.c). */
+int run_write_outputs(const run_state *st);
+
 /* The runners (run_ops.c). */
 int run_op_rnn(run_state *st);
 int run_op_gemm(run_state *st);
