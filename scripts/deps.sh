@@ -16,6 +16,7 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler  # ONNX protobufs (tests)
   libonnx-dev                            # onnx.proto (tests)
   libonnx-testdata                       # ONNX backend node tests
+  python3-matplotlib python3-pytest      # seqk.report charts + its test
 )
 
 missing=()
