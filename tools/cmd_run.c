@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "npy.h"
 #include "run_ops.h"
+#include "run_ops_tensor.h"
 #include "seqk.h"
 
 /* ------------------------------------------------------------ the tables */
@@ -63,6 +64,10 @@ static const attr_def attr_defs[] = {
     { "causal_align", AT_ENUM, 0, 0, "top_left|bottom_right" },
     { "score", AT_ENUM, 0, 0,
       "dot|scaled_dot|general|additive|cosine|location" },
+    { "keepdims", AT_INT, 0, 1, NULL },
+    { "select_last_index", AT_INT, 0, 1, NULL },
+    { "largest", AT_INT, 0, 1, NULL },
+    { "sorted", AT_INT, 0, 1, NULL },
 };
 #define NUM_ATTR_DEFS ((int)(sizeof attr_defs / sizeof attr_defs[0]))
 _Static_assert(sizeof attr_defs / sizeof attr_defs[0] <= MAX_ATTR_DEFS,
@@ -101,6 +106,35 @@ static const op_spec op_specs[] = {
         { "W", IN_F32, 0 }, { "W1", IN_F32, 0 }, { "W2", IN_F32, 0 },
         { "v", IN_F32, 0 }, { "Wloc", IN_F32, 0 } },
       { "score" }, { "context", "weights" }, run_op_seq_attention },
+    { "Gather", { { "data", IN_F32, 1 }, { "indices", IN_LENS, 1 } },
+      { "axis" }, { "output" }, run_op_gather },
+    { "ArgMax", { { "data", IN_F32, 1 } },
+      { "axis", "keepdims", "select_last_index" }, { "reduced" },
+      run_op_argmax },
+    { "TopK", { { "X", IN_F32, 1 }, { "K", IN_LENS, 1 } },
+      { "axis", "largest", "sorted" }, { "Values", "Indices" }, run_op_topk },
+    { "Concat",
+      { { "inputs0", IN_F32, 1 }, { "inputs1", IN_F32, 0 },
+        { "inputs2", IN_F32, 0 }, { "inputs3", IN_F32, 0 },
+        { "inputs4", IN_F32, 0 }, { "inputs5", IN_F32, 0 },
+        { "inputs6", IN_F32, 0 }, { "inputs7", IN_F32, 0 } },
+      { "axis" }, { "concat_result" }, run_op_concat },
+    { "Add", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Sub", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Mul", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Div", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Tanh", { { "input", IN_F32, 1 } }, { NULL }, { "output" },
+      run_op_elementwise },
+    { "Sigmoid", { { "X", IN_F32, 1 } }, { NULL }, { "Y" },
+      run_op_elementwise },
+    { "Relu", { { "X", IN_F32, 1 } }, { NULL }, { "Y" }, run_op_elementwise },
+    { "Exp", { { "input", IN_F32, 1 } }, { NULL }, { "output" },
+      run_op_elementwise },
+    { "Neg", { { "X", IN_F32, 1 } }, { NULL }, { "Y" }, run_op_elementwise },
 };
 #define NUM_OPS ((int)(sizeof op_specs / sizeof op_specs[0]))
 
@@ -399,7 +433,8 @@ static void print_help(FILE *f)
           "attn_mask is bool (true = attend) or float32 (added).\n"
           "Attributes: numbers as decimal text, lists comma-separated\n"
           "(-a activations=Sigmoid,Tanh,Tanh).  Only the outputs named "
-          "with -o are\nwritten, as float32 .npy.\n"
+          "with -o are\nwritten, as float32 .npy (int64 for ArgMax and "
+          "TopK indices).\n"
           "\n"
           "  --device SPEC   ref, cpu, avx2, avx512, neon, opencl, "
           "opencl:P.D, auto\n"
@@ -696,8 +731,9 @@ static int stage_output(const run_state *st, int k, char **staged)
         dims[i] = seqk_tensor_dim(t, i);
     if (seqk_tensor_read(t, host, bytes))
         rc = run_fail(1, "output %s: %s", name, seqk_last_error(st->ctx));
-    else if (npy_stage(st->out_path[k], NPY_F32, nd, dims, host, staged,
-                       err, sizeof err))
+    else if (npy_stage(st->out_path[k],
+                       seqk_tensor_dtype(t) == SEQK_I64 ? NPY_I64 : NPY_F32,
+                       nd, dims, host, staged, err, sizeof err))
         rc = run_fail(1, "output %s: %s", name, err);
     free(host);
     return rc;
