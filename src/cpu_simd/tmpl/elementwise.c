@@ -43,7 +43,8 @@ SIMD_INLINE simd_f32 ew_unary_op(const seqk_elementwise_op op, simd_f32 x)
         /* ordered compare: NaN stays NaN, as in the reference */
         return simd_select(simd_cmp_lt(x, simd_zero()), simd_zero(), x);
     case SEQK_EW_EXP: return simd_exp(x);
-    default: return simd_sub(simd_zero(), x);
+    /* -x as x * -1: 0 - x would give +0 for +0, and Neg(0) is -0 */
+    default: return simd_mul(x, simd_set1(-1.0f));
     }
 }
 
