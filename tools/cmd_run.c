@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "run_ops.h"
+#include "run_ops_tensor.h"
 #include "seqk.h"
 
 /* ------------------------------------------------------------ the tables */
@@ -67,6 +68,10 @@ static const attr_def attr_defs[] = {
     /* in seqk_weight_format order */
     { "weight_format", AT_ENUM, 0, 0, "onnx|pytorch|cudnn|onednn" },
     { "num_layers", AT_INT, 1, MAX_RNN_LAYERS, NULL },
+    { "keepdims", AT_INT, 0, 1, NULL },
+    { "select_last_index", AT_INT, 0, 1, NULL },
+    { "largest", AT_INT, 0, 1, NULL },
+    { "sorted", AT_INT, 0, 1, NULL },
 };
 
 /* Other spellings taken for an attribute (those of `seqk bench`), and
@@ -122,6 +127,35 @@ static const op_spec op_specs[] = {
         { "W", IN_F32, 0 }, { "W1", IN_F32, 0 }, { "W2", IN_F32, 0 },
         { "v", IN_F32, 0 }, { "Wloc", IN_F32, 0 } },
       { "score" }, { "context", "weights" }, run_op_seq_attention },
+    { "Gather", { { "data", IN_F32, 1 }, { "indices", IN_LENS, 1 } },
+      { "axis" }, { "output" }, run_op_gather },
+    { "ArgMax", { { "data", IN_F32, 1 } },
+      { "axis", "keepdims", "select_last_index" }, { "reduced" },
+      run_op_argmax },
+    { "TopK", { { "X", IN_F32, 1 }, { "K", IN_LENS, 1 } },
+      { "axis", "largest", "sorted" }, { "Values", "Indices" }, run_op_topk },
+    { "Concat",
+      { { "inputs0", IN_F32, 1 }, { "inputs1", IN_F32, 0 },
+        { "inputs2", IN_F32, 0 }, { "inputs3", IN_F32, 0 },
+        { "inputs4", IN_F32, 0 }, { "inputs5", IN_F32, 0 },
+        { "inputs6", IN_F32, 0 }, { "inputs7", IN_F32, 0 } },
+      { "axis" }, { "concat_result" }, run_op_concat },
+    { "Add", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Sub", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Mul", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Div", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Tanh", { { "input", IN_F32, 1 } }, { NULL }, { "output" },
+      run_op_elementwise },
+    { "Sigmoid", { { "X", IN_F32, 1 } }, { NULL }, { "Y" },
+      run_op_elementwise },
+    { "Relu", { { "X", IN_F32, 1 } }, { NULL }, { "Y" }, run_op_elementwise },
+    { "Exp", { { "input", IN_F32, 1 } }, { NULL }, { "output" },
+      run_op_elementwise },
+    { "Neg", { { "X", IN_F32, 1 } }, { NULL }, { "Y" }, run_op_elementwise },
 };
 #define NUM_OPS ((int)(sizeof op_specs / sizeof op_specs[0]))
 
@@ -428,7 +462,8 @@ static void print_help(FILE *f)
           "attn_mask is bool (true = attend) or float32 (added).\n"
           "Attributes: numbers as decimal text, lists comma-separated\n"
           "(-a activations=Sigmoid,Tanh,Tanh).  Only the outputs named "
-          "with -o are\nwritten, as float32 .npy.\n"
+          "with -o are\nwritten, as float32 .npy (int64 for ArgMax and "
+          "TopK indices).\n"
           "\n"
           "float64 .npy (numpy's default) is refused with the fix: "
           "x.astype(np.float32).\n"
@@ -609,10 +644,14 @@ static int parse_args(int argc, char **argv, run_state *st)
             if (strcasecmp(op_specs[o].name, op_name) == 0)
                 return run_fail(2, "unknown op '%s' (did you mean %s?)",
                                 op_name, op_specs[o].name);
-        return run_fail(2,
-                        "unknown op '%s' (expected LSTM, GRU, RNN, Gemm, "
-                        "MatMul, Softmax, Attention or SeqAttention)",
-                        op_name);
+        char names[512] = "";
+        for (int o = 0; o < NUM_OPS; o++) {
+            size_t n = strlen(names);
+            snprintf(names + n, sizeof names - n, "%s%s", o ? ", " : "",
+                     op_specs[o].name);
+        }
+        return run_fail(2, "unknown op '%s' (expected one of: %s)", op_name,
+                        names);
     }
     const op_spec *op = st->op;
 

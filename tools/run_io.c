@@ -129,7 +129,9 @@ static int stage_output(const run_state *st, int k, char **staged)
         dims[i] = seqk_tensor_dim(t, i);
     if (seqk_tensor_read(t, host, bytes))
         rc = run_fail(1, "output %s: %s", name, seqk_last_error(st->ctx));
-    else if (npy_stage(st->out_path[k], NPY_F32, nd, dims, host, staged,
+    else if (npy_stage(st->out_path[k],
+                       seqk_tensor_dtype(t) == SEQK_I64 ? NPY_I64 : NPY_F32,
+                       nd, dims, host, staged,
                        err, sizeof err))
         rc = run_fail(1, "output %s: %s", name, err);
     free(host);
