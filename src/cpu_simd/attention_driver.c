@@ -535,7 +535,9 @@ static void seq_worker(void *arg, int tid, int nthreads)
                 sc[s] = kern->dot(p->Dk, u, k);
                 break;
             case SEQK_SCORE_ADDITIVE:
-                sc[s] = kern->additive_score(
+                /* keyed (p->wk): the tanh are the bulk of a step */
+                sc[s] = (p->wk ? kern->additive_score_u35
+                               : kern->additive_score)(
                     p->A, u, job->wk + (b * p->S + s) * job->ldwk, p->v);
                 break;
             case SEQK_SCORE_COSINE: {
