@@ -406,7 +406,7 @@ int bench_parse(const char *text, bench_problem *p, char *err,
     }
     if (!keys) {
         snprintf(err, err_len, "unknown kind \"%.*s\" (expected gemm, lstm, "
-                 "gru, rnn, attention, seqattn, softmax or linear)", (int)klen, text);
+                 "gru, rnn, attention, seqattn, linear or softmax)", (int)klen, text);
         return -1;
     }
 

@@ -20,9 +20,10 @@
 
 #include "cpu_simd/gemm.h"
 
-/* Fewer weight floats than this run on the calling thread: waking the
- * pool (a few us) costs more than streaming them. */
-#define GEMV_MIN_PARALLEL (32 * 1024)
+/* Fewer weight floats than this (1 MB) run on the calling thread: waking
+ * the pool (5-10 us on a busy machine, bench/decode.sh) costs more than
+ * one core streaming them from its L2 (~100 GB/s). */
+#define GEMV_MIN_PARALLEL (256 * 1024)
 
 static void cache_free(void *data) { seqk__aligned_free(data); }
 
