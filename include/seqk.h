@@ -595,6 +595,78 @@ SEQK_API seqk_status seqk_seq_attention(seqk_context *ctx,
                                const seqk_seq_attention_inputs *in,
                                seqk_tensor *context, seqk_tensor *weights);
 
+/* -------------------------------------------------- decode-step plans */
+
+/* Plans for the work a decoder repeats at every step: whatever does not
+ * depend on the step is done once, at create time.
+ *
+ * Keyed SeqAttention: the keys of one source sentence, projected once.
+ * in is what seqk_seq_attention takes, without the query (in->query must
+ * be NULL): keys, values (NULL: keys), key_lens (NULL: all S) and the
+ * score kind's parameter tensors.  Every tensor is copied (it may be
+ * destroyed or changed afterwards) and checked as seqk_seq_attention
+ * checks it.  At create time:
+ *   additive  wk = keys W2^T [B,S,A] (W2 is not kept), W1 packed by the
+ *             backend on its first step
+ *   general   kw = keys W^T  [B,S,Dq]: a step scores q . kw[s]
+ *   location  Wloc packed by the backend on its first step
+ * A step then computes only what depends on the query. */
+typedef struct seqk_seq_attention_keys seqk_seq_attention_keys;
+
+SEQK_API seqk_status seqk_seq_attention_keys_create(
+    seqk_context *ctx, const seqk_seq_attention_params *params,
+    const seqk_seq_attention_inputs *in, seqk_seq_attention_keys **keys);
+SEQK_API seqk_status seqk_seq_attention_keys_destroy(
+    seqk_seq_attention_keys *keys); /* NULL ignored */
+
+/* One decoder step: query [B,Dq] -> context [B,Dv], weights [B,S] (may be
+ * NULL), the results seqk_seq_attention gives for the same inputs (up to
+ * rounding: general sums q^T (W k) instead of (W^T q)^T k).  ctx must be
+ * the context keys was made on. */
+SEQK_API seqk_status seqk_seq_attention_keyed(seqk_context *ctx,
+                                     seqk_seq_attention_keys *keys,
+                                     const seqk_tensor *query,
+                                     seqk_tensor *context,
+                                     seqk_tensor *weights);
+
+/* Linear layer (ONNX Gemm with a constant B, PyTorch nn.Linear):
+ *   Y = X W^T + b    W [N,K] (SEQK_LINEAR_NK, nn.Linear's weight), or
+ *   Y = X W   + b    W [K,N] (SEQK_LINEAR_KN)
+ * K = in_features, N = out_features; b [N] or NULL.  The plan copies W and
+ * b; CPU backends pack W once (on the first forward) and keep it packed.
+ * Batches of 1..4 rows run as a matrix-vector product that streams the
+ * packed weights once for all rows, threads splitting N. */
+typedef enum seqk_linear_layout {
+    SEQK_LINEAR_NK = 0, /* W [out_features, in_features] */
+    SEQK_LINEAR_KN      /* W [in_features, out_features] */
+} seqk_linear_layout;
+
+typedef struct seqk_linear_desc {
+    size_t struct_size;          /* sizeof(seqk_linear_desc) */
+    int64_t in_features;         /* K >= 1 */
+    int64_t out_features;        /* N >= 1 */
+    seqk_linear_layout weight_layout;
+} seqk_linear_desc;
+
+typedef struct seqk_linear seqk_linear;
+
+/* Fills defaults: layout SEQK_LINEAR_NK. */
+SEQK_API void seqk_linear_desc_init(seqk_linear_desc *desc,
+                                    int64_t in_features,
+                                    int64_t out_features);
+/* W f32 in the desc's layout; b f32 [N] or NULL (no bias). */
+SEQK_API seqk_status seqk_linear_create(seqk_context *ctx,
+                                        const seqk_linear_desc *desc,
+                                        const seqk_tensor *W,
+                                        const seqk_tensor *b,
+                                        seqk_linear **lin);
+SEQK_API seqk_status seqk_linear_destroy(seqk_linear *lin); /* NULL ignored */
+/* X [...,K] (any leading dims, flattened to M rows) -> Y [...,N] with the
+ * same leading dims.  Tensors on the plan's context. */
+SEQK_API seqk_status seqk_linear_forward(seqk_linear *lin,
+                                         const seqk_tensor *X,
+                                         seqk_tensor *Y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,6 +28,8 @@ struct bench_instance {
     seqk_attention_params attn;
     seqk_seq_attention_params sattn;
     seqk_seq_attention_inputs sin;
+    seqk_seq_attention_keys *keys; /* seqattn keyed=1 */
+    seqk_linear *lin;              /* linear */
 };
 
 /* splitmix64 over a seed from the descriptor text and a per-tensor salt. */
@@ -252,9 +254,44 @@ static seqk_status setup_seqattn(bench_instance *inst, char *err,
     default:
         break;
     }
-    if (st != SEQK_OK || (st = add_output(inst, 2, qd, err, len)) != SEQK_OK)
+    if (st != SEQK_OK || (st = add_output(inst, 2, qd, err, len)) != SEQK_OK ||
+        (st = add_output(inst, 2, od, err, len)) != SEQK_OK)
         return st;
-    return add_output(inst, 2, od, err, len);
+    if (p->keyed) {
+        /* the keys of the sentence projected once, outside the timing */
+        seqk_seq_attention_inputs kin = *in;
+        kin.query = NULL;
+        st = seqk_seq_attention_keys_create(inst->ctx, &inst->sattn, &kin,
+                                            &inst->keys);
+        if (st != SEQK_OK)
+            return fail(inst->ctx, st, "seqk_seq_attention_keys_create", err,
+                        len);
+    }
+    return SEQK_OK;
+}
+
+/* X [M,K], W [N,K] or [K,N], b [N]: the plan is made here (and packs on
+ * the first, untimed, warm-up call). */
+static seqk_status setup_linear(bench_instance *inst, char *err, size_t len)
+{
+    const bench_problem *p = &inst->p;
+    const int64_t dx[2] = {p->m, p->k}, dy[2] = {p->m, p->n};
+    const int64_t dw[2] = {p->layout ? p->k : p->n, p->layout ? p->n : p->k};
+    const int64_t db[1] = {p->n};
+    const seqk_tensor *x = NULL, *w = NULL, *b = NULL;
+    seqk_status st;
+    if ((st = add_input(inst, 2, dx, 1.0f, &x, err, len)) ||
+        (st = add_input(inst, 2, dw, 1.0f / sqrtf((float)p->k), &w, err,
+                        len)) ||
+        (p->bias && (st = add_input(inst, 1, db, 1.0f, &b, err, len))) ||
+        (st = add_output(inst, 2, dy, err, len)))
+        return st;
+    seqk_linear_desc d;
+    seqk_linear_desc_init(&d, p->k, p->n);
+    d.weight_layout = p->layout ? SEQK_LINEAR_KN : SEQK_LINEAR_NK;
+    if ((st = seqk_linear_create(inst->ctx, &d, w, b, &inst->lin)))
+        return fail(inst->ctx, st, "seqk_linear_create", err, len);
+    return SEQK_OK;
 }
 
 /* Logits in [-8, 8]: the max shift matters, no row is all but uniform. */
@@ -300,6 +337,9 @@ seqk_status bench_setup(seqk_context *ctx, const bench_problem *p,
     case BENCH_SOFTMAX:
         st = setup_softmax(inst, err, err_len);
         break;
+    case BENCH_LINEAR:
+        st = setup_linear(inst, err, err_len);
+        break;
     }
     if (st != SEQK_OK) {
         bench_destroy(inst);
@@ -333,9 +373,20 @@ seqk_status bench_run(bench_instance *inst, char *err, size_t err_len)
                             inst->in[2], NULL, inst->out[0]);
         break;
     case BENCH_SEQATTN:
+        if (inst->keys) {
+            what = "seqk_seq_attention_keyed";
+            st = seqk_seq_attention_keyed(inst->ctx, inst->keys,
+                                          inst->sin.query, inst->out[0],
+                                          inst->out[1]);
+            break;
+        }
         what = "seqk_seq_attention";
         st = seqk_seq_attention(inst->ctx, &inst->sattn, &inst->sin,
                                 inst->out[0], inst->out[1]);
+        break;
+    case BENCH_LINEAR:
+        what = "seqk_linear_forward";
+        st = seqk_linear_forward(inst->lin, inst->in[0], inst->out[0]);
         break;
     case BENCH_SOFTMAX:
         what = "seqk_softmax";
@@ -389,5 +440,7 @@ void bench_destroy(bench_instance *inst)
     for (int i = 0; i < inst->n_out; i++)
         seqk_tensor_destroy(inst->out[i]);
     seqk_rnn_destroy(inst->rnn);
+    seqk_seq_attention_keys_destroy(inst->keys);
+    seqk_linear_destroy(inst->lin);
     free(inst);
 }

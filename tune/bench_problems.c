@@ -12,7 +12,8 @@
  *   rnn:  ... as lstm ... [,act=tanh|relu]     (default tanh)
  *   attention:batch=B,heads=NH,seq=S,dim=D[,kvseq=S2][,causal=0|1]
  *   seqattn:batch=B,seq=S,dim=D,score=dot|scaled_dot|general|additive|
- *           cosine|location
+ *           cosine|location[,keyed=0|1]
+ *   linear:m=M,n=N,k=K[,layout=nk|kn][,bias=0|1]   (default nk, bias 1)
  *   softmax:rows=R,n=N[,inner=I]
  *
  * Tensors each problem uses (f32, row-major):
@@ -21,7 +22,11 @@
  *              (ONNX) -> Y [T,D,B,H], Y_h [L*D,B,H], Y_c [L*D,B,H] (lstm)
  *   attention  Q [B,NH,S,D], K,V [B,NH,S2,D] -> Y [B,NH,S,D]
  *   seqattn    query [B,D], keys/values [B,S,D], W/W1/W2 [D,D], v [D],
- *              Wloc [S,D] -> context [B,D], weights [B,S]
+ *              Wloc [S,D] -> context [B,D], weights [B,S]; keyed=1: the
+ *              keys plan (seqk_seq_attention_keys) is made at setup and
+ *              the timed call is one step (seqk_seq_attention_keyed)
+ *   linear     X [M,K], W [N,K] (nk) or [K,N] (kn), b [N] -> Y [M,N]
+ *              (seqk_linear plan made at setup; the call is a forward)
  *   softmax    X [R,N] (or [R,N,I] with inner) -> Y, Softmax over axis 1
  */
 #include "bench_problems.h"
@@ -85,6 +90,22 @@ static const char *const deepbench_suite[] = {
     NULL
 };
 
+/* Decoder-step work (issue 11 item 3): per-call against keyed
+ * SeqAttention, the GEMM against the linear plan at batch 1, weights in
+ * L3 and in L2 (bench/decode.sh prints the ratios). */
+static const char *const decode_suite[] = {
+    "seqattn:batch=8,seq=20,dim=512,score=additive",
+    "seqattn:batch=8,seq=20,dim=512,score=additive,keyed=1",
+    "seqattn:batch=8,seq=20,dim=512,score=general",
+    "seqattn:batch=8,seq=20,dim=512,score=general,keyed=1",
+    "gemm:m=1,n=1000,k=768,transb=1",
+    "linear:m=1,n=1000,k=768",
+    "linear:m=4,n=1000,k=768",
+    "linear:m=1,n=256,k=512",
+    "linear:m=64,n=1000,k=768",
+    NULL
+};
+
 const char *const *bench_suite(const char *name)
 {
     if (!name)
@@ -93,12 +114,14 @@ const char *const *bench_suite(const char *name)
         return quick_suite;
     if (!strcmp(name, "deepbench"))
         return deepbench_suite;
+    if (!strcmp(name, "decode"))
+        return decode_suite;
     return NULL;
 }
 
 const char *bench_suite_names(void)
 {
-    return "quick, deepbench";
+    return "quick, deepbench, decode";
 }
 
 /* ------------------------------------------------------------- parsing */
@@ -169,6 +192,16 @@ static const key_spec seqattn_keys[] = {
     {"seq", KEY_SIZE, 1, FIELD(seq), NULL, NULL, NULL},
     {"dim", KEY_SIZE, 1, FIELD(dim), NULL, NULL, NULL},
     {"score", KEY_CHOICE, 1, FIELD(score), score_choices, NULL, NULL},
+    {"keyed", KEY_FLAG, 0, FIELD(keyed), NULL, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
+};
+static const char *const layout_choices[] = {"nk", "kn", NULL};
+static const key_spec linear_keys[] = {
+    {"m", KEY_SIZE, 1, FIELD(m), NULL, NULL, NULL},
+    {"n", KEY_SIZE, 1, FIELD(n), NULL, NULL, NULL},
+    {"k", KEY_SIZE, 1, FIELD(k), NULL, NULL, NULL},
+    {"layout", KEY_CHOICE, 0, FIELD(layout), layout_choices, NULL, NULL},
+    {"bias", KEY_FLAG, 0, FIELD(bias), NULL, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 static const key_spec softmax_keys[] = {
@@ -190,6 +223,7 @@ static const struct {
     {"attention", BENCH_ATTENTION, attention_keys},
     {"seqattn", BENCH_SEQATTN, seqattn_keys},
     {"softmax", BENCH_SOFTMAX, softmax_keys},
+    {"linear", BENCH_LINEAR, linear_keys},
 };
 #define NUM_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -335,6 +369,7 @@ static int check_sizes(const bench_problem *p, char *err, size_t err_len)
     int ok = 1;
     switch (p->kind) {
     case BENCH_GEMM:
+    case BENCH_LINEAR:
         ok = fits(p->m, p->k, 1, 1) && fits(p->k, p->n, 1, 1) &&
              fits(p->m, p->n, 1, 1);
         break;
@@ -375,6 +410,7 @@ int bench_parse(const char *text, bench_problem *p, char *err,
     p->kvseq = -1;
     p->layers = 1;
     p->lbr = 1;
+    p->bias = 1;
     if (!text || !*text) {
         snprintf(err, err_len, "empty problem descriptor");
         return -1;
@@ -391,7 +427,7 @@ int bench_parse(const char *text, bench_problem *p, char *err,
     }
     if (!keys) {
         snprintf(err, err_len, "unknown kind \"%.*s\" (expected gemm, lstm, "
-                 "gru, rnn, attention, seqattn or softmax)", (int)klen, text);
+                 "gru, rnn, attention, seqattn, linear or softmax)", (int)klen, text);
         return -1;
     }
 
@@ -461,6 +497,7 @@ double bench_flops(const bench_problem *p)
     double b = (double)p->batch, s = (double)p->seq, d = (double)p->dim;
     switch (p->kind) {
     case BENCH_GEMM:
+    case BENCH_LINEAR: /* the bias add is not counted */
         return 2.0 * (double)p->m * (double)p->n * (double)p->k;
     case BENCH_LSTM:
     case BENCH_GRU:
@@ -503,8 +540,9 @@ double bench_flops(const bench_problem *p)
             per += 2.0 * d * d + 2.0 * s * d; /* (q^T W) then . k */
             break;
         case SEQK_SCORE_ADDITIVE:
-            /* W1 q, W2 k per position, v . tanh(...) */
-            per += 2.0 * d * d * (s + 1.0) + 2.0 * s * d;
+            /* W1 q, W2 k per position, v . tanh(...); keyed: W2 k was
+             * computed at setup, a step does W1 q and the rest */
+            per += 2.0 * d * d * (p->keyed ? 1.0 : s + 1.0) + 2.0 * s * d;
             break;
         }
         return b * per;
@@ -524,6 +562,7 @@ void bench_tolerance(const bench_problem *p, double *atol, double *rtol)
     *rtol = 1e-3;
     switch (p->kind) {
     case BENCH_GEMM:
+    case BENCH_LINEAR:
         red = (double)p->k;
         *rtol = 1e-4;
         break;

@@ -21,7 +21,8 @@ typedef enum bench_kind {
     BENCH_RNN,
     BENCH_ATTENTION,
     BENCH_SEQATTN,
-    BENCH_SOFTMAX
+    BENCH_SOFTMAX,
+    BENCH_LINEAR
 } bench_kind;
 
 /* A parsed descriptor.  Every size is >= 1; unused fields keep defaults. */
@@ -35,8 +36,12 @@ typedef struct bench_problem {
     int64_t hidden, batch, seq, input, bidir, layers, lbr, act;
     /* attention (batch, seq shared): kvseq defaults to seq */
     int64_t heads, dim, kvseq, causal;
-    /* seqattn (batch, seq, dim shared): a seqk_score_kind */
-    int64_t score;
+    /* seqattn (batch, seq, dim shared): a seqk_score_kind; keyed 1: the
+     * keys plan is made at setup, the timed call is one decoder step */
+    int64_t score, keyed;
+    /* linear (m, n, k shared with gemm): layout 0 W [N,K] / 1 [K,N];
+     * bias 0/1 (default 1) */
+    int64_t layout, bias;
     /* softmax (n shared with gemm): X [rows, n], or [rows, n, inner]
      * when inner is given (0: not given) */
     int64_t rows, inner;
@@ -47,7 +52,8 @@ typedef struct bench_problem {
 int bench_parse(const char *text, bench_problem *p, char *err,
                 size_t err_len);
 
-/* "gemm", "lstm", "gru", "rnn", "attention", "seqattn", "softmax". */
+/* "gemm", "lstm", "gru", "rnn", "attention", "seqattn", "softmax",
+ * "linear". */
 const char *bench_kind_name(bench_kind kind);
 
 /* Gates per cell of an RNN-family problem (LSTM 4, GRU 3, RNN 1). */

@@ -96,6 +96,7 @@ static int64_t problem_dim(const bench_problem *p, const char *name)
 {
     switch (p->kind) {
     case BENCH_GEMM:
+    case BENCH_LINEAR:
         if (!strcmp(name, "M"))
             return p->m;
         if (!strcmp(name, "N"))

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "core/internal.h"
+#include "core/plans.h"
 
 static const char *const score_names[] = {
     "dot", "scaled_dot", "general", "additive", "cosine", "location",
@@ -155,19 +156,18 @@ static seqk_status check_key_lens(seqk_context *ctx, const seqk_tensor *t,
     return SEQK_OK;
 }
 
-seqk_status seqk_seq_attention(seqk_context *ctx,
-                               const seqk_seq_attention_params *params,
-                               const seqk_seq_attention_inputs *in,
-                               seqk_tensor *context, seqk_tensor *weights)
+seqk_status seqk__seq_attention_check(seqk_context *ctx,
+                                      const seqk_seq_attention_params *params,
+                                      const seqk_seq_attention_inputs *in,
+                                      const seqk_tensor *context,
+                                      const seqk_tensor *weights,
+                                      seqk_seq_attention_problem *out)
 {
     seqk_seq_attention_params prm;
     seqk_seq_attention_problem p;
     char s1[96], s2[96];
     seqk_status st;
 
-    if (!ctx)
-        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
-                           "seqk_seq_attention: ctx is NULL");
     seqk_seq_attention_params_init(&prm);
     if (params) {
         st = seqk__check_struct(ctx, params, params->struct_size, sizeof prm,
@@ -288,5 +288,22 @@ seqk_status seqk_seq_attention(seqk_context *ctx,
     p.Wloc = in->Wloc ? in->Wloc->data : NULL;
     p.context = context->data;
     p.weights = weights ? weights->data : NULL;
+    *out = p;
+    return SEQK_OK;
+}
+
+seqk_status seqk_seq_attention(seqk_context *ctx,
+                               const seqk_seq_attention_params *params,
+                               const seqk_seq_attention_inputs *in,
+                               seqk_tensor *context, seqk_tensor *weights)
+{
+    seqk_seq_attention_problem p;
+    seqk_status st;
+    if (!ctx)
+        return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
+                           "seqk_seq_attention: ctx is NULL");
+    if ((st = seqk__seq_attention_check(ctx, params, in, context, weights,
+                                        &p)))
+        return st;
     return seqk__dispatch(ctx, SEQK_OP_SEQ_ATTENTION, &p);
 }

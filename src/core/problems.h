@@ -35,7 +35,10 @@ const char *seqk__op_name(seqk_op op);
  *   opA[m,k] = trans_a ? A[k*lda + m] : A[m*lda + k]
  *   opB[k,n] = trans_b ? B[n*ldb + k] : B[k*ldb + n]
  * C may be NULL (then beta is ignored); its strides may be 0 (broadcast).
- * Y is [M,N] with row stride ldy.  Y never aliases A, B or C. */
+ * Y is [M,N] with row stride ldy.  Y never aliases A, B or C.
+ * b_cache (a linear plan's, NULL otherwise): B, N, K, trans_b and ldb are
+ * the same on every call with this slot, so a backend may pack op(B) once
+ * and keep it there (see seqk_backend_cache below). */
 typedef struct seqk_gemm_problem {
     int64_t M, N, K;
     int trans_a, trans_b;
@@ -44,6 +47,7 @@ typedef struct seqk_gemm_problem {
     const float *B; int64_t ldb;
     const float *C; int64_t c_sm, c_sn;
     float *Y; int64_t ldy;
+    struct seqk_backend_cache *b_cache;
 } seqk_gemm_problem;
 
 /* Batched matmul after numpy broadcasting: for every batch index (a
@@ -150,6 +154,12 @@ typedef struct seqk_seq_attention_problem {
     const int32_t *key_lens;
     const float *W, *W1, *W2, *v, *Wloc;
     float *context, *weights;
+    /* Set by a keys plan (seqk_seq_attention_keys), NULL otherwise:
+     * wk, additive only, = keys W2^T [B*S,A] already computed (W2 is then
+     * NULL); cache, a slot where a backend may keep its packed query-side
+     * weights (W1, Wloc) across calls, which never change for the slot. */
+    const float *wk;
+    seqk_backend_cache *cache;
 } seqk_seq_attention_problem;
 
 /* ---- tensor ops (op_tensor.c, op_elementwise.c) ----

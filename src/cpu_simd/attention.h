@@ -75,6 +75,9 @@ typedef struct seqk_attn_kernels {
     /* sum_{a<na} v[a] * tanh(u[a] + wk[a]) */
     float (*additive_score)(int64_t na, const float *u, const float *wk,
                             const float *v);
+    /* The same with tanh at 3.5 ULP (SLEEF u35): the keyed step's. */
+    float (*additive_score_u35)(int64_t na, const float *u, const float *wk,
+                                const float *v);
     /* y[d] = sum_{j<n} w[j] * x[j*x_stride + d], d < dv (0 when n == 0) */
     void (*weighted_rows)(int64_t n, int64_t dv, const float *w,
                           const float *x, int64_t x_stride, float *y);

@@ -535,7 +535,9 @@ static void seq_worker(void *arg, int tid, int nthreads)
                 sc[s] = kern->dot(p->Dk, u, k);
                 break;
             case SEQK_SCORE_ADDITIVE:
-                sc[s] = kern->additive_score(
+                /* keyed (p->wk): the tanh are the bulk of a step */
+                sc[s] = (p->wk ? kern->additive_score_u35
+                               : kern->additive_score)(
                     p->A, u, job->wk + (b * p->S + s) * job->ldwk, p->v);
                 break;
             case SEQK_SCORE_COSINE: {
@@ -563,6 +565,46 @@ static void seq_worker(void *arg, int tid, int nthreads)
     }
 }
 
+/* The panels of the query-side weights (W^T, W1 or Wloc) for
+ * rows x panels: ceil(proj_n / nr) panels of Dq rows. */
+static void pack_query_weights(const seqk_attn_kernels *kern,
+                               const seqk_seq_attention_problem *p,
+                               int64_t proj_n, float *kp)
+{
+    if (p->score == SEQK_SCORE_GENERAL)
+        pack_cols(p->W, p->Dk, p->Dk, p->Dq, kern->nr, kp);
+    else
+        pack_rows(kern, p->score == SEQK_SCORE_ADDITIVE ? p->W1 : p->Wloc,
+                  p->Dq, proj_n, p->Dq, kp);
+}
+
+static void cache_free(void *data) { seqk__aligned_free(data); }
+
+/* Those panels kept in the keys plan's slot (packed on this ISA's first
+ * step: the slot's weights never change). */
+static seqk_status cached_panels(const seqk_attn_kernels *kern,
+                                 const seqk_cpu_isa *isa,
+                                 const seqk_seq_attention_problem *p,
+                                 int64_t proj_n, const float **panels)
+{
+    seqk_backend_cache *c = p->cache;
+    if (c->owner != isa || !c->data) {
+        const int64_t floats = round_up(proj_n, kern->nr) * p->Dq;
+        float *kp = seqk__aligned_alloc((size_t)(floats > 0 ? floats : 1) *
+                                        sizeof(float));
+        if (!kp)
+            return SEQK_ERR_OUT_OF_MEMORY;
+        pack_query_weights(kern, p, proj_n, kp);
+        if (c->data && c->free_fn)
+            c->free_fn(c->data);
+        c->owner = isa;
+        c->data = kp;
+        c->free_fn = cache_free;
+    }
+    *panels = c->data;
+    return SEQK_OK;
+}
+
 seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
                                    const seqk_cpu_isa *isa,
                                    const seqk_seq_attention_problem *p)
@@ -577,7 +619,10 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
         return SEQK_OK;
 
     /* Query-side projections (one row per batch row) and, for additive,
-     * W2 . keys for every key: panels of the weights, then rows x panels. */
+     * W2 . keys for every key: panels of the weights, then rows x panels.
+     * A keys plan gives W2 . keys (p->wk) and a cache slot that keeps the
+     * query-side panels from one step to the next. */
+    const int own_wk = p->score == SEQK_SCORE_ADDITIVE && !p->wk;
     int64_t proj_n = 0, proj_depth = 0, kp_floats = 0, ldwk = 0;
     switch (p->score) {
     case SEQK_SCORE_GENERAL:  /* u = W^T q, W [Dq,Dk] */
@@ -587,8 +632,10 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
     case SEQK_SCORE_ADDITIVE: /* u = W1 q, W1 [A,Dq]; wk = W2 k, W2 [A,Dk] */
         proj_n = p->A;
         proj_depth = p->Dq;
-        ldwk = round_up(p->A, nr);
-        kp_floats = ldwk * p->Dk;
+        if (own_wk) {
+            ldwk = round_up(p->A, nr);
+            kp_floats = ldwk * p->Dk;
+        }
         break;
     case SEQK_SCORE_LOCATION: /* u = Wloc q, Wloc [S,Dq] */
         proj_n = p->S;
@@ -598,7 +645,8 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
         break;
     }
     const int64_t ldu = round_up(proj_n, nr);
-    if (proj_n > 0)
+    const int cached = proj_n > 0 && p->cache;
+    if (proj_n > 0 && !cached)
         kp_floats = kp_floats > ldu * proj_depth ? kp_floats
                                                  : ldu * proj_depth;
     const int64_t u_floats = round_up(p->B * ldu, 16);
@@ -620,21 +668,27 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
     float *wk = u + u_floats;
     job.scratch = wk + round_up(wk_floats, 16);
 
-    if (p->score == SEQK_SCORE_ADDITIVE && p->S > 0) {
+    if (own_wk && p->S > 0) {
         pack_rows(kern, p->W2, p->Dk, p->A, p->Dk, kp);
         run_rows(ctx, kern, p->B * p->S, p->A, p->Dk, p->keys, p->Dk, kp,
                  wk, ldwk);
         job.wk = wk;
         job.ldwk = ldwk;
+    } else if (p->wk) {
+        job.wk = p->wk;
+        job.ldwk = p->A;
     }
     if (proj_n > 0) {
-        if (p->score == SEQK_SCORE_GENERAL)
-            pack_cols(p->W, p->Dk, p->Dk, p->Dq, nr, kp);
-        else
-            pack_rows(kern, p->score == SEQK_SCORE_ADDITIVE ? p->W1 : p->Wloc,
-                      p->Dq, proj_n, p->Dq, kp);
-        run_rows(ctx, kern, p->B, proj_n, proj_depth, p->query, p->Dq, kp,
-                 u, ldu);
+        const float *panels = kp;
+        if (cached && (st = cached_panels(kern, isa, p, proj_n, &panels))) {
+            seqk__aligned_free(buf);
+            return seqk__error(ctx, st, "SeqAttention: out of memory for "
+                               "the packed query-side weights");
+        }
+        if (!cached)
+            pack_query_weights(kern, p, proj_n, kp);
+        run_rows(ctx, kern, p->B, proj_n, proj_depth, p->query, p->Dq,
+                 panels, u, ldu);
         job.u = u;
         job.ldu = ldu;
     }

@@ -59,7 +59,20 @@ typedef struct seqk_gemm_kernels {
     seqk_sgemm_ukernel_fn ukernel;
     /* Optional vectorized transposing pack; NULL: plain C in the driver. */
     seqk_sgemm_pack_t_fn pack_t;
+    /* Matrix-vector product over one prepacked B panel (tmpl/gemv.c; the
+     * panel layout of seqk__cpu_gemm_pack_b with the full K, nr columns
+     * zero-padded), for 1..SEQK_GEMV_MAX_ROWS rows of x:
+     *   y[i*ldy + j] = alpha * sum_{p<k} x[i*ldx + p] * b[p*nr + j]
+     * for i < m, j < n <= nr; k >= 0.  NULL: the GEMM path serves all
+     * rows. */
+    void (*gemv)(int64_t m, int64_t n, int64_t k, const float *x,
+                 int64_t ldx, const float *b, float *y, int64_t ldy,
+                 float alpha);
+    const char *gemv_name; /* "seqk_f32_gemv_4x16__avx2" */
 } seqk_gemm_kernels;
+
+/* Rows up to which a linear plan's GEMM runs as a matrix-vector product. */
+#define SEQK_GEMV_MAX_ROWS 4
 
 /* The per-ISA tables (gemm_<isa>.c). */
 extern const seqk_gemm_kernels seqk__gemm_kernels__avx2;
@@ -84,6 +97,20 @@ seqk_status seqk__cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p,
                              const seqk_gemm_blocking *blk,
                              int max_threads);
+
+/* A GEMM whose op(B) comes prepacked whole: nr-column panels of all K
+ * rows, as seqk__cpu_gemm_pack_b(kern, K, N, ...) lays them out (b_packed
+ * 64-byte aligned); p->B is not read. */
+seqk_status seqk__cpu_gemm_prepacked_b(seqk_context *ctx,
+                                      const seqk_cpu_isa *isa,
+                                      const seqk_gemm_problem *p,
+                                      const float *b_packed);
+
+/* A GEMM with p->b_cache (a linear plan, gemv_driver.c): packs op(B) into
+ * the slot once, then runs rows 1..SEQK_GEMV_MAX_ROWS as a matrix-vector
+ * product, more rows as seqk__cpu_gemm_prepacked_b. */
+seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_gemm_problem *p);
 
 /* One-thread GEMM that never touches the pool, for use inside a pool run
  * (each thread its own problem).  Allocates its packing buffers; returns

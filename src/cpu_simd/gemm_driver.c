@@ -354,6 +354,7 @@ typedef struct gemm_plan {
     int64_t M, N, K;
     const float *A; int64_t a_rs, a_cs;
     const float *B; int64_t b_rs, b_cs;
+    const float *b_packed;              /* op(B) prepacked whole, or NULL */
     float alpha, beta;
     const float *C; int64_t c_sm, c_sn; /* NULL when beta*C is not added */
     float *Y; int64_t ldy;
@@ -432,11 +433,15 @@ static void macro_kernel(const gemm_plan *g, int64_t ic, int64_t mcb,
     const float beta = first && !g->C ? 0.0f : 1.0f;
     for (int64_t jr = 0; jr < ncb; jr += nr) {
         const int64_t nb = min64(nr, ncb - jr);
-        float *bp = bbuf + jr * kcb;
+        /* prepacked: panel (jc+jr)/nr of K rows, from row pc (jc, jr and
+         * every block start are multiples of nr) */
+        const float *bp = g->b_packed ? g->b_packed + (jc + jr) * g->K +
+                                            pc * nr
+                                      : bbuf + jr * kcb;
         if (pack_b)
             pack_panel(kern, kcb, nb, nr,
                        g->B + (jc + jr) * g->b_rs + pc * g->b_cs, g->b_rs,
-                       g->b_cs, bp, min64(nr, ncb - jr - nb));
+                       g->b_cs, bbuf + jr * kcb, min64(nr, ncb - jr - nb));
         int64_t mb;
         for (int64_t ir = 0, q = 0; ir < mcb; ir += mb, q++) {
             mb = tile_rows(mcb - ir, mr);
@@ -460,7 +465,8 @@ static void macro_kernel(const gemm_plan *g, int64_t ic, int64_t mcb,
 static void gemm_range(const gemm_plan *g, int64_t m0, int64_t m1,
                        int64_t n0, int64_t n1, float *abuf, float *bbuf)
 {
-    const int a_sweep = g->a_rs == 1, b_sweep = g->b_rs == 1;
+    const int a_sweep = g->a_rs == 1;
+    const int b_sweep = g->b_rs == 1 && !g->b_packed;
     for (int64_t jc = n0; jc < n1; jc += g->blk.nc) {
         const int64_t ncb = min64(g->blk.nc, n1 - jc);
         for (int64_t pc = 0; pc < g->K; pc += g->blk.kc) {
@@ -474,7 +480,7 @@ static void gemm_range(const gemm_plan *g, int64_t m0, int64_t m1,
                     pack_block_rows(0, kcb, kcb, mcb, g->kern->mr, 1,
                                     g->A + ic + pc * g->a_cs, g->a_cs, abuf);
                 macro_kernel(g, ic, mcb, jc, ncb, pc, kcb, abuf, a_sweep,
-                             bbuf, !b_sweep && ic == m0);
+                             bbuf, !b_sweep && !g->b_packed && ic == m0);
             }
         }
     }
@@ -598,8 +604,9 @@ static void shared_thread(void *arg, int tid, int nthreads)
             const int64_t kcb = min64(g->blk.kc, g->K - pc);
             float *bbuf = g->bufs + (phase & 1) * g->bbuf_floats;
             /* the B block: 16 source rows or one panel per unit */
-            const int64_t bunits = b_sweep ? (kcb + 15) / 16
-                                           : (ncb + nr - 1) / nr;
+            const int64_t bunits = g->b_packed ? 0
+                                   : b_sweep ? (kcb + 15) / 16
+                                             : (ncb + nr - 1) / nr;
             for (int64_t u; (u = atomic_fetch_add(&g->next[2 * phase], 1)) <
                             bunits;) {
                 if (b_sweep) {
@@ -711,7 +718,37 @@ seqk_status seqk__cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
 seqk_status seqk__cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
                           const seqk_gemm_problem *p)
 {
+    if (p->b_cache)
+        return seqk__cpu_gemm_cached(ctx, isa, p);
     return seqk__cpu_gemm_ex(ctx, isa, p, NULL, 0);
+}
+
+seqk_status seqk__cpu_gemm_prepacked_b(seqk_context *ctx,
+                                      const seqk_cpu_isa *isa,
+                                      const seqk_gemm_problem *p,
+                                      const float *b_packed)
+{
+    gemm_plan g;
+    seqk_gemm_blocking tuned;
+    tuned_blocking(ctx, isa->gemm, p, &tuned);
+    plan_init(&g, isa->gemm, p, &tuned);
+    g.b_packed = b_packed;
+    int threads = seqk__cpu_threads(ctx);
+    seqk_threadpool *pool = NULL;
+    if (threads > 1) {
+        choose_grid(&g, threads);
+        threads = g.tm * g.tn;
+        plan_shared(&g, threads);
+        if (threads > 1)
+            pool = seqk__pool(ctx);
+    }
+    seqk_status st = run_plan(&g, pool, threads);
+    if (st == SEQK_ERR_OUT_OF_MEMORY)
+        return seqk__error(ctx, st,
+                           "GEMM %lldx%lldx%lld: out of memory for packing "
+                           "buffers",
+                           (long long)p->M, (long long)p->N, (long long)p->K);
+    return st;
 }
 
 seqk_status seqk__cpu_gemm_1t(const seqk_cpu_isa *isa,

@@ -8,7 +8,8 @@
  * then three kernels: scores (into weights, or into the scratch when the
  * caller gave no weights), a masked softmax per batch row, the context.
  * key_lens may be a device tensor or host memory (uploaded to the
- * scratch).  Tunable "opencl.seq_attention": SWG (softmax work-group, a
+ * scratch).  A keys plan hands kw in (problem wk): only u is computed
+ * then.  Tunable "opencl.seq_attention": SWG (softmax work-group, a
  * power of two) and CWG (scores/context work-group).
  */
 #include <limits.h>
@@ -210,7 +211,10 @@ seqk_status seqk__cl_seq_attention(seqk_context *ctx,
         o_u = reserve(&total, B * (uint64_t)p->Dk, sizeof(float));
     if (p->score == SEQK_SCORE_ADDITIVE) {
         o_u = reserve(&total, B * (uint64_t)p->A, sizeof(float));
-        if (S > UINT64_MAX / B || B * S > UINT64_MAX / ((uint64_t)p->A + 1))
+        /* with wk, a keys plan computed kw already */
+        if (p->wk)
+            o_kw = -2;
+        else if (S > UINT64_MAX / B || B * S > UINT64_MAX / ((uint64_t)p->A + 1))
             o_kw = -1;
         else
             o_kw = reserve(&total, B * S * (uint64_t)p->A, sizeof(float));
@@ -235,7 +239,8 @@ seqk_status seqk__cl_seq_attention(seqk_context *ctx,
         return st;
     float *w = o_w >= 0 ? (float *)(scratch + o_w) : p->weights;
     float *u = o_u >= 0 ? (float *)(scratch + o_u) : NULL;
-    float *kw = o_kw >= 0 ? (float *)(scratch + o_kw) : NULL;
+    float *own_kw = o_kw >= 0 ? (float *)(scratch + o_kw) : NULL;
+    const float *kw = own_kw ? own_kw : p->wk;
     const int32_t *lens = p->key_lens;
     if (host_lens) {
         lens = (const int32_t *)(scratch + o_len);
@@ -249,9 +254,9 @@ seqk_status seqk__cl_seq_attention(seqk_context *ctx,
                   u);
     else if (p->score == SEQK_SCORE_ADDITIVE &&
              !(st = gemm(ctx, p->B, p->A, p->Dq, p->query, p->Dq, p->W1,
-                         p->Dq, 1, u)))
+                         p->Dq, 1, u)) && own_kw)
         st = gemm(ctx, p->B * p->S, p->A, p->Dk, p->keys, p->Dk, p->W2,
-                  p->Dk, 1, kw);
+                  p->Dk, 1, own_kw);
     if (st)
         goto cleanup;
     if (S > 0 &&

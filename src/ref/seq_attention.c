@@ -13,7 +13,8 @@
  *   dot         q . k_s
  *   scaled_dot  q . k_s / sqrt(Dk)
  *   general     q^T W k_s          = u . k_s with u = W^T q   (W [Dq,Dk])
- *   additive    v^T tanh(W1 q + W2 k_s)   (W1 q computed once per b)
+ *   additive    v^T tanh(W1 q + W2 k_s)   (W1 q computed once per b;
+ *               W2 k_s read from wk [B*S,A] when a keys plan gives it)
  *   cosine      q . k_s / (|q| |k_s|), 0 when either norm is 0
  *   location    (Wloc q)[s]               (Wloc [S,Dq])
  *
@@ -53,7 +54,8 @@ static void project_query(const seqk_seq_attention_problem *p,
 }
 
 static double score_one(const seqk_seq_attention_problem *p, const float *q,
-                        const double *u, int64_t s, const float *k)
+                        const double *u, int64_t s, const float *k,
+                        const float *wk)
 {
     switch (p->score) {
     case SEQK_SCORE_DOT:
@@ -69,7 +71,8 @@ static double score_one(const seqk_seq_attention_problem *p, const float *q,
     case SEQK_SCORE_ADDITIVE: {
         double acc = 0.0;
         for (int64_t a = 0; a < p->A; a++) {
-            double t = u[a] + dot_f(p->W2 + a * p->Dk, k, p->Dk);
+            double t = u[a] + (wk ? (double)wk[a]
+                                  : dot_f(p->W2 + a * p->Dk, k, p->Dk));
             acc += (double)p->v[a] * tanh(t);
         }
         return acc;
@@ -109,7 +112,8 @@ seqk_status seqk__ref_seq_attention(const seqk_seq_attention_problem *p)
         project_query(p, q, u);
         double mx = -INFINITY;
         for (int64_t s = 0; s < L; s++) {
-            sc[s] = score_one(p, q, u, s, keys + s * p->Dk);
+            sc[s] = score_one(p, q, u, s, keys + s * p->Dk,
+                              p->wk ? p->wk + (b * p->S + s) * p->A : NULL);
             if (sc[s] > mx)
                 mx = sc[s];
         }

@@ -411,6 +411,10 @@ static void check_seq_pieces(const seqk_attn_kernels *k, int which)
                     const float want = (float)s;
                     ck_compare1("score", shape, &got, &want,
                                 CK_EPS * (fabs(s) + (double)(n + 8) * mag), 1);
+                    /* the keyed step's, tanh at 3.5 ULP */
+                    const float got35 = k->additive_score_u35(n, a, b, c);
+                    ck_compare1("score_u35", shape, &got35, &want,
+                                CK_EPS * (fabs(s) + (double)(n + 8) * mag), 1);
                 } else {
                     float *x = ck_alloc((size_t)(n * xs + 1));
                     float *y = ck_alloc((size_t)dv),

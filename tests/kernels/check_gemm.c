@@ -147,6 +147,74 @@ static void run_ukernel(void *p)
                   1.0f);
 }
 
+/* gemv: x rows [m][k] (ldx = k + 3), one packed panel [k][nr], y rows
+ * [m][n] (ldy = n + 2, the gap untouched), for m = 1..SEQK_GEMV_MAX_ROWS */
+static void check_gemv(const seqk_gemm_kernels *k)
+{
+    const int nr = k->nr;
+    const int64_t ks[] = {0, 1, 2, 3, 5, 7, 13, 61, 256};
+    int ns[] = {1, 2, 7, nr / 2 + 1, nr - 1, nr};
+    ck_rng r;
+    ck_rng_init(&r, 5);
+    for (int kind = CK_EXACT; kind <= CK_RANDOM; kind++)
+        for (size_t ik = 0; ik < sizeof ks / sizeof ks[0]; ik++)
+            for (int m = 1; m <= SEQK_GEMV_MAX_ROWS; m++)
+                for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++) {
+                    const int64_t kk = ks[ik], ldx = kk + 3;
+                    const int n = ns[in], ldy = n + 2;
+                    const float alpha = kind == CK_EXACT ? 1.0f : 1.5f;
+                    float *x = ck_alloc((size_t)(m * ldx));
+                    float *b = ck_alloc((size_t)((kk > 0 ? kk : 1) * nr));
+                    float *y = ck_alloc((size_t)(m * ldy));
+                    float *want = ck_alloc((size_t)(m * ldy));
+                    double *tol = calloc((size_t)(m * ldy), sizeof *tol);
+                    ck_fill(&r, x, (size_t)(m * ldx), (ck_kind)kind);
+                    ck_fill(&r, b, (size_t)(kk * nr), (ck_kind)kind);
+                    memcpy(want, y, sizeof(float) * (size_t)(m * ldy));
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++) {
+                            double s = 0, mag = 0;
+                            for (int64_t p = 0; p < kk; p++) {
+                                const double t =
+                                    (double)x[i * ldx + p] * b[p * nr + j];
+                                s += t;
+                                mag += fabs(t);
+                            }
+                            want[i * ldy + j] = (float)(alpha * s);
+                            tol[i * ldy + j] =
+                                kind == CK_EXACT
+                                    ? 0.0
+                                    : CK_EPS * (2 * fabs(alpha * s) +
+                                                (double)(kk + 2) * alpha * mag);
+                        }
+                    k->gemv(m, n, kk, x, ldx, b, y, ldy, alpha);
+                    char shape[96];
+                    snprintf(shape, sizeof shape, "%s m=%d n=%d k=%lld",
+                             ck_kind_names[kind], m, n, (long long)kk);
+                    ck_compare("y", shape, y, want, tol, (size_t)(m * ldy));
+                    ck_guards(y, "y");
+                    ck_free(x);
+                    ck_free(b);
+                    ck_free(y);
+                    ck_free(want);
+                    free(tol);
+                    if (ck_failed())
+                        return;
+                }
+}
+
+typedef struct gemv_bench {
+    const seqk_gemm_kernels *k;
+    int64_t kk;
+    float *x, *b, *y;
+} gemv_bench;
+
+static void run_gemv(void *p)
+{
+    gemv_bench *u = p;
+    u->k->gemv(1, u->k->nr, u->kk, u->x, u->kk, u->b, u->y, u->k->nr, 1.0f);
+}
+
 typedef struct pack_bench {
     const seqk_gemm_kernels *k;
     int64_t kc;
@@ -181,6 +249,23 @@ void check_gemm(const seqk_cpu_isa *isa)
             ck_free(u.a);
             ck_free(u.b);
             ck_free(u.c);
+        }
+        ck_done();
+    }
+    if (k->gemv && ck_want("gemm.gemv")) {
+        check_gemv(k);
+        if (ck_bench_on()) {
+            /* one panel of 768 rows (L1/L2): bytes of the panel per call */
+            gemv_bench u = {k, 768, ck_alloc(768),
+                            ck_alloc((size_t)(768 * k->nr)),
+                            ck_alloc((size_t)k->nr)};
+            ck_fill(&r, u.x, 768, CK_RANDOM);
+            ck_fill(&r, u.b, (size_t)(768 * k->nr), CK_RANDOM);
+            snprintf(shape, sizeof shape, "1x%d k=768", k->nr);
+            ck_bench(shape, run_gemv, &u, 0, 4.0 * 768 * k->nr);
+            ck_free(u.x);
+            ck_free(u.b);
+            ck_free(u.y);
         }
         ck_done();
     }

@@ -24,6 +24,7 @@
 #define GEMM_MR 6
 #define GEMM_NV 2
 #include "cpu_simd/tmpl/gemm_accumulate.c"
+#include "cpu_simd/tmpl/gemv.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -142,4 +143,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx2 = {
     .nr = NR,
     .ukernel = seqk_f32_gemm_ukernel_6x16__avx2,
     .pack_t = seqk_f32_gemm_pack_t__avx2,
+    .gemv = seqk_f32_gemv__avx2,
+    .gemv_name = "seqk_f32_gemv_4x16__avx2",
 };

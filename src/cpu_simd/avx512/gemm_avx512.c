@@ -26,6 +26,7 @@
 #define GEMM_MR 14
 #define GEMM_NV 2
 #include "cpu_simd/tmpl/gemm_accumulate.c"
+#include "cpu_simd/tmpl/gemv.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -142,4 +143,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx512 = {
     .nr = NR,
     .ukernel = seqk_f32_gemm_ukernel_14x32__avx512,
     .pack_t = seqk_f32_gemm_pack_t__avx512,
+    .gemv = seqk_f32_gemv__avx512,
+    .gemv_name = "seqk_f32_gemv_4x32__avx512",
 };

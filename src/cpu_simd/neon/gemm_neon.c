@@ -23,6 +23,7 @@
 #define GEMM_MR 8
 #define GEMM_NV 3
 #include "cpu_simd/tmpl/gemm_accumulate.c"
+#include "cpu_simd/tmpl/gemv.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -108,4 +109,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__neon = {
     .nr = NR,
     .ukernel = seqk_f32_gemm_ukernel_8x12__neon,
     .pack_t = seqk_f32_gemm_pack_t__neon,
+    .gemv = seqk_f32_gemv__neon,
+    .gemv_name = "seqk_f32_gemv_4x12__neon",
 };

@@ -1,0 +1,110 @@
+/*
+ * gemv_driver.c — the GEMM of a linear plan (problem b_cache set): op(B)
+ * is packed once into the plan's slot, then
+ *
+ *   M <= SEQK_GEMV_MAX_ROWS   matrix-vector product: threads split the
+ *                             nr-column panels; each panel streams once
+ *                             through the ISA's gemv kernel for all M rows
+ *                             (the weights are the traffic: M*N*K flops
+ *                             over N*K*4 bytes)
+ *   larger M                  the blocked GEMM (gemm_driver.c) reading the
+ *                             same panels instead of packing B per call
+ *
+ *   packed B: panel q = columns q*nr .. q*nr+nr-1 of op(B), K rows:
+ *             bp[q*K*nr + p*nr + j] = op(B)[p, q*nr + j]   (0 past N)
+ *
+ * The packed layout depends on the ISA's nr, so the slot records which
+ * ISA packed it (owner) and is repacked when another ISA runs the plan.
+ */
+#include <string.h>
+
+#include "cpu_simd/gemm.h"
+
+/* Fewer weight floats than this (1 MB) run on the calling thread: waking
+ * the pool (5-10 us on a busy machine, bench/decode.sh) costs more than
+ * one core streaming them from its L2 (~100 GB/s). */
+#define GEMV_MIN_PARALLEL (256 * 1024)
+
+static void cache_free(void *data) { seqk__aligned_free(data); }
+
+typedef struct gemv_job {
+    const seqk_gemm_kernels *kern;
+    const seqk_gemm_problem *p;
+    const float *bp;
+} gemv_job;
+
+static void gemv_worker(void *arg, int tid, int nthreads)
+{
+    const gemv_job *job = arg;
+    const seqk_gemm_problem *p = job->p;
+    const int64_t nr = job->kern->nr;
+    const float *C = p->C && p->beta != 0.0f ? p->C : NULL;
+    int64_t j0, j1;
+    seqk__split_range(p->N, nr, tid, nthreads, &j0, &j1);
+    for (int64_t j = j0; j < j1; j += nr) {
+        const int64_t n = j1 - j < nr ? j1 - j : nr;
+        job->kern->gemv(p->M, n, p->K, p->A, p->lda, job->bp + j * p->K,
+                        p->Y + j, p->ldy, p->alpha);
+        if (!C)
+            continue;
+        /* + beta*C while the slab is hot */
+        for (int64_t i = 0; i < p->M; i++) {
+            float *y = p->Y + i * p->ldy + j;
+            const float *c = C + i * p->c_sm + j * p->c_sn;
+            for (int64_t q = 0; q < n; q++)
+                y[q] += p->beta * c[q * p->c_sn];
+        }
+    }
+}
+
+seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_gemm_problem *p)
+{
+    const seqk_gemm_kernels *kern = isa->gemm;
+    seqk_backend_cache *cache = p->b_cache;
+    /* nothing to multiply, or A transposed: the plain driver knows */
+    if (p->M == 0 || p->N == 0 || p->K == 0 || p->alpha == 0.0f ||
+        p->trans_a)
+        return seqk__cpu_gemm_ex(ctx, isa, p, NULL, 0);
+
+    if (cache->owner != isa || !cache->data) {
+        const int64_t floats = seqk__cpu_gemm_packed_b_floats(p->K, p->N,
+                                                              kern->nr);
+        if ((uint64_t)floats > SIZE_MAX / sizeof(float))
+            return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                               "Linear: packed weights of %lld x %lld are "
+                               "too large", (long long)p->K,
+                               (long long)p->N);
+        float *bp = seqk__aligned_alloc((size_t)floats * sizeof(float));
+        if (!bp)
+            return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                               "Linear: out of memory packing %lld x %lld "
+                               "weights", (long long)p->K, (long long)p->N);
+        /* op(B)[k, n] = B[k*ldb + n], or B[n*ldb + k] transposed */
+        seqk__cpu_gemm_pack_b(kern, p->K, p->N, p->B,
+                              p->trans_b ? 1 : p->ldb,
+                              p->trans_b ? p->ldb : 1, bp);
+        if (cache->data && cache->free_fn)
+            cache->free_fn(cache->data);
+        cache->owner = isa;
+        cache->data = bp;
+        cache->free_fn = cache_free;
+    }
+
+    if (p->M > SEQK_GEMV_MAX_ROWS || !kern->gemv)
+        return seqk__cpu_gemm_prepacked_b(ctx, isa, p, cache->data);
+
+    gemv_job job = {kern, p, cache->data};
+    const int64_t panels = (p->N + kern->nr - 1) / kern->nr;
+    int nthreads = seqk__cpu_threads(ctx);
+    if ((double)p->N * (double)p->K < GEMV_MIN_PARALLEL)
+        nthreads = 1;
+    if (nthreads > panels)
+        nthreads = (int)panels;
+    seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
+    if (pool)
+        seqk__pool_run(pool, gemv_worker, &job, nthreads);
+    else
+        gemv_worker(&job, 0, 1);
+    return SEQK_OK;
+}
