@@ -16,6 +16,9 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler  # ONNX protobufs (tests)
   libonnx-dev                            # onnx.proto (tests)
   libonnx-testdata                       # ONNX backend node tests
+  python3-venv                           # Python package: its test venv
+  python3-numpy python3-pytest           # Python package: arrays, tests
+  python3-torch                          # Python tests: compare with PyTorch
 )
 
 missing=()

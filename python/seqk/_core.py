@@ -149,8 +149,9 @@ class Context:
         int32, bool, int64 where the library has it) is wrapped, not
         copied, when the library has seqk_tensor_wrap: ops read and write
         its memory, and the tensor keeps the array alive.  Other arrays
-        are converted (floats to float32, integers to int32) and copied;
-        copy=True always copies."""
+        are converted (other floats to float32, other integers and Python
+        ints to int32, or to dtype=) and copied; copy=True always
+        copies."""
         a = _as_seqk_array(array, dtype)
         if (not copy and self.is_host and lib.seqk_tensor_wrap is not None
                 and a.flags.c_contiguous and a.flags.aligned):
@@ -181,10 +182,12 @@ class Context:
 
 
 def _as_seqk_array(array, dtype=None):
+    is_array = isinstance(array, np.ndarray)
     a = np.asarray(array)
     if dtype is not None:
         dt = np.dtype(dtype)
-    elif a.dtype in _DTYPES:
+    elif a.dtype in _DTYPES and (is_array or a.dtype != np.int64):
+        # An array keeps its dtype; Python ints (int64 to NumPy) are int32.
         dt = a.dtype
     elif a.dtype.kind == "f":
         dt = np.dtype(np.float32)
@@ -195,7 +198,8 @@ def _as_seqk_array(array, dtype=None):
             f"seqk has no dtype for {a.dtype}: use float32, int32 or bool", 3)
     if dt not in _DTYPES:
         raise errors.DtypeError(f"seqk has no dtype {dt}", 3)
-    return np.ascontiguousarray(a, dtype=dt)
+    # (np.ascontiguousarray would turn a 0-d array into 1-d)
+    return np.asarray(a, dtype=dt, order="C")
 
 
 class Tensor:
@@ -234,7 +238,7 @@ class Tensor:
 
     def write(self, array):
         """Copies array (of this shape; converted to this dtype) in."""
-        a = np.ascontiguousarray(array, dtype=self.dtype)
+        a = np.asarray(array, dtype=self.dtype, order="C")
         if a.shape != self.shape:
             raise errors.ShapeError(
                 f"seqk.Tensor.write: array has shape {list(a.shape)} but "
