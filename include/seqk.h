@@ -158,7 +158,8 @@ typedef struct seqk_cpu_info {
 SEQK_API seqk_status seqk_cpu_info_get(seqk_cpu_info *info);
 
 /* The number of ops seqk dispatches (gemm, matmul, softmax, rnn_layer,
- * attention, seq_attention): the indices seqk_context_op_kernel takes. */
+ * attention, seq_attention, gather, argmax, topk, elementwise, concat):
+ * the indices seqk_context_op_kernel takes. */
 SEQK_API seqk_status seqk_op_count(int *count);
 
 /* The kernel dispatch picks for an op on a context: that of the best
@@ -211,7 +212,8 @@ SEQK_API seqk_status seqk_context_device_facts(seqk_context *ctx,
 typedef enum seqk_dtype {
     SEQK_F32 = 1,
     SEQK_I32 = 2,
-    SEQK_BOOL = 3 /* one byte per element, 0 or 1 */
+    SEQK_BOOL = 3, /* one byte per element, 0 or 1 */
+    SEQK_I64 = 4   /* indices: Gather ids, ArgMax/TopK outputs */
 } seqk_dtype;
 
 #define SEQK_MAX_DIMS 8
@@ -234,6 +236,129 @@ SEQK_API int64_t seqk_tensor_dim(const seqk_tensor *tensor, int axis); /* -1 if 
 SEQK_API seqk_dtype seqk_tensor_dtype(const seqk_tensor *tensor);
 SEQK_API int64_t seqk_tensor_numel(const seqk_tensor *tensor);
 SEQK_API size_t seqk_tensor_bytes(const seqk_tensor *tensor);
+
+/* ------------------------------------------------ tensor ops and views */
+
+/* Views share the memory of the tensor they come from (no copy): writes
+ * through one are seen through the other.  A view is a tensor like any
+ * other, usable as the input or output of every op, and destroyed with
+ * seqk_tensor_destroy.  The memory is reference-counted: it lives until
+ * the tensor and every view of it are destroyed, in any order.  Views of
+ * views share the same memory.
+ *
+ * Reshape: the same elements (row-major) under another shape of the same
+ * element count.  dims are >= 0 (0 is a zero-size dimension, as ONNX
+ * Reshape with allowzero=1), and at most one may be -1 (inferred).
+ *   Y [T,B,2,H] -> keys [T,B,2H]: seqk_tensor_reshape_view(Y, 3, d, &keys) */
+SEQK_API seqk_status seqk_tensor_reshape_view(seqk_tensor *tensor, int ndim,
+                                              const int64_t *dims,
+                                              seqk_tensor **view);
+/* Elements [start, start + len) along axis (negative counts from the end):
+ * the tensor's shape with dims[axis] = len.  The slice must be one
+ * contiguous block, so every dimension before axis must be 1 (axis 0 is
+ * always contiguous); SEQK_ERR_SHAPE otherwise.
+ *   row b of X [B,D]: seqk_tensor_slice_view(X, 0, b, 1, &row)  ([1,D]) */
+SEQK_API seqk_status seqk_tensor_slice_view(seqk_tensor *tensor, int axis,
+                                            int64_t start, int64_t len,
+                                            seqk_tensor **view);
+
+/* A tensor over the caller's host memory (no copy), on host contexts
+ * (ref, cpu, avx2, avx512, neon): ops read and write `host` directly.
+ * bytes must equal the tensor's size; host must be aligned to the element
+ * size (4 for f32/i32, 8 for i64; the kernels need no more) and stay valid
+ * until the tensor and its views are destroyed (seqk never frees it).
+ * On OpenCL contexts SEQK_ERR_UNSUPPORTED: wrap a cl_mem with
+ * seqk_opencl_tensor_wrap (seqk_opencl.h) instead. */
+SEQK_API seqk_status seqk_tensor_wrap(seqk_context *ctx, int ndim,
+                                      const int64_t *dims, seqk_dtype dtype,
+                                      void *host, size_t bytes,
+                                      seqk_tensor **tensor);
+
+/* ONNX Gather: output = data.shape[:axis] + indices.shape +
+ * data.shape[axis+1:], the dtype of data (f32, i32, i64 or bool).
+ * indices i32 or i64; negative ids count from the end of the axis.  An id
+ * outside [-n, n-1] is SEQK_ERR_INVALID_ARG with a message naming the id
+ * and its position; nothing is read out of bounds.  Host contexts check
+ * the ids before writing anything; OpenCL checks them on the device
+ * (output rows of bad ids are zero) and reads back one error flag. */
+SEQK_API seqk_status seqk_gather(seqk_context *ctx, int64_t axis,
+                                 const seqk_tensor *data,
+                                 const seqk_tensor *indices,
+                                 seqk_tensor *output);
+
+/* ONNX ArgMax (f32 in, i64 out).  keepdims 1: the axis stays with size 1;
+ * 0: it is removed.  Ties give the first index, or the last with
+ * select_last_index.  NaN counts as larger than every number. */
+typedef struct seqk_argmax_params {
+    size_t struct_size;
+    int64_t axis;            /* default 0 */
+    int keepdims;            /* default 1 */
+    int select_last_index;   /* default 0 */
+} seqk_argmax_params;
+SEQK_API void seqk_argmax_params_init(seqk_argmax_params *p);
+SEQK_API seqk_status seqk_argmax(seqk_context *ctx,
+                                 const seqk_argmax_params *params,
+                                 const seqk_tensor *X, seqk_tensor *Y);
+
+/* ONNX TopK: the k largest (or smallest) elements along axis.  values
+ * (f32) and indices (i64) have X's shape with dims[axis] = k; 0 <= k <=
+ * dims[axis].  Results are in order (largest first, or smallest first);
+ * equal values give the lower index first; NaN counts as larger than
+ * every number.  sorted = 0 is accepted and gives the same order. */
+typedef struct seqk_topk_params {
+    size_t struct_size;
+    int64_t k;
+    int64_t axis;            /* default -1 */
+    int largest;             /* default 1 */
+    int sorted;              /* default 1 */
+} seqk_topk_params;
+SEQK_API void seqk_topk_params_init(seqk_topk_params *p, int64_t k);
+SEQK_API seqk_status seqk_topk(seqk_context *ctx,
+                               const seqk_topk_params *params,
+                               const seqk_tensor *X, seqk_tensor *values,
+                               seqk_tensor *indices);
+
+/* Element-wise ops (f32).  Binary ops take A and B with ONNX
+ * multidirectional (numpy) broadcasting; unary ops take A and B = NULL.
+ * Y has the broadcast shape and may be A or B itself (in place) when that
+ * input already has Y's shape; other overlaps are refused.  Values are
+ * grouped by arity so that later ops (Pow, Sqrt, Erf, ...) join without
+ * renumbering. */
+typedef enum seqk_elementwise_op {
+    SEQK_EW_ADD = 0,         /* A + B */
+    SEQK_EW_SUB,             /* A - B */
+    SEQK_EW_MUL,             /* A * B */
+    SEQK_EW_DIV,             /* A / B (IEEE: x/0 is inf or NaN) */
+    SEQK_EW_TANH = 100,
+    SEQK_EW_SIGMOID,         /* 1 / (1 + exp(-A)) */
+    SEQK_EW_RELU,            /* max(A, 0) */
+    SEQK_EW_EXP,
+    SEQK_EW_NEG              /* -A */
+} seqk_elementwise_op;
+
+typedef struct seqk_elementwise_params {
+    size_t struct_size;
+    seqk_elementwise_op op;
+    float alpha, beta;       /* for ops with attributes (none yet); 0 */
+} seqk_elementwise_params;
+SEQK_API void seqk_elementwise_params_init(seqk_elementwise_params *p,
+                                           seqk_elementwise_op op);
+/* 2 for binary ops, 1 for unary ones, 0 for a value that is no op. */
+SEQK_API int seqk_elementwise_arity(seqk_elementwise_op op);
+/* The ONNX name ("Add", case-insensitive) to an op; -1 if unknown. */
+SEQK_API int seqk_elementwise_from_name(const char *name);
+SEQK_API const char *seqk_elementwise_name(seqk_elementwise_op op);
+SEQK_API seqk_status seqk_elementwise(seqk_context *ctx,
+                                      const seqk_elementwise_params *params,
+                                      const seqk_tensor *A,
+                                      const seqk_tensor *B, seqk_tensor *Y);
+
+/* ONNX Concat of n >= 1 inputs of one dtype along axis (negative counts
+ * from the end): every other dimension equal; output's dims[axis] is the
+ * sum.  The output must not overlap an input. */
+SEQK_API seqk_status seqk_concat(seqk_context *ctx, int64_t axis, int n,
+                                 const seqk_tensor *const *inputs,
+                                 seqk_tensor *output);
 
 /* --------------------------------------------------------------- matmuls */
 

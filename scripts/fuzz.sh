@@ -23,7 +23,7 @@ case "$mode" in
   *) echo "usage: $0 replay | run SECONDS [target...]" >&2; exit 2 ;;
 esac
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_npy fuzz_tune_db fuzz_bench_desc)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_npy fuzz_tune_db fuzz_bench_desc fuzz_run fuzz_kernel_cache)
 
 build=${FUZZ_BUILD:-build-fuzz}
 cc=${FUZZ_CC:-}
@@ -54,12 +54,16 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 status=0
 for t in "${targets[@]}"; do
   exe=$build/tests/fuzz/$t
+  # fuzz_run's command prints a line per failed run: silence the target's
+  # stdout and stderr (libFuzzer and the sanitizers keep their own copy).
+  quiet=()
+  [ "$t" = fuzz_run ] && quiet=(-close_fd_mask=3)
   seeds=tests/fuzz/corpus/$t
   if [ "$mode" = replay ]; then
     echo "== $t: replay $(ls "$seeds" | wc -l) seeds"
     # -runs=0: run every seed once, no mutation.
     rc=0
-    "$exe" -runs=0 "$seeds" > "$build/replay-$t.log" 2>&1 || rc=$?
+    "$exe" "${quiet[@]}" -runs=0 "$seeds" > "$build/replay-$t.log" 2>&1 || rc=$?
     grep -E 'INITED|DONE|ERROR|SUMMARY' "$build/replay-$t.log" || true
     [ $rc -eq 0 ] || { echo "== $t: FAILED (exit $rc)" >&2; status=1; }
   else
@@ -68,7 +72,7 @@ for t in "${targets[@]}"; do
     # -rss_limit_mb: a reader must not need much memory for any input.
     # -max_len: the seeds are small; 64 KiB leaves room for big headers.
     set +e
-    "$exe" -max_total_time="$secs" -print_final_stats=1 \
+    "$exe" "${quiet[@]}" -max_total_time="$secs" -print_final_stats=1 \
       -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
       -artifact_prefix="$build/findings/$t/" \
       "$build/corpus/$t" "$seeds" > "$build/fuzz-$t.log" 2>&1

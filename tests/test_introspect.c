@@ -13,7 +13,10 @@
 
 static const char *const op_names[] = {"gemm", "matmul", "softmax",
                                        "rnn_layer", "attention",
-                                       "seq_attention"};
+                                       "seq_attention", "gather", "argmax",
+                                       "topk", "elementwise", "concat"};
+/* Gather and Concat move elements of any dtype: no f32 in their names. */
+static int any_dtype(int op) { return op == 6 || op == 10; }
 #define NUM_OPS ((int)(sizeof op_names / sizeof op_names[0]))
 
 /* 1 when every space-separated word of sub is a word of set. */
@@ -83,13 +86,14 @@ START_TEST(op_kernels)
         k.struct_size = sizeof k;
         TU_OK(ctx, seqk_context_op_kernel(ctx, op, &k));
         ck_assert_str_eq(k.op, op_names[op]);
-        ck_assert_msg(strncmp(k.kernel, "seqk_f32_", 9) == 0,
+        const char *prefix = any_dtype(op) ? "seqk_" : "seqk_f32_";
+        ck_assert_msg(strncmp(k.kernel, prefix, strlen(prefix)) == 0,
                       "%s %s: kernel '%s'", dev, k.op, k.kernel);
         ck_assert_msg(k.backend[0], "%s %s: no backend", dev, k.op);
         ck_assert_ptr_nonnull(memchr(k.refused, '\0', sizeof k.refused));
         if (!strcmp(dev, "ref")) {
             char want[64];
-            snprintf(want, sizeof want, "seqk_f32_%s__ref", op_names[op]);
+            snprintf(want, sizeof want, "%s%s__ref", prefix, op_names[op]);
             ck_assert_str_eq(k.kernel, want);
             ck_assert_str_eq(k.backend, "ref");
             ck_assert_str_eq(k.refused, "");
@@ -111,9 +115,9 @@ START_TEST(op_kernel_errors)
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, 0, NULL), SEQK_ERR_INVALID_ARG,
              "info is NULL");
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, -1, &k), SEQK_ERR_INVALID_ARG,
-             "op -1 is outside 0..5");
+             "op -1 is outside 0..10");
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, NUM_OPS, &k),
-             SEQK_ERR_INVALID_ARG, "op 6 is outside");
+             SEQK_ERR_INVALID_ARG, "op 11 is outside");
     k.struct_size = 8;
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, 0, &k), SEQK_ERR_INVALID_ARG,
              "sizeof(seqk_op_kernel)");

@@ -479,6 +479,27 @@ START_TEST(disk_cache)
     seqk__cl_cache_stats(&hits, &builds, &rejects);
     ck_assert_int_eq(rejects, rejects0 + 4);
     ck_assert_int_eq(builds, builds0 + 5);
+    /* The rewrite goes through a fresh temporary: a symlink planted at the
+     * name the writer used to use, <file>.<pid>.tmp, is not followed (its
+     * target used to be overwritten with the binary). */
+    char victim[600], planted[600];
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    snprintf(planted, sizeof planted, "%s.%ld.tmp", file, (long)getpid());
+    write_text(victim, "keep me");
+    ck_assert_int_eq(remove(file), 0);
+    ck_assert_int_eq(symlink(victim, planted), 0);
+    run_small_softmax();
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
+    ck_assert_int_eq(builds, builds0 + 6);
+    char kept[32] = "";
+    f = fopen(victim, "rb");
+    ck_assert(f && fgets(kept, sizeof kept, f));
+    fclose(f);
+    ck_assert_str_eq(kept, "keep me");
+    ck_assert(stat(file, &sb) == 0 && S_ISREG(sb.st_mode));
+    run_small_softmax(); /* and the new file is good */
+    seqk__cl_cache_stats(&hits, &builds, &rejects);
+    ck_assert_int_eq(hits, hits0 + 3);
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert(system(cmd) == 0);

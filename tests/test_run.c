@@ -428,6 +428,63 @@ START_TEST(run_gru_layout1)
 }
 END_TEST
 
+/* Two stacked bidirectional GRU layers in PyTorch's weight format, given
+ * with the short spellings (dir=bi, layers=2) and --threads: layer 1's
+ * weights as W_l1/R_l1/B_l1, and linear_before_reset defaulting to 1 (a
+ * PyTorch GRU).  The library with the same weights is the oracle. */
+START_TEST(run_gru_pytorch_stacked)
+{
+    enum { T = 4, B = 2, I = 3, H = 5, D = 2, L = 2 };
+    const char *dev = tu_device(_i);
+    seqk_context *ctx = tu_context(_i);
+    tu_rng r;
+    tu_rng_init(&r, 7);
+    const int64_t xd[3] = { T, B, I }, wd0[3] = { D, 3 * H, I };
+    const int64_t wd1[3] = { D, 3 * H, D * H }, rd[3] = { D, 3 * H, H };
+    const int64_t bd[2] = { D, 6 * H }, hd[3] = { L * D, B, H };
+    const int64_t yd[4] = { T, D, B, H };
+    seqk_tensor *X = rand_input(ctx, &r, "X.npy", 3, xd);
+    seqk_tensor *W0 = rand_input(ctx, &r, "W.npy", 3, wd0);
+    seqk_tensor *R0 = rand_input(ctx, &r, "R.npy", 3, rd);
+    seqk_tensor *B0 = rand_input(ctx, &r, "B.npy", 2, bd);
+    seqk_tensor *W1 = rand_input(ctx, &r, "W1.npy", 3, wd1);
+    seqk_tensor *R1 = rand_input(ctx, &r, "R1.npy", 3, rd);
+    seqk_tensor *B1 = rand_input(ctx, &r, "B1.npy", 2, bd);
+    seqk_tensor *h0 = rand_input(ctx, &r, "h0.npy", 3, hd);
+    const char *args[] = {
+        "GRU", "--device", dev, "--threads", "1", "-i", "X=X.npy",
+        "-i", "W=W.npy", "-i", "R=R.npy", "-i", "B=B.npy",
+        "-i", "W_l1=W1.npy", "-i", "R_l1=R1.npy", "-i", "B_l1=B1.npy",
+        "-i", "initial_h=h0.npy", "-a", "weight_format=pytorch",
+        "-a", "dir=bi", "-a", "layers=2", "-o", "Y=Y.npy",
+        "-o", "Y_h=Yh.npy", NULL
+    };
+    run_ok(args);
+
+    seqk_rnn_desc desc;
+    seqk_rnn_desc_init(&desc, SEQK_CELL_GRU, I, H);
+    desc.direction = SEQK_BIDIRECTIONAL;
+    desc.num_layers = L;
+    desc.linear_before_reset = 1;
+    seqk_rnn *rnn;
+    TU_OK(ctx, seqk_rnn_create(ctx, &desc, &rnn));
+    TU_OK(ctx, seqk_rnn_set_weights(rnn, 0, SEQK_WEIGHTS_PYTORCH, W0, R0, B0,
+                                    NULL));
+    TU_OK(ctx, seqk_rnn_set_weights(rnn, 1, SEQK_WEIGHTS_PYTORCH, W1, R1, B1,
+                                    NULL));
+    seqk_tensor *Y = tu_f32(ctx, 4, yd, NULL), *Yh = tu_f32(ctx, 3, hd, NULL);
+    TU_OK(ctx, seqk_rnn_forward(rnn, X, NULL, h0, NULL, Y, Yh, NULL));
+    check_output("Y.npy", Y);
+    check_output("Yh.npy", Yh);
+
+    seqk_tensor *all[] = { X, W0, R0, B0, W1, R1, B1, h0, Y, Yh };
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        seqk_tensor_destroy(all[k]);
+    seqk_rnn_destroy(rnn);
+    seqk_context_destroy(ctx);
+}
+END_TEST
+
 /* Plain RNN with Relu and an initial state; only Y_h is asked for. */
 START_TEST(run_rnn_only_yh)
 {
@@ -727,6 +784,36 @@ static const err_case err_cases[] = {
       "input attn_mask", "bool or float32" },
     { { "Gemm", "-i", "A=X.npy", "-i", "B=X.npy", "-o", "Y=out.npy" }, 1,
       "A has shape [3,2,5]", "" },
+    /* R is the wrong tensor (hidden_size comes from its last dim): R is
+     * blamed, not W */
+    { { "LSTM", "-i", "X=X.npy", "-i", "W=W.npy", "-i", "R=R3.npy", "-o",
+        "Y=out.npy" }, 1, "R has shape [1,16,3]", "[1,12,3]" },
+    /* W disagrees with X's input size */
+    { { "LSTM", "-i", "X=X.npy", "-i", "W=W6.npy", "-i", "R=R.npy", "-o",
+        "Y=out.npy" }, 1, "W has shape [1,16,6]", "X's last dim has size 5" },
+    /* numpy's default float64: how to convert */
+    { { "LSTM", "-i", "X=X64.npy", "-i", "W=W.npy", "-i", "R=R.npy", "-o",
+        "Y=out.npy" }, 1, "float64", "x.astype(np.float32)" },
+    { { "GRU", LSTM_OK, "-a", "weight_format=pytorch", "-a",
+        "linear_before_reset=0", "-o", "Y=out.npy" }, 2,
+      "linear_before_reset=0", "pytorch GRU weights" },
+    { { "LSTM", LSTM_OK, "-a", "weight_format=keras", "-o", "Y=out.npy" }, 2,
+      "weight_format", "onnx|pytorch|cudnn|onednn" },
+    { { "LSTM", LSTM_OK, "-i", "W_l1=W.npy", "-i", "R_l1=R.npy", "-o",
+        "Y=out.npy" }, 2, "W_l1 is for layer 1", "num_layers=2" },
+    { { "LSTM", LSTM_OK, "-a", "num_layers=2", "-o", "Y=out.npy" }, 2,
+      "needs -i W_l1=PATH", "" },
+    { { "LSTM", LSTM_OK, "-i", "W_l0=W.npy", "-o", "Y=out.npy" }, 2,
+      "layer 0's weights are W", "" },
+    { { "LSTM", LSTM_OK, "-a", "num_layers=2", "-i", "W_l1=W.npy", "-i",
+        "R_l1=R.npy", "-o", "Y=out.npy" }, 1, "W_l1 has shape [1,16,5]",
+      "layer 1's input" },
+    { { "LSTM", LSTM_OK, "-a", "lbr=1", "-o", "Y=out.npy" }, 2,
+      "no attribute 'lbr'", "" },
+    { { "LSTM", LSTM_OK, "-a", "dir=fwd", "-a", "direction=forward", "-o",
+        "Y=out.npy" }, 2, "attribute direction given twice", "" },
+    { { "LSTM", LSTM_OK, "--threads", "many", "-o", "Y=out.npy" }, 2,
+      "--threads 'many'", "0..1024" },
 };
 
 START_TEST(run_errors)
@@ -738,15 +825,32 @@ START_TEST(run_errors)
     const int64_t rd[3] = { 1, 16, 4 }, ld[1] = { 2 };
     float *w = tu_rand(&r, 80, -1, 1), *rr = tu_rand(&r, 64, -1, 1);
     put_f32("X.npy", 3, xd, w);
+    FILE *f;
     put_f32("W.npy", 3, wd, w);
     put_f32("R.npy", 3, rd, rr);
+    const int64_t r3d[3] = { 1, 16, 3 }, w6d[3] = { 1, 16, 6 };
+    put_f32("R3.npy", 3, r3d, rr);
+    float *w6 = tu_rand(&r, 96, -1, 1);
+    put_f32("W6.npy", 3, w6d, w6);
+    free(w6);
+    /* X64.npy: float64, as np.save writes it by default */
+    f = fopen(path_of("X64.npy"), "wb");
+    static const char f8[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<f8', "
+                             "'fortran_order': False, 'shape': (2,), }";
+    char hdr[128];
+    memset(hdr, ' ', sizeof hdr);
+    memcpy(hdr, f8, sizeof f8 - 1);
+    hdr[127] = '\n';
+    const double two[2] = { 1.0, 2.0 };
+    ck_assert(f && fwrite(hdr, 1, 128, f) == 128 &&
+              fwrite(two, sizeof two, 1, f) == 1 && !fclose(f));
     int64_t wi[80] = { 0 };
     put("Wi64.npy", NPY_I64, 3, wd, wi);
     const int64_t big[2] = { 3, 5000000000LL };
     put("big.npy", NPY_I64, 1, ld, big);
     const int32_t small[2] = { 1, 0 };
     put("i32.npy", NPY_I32, 1, ld, small);
-    FILE *f = fopen(path_of("garbage.npy"), "wb");
+    f = fopen(path_of("garbage.npy"), "wb");
     ck_assert(f && fputs("this is not an array\n", f) >= 0 && !fclose(f));
     /* trunc.npy: W.npy less its last 4 bytes */
     npy_array a;
@@ -812,6 +916,7 @@ int main(void)
     tcase_add_loop_test(tc, run_softmax, 0, nd);
     tcase_add_loop_test(tc, run_lstm, 0, nd);
     tcase_add_loop_test(tc, run_gru_layout1, 0, nd);
+    tcase_add_loop_test(tc, run_gru_pytorch_stacked, 0, nd);
     tcase_add_loop_test(tc, run_rnn_only_yh, 0, nd);
     tcase_add_loop_test(tc, run_attention_bool_mask, 0, nd);
     tcase_add_loop_test(tc, run_attention_4d_causal, 0, nd);

@@ -7,7 +7,9 @@
  * Per (problem, device): set up once, one untimed warm-up call, then timed
  * calls until both --repeat calls and --min-time milliseconds of op time
  * are reached (at most max(--repeat, RUN_CAP) calls); median and min of the
- * individual call times; GFLOP/s from the median.
+ * individual call times; GFLOP/s from the median.  Every JSON and CSV
+ * result carries the provenance of cli.h (machine, device, build, date,
+ * tuning database) so results of several machines can be merged.
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "seqk.h"
 #include "seqk_tune.h"
@@ -43,6 +46,8 @@ typedef struct device_ctx {
     char spec[64];
     seqk_context *ctx;
     int is_ref;
+    int profiled; /* device time can be read (OpenCL profiling on) */
+    cli_provenance prov;
 } device_ctx;
 
 typedef struct result {
@@ -70,7 +75,8 @@ static void usage(FILE *f)
         "  --suite NAME      quick (default without problems) or deepbench\n"
         "  --device SPEC     ref, cpu, avx2, opencl:P.D, ... (repeatable);\n"
         "                    all: every available device (the default)\n"
-        "  --threads N       threads per context (0: library default)\n"
+        "  --threads N       threads per context (0: library default; more\n"
+        "                    than the cores is allowed, with a warning)\n"
         "  --format F        table (default), json (one object per line), csv\n"
         "  --repeat N        timed runs at least (default 5)\n"
         "  --min-time MS     timed milliseconds at least (default 200)\n"
@@ -80,14 +86,25 @@ static void usage(FILE *f)
         "\n"
         "problems:\n"
         "  gemm:m=M,n=N,k=K[,transa=0|1][,transb=0|1]\n"
-        "  lstm:hidden=H,batch=B,seq=T[,input=I][,dir=fwd|bi][,layers=L]\n"
-        "  gru:...as lstm...[,lbr=0|1]     rnn:...as lstm...[,act=tanh|relu]\n"
+        "  lstm:hidden=H,batch=B,seq=T[,input=I]\n"
+        "       [,direction=forward|bidirectional][,num_layers=L]\n"
+        "  gru:...as lstm...[,linear_before_reset=0|1]   (default 1)\n"
+        "  rnn:...as lstm...[,act=tanh|relu]\n"
+        "  (the short names dir=fwd|bi, layers=L and lbr=0|1 work too)\n"
         "  attention:batch=B,heads=NH,seq=S,dim=D[,kvseq=S2][,causal=0|1]\n"
         "  seqattn:batch=B,seq=S,dim=D,score=dot|scaled_dot|general|\n"
         "          additive|cosine|location\n"
         "  softmax:rows=R,n=N[,inner=I]   (over n of [R,N] or [R,N,I])\n"
         "\n"
-        "exit status: 0 all valid, 1 a result invalid or failed, 2 usage\n");
+        "\n"
+        "JSON and CSV results carry their provenance: cpu, os, device_name,\n"
+        "device_vendor, device_driver, seqk_version, seqk_git, date (UTC)\n"
+        "and tuning_db (a hash of the database file, or \"untuned\").\n"
+        "Merge several machines' JSON with python3 -m seqk.report.\n"
+        "\n"
+        "exit status: 0 all valid, 1 a result invalid or failed (or no\n"
+        "device available), 2 usage error (incl. a device spec naming no\n"
+        "usable device)\n");
 }
 
 static double now_ms(void)
@@ -174,12 +191,8 @@ static int parse_args(int argc, char **argv, bench_opts *o)
             }
             o->devices[o->n_devices++] = v;
         } else if ((v = opt_value(argc, argv, &i, "--threads", &missing))) {
-            if (missing || parse_long(v, 0, 1024, &n)) {
-                fprintf(stderr, "seqk bench: --threads '%s': expected an "
-                        "integer 0..1024 (0: library default)\n", v);
+            if (missing || cli_parse_threads("bench", v, &o->threads))
                 return 2;
-            }
-            o->threads = (int)n;
         } else if ((v = opt_value(argc, argv, &i, "--format", &missing))) {
             if (!strcmp(v, "table"))
                 o->format = FMT_TABLE;
@@ -311,7 +324,9 @@ static void print_header(const printer *pr)
                "ms_min", "gflops", "valid");
     else if (pr->format == FMT_CSV)
         printf("problem,device,threads,ms_median,ms_min,gflops,valid,op,"
-               "backend,runs,max_abs_err,error\n");
+               "backend,runs,max_abs_err,error,cpu,os,device_name,"
+               "device_vendor,device_driver,seqk_version,seqk_git,date,"
+               "tuning_db\n");
     fflush(stdout);
 }
 
@@ -358,6 +373,16 @@ static void print_json(const result *r)
     }
     if (r->error[0])
         cJSON_AddStringToObject(o, "error", r->error);
+    const cli_provenance *pv = &r->dev->prov;
+    cJSON_AddStringToObject(o, "cpu", pv->cpu);
+    cJSON_AddStringToObject(o, "os", pv->os);
+    cJSON_AddStringToObject(o, "device_name", pv->device_name);
+    cJSON_AddStringToObject(o, "device_vendor", pv->device_vendor);
+    cJSON_AddStringToObject(o, "device_driver", pv->device_driver);
+    cJSON_AddStringToObject(o, "seqk_version", pv->seqk_version);
+    cJSON_AddStringToObject(o, "seqk_git", pv->seqk_git);
+    cJSON_AddStringToObject(o, "date", pv->date);
+    cJSON_AddStringToObject(o, "tuning_db", pv->tuning_db);
     char *s = cJSON_PrintUnformatted(o);
     if (s)
         printf("%s\n", s);
@@ -399,6 +424,15 @@ static void print_result(const printer *pr, const result *r)
             printf("%.3g", r->max_err);
         putchar(',');
         csv_field(r->error);
+        const cli_provenance *pv = &r->dev->prov;
+        const char *prov[] = {pv->cpu, pv->os, pv->device_name,
+                              pv->device_vendor, pv->device_driver,
+                              pv->seqk_version, pv->seqk_git, pv->date,
+                              pv->tuning_db};
+        for (size_t k = 0; k < sizeof prov / sizeof prov[0]; k++) {
+            putchar(',');
+            csv_field(prov[k]);
+        }
         putchar('\n');
     }
     fflush(stdout);
@@ -415,8 +449,9 @@ static void print_result(const printer *pr, const result *r)
 /* Setup, warm-up, timed runs and the final outputs of one problem on one
  * device.  On failure r->ok stays 0 and r->error says why. */
 static void measure(const bench_opts *o, const bench_problem *p,
-                    seqk_context *ctx, result *r, float **out, size_t *n)
+                    const device_ctx *dev, result *r, float **out, size_t *n)
 {
+    seqk_context *ctx = dev->ctx;
     bench_instance *inst = NULL;
     long cap = o->repeat > RUN_CAP ? o->repeat : RUN_CAP;
     double *times = malloc((size_t)cap * sizeof *times), total = 0.0;
@@ -435,9 +470,11 @@ static void measure(const bench_opts *o, const bench_problem *p,
     if (bench_run(inst, err, elen) != SEQK_OK) /* warm-up */
         goto cleanup;
     /* OpenCL with SEQK_OPENCL_PROFILE=1: device time too (this call
-     * resets the count; it fails quietly everywhere else). */
+     * resets the count).  Asked only where it can work, so a failure is
+     * a real one and SEQK_VERBOSE logs no error for a mere probe. */
     double dev_ms = 0.0;
-    int profiled = seqk_context_device_time(ctx, &dev_ms) == SEQK_OK;
+    int profiled = dev->profiled &&
+                   seqk_context_device_time(ctx, &dev_ms) == SEQK_OK;
     dtimes = profiled ? malloc((size_t)cap * sizeof *dtimes) : NULL;
     r->device_ms = -1.0;
     while (r->runs < cap && (r->runs < o->repeat || total < o->min_time_ms)) {
@@ -540,7 +577,7 @@ static int bench_problem_all(const bench_opts *o, const printer *pr,
         memset(&r, 0, sizeof r);
         r.p = p;
         r.dev = &devs[d];
-        measure(o, p, devs[d].ctx, &r, &out, &n);
+        measure(o, p, &devs[d], &r, &out, &n);
         if (r.ok && o->validate) {
             r.validated = 1;
             bench_tolerance(p, &r.atol, &r.rtol);
@@ -640,14 +677,26 @@ int seqk_cmd_bench(int argc, char **argv)
     }
     if ((rc = resolve_devices(&o, devs, &n_devs)) != 0)
         goto cleanup;
+    const char *prof = getenv("SEQK_OPENCL_PROFILE");
     for (int d = 0; d < n_devs; d++) {
-        if (open_context(devs[d].spec, o.threads, &devs[d].ctx) != SEQK_OK) {
+        seqk_status st = open_context(devs[d].spec, o.threads, &devs[d].ctx);
+        if (st != SEQK_OK) {
+            /* The same code as seqk run: a spec naming no usable device
+             * is the user's to fix. */
             fprintf(stderr, "seqk bench: cannot use device '%s': %s\n",
                     devs[d].spec, seqk_last_error(NULL));
-            rc = 1;
+            rc = cli_device_exit_code(st);
             goto cleanup;
         }
         devs[d].is_ref = !strcmp(seqk_context_device(devs[d].ctx), "ref");
+        cli_provenance_get(devs[d].ctx, &devs[d].prov);
+        /* seqk.h: profiling is on for OpenCL contexts created with
+         * SEQK_OPENCL_PROFILE=1. */
+        seqk_device_facts f = {.struct_size = sizeof f};
+        devs[d].profiled = prof && prof[0] == '1' &&
+                           seqk_context_device_facts(devs[d].ctx, &f) ==
+                               SEQK_OK &&
+                           f.present;
     }
 
     pr.format = o.format;

@@ -7,21 +7,30 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "seqk.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: seqk info [--device SPEC]\n"
+    fprintf(f, "usage: seqk info [--device SPEC] [--threads N]\n"
                "  Lists devices, CPU ISA features and the kernel chosen per\n"
-               "  op on each usable device (or only on SPEC).\n");
+               "  op on each usable device (or only on SPEC).\n"
+               "  --threads N   the thread count contexts get (0: the\n"
+               "                library default); shown with the default\n"
+               "                device\n"
+               "exit status: 0 success, 2 usage error (incl. a device spec\n"
+               "naming no usable device)\n");
 }
+
+static int threads; /* --threads: 0 is the library default */
 
 static void print_kernels(const char *spec)
 {
     seqk_options o;
     seqk_options_init(&o);
     o.device = spec;
+    o.threads = threads;
     seqk_context *ctx = NULL;
     if (seqk_context_create(&o, &ctx) != SEQK_OK) {
         printf("    (cannot create a context: %s)\n", seqk_last_error(NULL));
@@ -107,6 +116,15 @@ int seqk_cmd_info(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
             only = argv[++i];
+        } else if (!strncmp(argv[i], "--device=", 9)) {
+            only = argv[i] + 9;
+        } else if (!strcmp(argv[i], "--threads") ||
+                   !strncmp(argv[i], "--threads=", 10)) {
+            const char *v = argv[i][9] == '=' ? argv[i] + 10
+                            : i + 1 < argc    ? argv[++i]
+                                              : "";
+            if (cli_parse_threads("info", v, &threads))
+                return 2;
         } else {
             fprintf(stderr, "seqk info: unknown argument '%s'\n", argv[i]);
             usage(stderr);
@@ -120,12 +138,15 @@ int seqk_cmd_info(int argc, char **argv)
         seqk_options o;
         seqk_options_init(&o);
         o.device = only;
+        o.threads = threads;
         seqk_context *ctx = NULL;
-        if (seqk_context_create(&o, &ctx) != SEQK_OK) {
+        seqk_status st = seqk_context_create(&o, &ctx);
+        if (st != SEQK_OK) {
             fprintf(stderr, "seqk info: %s\n", seqk_last_error(NULL));
-            return 1;
+            return cli_device_exit_code(st);
         }
-        printf("\ndevice %s -> %s\n", only, seqk_context_device(ctx));
+        printf("\ndevice %s -> %s, %d thread(s)\n", only,
+               seqk_context_device(ctx), seqk_context_threads(ctx));
         seqk_context_destroy(ctx);
         print_kernels(only);
         return 0;
@@ -147,6 +168,7 @@ int seqk_cmd_info(int argc, char **argv)
     }
     seqk_options o;
     seqk_options_init(&o);
+    o.threads = threads;
     seqk_context *ctx = NULL;
     if (seqk_context_create(&o, &ctx) == SEQK_OK) {
         printf("\ndefault device (SEQK_DEVICE or auto): %s, %d thread(s)\n",

@@ -1,15 +1,16 @@
 /*
  * cmd_run.c — `seqk run`: runs one ONNX-style operator on .npy files.
  *
- *   seqk run <Op> [--device SPEC] -i NAME=PATH.npy ... -a attr=VALUE ...
- *                 -o NAME=PATH.npy ...
+ *   seqk run <Op> [--device SPEC] [--threads N] -i NAME=PATH.npy ...
+ *                 -a attr=VALUE ... -o NAME=PATH.npy ...
  *
  * Inputs, attributes and outputs go by their ONNX names.  The flow is
  *   parse the command line (usage errors: exit 2)
  *   -> create the context -> load the inputs (.npy -> tensors)
  *   -> the op's runner: output shapes, one library call (exit 1 on error)
  *   -> write the requested outputs as float32 .npy.
- * Every failure prints exactly one line, "seqk run: ...", on stderr naming
+ * (Inputs and outputs move through run_io.c.)  Every failure prints
+ * exactly one line, "seqk run: ...", on stderr naming
  * the input, attribute or output at fault; problems the library detects
  * are passed through from seqk_last_error.
  */
@@ -21,9 +22,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli.h"
 #include "commands.h"
-#include "npy.h"
 #include "run_ops.h"
+#include "run_ops_tensor.h"
 #include "seqk.h"
 
 /* ------------------------------------------------------------ the tables */
@@ -63,6 +65,29 @@ static const attr_def attr_defs[] = {
     { "causal_align", AT_ENUM, 0, 0, "top_left|bottom_right" },
     { "score", AT_ENUM, 0, 0,
       "dot|scaled_dot|general|additive|cosine|location" },
+    /* in seqk_weight_format order */
+    { "weight_format", AT_ENUM, 0, 0, "onnx|pytorch|cudnn|onednn" },
+    { "num_layers", AT_INT, 1, MAX_RNN_LAYERS, NULL },
+    { "keepdims", AT_INT, 0, 1, NULL },
+    { "select_last_index", AT_INT, 0, 1, NULL },
+    { "largest", AT_INT, 0, 1, NULL },
+    { "sorted", AT_INT, 0, 1, NULL },
+};
+
+/* Other spellings taken for an attribute (those of `seqk bench`), and
+ * for enum values; help and messages use the ONNX ones. */
+static const struct {
+    const char *alias, *name;
+} attr_aliases[] = {
+    { "dir", "direction" },
+    { "lbr", "linear_before_reset" },
+    { "layers", "num_layers" },
+};
+static const struct {
+    const char *attr, *alias, *value;
+} value_aliases[] = {
+    { "direction", "fwd", "forward" },
+    { "direction", "bi", "bidirectional" },
 };
 #define NUM_ATTR_DEFS ((int)(sizeof attr_defs / sizeof attr_defs[0]))
 _Static_assert(sizeof attr_defs / sizeof attr_defs[0] <= MAX_ATTR_DEFS,
@@ -72,7 +97,8 @@ _Static_assert(sizeof attr_defs / sizeof attr_defs[0] <= MAX_ATTR_DEFS,
                    { "R", IN_F32, 1 }, { "B", IN_F32, 0 }, \
                    { "sequence_lens", IN_LENS, 0 }, { "initial_h", IN_F32, 0 }
 #define RNN_ATTRS "hidden_size", "direction", "layout", "activations", \
-                  "activation_alpha", "activation_beta", "clip"
+                  "activation_alpha", "activation_beta", "clip", \
+                  "weight_format", "num_layers"
 
 static const op_spec op_specs[] = {
     { "LSTM",
@@ -101,6 +127,35 @@ static const op_spec op_specs[] = {
         { "W", IN_F32, 0 }, { "W1", IN_F32, 0 }, { "W2", IN_F32, 0 },
         { "v", IN_F32, 0 }, { "Wloc", IN_F32, 0 } },
       { "score" }, { "context", "weights" }, run_op_seq_attention },
+    { "Gather", { { "data", IN_F32, 1 }, { "indices", IN_LENS, 1 } },
+      { "axis" }, { "output" }, run_op_gather },
+    { "ArgMax", { { "data", IN_F32, 1 } },
+      { "axis", "keepdims", "select_last_index" }, { "reduced" },
+      run_op_argmax },
+    { "TopK", { { "X", IN_F32, 1 }, { "K", IN_LENS, 1 } },
+      { "axis", "largest", "sorted" }, { "Values", "Indices" }, run_op_topk },
+    { "Concat",
+      { { "inputs0", IN_F32, 1 }, { "inputs1", IN_F32, 0 },
+        { "inputs2", IN_F32, 0 }, { "inputs3", IN_F32, 0 },
+        { "inputs4", IN_F32, 0 }, { "inputs5", IN_F32, 0 },
+        { "inputs6", IN_F32, 0 }, { "inputs7", IN_F32, 0 } },
+      { "axis" }, { "concat_result" }, run_op_concat },
+    { "Add", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Sub", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Mul", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Div", { { "A", IN_F32, 1 }, { "B", IN_F32, 1 } }, { NULL }, { "C" },
+      run_op_elementwise },
+    { "Tanh", { { "input", IN_F32, 1 } }, { NULL }, { "output" },
+      run_op_elementwise },
+    { "Sigmoid", { { "X", IN_F32, 1 } }, { NULL }, { "Y" },
+      run_op_elementwise },
+    { "Relu", { { "X", IN_F32, 1 } }, { NULL }, { "Y" }, run_op_elementwise },
+    { "Exp", { { "input", IN_F32, 1 } }, { NULL }, { "output" },
+      run_op_elementwise },
+    { "Neg", { { "X", IN_F32, 1 } }, { NULL }, { "Y" }, run_op_elementwise },
 };
 #define NUM_OPS ((int)(sizeof op_specs / sizeof op_specs[0]))
 
@@ -144,6 +199,9 @@ static int find_output(const op_spec *op, const char *name)
 
 static int find_attr_def(const char *name)
 {
+    for (size_t a = 0; a < sizeof attr_aliases / sizeof attr_aliases[0]; a++)
+        if (strcmp(attr_aliases[a].alias, name) == 0)
+            name = attr_aliases[a].name;
     for (int i = 0; i < NUM_ATTR_DEFS; i++)
         if (strcmp(attr_defs[i].name, name) == 0)
             return i;
@@ -344,6 +402,11 @@ static int parse_attr(const attr_def *def, const char *text, attr_val *v)
         return 0;
     case AT_ENUM: {
         const char *c = def->choices;
+        for (size_t a = 0; a < sizeof value_aliases / sizeof value_aliases[0];
+             a++)
+            if (!strcmp(value_aliases[a].attr, def->name) &&
+                !strcmp(value_aliases[a].alias, text))
+                text = value_aliases[a].value;
         for (int k = 0; *c; k++) {
             size_t len = strcspn(c, "|");
             if (strlen(text) == len && strncmp(text, c, len) == 0) {
@@ -389,9 +452,9 @@ static void print_words(FILE *f, const char *label, const char *const *words,
 
 static void print_help(FILE *f)
 {
-    fputs("usage: seqk run <Op> [--device SPEC] -i NAME=PATH.npy ... "
-          "-a attr=VALUE ...\n"
-          "                -o NAME=PATH.npy ...\n"
+    fputs("usage: seqk run <Op> [--device SPEC] [--threads N] "
+          "-i NAME=PATH.npy ...\n"
+          "                -a attr=VALUE ... -o NAME=PATH.npy ...\n"
           "\n"
           "Runs one ONNX operator on .npy files.  Inputs, attributes and "
           "outputs go by\ntheir ONNX names.  Inputs are float32 C-order "
@@ -399,14 +462,22 @@ static void print_help(FILE *f)
           "attn_mask is bool (true = attend) or float32 (added).\n"
           "Attributes: numbers as decimal text, lists comma-separated\n"
           "(-a activations=Sigmoid,Tanh,Tanh).  Only the outputs named "
-          "with -o are\nwritten, as float32 .npy.\n"
+          "with -o are\nwritten, as float32 .npy (int64 for ArgMax and "
+          "TopK indices).\n"
+          "\n"
+          "float64 .npy (numpy's default) is refused with the fix: "
+          "x.astype(np.float32).\n"
           "\n"
           "  --device SPEC   ref, cpu, avx2, avx512, neon, opencl, "
           "opencl:P.D, auto\n"
           "                  (default: $SEQK_DEVICE, else auto)\n"
+          "  --threads N     threads (0: the library default; more than "
+          "the cores\n"
+          "                  is allowed, with a warning)\n"
           "\n"
           "Exit status: 0 success, 1 bad input data or failure, "
-          "2 usage error.\n"
+          "2 usage error\n(incl. a device spec naming no usable "
+          "device).\n"
           "\nOps (* = required input):\n",
           f);
     for (int o = 0; o < NUM_OPS; o++) {
@@ -437,6 +508,26 @@ static void print_help(FILE *f)
           "                used in order by the activations that read "
           "them\n"
           "  hidden_size   inferred from R when absent\n"
+          "  weight_format onnx (default) | pytorch | cudnn | onednn "
+          "(seqk extension):\n"
+          "                W, R, B in that library's gate order and "
+          "layout (README,\n"
+          "                \"Weights from other libraries\"); pytorch "
+          "and cudnn GRU\n"
+          "                weights mean linear_before_reset=1, the "
+          "default with them.\n"
+          "                ONNX-format GRU weights exported from PyTorch "
+          "need\n"
+          "                -a linear_before_reset=1 (it cannot be told "
+          "from the numbers)\n"
+          "  num_layers    stacked layers (seqk extension, default 1, "
+          "at most 64): layer\n"
+          "                l >= 1 takes -i W_l<l>=, R_l<l>= (required), "
+          "B_l<l>=, P_l<l>=\n"
+          "                with input size D*H; initial_h/Y_h hold "
+          "[L*D,B,H]\n"
+          "  also taken:   dir=fwd|bi, lbr=0|1, layers=L (the spellings "
+          "of seqk bench)\n"
           "  causal_align  top_left (default) | bottom_right  "
           "(seqk extension)\n"
           "  score         dot (default) | scaled_dot | general (needs W) "
@@ -444,8 +535,9 @@ static void print_help(FILE *f)
           "                additive (W1, W2, v) | cosine | location "
           "(Wloc)\n"
           "\nOutput shapes:\n"
-          "  LSTM/GRU/RNN  Y [T,D,B,H], Y_h/Y_c [D,B,H]; layout=1: "
-          "[B,T,D,H], [B,D,H]\n"
+          "  LSTM/GRU/RNN  Y [T,D,B,H], Y_h/Y_c [L*D,B,H]; layout=1: "
+          "[B,T,D,H],\n"
+          "                [B,L*D,H]\n"
           "  Gemm [M,N]; MatMul as numpy.matmul; Softmax as its input\n"
           "  Attention     Y [B,Sq,Hq*Dv] (3-D) or [B,Hq,Sq,Dv] (4-D)\n"
           "  SeqAttention  context [B,Dv], weights [B,S]\n",
@@ -493,6 +585,43 @@ static int split_pair(const char *arg, char *name, size_t len,
     return 0;
 }
 
+/* "W_l3" -> which = LW_W, layer = 3; 0 if name is no such name. */
+static int parse_layer_name(const char *name, int *which, long *layer)
+{
+    static const char prefix[LW_COUNT] = { 'W', 'R', 'B', 'P' };
+    char *end = NULL;
+    if (!name[0] || strncmp(name + 1, "_l", 2) != 0 || name[3] < '0' ||
+        name[3] > '9')
+        return 0;
+    for (int w = 0; w < LW_COUNT; w++)
+        if (name[0] == prefix[w]) {
+            *which = w;
+            *layer = strtol(name + 3, &end, 10);
+            return *end == '\0';
+        }
+    return 0;
+}
+
+/* -i W_l<k>=PATH for an RNN op: records it; -1 when name is not a layer
+ * input (or the op no RNN), else 0 or the exit code of a usage error. */
+static int layer_input(run_state *st, const char *name, const char *path)
+{
+    int w;
+    long l;
+    if (st->op->run != run_op_rnn || !parse_layer_name(name, &w, &l))
+        return -1;
+    if (l == 0)
+        return run_fail(2, "input %s: layer 0's weights are %c (-i %c=PATH)",
+                        name, name[0], name[0]);
+    if (l >= MAX_RNN_LAYERS)
+        return run_fail(2, "input %s: layer %ld is beyond the %d layers "
+                        "seqk run takes", name, l, MAX_RNN_LAYERS);
+    if (st->layer_path[l][w])
+        return run_fail(2, "input %s given twice", name);
+    st->layer_path[l][w] = path;
+    return 0;
+}
+
 /* Fills st from argv; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, run_state *st)
 {
@@ -515,10 +644,14 @@ static int parse_args(int argc, char **argv, run_state *st)
             if (strcasecmp(op_specs[o].name, op_name) == 0)
                 return run_fail(2, "unknown op '%s' (did you mean %s?)",
                                 op_name, op_specs[o].name);
-        return run_fail(2,
-                        "unknown op '%s' (expected LSTM, GRU, RNN, Gemm, "
-                        "MatMul, Softmax, Attention or SeqAttention)",
-                        op_name);
+        char names[512] = "";
+        for (int o = 0; o < NUM_OPS; o++) {
+            size_t n = strlen(names);
+            snprintf(names + n, sizeof names - n, "%s%s", o ? ", " : "",
+                     op_specs[o].name);
+        }
+        return run_fail(2, "unknown op '%s' (expected one of: %s)", op_name,
+                        names);
     }
     const op_spec *op = st->op;
 
@@ -527,6 +660,17 @@ static int parse_args(int argc, char **argv, run_state *st)
         const char *arg = NULL;
         if (!strncmp(opt, "--device=", 9)) {
             st->device = opt + 9;
+            continue;
+        }
+        if (!strncmp(opt, "--threads=", 10)) {
+            if (cli_parse_threads("run", opt + 10, &st->threads))
+                return 2;
+            continue;
+        }
+        if (!strcmp(opt, "--threads")) {
+            if (cli_parse_threads("run", i + 1 < argc ? argv[++i] : "",
+                                  &st->threads))
+                return 2;
             continue;
         }
         int is_dev = !strcmp(opt, "--device");
@@ -559,6 +703,11 @@ static int parse_args(int argc, char **argv, run_state *st)
                             is_attr ? "attr=VALUE" : "NAME=PATH.npy", arg);
         if (is_in) {
             int k = find_input(op, name);
+            int rc = k < 0 ? layer_input(st, name, value) : -1;
+            if (rc > 0)
+                return rc;
+            if (rc == 0)
+                continue;
             if (k < 0) {
                 list_names(op, 0, list, sizeof list);
                 return run_fail(2, "%s has no input '%s' (inputs: %s)",
@@ -569,13 +718,14 @@ static int parse_args(int argc, char **argv, run_state *st)
             st->in_path[k] = value;
         } else if (is_attr) {
             int k = find_attr_def(name);
-            if (k < 0 || !op_has_attr(op, name)) {
+            if (k < 0 || !op_has_attr(op, attr_defs[k].name)) {
                 list_names(op, 1, list, sizeof list);
                 return run_fail(2, "%s has no attribute '%s' (attributes: %s)",
                                 op->name, name, list);
             }
             if (st->attrs[k].set)
-                return run_fail(2, "attribute %s given twice", name);
+                return run_fail(2, "attribute %s given twice",
+                                attr_defs[k].name);
             int rc = parse_attr(&attr_defs[k], value, &st->attrs[k]);
             if (rc)
                 return rc;
@@ -604,126 +754,6 @@ static int parse_args(int argc, char **argv, run_state *st)
     return -1;
 }
 
-/* ---------------------------------------------------------------- inputs */
-
-static int load_input(run_state *st, int k)
-{
-    const in_spec *spec = &st->op->inputs[k];
-    const char *path = st->in_path[k];
-    npy_array a;
-    char err[400];
-    int rc = 0;
-    void *conv = NULL;
-
-    if (npy_read(path, &a, err, sizeof err))
-        return run_fail(1, "input %s: %s", spec->name, err);
-
-    seqk_dtype dt = SEQK_F32;
-    const void *data = a.data;
-    size_t bytes = a.bytes;
-    if (spec->kind == IN_F32 && a.dtype != NPY_F32) {
-        rc = run_fail(1, "input %s: expected float32, got %s (%s)", spec->name,
-                      npy_dtype_name(a.dtype), path);
-        goto cleanup;
-    }
-    if (spec->kind == IN_MASK) {
-        if (a.dtype != NPY_BOOL && a.dtype != NPY_F32) {
-            rc = run_fail(1, "input %s: expected bool or float32, got %s (%s)",
-                          spec->name, npy_dtype_name(a.dtype), path);
-            goto cleanup;
-        }
-        dt = a.dtype == NPY_BOOL ? SEQK_BOOL : SEQK_F32;
-    }
-    if (spec->kind == IN_LENS) {
-        if (a.dtype != NPY_I32 && a.dtype != NPY_I64) {
-            rc = run_fail(1, "input %s: expected int32 or int64, got %s (%s)",
-                          spec->name, npy_dtype_name(a.dtype), path);
-            goto cleanup;
-        }
-        dt = SEQK_I32;
-        if (a.dtype == NPY_I64) {
-            const int64_t *src = a.data;
-            int32_t *dst = malloc(a.numel ? (size_t)a.numel * 4 : 1);
-            if (!dst) {
-                rc = run_fail(1, "input %s: out of memory", spec->name);
-                goto cleanup;
-            }
-            conv = dst;
-            for (int64_t i = 0; i < a.numel; i++) {
-                if (src[i] < INT32_MIN || src[i] > INT32_MAX) {
-                    rc = run_fail(1,
-                                  "input %s: value %lld at index %lld does "
-                                  "not fit int32",
-                                  spec->name, (long long)src[i], (long long)i);
-                    goto cleanup;
-                }
-                dst[i] = (int32_t)src[i];
-            }
-            data = conv;
-            bytes = (size_t)a.numel * 4;
-        }
-    }
-    if (seqk_tensor_create(st->ctx, a.ndim, a.dims, dt, &st->in[k]) ||
-        seqk_tensor_write(st->in[k], data, bytes)) {
-        rc = run_fail(1, "input %s: %s", spec->name, seqk_last_error(st->ctx));
-        goto cleanup;
-    }
-
-cleanup:
-    free(conv);
-    npy_free(&a);
-    return rc;
-}
-
-/* Output k into a temporary beside its path (*staged); write_outputs
- * renames them all once every one is written. */
-static int stage_output(const run_state *st, int k, char **staged)
-{
-    const seqk_tensor *t = st->out[k];
-    const char *name = st->op->outputs[k];
-    int64_t dims[SEQK_MAX_DIMS];
-    char err[400];
-    int rc = 0;
-
-    if (!t)
-        return run_fail(1, "output %s was not computed", name);
-    size_t bytes = seqk_tensor_bytes(t);
-    float *host = malloc(bytes ? bytes : 1);
-    if (!host)
-        return run_fail(1, "output %s: out of memory", name);
-    int nd = seqk_tensor_ndim(t);
-    for (int i = 0; i < nd; i++)
-        dims[i] = seqk_tensor_dim(t, i);
-    if (seqk_tensor_read(t, host, bytes))
-        rc = run_fail(1, "output %s: %s", name, seqk_last_error(st->ctx));
-    else if (npy_stage(st->out_path[k], NPY_F32, nd, dims, host, staged,
-                       err, sizeof err))
-        rc = run_fail(1, "output %s: %s", name, err);
-    free(host);
-    return rc;
-}
-
-/* All requested outputs, or none: each is staged first; if one fails the
- * others' temporaries are removed and every path keeps what it had. */
-static int write_outputs(const run_state *st)
-{
-    char *staged[MAX_OP_OUTPUTS] = {NULL};
-    int rc = 0;
-    for (int k = 0; !rc && k < MAX_OP_OUTPUTS; k++)
-        if (st->out_path[k])
-            rc = stage_output(st, k, &staged[k]);
-    for (int k = 0; k < MAX_OP_OUTPUTS; k++) {
-        if (!staged[k])
-            continue;
-        char err[400];
-        if (rc)
-            npy_discard(staged[k]);
-        else if (npy_commit(staged[k], st->out_path[k], err, sizeof err))
-            rc = run_fail(1, "output %s: %s", st->op->outputs[k], err);
-    }
-    return rc;
-}
-
 /* ---------------------------------------------------------------- main */
 
 int seqk_cmd_run(int argc, char **argv)
@@ -737,26 +767,26 @@ int seqk_cmd_run(int argc, char **argv)
     seqk_options opts;
     seqk_options_init(&opts);
     opts.device = st.device;
+    opts.threads = st.threads;
     seqk_status s = seqk_context_create(&opts, &st.ctx);
     if (s) {
         /* A device spec that names nothing is the user's to fix. */
-        return run_fail(
-            s == SEQK_ERR_NO_DEVICE || s == SEQK_ERR_INVALID_ARG ? 2 : 1,
-            "device %s: %s", st.device ? st.device : "(default)",
-            seqk_last_error(NULL));
+        return run_fail(cli_device_exit_code(s), "device %s: %s",
+                        st.device ? st.device : "(default)",
+                        seqk_last_error(NULL));
     }
 
-    rc = 0;
-    for (int k = 0; !rc && k < MAX_OP_INPUTS; k++)
-        if (st.in_path[k])
-            rc = load_input(&st, k);
+    rc = run_load_inputs(&st);
     if (!rc)
         rc = st.op->run(&st);
     if (!rc)
-        rc = write_outputs(&st);
+        rc = run_write_outputs(&st);
 
     for (int k = 0; k < MAX_OP_INPUTS; k++)
         seqk_tensor_destroy(st.in[k]);
+    for (int l = 0; l < MAX_RNN_LAYERS; l++)
+        for (int w = 0; w < LW_COUNT; w++)
+            seqk_tensor_destroy(st.layer_in[l][w]);
     for (int k = 0; k < MAX_OP_OUTPUTS; k++)
         seqk_tensor_destroy(st.out[k]);
     seqk_context_destroy(st.ctx);

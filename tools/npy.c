@@ -370,6 +370,14 @@ static int parse_descr(npy_parser *ps, const char *descr, npy_dtype *out)
         dt = NPY_I64;
     else if (kind == 'b' && size == 1)
         dt = NPY_BOOL;
+    /* numpy's default float64 is the common case: say how to convert
+     * (seqk computes in float32; converting silently would hide that). */
+    if (dt == 0 && kind == 'f')
+        return parse_fail(ps, NPY_ERR_UNSUPPORTED,
+                          "unsupported dtype '%s' (%s); seqk reads float32, "
+                          "int32, int64 and bool: save it with "
+                          "np.save(path, x.astype(np.float32))", descr,
+                          numpy_type_name(kind, size));
     if (dt == 0)
         return parse_fail(ps, NPY_ERR_UNSUPPORTED,
                           "unsupported dtype '%s' (%s); seqk reads float32, "

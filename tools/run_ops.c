@@ -5,10 +5,77 @@
  * finds are passed through from seqk_last_error.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "run_ops.h"
 #include "seqk.h"
+
+/* Shapes of one layer's W and R in a weight format (seqk.h):
+ *   onnx, pytorch, cudnn   W [D,G*H,I]   R [D,G*H,H]
+ *   onednn                 W [D,I,G,H]   R [D,H,G,H]
+ * The library checks them all; the two checks here come first because
+ * the library, checking W before R, would blame W for them. */
+static const char *const weight_layouts[][2] = {
+    { "[D,G*H,I]", "[D,G*H,H]" }, { "[D,G*H,I]", "[D,G*H,H]" },
+    { "[D,G*H,I]", "[D,G*H,H]" }, { "[D,I,G,H]", "[D,H,G,H]" },
+};
+
+/* W's input dim must be what the layer reads (X's I, or D*H). */
+static int check_w_input(const run_state *st, seqk_weight_format fmt,
+                         const char *wname, const seqk_tensor *W, int64_t I,
+                         const char *what)
+{
+    char s[160];
+    const int onednn = fmt == SEQK_WEIGHTS_ONEDNN;
+    if (!W || seqk_tensor_ndim(W) != (onednn ? 4 : 3))
+        return 0; /* the library names the expected rank */
+    const int64_t got = seqk_tensor_dim(W, onednn ? 1 : 2);
+    if (got == I)
+        return 0;
+    return run_fail(1, "%s: %s has shape %s, input size %lld, but %s has "
+                    "size %lld; %s is %s (weight_format=%s)", st->op->name,
+                    wname, run_shape_str(W, s, sizeof s), (long long)got,
+                    what, (long long)I, wname, weight_layouts[fmt][0],
+                    run_attr(st, "weight_format")
+                        ? run_attr(st, "weight_format")->text
+                        : "onnx");
+}
+
+/* H from R's last dim, when hidden_size is not given: R's own dims must
+ * agree with it (else R, not W, is what is wrong). */
+static int hidden_from_r(const run_state *st, seqk_weight_format fmt, int G,
+                         const seqk_tensor *R, int64_t *H)
+{
+    char s[160];
+    const int onednn = fmt == SEQK_WEIGHTS_ONEDNN;
+    const int nd = seqk_tensor_ndim(R);
+    if (nd != (onednn ? 4 : 3))
+        return run_fail(1,
+                        "%s: R has shape %s, so hidden_size cannot be "
+                        "inferred; R is %s (G=%d gates), or give -a "
+                        "hidden_size=N",
+                        st->op->name, run_shape_str(R, s, sizeof s),
+                        weight_layouts[fmt][1], G);
+    *H = seqk_tensor_dim(R, nd - 1);
+    const int ok = onednn ? seqk_tensor_dim(R, 1) == *H &&
+                                seqk_tensor_dim(R, 2) == G
+                          : seqk_tensor_dim(R, 1) == G * *H;
+    if (ok)
+        return 0;
+    char want[96];
+    const long long d0 = (long long)seqk_tensor_dim(R, 0), h = (long long)*H;
+    if (onednn)
+        snprintf(want, sizeof want, "[%lld,%lld,%d,%lld]", d0, h, G, h);
+    else
+        snprintf(want, sizeof want, "[%lld,%lld,%lld]", d0, G * h, h);
+    return run_fail(1,
+                    "%s: R has shape %s, whose dims disagree: its last dim "
+                    "says hidden_size=%lld, so R must be %s = %s (G=%d "
+                    "gates); or give -a hidden_size=N",
+                    st->op->name, run_shape_str(R, s, sizeof s), h,
+                    weight_layouts[fmt][1], want, G);
+}
 
 int run_op_rnn(run_state *st)
 {
@@ -16,6 +83,7 @@ int run_op_rnn(run_state *st)
     seqk_cell cell = !strcmp(opn, "LSTM")  ? SEQK_CELL_LSTM
                      : !strcmp(opn, "GRU") ? SEQK_CELL_GRU
                                            : SEQK_CELL_RNN;
+    const int G = cell == SEQK_CELL_LSTM ? 4 : cell == SEQK_CELL_GRU ? 3 : 1;
     seqk_tensor *X = run_input(st, "X"), *R = run_input(st, "R");
     seqk_tensor *Y = NULL, *Yh = NULL, *Yc = NULL;
     seqk_rnn *rnn = NULL;
@@ -30,27 +98,51 @@ int run_op_rnn(run_state *st)
     const int64_t I = seqk_tensor_dim(X, 2);
     const attr_val *dir = run_attr(st, "direction");
     const int64_t D = dir && dir->choice == SEQK_BIDIRECTIONAL ? 2 : 1;
+    const attr_val *wf = run_attr(st, "weight_format");
+    const seqk_weight_format fmt =
+        wf ? (seqk_weight_format)wf->choice : SEQK_WEIGHTS_ONNX;
+    const int L = (int)run_attr_int(st, "num_layers", 1);
 
+    /* Layers >= 1 come as W_l<l>, R_l<l> (required), B_l<l>, P_l<l>. */
+    static const char letter[LW_COUNT] = { 'W', 'R', 'B', 'P' };
+    for (int l = 1; l < MAX_RNN_LAYERS; l++)
+        for (int w = 0; w < LW_COUNT; w++) {
+            if (l < L && w <= LW_R && !st->layer_path[l][w])
+                return run_fail(2, "%s: num_layers=%d needs -i %c_l%d=PATH "
+                                "(layer %d's %c)", opn, L, letter[w], l, l,
+                                letter[w]);
+            if (l >= L && st->layer_path[l][w])
+                return run_fail(2, "%s: input %c_l%d is for layer %d but "
+                                "num_layers=%d (give -a num_layers=%d)",
+                                opn, letter[w], l, l, L, l + 1);
+        }
+
+    /* PyTorch and cuDNN GRUs are linear_before_reset=1: that is their
+     * default here, and 0 with their weights is refused. */
+    const int torch_gru = cell == SEQK_CELL_GRU &&
+                          (fmt == SEQK_WEIGHTS_PYTORCH ||
+                           fmt == SEQK_WEIGHTS_CUDNN);
+    const attr_val *lbr = run_attr(st, "linear_before_reset");
+    if (torch_gru && lbr && lbr->i == 0)
+        return run_fail(2, "attribute linear_before_reset=0: %s GRU weights "
+                        "are linear_before_reset=1 (drop the attribute)",
+                        wf->text);
+
+    if (check_w_input(st, fmt, "W", run_input(st, "W"), I, "X's last dim"))
+        return 1;
     /* ONNX lets hidden_size be implied by R [D,G*H,H]. */
     int64_t H = run_attr_int(st, "hidden_size", 0);
-    if (H == 0) {
-        char s[160];
-        if (seqk_tensor_ndim(R) != 3)
-            return run_fail(1,
-                            "%s: R has shape %s, so hidden_size cannot be "
-                            "inferred; give -a hidden_size=N",
-                            opn, run_shape_str(R, s, sizeof s));
-        H = seqk_tensor_dim(R, 2);
-    }
+    if (H == 0 && hidden_from_r(st, fmt, G, R, &H))
+        return 1;
 
     seqk_rnn_desc desc;
     seqk_rnn_desc_init(&desc, cell, I, H);
     desc.direction = dir ? (seqk_direction)dir->choice : SEQK_FORWARD;
     desc.layout = layout;
-    desc.num_layers = 1;
+    desc.num_layers = L;
     desc.clip = run_attr_float(st, "clip", 0.0f);
     desc.input_forget = (int)run_attr_int(st, "input_forget", 0);
-    desc.linear_before_reset = (int)run_attr_int(st, "linear_before_reset", 0);
+    desc.linear_before_reset = lbr ? (int)lbr->i : torch_gru;
     if (run_attr(st, "clip") && desc.clip <= 0)
         return run_fail(2, "attribute clip: expected a number > 0, got '%s'",
                         run_attr(st, "clip")->text);
@@ -86,15 +178,32 @@ int run_op_rnn(run_state *st)
     }
 
     if (seqk_rnn_create(st->ctx, &desc, &rnn) ||
-        seqk_rnn_set_weights(rnn, 0, SEQK_WEIGHTS_ONNX, run_input(st, "W"), R,
+        seqk_rnn_set_weights(rnn, 0, fmt, run_input(st, "W"), R,
                              run_input(st, "B"), run_input(st, "P"))) {
         rc = run_lib_fail(st);
         goto cleanup;
     }
-    /* Y [T,D,B,H], Y_h/Y_c [D,B,H]; layout 1: [B,T,D,H], [B,D,H] */
+    for (int l = 1; l < L; l++) {
+        seqk_tensor *const *lw = st->layer_in[l];
+        char wname[16], what[64];
+        snprintf(wname, sizeof wname, "W_l%d", l);
+        snprintf(what, sizeof what, "layer %d's input (D*H = %lld*%lld)",
+                 l, (long long)D, (long long)H);
+        if ((rc = check_w_input(st, fmt, wname, lw[LW_W], D * H, what)))
+            goto cleanup;
+        if (seqk_rnn_set_weights(rnn, l, fmt, lw[LW_W], lw[LW_R], lw[LW_B],
+                                 lw[LW_P])) {
+            /* The library names W, R, B, P; here they are W_l<l> ... */
+            rc = run_fail(1, "%s: layer %d (W_l%d, R_l%d, B_l%d, P_l%d): %s",
+                          opn, l, l, l, l, l, seqk_last_error(st->ctx));
+            goto cleanup;
+        }
+    }
+    /* Y [T,D,B,H], Y_h/Y_c [L*D,B,H]; layout 1: [B,T,D,H], [B,L*D,H] */
     const int64_t ydims[4] = { layout ? B : T, layout ? T : D, layout ? D : B,
                                H };
-    const int64_t hdims[3] = { layout ? B : D, layout ? D : B, H };
+    const int64_t LD = (int64_t)L * D;
+    const int64_t hdims[3] = { layout ? B : LD, layout ? LD : B, H };
     if ((run_wants(st, "Y") &&
          (rc = run_make_output(st, "Y", 4, ydims, &Y))) ||
         (run_wants(st, "Y_h") &&

@@ -19,6 +19,10 @@
 #define MAX_OP_OUTPUTS 3
 #define MAX_LIST 16
 #define MAX_ATTR_DEFS 32 /* room for every attribute name of every op */
+#define MAX_RNN_LAYERS 64 /* num_layers of LSTM/GRU/RNN */
+
+/* The weights of an RNN layer >= 1, given as -i W_l1=... R_l1=... */
+enum { LW_W, LW_R, LW_B, LW_P, LW_COUNT };
 
 typedef enum in_kind {
     IN_F32,  /* float32 */
@@ -63,6 +67,10 @@ struct run_state {
     seqk_context *ctx;
     seqk_tensor *in[MAX_OP_INPUTS];       /* NULL when not given */
     seqk_tensor *out[MAX_OP_OUTPUTS];     /* made by the runner */
+    int threads;                          /* --threads (0: default) */
+    /* RNN layers l >= 1: W_l<l>, R_l<l>, B_l<l>, P_l<l> (index l) */
+    const char *layer_path[MAX_RNN_LAYERS][LW_COUNT];
+    seqk_tensor *layer_in[MAX_RNN_LAYERS][LW_COUNT];
 };
 
 /* Prints "seqk run: <message>" as one line on stderr; returns code. */
@@ -89,6 +97,11 @@ int run_need_rank(const run_state *st, const char *name,
 /* Creates float32 output name with shape dims; 0 or exit code 1. */
 int run_make_output(run_state *st, const char *name, int ndim,
                     const int64_t *dims, seqk_tensor **t);
+
+/* Loads every given input, RNN layer weights included (run_io.c). */
+int run_load_inputs(run_state *st);
+/* Writes the requested outputs, all or none (run_io.c). */
+int run_write_outputs(const run_state *st);
 
 /* The runners (run_ops.c). */
 int run_op_rnn(run_state *st);

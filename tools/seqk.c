@@ -2,8 +2,10 @@
  * seqk.c — the `seqk` command: dispatches to the subcommands.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "seqk.h"
 #include "seqk_tune.h"
@@ -32,8 +34,65 @@ static void usage(FILE *f)
             "  seqk <command> --help   options of a command\n"
             "  seqk --version          the library version\n"
             "\n"
-            "environment: SEQK_DEVICE, SEQK_NUM_THREADS, SEQK_TUNING_DB,\n"
-            "  SEQK_DISABLE_CPU_FEATURES, SEQK_VERBOSE (dispatch, alloc, all)\n");
+            "Every command takes --threads N (0: the library default).\n"
+            "\n"
+            "exit status (every command): 0 success, 1 runtime failure,\n"
+            "  2 usage error (incl. a device spec naming no usable device)\n"
+            "\n"
+            "environment:\n"
+            "  SEQK_DEVICE                default device spec (else auto)\n"
+            "  SEQK_NUM_THREADS           threads per context, 1..1024\n"
+            "  SEQK_TUNING_DB             tuning database path (else\n"
+            "                             $XDG_CACHE_HOME/seqk/tuning.json)\n"
+            "  SEQK_DISABLE_CPU_FEATURES  mask ISAs, e.g. avx512 or "
+            "avx512,avx2\n"
+            "  SEQK_VERBOSE               log to stderr: dispatch, alloc, "
+            "all\n"
+            "  SEQK_OPENCL_GEMM           OpenCL GEMM path: own, clblast "
+            "(else auto)\n"
+            "  SEQK_OPENCL_PROFILE        1: profile OpenCL kernels (bench "
+            "device_ms)\n"
+            "  SEQK_KERNEL_DIR            read kernels/*.cl from this "
+            "folder, not the\n"
+            "                             embedded copies (kernel "
+            "development)\n"
+            "  SEQK_TUNE_WORKER           program seqk tune starts as its "
+            "worker\n"
+            "                             (a wrapper, e.g. under an "
+            "emulator)\n");
+}
+
+/* `seqk tune` is the tuner library's: its --threads is taken here and
+ * handed on as SEQK_NUM_THREADS, which its contexts and worker processes
+ * read.  Removes the option from argv; -1 to go on, else an exit code. */
+static int tune_threads(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        int used = 0;
+        if (!strcmp(argv[i], "--threads")) {
+            v = i + 1 < *argc ? argv[i + 1] : "";
+            used = i + 1 < *argc ? 2 : 1;
+        } else if (!strncmp(argv[i], "--threads=", 10)) {
+            v = argv[i] + 10;
+            used = 1;
+        } else {
+            continue;
+        }
+        int n = 0;
+        if (cli_parse_threads("tune", v, &n))
+            return 2;
+        if (n > 0) {
+            char buf[16];
+            snprintf(buf, sizeof buf, "%d", n);
+            setenv("SEQK_NUM_THREADS", buf, 1);
+        }
+        memmove(&argv[i], &argv[i + used],
+                (size_t)(*argc - i - used + 1) * sizeof *argv);
+        *argc -= used;
+        i--;
+    }
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -59,8 +118,12 @@ int main(int argc, char **argv)
         return seqk_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return seqk_cmd_bench(argc - 1, argv + 1);
-    if (!strcmp(cmd, "tune"))
-        return seqk_tune_command(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tune")) {
+        int targc = argc - 1, rc = tune_threads(&targc, argv + 1);
+        if (rc >= 0)
+            return rc;
+        return seqk_tune_command(targc, argv + 1);
+    }
     fprintf(stderr, "seqk: unknown command '%s' (try seqk --help)\n", cmd);
     return 2;
 }

@@ -7,6 +7,8 @@
  *   gemm:m=M,n=N,k=K[,transa=0|1][,transb=0|1]
  *   lstm:hidden=H,batch=B,seq=T[,input=I][,dir=fwd|bi][,layers=L]
  *   gru:  ... as lstm ... [,lbr=0|1]          (default 1)
+ *   (the ONNX names of `seqk run` are accepted too: direction=forward|
+ *   bidirectional, num_layers=L, linear_before_reset=0|1)
  *   rnn:  ... as lstm ... [,act=tanh|relu]     (default tanh)
  *   attention:batch=B,heads=NH,seq=S,dim=D[,kvseq=S2][,causal=0|1]
  *   seqattn:batch=B,seq=S,dim=D,score=dot|scaled_dot|general|additive|
@@ -109,9 +111,14 @@ typedef struct key_spec {
     int required;
     size_t offset;              /* of an int64_t field of bench_problem */
     const char *const *choices; /* KEY_CHOICE: NULL-terminated */
+    /* The ONNX spelling `seqk run` uses, accepted too (NULL: none) and
+     * its choices, index for index (NULL: only `choices`). */
+    const char *alias;
+    const char *const *alias_choices;
 } key_spec;
 
 static const char *const dir_choices[] = {"fwd", "bi", NULL};
+static const char *const dir_onnx[] = {"forward", "bidirectional", NULL};
 static const char *const act_choices[] = {"tanh", "relu", NULL};
 /* In seqk_score_kind order. */
 static const char *const score_choices[] = {
@@ -119,51 +126,56 @@ static const char *const score_choices[] = {
 };
 
 #define FIELD(f) offsetof(bench_problem, f)
-#define RNN_KEYS                                                   \
-    {"hidden", KEY_SIZE, 1, FIELD(hidden), NULL},                  \
-    {"batch", KEY_SIZE, 1, FIELD(batch), NULL},                    \
-    {"seq", KEY_SIZE, 1, FIELD(seq), NULL},                        \
-    {"input", KEY_SIZE, 0, FIELD(input), NULL},                    \
-    {"dir", KEY_CHOICE, 0, FIELD(bidir), dir_choices},             \
-    {"layers", KEY_SIZE, 0, FIELD(layers), NULL}
+#define RNN_KEYS                                                      \
+    {"hidden", KEY_SIZE, 1, FIELD(hidden), NULL, NULL, NULL},         \
+    {"batch", KEY_SIZE, 1, FIELD(batch), NULL, NULL, NULL},           \
+    {"seq", KEY_SIZE, 1, FIELD(seq), NULL, NULL, NULL},               \
+    {"input", KEY_SIZE, 0, FIELD(input), NULL, NULL, NULL},           \
+    {"dir", KEY_CHOICE, 0, FIELD(bidir), dir_choices, "direction",    \
+     dir_onnx},                                                       \
+    {"layers", KEY_SIZE, 0, FIELD(layers), NULL, "num_layers", NULL}
 
 static const key_spec gemm_keys[] = {
-    {"m", KEY_SIZE, 1, FIELD(m), NULL},
-    {"n", KEY_SIZE, 1, FIELD(n), NULL},
-    {"k", KEY_SIZE, 1, FIELD(k), NULL},
-    {"transa", KEY_FLAG, 0, FIELD(transa), NULL},
-    {"transb", KEY_FLAG, 0, FIELD(transb), NULL},
-    {NULL, 0, 0, 0, NULL}
+    {"m", KEY_SIZE, 1, FIELD(m), NULL, NULL, NULL},
+    {"n", KEY_SIZE, 1, FIELD(n), NULL, NULL, NULL},
+    {"k", KEY_SIZE, 1, FIELD(k), NULL, NULL, NULL},
+    {"transa", KEY_FLAG, 0, FIELD(transa), NULL, NULL, NULL},
+    {"transb", KEY_FLAG, 0, FIELD(transb), NULL, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
-static const key_spec lstm_keys[] = { RNN_KEYS, {NULL, 0, 0, 0, NULL} };
+static const key_spec lstm_keys[] = {
+    RNN_KEYS, {NULL, 0, 0, 0, NULL, NULL, NULL}
+};
 static const key_spec gru_keys[] = {
-    RNN_KEYS, {"lbr", KEY_FLAG, 0, FIELD(lbr), NULL}, {NULL, 0, 0, 0, NULL}
+    RNN_KEYS,
+    {"lbr", KEY_FLAG, 0, FIELD(lbr), NULL, "linear_before_reset", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 static const key_spec rnn_keys[] = {
-    RNN_KEYS, {"act", KEY_CHOICE, 0, FIELD(act), act_choices},
-    {NULL, 0, 0, 0, NULL}
+    RNN_KEYS, {"act", KEY_CHOICE, 0, FIELD(act), act_choices, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 static const key_spec attention_keys[] = {
-    {"batch", KEY_SIZE, 1, FIELD(batch), NULL},
-    {"heads", KEY_SIZE, 1, FIELD(heads), NULL},
-    {"seq", KEY_SIZE, 1, FIELD(seq), NULL},
-    {"dim", KEY_SIZE, 1, FIELD(dim), NULL},
-    {"kvseq", KEY_SIZE, 0, FIELD(kvseq), NULL},
-    {"causal", KEY_FLAG, 0, FIELD(causal), NULL},
-    {NULL, 0, 0, 0, NULL}
+    {"batch", KEY_SIZE, 1, FIELD(batch), NULL, NULL, NULL},
+    {"heads", KEY_SIZE, 1, FIELD(heads), NULL, NULL, NULL},
+    {"seq", KEY_SIZE, 1, FIELD(seq), NULL, NULL, NULL},
+    {"dim", KEY_SIZE, 1, FIELD(dim), NULL, NULL, NULL},
+    {"kvseq", KEY_SIZE, 0, FIELD(kvseq), NULL, NULL, NULL},
+    {"causal", KEY_FLAG, 0, FIELD(causal), NULL, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 static const key_spec seqattn_keys[] = {
-    {"batch", KEY_SIZE, 1, FIELD(batch), NULL},
-    {"seq", KEY_SIZE, 1, FIELD(seq), NULL},
-    {"dim", KEY_SIZE, 1, FIELD(dim), NULL},
-    {"score", KEY_CHOICE, 1, FIELD(score), score_choices},
-    {NULL, 0, 0, 0, NULL}
+    {"batch", KEY_SIZE, 1, FIELD(batch), NULL, NULL, NULL},
+    {"seq", KEY_SIZE, 1, FIELD(seq), NULL, NULL, NULL},
+    {"dim", KEY_SIZE, 1, FIELD(dim), NULL, NULL, NULL},
+    {"score", KEY_CHOICE, 1, FIELD(score), score_choices, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 static const key_spec softmax_keys[] = {
-    {"rows", KEY_SIZE, 1, FIELD(rows), NULL},
-    {"n", KEY_SIZE, 1, FIELD(n), NULL},
-    {"inner", KEY_SIZE, 0, FIELD(inner), NULL},
-    {NULL, 0, 0, 0, NULL}
+    {"rows", KEY_SIZE, 1, FIELD(rows), NULL, NULL, NULL},
+    {"n", KEY_SIZE, 1, FIELD(n), NULL, NULL, NULL},
+    {"inner", KEY_SIZE, 0, FIELD(inner), NULL, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 
 static const struct {
@@ -243,16 +255,25 @@ static int parse_value(const key_spec *k, const char *v, size_t vlen,
     }
     if (k->type == KEY_CHOICE) {
         for (int64_t i = 0; k->choices[i]; i++) {
-            if (strlen(k->choices[i]) == vlen &&
-                !strncmp(k->choices[i], v, vlen)) {
+            const char *alt = k->alias_choices ? k->alias_choices[i] : NULL;
+            if ((strlen(k->choices[i]) == vlen &&
+                 !strncmp(k->choices[i], v, vlen)) ||
+                (alt && strlen(alt) == vlen && !strncmp(alt, v, vlen))) {
                 *out = i;
                 return 0;
             }
         }
         char list[128];
         join_choices(k->choices, list, sizeof list);
-        snprintf(err, err_len, "%s=%.*s: expected %s", k->name, (int)vlen,
-                 v, list);
+        if (k->alias_choices) {
+            char alt[128];
+            join_choices(k->alias_choices, alt, sizeof alt);
+            snprintf(err, err_len, "%s=%.*s: expected %s (or %s)", k->name,
+                     (int)vlen, v, list, alt);
+        } else {
+            snprintf(err, err_len, "%s=%.*s: expected %s", k->name,
+                     (int)vlen, v, list);
+        }
         return -1;
     }
     /* KEY_SIZE: decimal digits only, 1..MAX_VALUE. */
@@ -391,7 +412,10 @@ int bench_parse(const char *text, bench_problem *p, char *err,
         size_t nlen = (size_t)(eq - s);
         int ki = -1;
         for (int i = 0; keys[i].name; i++)
-            if (strlen(keys[i].name) == nlen && !strncmp(keys[i].name, s, nlen))
+            if ((strlen(keys[i].name) == nlen &&
+                 !strncmp(keys[i].name, s, nlen)) ||
+                (keys[i].alias && strlen(keys[i].alias) == nlen &&
+                 !strncmp(keys[i].alias, s, nlen)))
                 ki = i;
         if (ki < 0) {
             key_names(keys, names, sizeof names);

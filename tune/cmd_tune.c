@@ -78,10 +78,18 @@ static void usage(FILE *f)
         "the best per device and shape bucket in the tuning database.\n"
         "\n"
         "  --device SPEC   a device (repeatable); default: the best CPU\n"
-        "                  backend and every OpenCL device of `seqk info`\n"
+        "                  backend, every OpenCL device of `seqk info`\n"
+        "                  and, when there is one, `auto` (which device\n"
+        "                  an auto context runs each op and shape on).\n"
+        "                  A device named twice (or cpu and the backend\n"
+        "                  it resolves to) is tuned once.\n"
         "  --ops LIST      gemm,lstm,gru,rnn,attention,seqattn,softmax\n"
         "                  (default: all)\n"
-        "  --budget S      seconds per device (default 180)\n"
+        "  --budget S      seconds per device (default 180: with no\n"
+        "                  --device, a CPU and one OpenCL device take\n"
+        "                  3 x 180 s including auto)\n"
+        "  --threads N     threads of the measured contexts (as\n"
+        "                  SEQK_NUM_THREADS; 0: the library default)\n"
         "  --db PATH       database (default $SEQK_TUNING_DB, else\n"
         "                  $XDG_CACHE_HOME/seqk/tuning.json)\n"
         "  --suite NAME    the problems whose shapes are tuned (%s;\n"
@@ -96,11 +104,15 @@ static void usage(FILE *f)
         "  --show          what is stored for this machine's devices\n"
         "  --export FILE   write this machine's entries to FILE\n"
         "  --import FILE   merge FILE's entries for this machine\n"
-        "  --check [FILE]  validate a database file (default: the database)\n"
+        "  --check [FILE]  validate a database file (default: the database;\n"
+        "                  no database yet is an empty one, as for --show)\n"
         "  --reset         remove this machine's entries\n"
         "\n"
         "An interrupted run resumes when re-run with the same arguments\n"
-        "(journal <db>.journal-*).\n",
+        "(journal <db>.journal-*).\n"
+        "\n"
+        "exit status: 0 success, 1 failure, 2 usage error (incl. a device\n"
+        "spec naming no usable device), 130 interrupted\n",
         bench_suite_names());
 }
 
@@ -761,6 +773,9 @@ int seqk_tune_command(int argc, char **argv)
         snprintf(specs[i], 32, "%s", a.devices[i]);
     if (!ndev)
         ndev = tune_default_devices(specs, MAX_DEVICES, 0, 0);
+    int urc = tune_unique_devices(specs, &ndev);
+    if (urc)
+        return urc;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -33,6 +33,11 @@ int seqk_tune_command(int argc, char **argv);
  * SEQK_OK). */
 seqk_status seqk_tune_db_check(const char *path, char *msg, size_t msg_len);
 
+/* The path a context reads the tuning database from ($SEQK_TUNING_DB,
+ * else $XDG_CACHE_HOME/seqk/tuning.json, else ~/.cache/...) into buf;
+ * "" when there is none (no such variables, or it does not fit). */
+void seqk_tune_db_default_path(char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

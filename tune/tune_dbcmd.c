@@ -56,6 +56,48 @@ int tune_default_devices(char specs[][32], int max, int cpu_only,
     return n;
 }
 
+/* Drops the devices of specs[] that resolve to one named before ("cpu"
+ * and "avx512", a spec given twice), so none is tuned twice; `auto` is
+ * its own task (the device choice), kept once.  0, or the exit code 2
+ * with a message when a spec names no usable device. */
+int tune_unique_devices(char specs[][32], int *n)
+{
+    char seen[MAX_DEVICES][32];
+    int k = 0;
+    for (int i = 0; i < *n; i++) {
+        seqk_options o;
+        seqk_options_init(&o);
+        o.device = specs[i];
+        seqk_context *ctx = NULL;
+        seqk_status st = seqk_context_create(&o, &ctx);
+        if (st != SEQK_OK) {
+            fprintf(stderr, "seqk tune: device %s: %s\n", specs[i],
+                    seqk_last_error(NULL));
+            return st == SEQK_ERR_NO_DEVICE || st == SEQK_ERR_INVALID_ARG
+                       ? 2
+                       : 1;
+        }
+        /* an auto context names the backend it prefers, not itself */
+        snprintf(seen[i], 32, "%s",
+                 !strcmp(specs[i], "auto") ? "auto"
+                                           : seqk_context_device(ctx));
+        seqk_context_destroy(ctx);
+        int dup = 0;
+        for (int j = 0; j < i && !dup; j++)
+            dup = !strcmp(seen[j], seen[i]);
+        if (dup) {
+            fprintf(stderr, "tune %s: same device as %s, tuned once\n",
+                    specs[i], seen[i]);
+            continue;
+        }
+        if (k != i)
+            memcpy(specs[k], specs[i], 32);
+        k++;
+    }
+    *n = k;
+    return 0;
+}
+
 /* Fingerprint and limits of device spec; -1 with a message on failure. */
 int tune_device_facts(const char *spec, seqk_tune_fp *fp,
                         seqk_tune_limits *lim)
@@ -231,7 +273,15 @@ int tune_cmd_check(const char *dbpath, const char *file)
     const char *path = file ? file : dbpath;
     seqk_tune_db *db = NULL;
     if (access(path, F_OK) != 0) {
-        fprintf(stderr, "seqk tune: %s: %s\n", path, strerror(errno));
+        /* No database yet is an empty one (as --show says); a FILE named
+         * on the command line that is not there is a mistake. */
+        if (!file && errno == ENOENT) {
+            printf("%s: no database yet (0 entries); the library runs on "
+                   "built-in defaults\n", path);
+            return 0;
+        }
+        fprintf(stderr, "seqk tune: %s: cannot check it: %s\n", path,
+                strerror(errno));
         return 1;
     }
     if (read_db(path, &db))
@@ -284,4 +334,9 @@ seqk_status seqk_tune_db_check(const char *path, char *msg, size_t msg_len)
     st = seqk__tune_db_read(path, &db, msg, msg_len);
     seqk__tune_db_free(db);
     return st;
+}
+
+void seqk_tune_db_default_path(char *buf, size_t len)
+{
+    seqk__tune_db_path(NULL, buf, len);
 }

@@ -119,6 +119,9 @@ void tune_worker_stop(tune_worker *w);
  * Returns the count written to specs. */
 int tune_default_devices(char specs[][32], int max, int cpu_only,
                          int all_cpu);
+/* Drops specs that resolve to a device named before (auto kept once);
+ * 0, or exit code 2 (1) with a message when a spec cannot be opened. */
+int tune_unique_devices(char specs[][32], int *n);
 /* Fingerprint and limits (lim may be NULL) of device spec; -1 with a
  * message on stderr when no context can be created on it. */
 int tune_device_facts(const char *spec, seqk_tune_fp *fp,

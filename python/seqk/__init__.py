@@ -10,22 +10,39 @@ on CPUs and OpenCL devices, from Python.
 Bindings are ctypes over the libseqk.so bundled in the package; foreign
 calls release the GIL.  Errors raise seqk.Error subclasses whose message
 is the library's (seqk_last_error).
+
+Kept free of heavy imports (no library loading at import time), so that
+tools such as `python3 -m seqk.report` run without libseqk installed: the
+names below load the library on first use.
 """
+import importlib
+
 from . import errors
-from ._core import Context, Device, Tensor, default_context, devices, version
 from .errors import (DeviceError, DtypeError, Error, FormatError,
                      InternalError, InvalidArgumentError, IOError,
                      NoDeviceError, OutOfMemoryError, OverflowError,
                      ShapeError, TuningDBError, UnsupportedError)
-from .ops import OPS as _OPS, install_methods as _install_methods
-from .ops import attention, gemm, matmul, seq_attention, softmax
-from .rnn import RnnPlan
-from . import nn
 
-_install_methods()
-__version__ = version()
+# name -> the module that defines it (loaded, with libseqk, on first use)
+_LAZY = {
+    "Context": "_core", "Tensor": "_core", "Device": "_core",
+    "devices": "_core", "version": "_core", "default_context": "_core",
+    "gemm": "ops", "matmul": "ops", "softmax": "ops", "attention": "ops",
+    "seq_attention": "ops", "RnnPlan": "rnn", "nn": None,
+}
 
-__all__ = ["Context", "Tensor", "Device", "RnnPlan", "devices", "version",
-           "default_context", "nn", "errors", "Error"] + \
-    [fn.__name__ for fn in _OPS] + \
+__all__ = sorted(_LAZY) + ["errors"] + \
     [name for name in dir(errors) if name.endswith("Error")]
+
+
+def __getattr__(name):
+    if name == "__version__":
+        return __getattr__("version")()
+    if name not in _LAZY:
+        raise AttributeError(f"module 'seqk' has no attribute {name!r}")
+    # rnn adds Context.rnn; importing it brings _core and ops along.
+    importlib.import_module(".rnn", __name__)
+    mod = importlib.import_module("." + (_LAZY[name] or name), __name__)
+    value = mod if _LAZY[name] is None else getattr(mod, name)
+    globals()[name] = value
+    return value

@@ -250,3 +250,5 @@ def install_methods(cls=Context):
     for fn in OPS:
         setattr(cls, fn.__name__, _method(fn))
 
+
+install_methods()

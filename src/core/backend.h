@@ -48,6 +48,16 @@ struct seqk_backend {
                              const seqk_attention_problem *);
     seqk_status (*seq_attention)(seqk_context *, const seqk_backend *self,
                                  const seqk_seq_attention_problem *);
+    seqk_status (*gather)(seqk_context *, const seqk_backend *self,
+                          const seqk_gather_problem *);
+    seqk_status (*argmax)(seqk_context *, const seqk_backend *self,
+                          const seqk_argmax_problem *);
+    seqk_status (*topk)(seqk_context *, const seqk_backend *self,
+                        const seqk_topk_problem *);
+    seqk_status (*elementwise)(seqk_context *, const seqk_backend *self,
+                               const seqk_elementwise_problem *);
+    seqk_status (*concat)(seqk_context *, const seqk_backend *self,
+                          const seqk_concat_problem *);
     const char *kernel_names[SEQK_OP_COUNT_];
     const void *impl;
     /* Optional, for a backend that decides per context and call (the

@@ -12,7 +12,8 @@ const char *seqk__op_name(seqk_op op)
 {
     static const char *names[SEQK_OP_COUNT_] = {
         "gemm", "matmul", "softmax", "rnn_layer", "attention",
-        "seq_attention"};
+        "seq_attention", "gather", "argmax", "topk", "elementwise",
+        "concat"};
     return op >= 0 && op < SEQK_OP_COUNT_ ? names[op] : "unknown op";
 }
 
@@ -25,6 +26,11 @@ static int has_entry(const seqk_backend *b, seqk_op op)
     case SEQK_OP_RNN_LAYER: return b->rnn_layer != NULL;
     case SEQK_OP_ATTENTION: return b->attention != NULL;
     case SEQK_OP_SEQ_ATTENTION: return b->seq_attention != NULL;
+    case SEQK_OP_GATHER: return b->gather != NULL;
+    case SEQK_OP_ARGMAX: return b->argmax != NULL;
+    case SEQK_OP_TOPK: return b->topk != NULL;
+    case SEQK_OP_ELEMENTWISE: return b->elementwise != NULL;
+    case SEQK_OP_CONCAT: return b->concat != NULL;
     case SEQK_OP_COUNT_: break;
     }
     return 0;
@@ -40,6 +46,11 @@ static seqk_status run(const seqk_backend *b, seqk_context *ctx, seqk_op op,
     case SEQK_OP_RNN_LAYER: return b->rnn_layer(ctx, b, p);
     case SEQK_OP_ATTENTION: return b->attention(ctx, b, p);
     case SEQK_OP_SEQ_ATTENTION: return b->seq_attention(ctx, b, p);
+    case SEQK_OP_GATHER: return b->gather(ctx, b, p);
+    case SEQK_OP_ARGMAX: return b->argmax(ctx, b, p);
+    case SEQK_OP_TOPK: return b->topk(ctx, b, p);
+    case SEQK_OP_ELEMENTWISE: return b->elementwise(ctx, b, p);
+    case SEQK_OP_CONCAT: return b->concat(ctx, b, p);
     case SEQK_OP_COUNT_: break;
     }
     return SEQK_ERR_INTERNAL;

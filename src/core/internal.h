@@ -52,9 +52,20 @@ struct seqk_tensor {
     seqk_dtype dtype;
     int64_t numel;
     size_t bytes;
-    void *data;                  /* host memory, 64-byte aligned; on a
-                                    device context a device address
+    void *data;                  /* host memory, 64-byte aligned (views
+                                    and wrapped memory: element-aligned);
+                                    on a device context a device address
                                     (device.h) */
+    /* Views (tensor_view.c): base is the tensor owning the memory (NULL
+     * for an owner; never a view itself).  An owner counts its live views
+     * in views; seqk_tensor_destroy of an owner with live views only marks
+     * it dead, and the last view's destroy frees it.  foreign: the memory
+     * is the caller's (seqk_tensor_wrap) and is never freed.  Tensors
+     * calloc'd elsewhere (seqk_opencl_tensor_wrap) are owners with 0s. */
+    struct seqk_tensor *base;
+    _Atomic int views;
+    int dead;
+    int foreign;
 };
 
 /* The tensor's values readable on the host: t->data for host tensors; for
@@ -132,6 +143,13 @@ void seqk__aligned_free(void *p);
 /* dispatch.c: picks the backend for op/problem as described in backend.h
  * and runs it; records a message when the kernel fails without one. */
 seqk_status seqk__dispatch(seqk_context *ctx, seqk_op op, const void *problem);
+
+/* op_tensor.c: records "Gather index <id> at indices[<pos>] is outside
+ * ..." for the id at flat position j of p's indices (device backends that
+ * find a bad id call it) and returns SEQK_ERR_INVALID_ARG. */
+seqk_status seqk__gather_bad_id(seqk_context *ctx,
+                                const struct seqk_gather_problem *p,
+                                int64_t j, int64_t id);
 
 /* The context's thread pool (ctx->threads threads), created on first
  * use; NULL when it cannot be created (callers then run on one thread). */

@@ -21,6 +21,11 @@ typedef enum seqk_op {
     SEQK_OP_RNN_LAYER,
     SEQK_OP_ATTENTION,
     SEQK_OP_SEQ_ATTENTION,
+    SEQK_OP_GATHER,
+    SEQK_OP_ARGMAX,
+    SEQK_OP_TOPK,
+    SEQK_OP_ELEMENTWISE,
+    SEQK_OP_CONCAT,
     SEQK_OP_COUNT_
 } seqk_op;
 
@@ -146,5 +151,76 @@ typedef struct seqk_seq_attention_problem {
     const float *W, *W1, *W2, *v, *Wloc;
     float *context, *weights;
 } seqk_seq_attention_problem;
+
+/* ---- tensor ops (op_tensor.c, op_elementwise.c) ----
+ * The data-movement ops work on elements of elem_size bytes (1, 4 or 8),
+ * whatever their dtype. */
+
+/* Gather: data viewed as [outer, n, inner], ids [nidx] (i32, or i64 when
+ * idx64), out [outer, nidx, inner]:
+ *   out[(o*nidx + j)*inner + c] = data[(o*n + id(j))*inner + c]
+ * id(j) = ids[j], + n when negative.  On host contexts the front end has
+ * checked every id against [-n, n-1]; a device backend checks them itself
+ * (never reading out of bounds) and reports the first bad one with
+ * idx_ndim/idx_dims (the indices' shape) for the message. */
+typedef struct seqk_gather_problem {
+    int64_t outer, n, inner, nidx;
+    size_t elem_size;
+    int64_t axis;
+    const void *data;
+    const void *ids; int idx64;
+    int idx_ndim; int64_t idx_dims[SEQK_MAX_DIMS];
+    void *out;
+} seqk_gather_problem;
+
+/* ArgMax: X [outer, n, inner] (n >= 1), Y [outer, inner] i64:
+ * the first (last when select_last) index of the maximum over n; NaN is
+ * larger than every number. */
+typedef struct seqk_argmax_problem {
+    int64_t outer, n, inner;
+    int select_last;
+    const float *X;
+    int64_t *Y;
+} seqk_argmax_problem;
+
+/* TopK: X [outer, n, inner], values/indices [outer, k, inner]: the k
+ * best along n in order; "better" is larger (smaller when !largest),
+ * NaN beyond every number on the larger side, ties to the lower index. */
+typedef struct seqk_topk_problem {
+    int64_t outer, n, inner, k;
+    int largest;
+    const float *X;
+    float *values;
+    int64_t *indices;
+} seqk_topk_problem;
+
+/* Element-wise over Y's shape dims[0..ndim) (row-major, ndim >= 1, no
+ * dimension of 1 left and adjacent dimensions merged where every operand
+ * allows, so dims[ndim-1] is the longest contiguous run):
+ *   Y[y] = op(A[sum_d i_d*a_str[d]], B[sum_d i_d*b_str[d]])
+ * Strides are in elements, 0 where the operand broadcasts; B is NULL for
+ * unary ops.  Y is dense; it may be A or B itself (same pointer, same
+ * dense layout), never partly overlap them. */
+typedef struct seqk_elementwise_problem {
+    seqk_elementwise_op op;
+    float alpha, beta;
+    int ndim;
+    int64_t dims[SEQK_MAX_DIMS];
+    int64_t a_str[SEQK_MAX_DIMS], b_str[SEQK_MAX_DIMS];
+    const float *A, *B;
+    float *Y;
+    int64_t numel;
+} seqk_elementwise_problem;
+
+/* Concat: output viewed as [outer, row] elements; input i is [outer,
+ * cols[i]] and fills columns off[i] .. off[i] + cols[i] of every row. */
+typedef struct seqk_concat_problem {
+    int64_t outer, row;
+    size_t elem_size;
+    int n;
+    const void *const *src;
+    const int64_t *cols, *off;
+    void *out;
+} seqk_concat_problem;
 
 #endif /* SEQK_CORE_PROBLEMS_H */

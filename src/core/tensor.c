@@ -6,6 +6,7 @@
  * the device backend's (data, then the guard bytes; device.h) and t->data
  * a device address.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,17 +96,40 @@ seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
     return SEQK_OK;
 }
 
-seqk_status seqk_tensor_destroy(seqk_tensor *t)
+/* Frees an owner's memory and the owner itself. */
+static void free_owner(seqk_tensor *t)
 {
-    if (!t)
-        return SEQK_OK;
     seqk_context *ctx = t->ctx;
-    if (ctx->dev)
+    if (t->foreign)
+        ;                        /* the caller's memory */
+    else if (ctx->dev)
         ctx->dev->free(ctx, t->data);
     else
         seqk__aligned_free(t->data);
     free(t);
     seqk__context_release(ctx);
+}
+
+seqk_status seqk_tensor_destroy(seqk_tensor *t)
+{
+    if (!t)
+        return SEQK_OK;
+    if (t->base) {
+        /* a view: drop its reference; the owner goes with the last one
+         * once it has been destroyed itself */
+        seqk_tensor *owner = t->base;
+        seqk_context *ctx = t->ctx;
+        free(t);
+        seqk__context_release(ctx);
+        if (atomic_fetch_sub(&owner->views, 1) == 1 && owner->dead)
+            free_owner(owner);
+        return SEQK_OK;
+    }
+    if (atomic_load(&t->views) > 0) {
+        t->dead = 1;
+        return SEQK_OK;
+    }
+    free_owner(t);
     return SEQK_OK;
 }
 
@@ -188,6 +212,12 @@ const void *seqk__tensor_host(const seqk_tensor *t, void **tmp)
 
 int seqk__tensor_guard_intact(const seqk_tensor *t)
 {
+    /* a view: the guard after its owner's memory; wrapped host memory has
+     * none */
+    if (t->base)
+        t = t->base;
+    if (t->foreign)
+        return 1;
     if (t->ctx->dev) {
         unsigned char g[SEQK_TENSOR_GUARD_BYTES];
         if (t->ctx->dev->read(t->ctx, g, (const char *)t->data + t->bytes,

@@ -58,6 +58,7 @@ const char *seqk__dtype_name(seqk_dtype dtype)
     case SEQK_F32: return "f32";
     case SEQK_I32: return "i32";
     case SEQK_BOOL: return "bool";
+    case SEQK_I64: return "i64";
     }
     return "unknown dtype";
 }
@@ -68,6 +69,7 @@ size_t seqk_dtype_size(seqk_dtype dtype)
     case SEQK_F32: return 4;
     case SEQK_I32: return 4;
     case SEQK_BOOL: return 1;
+    case SEQK_I64: return 8;
     }
     return 0;
 }

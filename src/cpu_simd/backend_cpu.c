@@ -47,6 +47,18 @@ static seqk_status seq_attention(seqk_context *c, const seqk_backend *self,
     return seqk__cpu_seq_attention(c, ISA(self), p);
 }
 
+static seqk_status elementwise(seqk_context *c, const seqk_backend *self,
+                               const seqk_elementwise_problem *p)
+{
+    return seqk__cpu_elementwise(c, ISA(self), p);
+}
+
+static seqk_status argmax(seqk_context *c, const seqk_backend *self,
+                          const seqk_argmax_problem *p)
+{
+    return seqk__cpu_argmax(c, ISA(self), p);
+}
+
 static int supports(const seqk_backend *self, seqk_op op, const void *p,
                     char *why, size_t why_len)
 {
@@ -74,6 +86,14 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
         table = isa->attn;
         family = "attention/softmax";
         break;
+    case SEQK_OP_ELEMENTWISE:
+    case SEQK_OP_ARGMAX:
+        table = isa->ew;
+        family = "element-wise";
+        break;
+    case SEQK_OP_GATHER: /* data movement: no entries, ref's memcpy runs */
+    case SEQK_OP_TOPK:
+    case SEQK_OP_CONCAT:
     case SEQK_OP_COUNT_:
         break;
     }
@@ -88,6 +108,9 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
         return seqk__cpu_gemm_supports(isa, op, problem, why, why_len);
     case SEQK_OP_RNN_LAYER:
         return seqk__cpu_rnn_supports(isa, problem, why, why_len);
+    case SEQK_OP_ELEMENTWISE:
+    case SEQK_OP_ARGMAX:
+        return seqk__cpu_ew_supports(isa, op, problem, why, why_len);
     default:
         return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     }
@@ -111,6 +134,8 @@ int seqk__cpu_threads(seqk_context *ctx)
         .rnn_layer = rnn_layer,                                             \
         .attention = attention,                                             \
         .seq_attention = seq_attention,                                     \
+        .elementwise = elementwise,                                         \
+        .argmax = argmax,                                                   \
         .kernel_names = {                                                   \
             [SEQK_OP_GEMM] = "seqk_f32_gemm__" #name_,                      \
             [SEQK_OP_MATMUL] = "seqk_f32_matmul__" #name_,                  \
@@ -118,6 +143,8 @@ int seqk__cpu_threads(seqk_context *ctx)
             [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__" #name_,            \
             [SEQK_OP_ATTENTION] = "seqk_f32_attention__" #name_,            \
             [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__" #name_,    \
+            [SEQK_OP_ELEMENTWISE] = "seqk_f32_elementwise__" #name_,        \
+            [SEQK_OP_ARGMAX] = "seqk_f32_argmax__" #name_,                  \
         },                                                                  \
         .impl = &seqk__cpu_isa_##name_,                                      \
     };

@@ -20,16 +20,19 @@
 /* Defined by the op families, each in its own header:
  *   gemm.h       struct seqk_gemm_kernels   (SGEMM microkernels, packing)
  *   rnn.h        struct seqk_rnn_kernels    (gate math, GEMV)
- *   attention.h  struct seqk_attn_kernels   (softmax, attention tiles) */
+ *   attention.h  struct seqk_attn_kernels   (softmax, attention tiles)
+ *   elementwise.h struct seqk_ew_kernels    (element-wise rows, ArgMax) */
 struct seqk_gemm_kernels;
 struct seqk_rnn_kernels;
 struct seqk_attn_kernels;
+struct seqk_ew_kernels;
 
 typedef struct seqk_cpu_isa {
     const char *spec; /* the isa.def name: "avx2", ... */
     const struct seqk_gemm_kernels *gemm;
     const struct seqk_rnn_kernels *rnn;
     const struct seqk_attn_kernels *attn;
+    const struct seqk_ew_kernels *ew;
 } seqk_cpu_isa;
 
 /* Drivers: the backend table's op entries (self->impl is the ISA). */
@@ -45,6 +48,10 @@ seqk_status seqk__cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
                                const seqk_attention_problem *p);
 seqk_status seqk__cpu_seq_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
                                    const seqk_seq_attention_problem *p);
+seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                  const seqk_elementwise_problem *p);
+seqk_status seqk__cpu_argmax(seqk_context *ctx, const seqk_cpu_isa *isa,
+                             const seqk_argmax_problem *p);
 
 /* Whether the drivers take a problem on this ISA; why on refusal.
  * seqk__cpu_supports checks the ISA has the op family's table, then asks
@@ -58,6 +65,8 @@ int seqk__cpu_rnn_supports(const seqk_cpu_isa *isa,
                           size_t why_len);
 int seqk__cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
                            const void *problem, char *why, size_t why_len);
+int seqk__cpu_ew_supports(const seqk_cpu_isa *isa, seqk_op op,
+                          const void *problem, char *why, size_t why_len);
 
 /* The ISA tables seqk__cpu_isa_<isa>, one per ISA library (isa_table.c),
  * defined in builds for the ISA's architecture. */

@@ -9,6 +9,7 @@
  */
 #include "cpu_simd/attention.h"
 #include "cpu_simd/cpu_simd.h"
+#include "cpu_simd/elementwise.h"
 #include "cpu_simd/gemm.h"
 #include "cpu_simd/rnn.h"
 
@@ -27,4 +28,5 @@ const seqk_cpu_isa PASTE(seqk__cpu_isa_, SEQK_ISA_NAME) = {
     .gemm = &PASTE(seqk__gemm_kernels__, SEQK_ISA_NAME),
     .rnn = &PASTE(seqk__rnn_kernels__, SEQK_ISA_NAME),
     .attn = &PASTE(seqk__attn_kernels__, SEQK_ISA_NAME),
+    .ew = &PASTE(seqk__ew_kernels__, SEQK_ISA_NAME),
 };

@@ -55,6 +55,20 @@ static seqk_status cl_seq_attention(seqk_context *ctx,
     return seqk__cl_seq_attention(ctx, p);
 }
 
+/* The tensor ops (cl_tensor_ops.c): the problem is all they need. */
+#define CL_ENTRY(op, type)                                                  \
+    static seqk_status cl_##op(seqk_context *ctx, const seqk_backend *self, \
+                               const type *p)                               \
+    {                                                                       \
+        (void)self;                                                         \
+        return seqk__cl_##op(ctx, p);                                       \
+    }
+CL_ENTRY(gather, seqk_gather_problem)
+CL_ENTRY(argmax, seqk_argmax_problem)
+CL_ENTRY(topk, seqk_topk_problem)
+CL_ENTRY(elementwise, seqk_elementwise_problem)
+CL_ENTRY(concat, seqk_concat_problem)
+
 const seqk_backend seqk__backend_opencl = {
     .spec = "opencl",
     .name = "OpenCL",
@@ -65,6 +79,11 @@ const seqk_backend seqk__backend_opencl = {
     .rnn_layer = cl_rnn_layer,
     .attention = cl_attention,
     .seq_attention = cl_seq_attention,
+    .gather = cl_gather,
+    .argmax = cl_argmax,
+    .topk = cl_topk,
+    .elementwise = cl_elementwise,
+    .concat = cl_concat,
     .kernel_names = {
         [SEQK_OP_GEMM] = "seqk_f32_gemm__opencl",
         [SEQK_OP_MATMUL] = "seqk_f32_matmul__opencl",
@@ -72,5 +91,10 @@ const seqk_backend seqk__backend_opencl = {
         [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__opencl",
         [SEQK_OP_ATTENTION] = "seqk_f32_attention__opencl",
         [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__opencl",
+        [SEQK_OP_GATHER] = "seqk_gather__opencl",
+        [SEQK_OP_ARGMAX] = "seqk_f32_argmax__opencl",
+        [SEQK_OP_TOPK] = "seqk_f32_topk__opencl",
+        [SEQK_OP_ELEMENTWISE] = "seqk_f32_elementwise__opencl",
+        [SEQK_OP_CONCAT] = "seqk_concat__opencl",
     },
 };

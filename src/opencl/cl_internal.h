@@ -76,5 +76,12 @@ const seqk_cl_range *seqk__cl_find_range(const seqk_cl_state *s,
 seqk_status seqk__cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p);
 seqk_status seqk__cl_attention(seqk_context *ctx, const seqk_attention_problem *p);
 seqk_status seqk__cl_seq_attention(seqk_context *ctx, const seqk_seq_attention_problem *p);
+/* cl_tensor_ops.c */
+seqk_status seqk__cl_gather(seqk_context *ctx, const seqk_gather_problem *p);
+seqk_status seqk__cl_concat(seqk_context *ctx, const seqk_concat_problem *p);
+seqk_status seqk__cl_elementwise(seqk_context *ctx,
+                                 const seqk_elementwise_problem *p);
+seqk_status seqk__cl_argmax(seqk_context *ctx, const seqk_argmax_problem *p);
+seqk_status seqk__cl_topk(seqk_context *ctx, const seqk_topk_problem *p);
 
 #endif /* SEQK_OPENCL_CL_INTERNAL_H */

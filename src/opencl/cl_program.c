@@ -14,15 +14,14 @@
  *              rewritten — never an error.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "opencl/cl_file.h"
 #include "opencl/cl_internal.h"
 #include "seqk_config.h"
 
@@ -52,74 +51,6 @@ const char *seqk__cl_embedded_source(const char *name)
     return NULL;
 }
 
-/* The largest kernel source and cached program binary read from disk: a
- * corrupt or hostile file is refused from its size, never read whole. */
-#define MAX_SOURCE_BYTES ((uint64_t)16 << 20)
-#define MAX_BINARY_BYTES ((uint64_t)256 << 20)
-
-/* Opens path for reading when it is a regular file, its size in *size.
- * O_NONBLOCK: a FIFO must not block the open (it is refused, EINVAL).
- * -1 with errno set otherwise. */
-static int open_regular(const char *path, uint64_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return -1;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        const int e = S_ISREG(sb.st_mode) ? errno : EINVAL;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    *size = (uint64_t)sb.st_size;
-    return fd;
-}
-
-/* n bytes from fd into buf: 0, or -1 on an error or a short file. */
-static int read_full(int fd, void *buf, size_t n)
-{
-    for (size_t got = 0; got < n;) {
-        ssize_t k = read(fd, (char *)buf + got, n - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO;
-            return -1;
-        }
-        got += (size_t)k;
-    }
-    return 0;
-}
-
-/* The regular file at path, NUL-terminated (malloc'd), when it holds at
- * most max bytes; NULL with errno set otherwise (EFBIG: larger). */
-static char *read_file(const char *path, uint64_t max, size_t *len)
-{
-    uint64_t n;
-    int fd = open_regular(path, &n);
-    if (fd < 0)
-        return NULL;
-    char *buf = NULL;
-    if (n > max) {
-        errno = EFBIG;
-    } else if ((buf = malloc((size_t)n + 1)) != NULL &&
-               read_full(fd, buf, (size_t)n) != 0) {
-        free(buf);
-        buf = NULL;
-    }
-    const int e = errno;
-    close(fd);
-    errno = e;
-    if (buf) {
-        buf[n] = '\0';
-        if (len)
-            *len = (size_t)n;
-    }
-    return buf;
-}
-
 /* The source text of kernels/<name>.cl (malloc'd). */
 static seqk_status load_source(seqk_context *ctx, const char *name,
                                char **out)
@@ -129,7 +60,7 @@ static seqk_status load_source(seqk_context *ctx, const char *name,
     if (dir && *dir) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-        *out = read_file(path, MAX_SOURCE_BYTES, NULL);
+        *out = seqk__cl_read_file(path, SEQK__CL_MAX_SOURCE_BYTES, NULL);
         if (!*out)
             return seqk__error(ctx, SEQK_ERR_IO,
                                "OpenCL: cannot read kernel source %s "
@@ -160,7 +91,7 @@ char *seqk__cl_source_text(const char *name)
         char path[1024];
         int n = snprintf(path, sizeof path, "%s/%s.cl", dir, name);
         char *text = n > 0 && (size_t)n < sizeof path
-                         ? read_file(path, MAX_SOURCE_BYTES, NULL) : NULL;
+                         ? seqk__cl_read_file(path, SEQK__CL_MAX_SOURCE_BYTES, NULL) : NULL;
         if (text)
             return text;
     }
@@ -168,20 +99,9 @@ char *seqk__cl_source_text(const char *name)
     return src ? strdup(src) : NULL;
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
-    return fnv(h, s, strlen(s) + 1); /* the NUL separates fields */
+    return seqk__cl_fnv(h, s, strlen(s) + 1); /* the NUL separates fields */
 }
 
 static int cache_dir(char *buf, size_t len)
@@ -210,85 +130,43 @@ static int cache_dir(char *buf, size_t len)
     return stat(buf, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-#define CACHE_MAGIC "SEQKCLB1"
-typedef struct cache_header {
-    char magic[8];
-    uint64_t key;
-    uint64_t size;
-    uint64_t checksum;
-} cache_header;
-
 /* A built program from the disk cache, or NULL (missing, corrupt, stale,
  * refused by the driver). */
 static cl_program load_cached(seqk_context *ctx, const char *path,
                               uint64_t key, const char *options)
 {
-    uint64_t len = 0;
-    char *file = NULL;
-    int fd = open_regular(path, &len);
-    if (fd < 0 && errno == ENOENT)
-        return NULL; /* not cached yet */
-    cl_program prog = NULL;
-    cache_header h;
+    unsigned char *bin = NULL;
+    size_t size = 0;
     const char *why = NULL;
-    /* The header first: a file too short, too large or of another key is
-     * refused before any of its body is read. */
-    if (fd < 0) {
-        why = "not a readable regular file";
-        goto out;
-    }
-    if (len < sizeof h) {
-        why = "short file";
-        goto out;
-    }
-    if (len - sizeof h > MAX_BINARY_BYTES) {
-        why = "larger than the cache's limit";
-        goto out;
-    }
-    if (read_full(fd, &h, sizeof h) != 0 ||
-        memcmp(h.magic, CACHE_MAGIC, 8) || h.key != key ||
-        h.size != len - sizeof h) {
-        why = "bad header";
-        goto out;
-    }
-    file = malloc((size_t)h.size + 1);
-    if (!file || read_full(fd, file, (size_t)h.size) != 0) {
-        why = file ? "short read" : "out of memory";
-        goto out;
-    }
-    const unsigned char *bin = (const unsigned char *)file;
-    if (fnv(14695981039346656037ull, bin, (size_t)h.size) != h.checksum) {
-        why = "checksum mismatch";
-        goto out;
-    }
-    cl_int err, bin_status = CL_SUCCESS;
-    size_t size = (size_t)h.size;
-    seqk_cl_state *s = seqk_cl_st(ctx);
-    prog = clCreateProgramWithBinary(s->context, 1, &s->device, &size, &bin,
-                                     &bin_status, &err);
-    if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
-        if (prog)
+    cl_program prog = NULL;
+    int rc = seqk__cl_cache_read(path, key, &bin, &size, &why);
+    if (rc == 1)
+        return NULL; /* not cached yet */
+    if (rc == 0) {
+        cl_int err, bin_status = CL_SUCCESS;
+        const unsigned char *b = bin;
+        seqk_cl_state *s = seqk_cl_st(ctx);
+        prog = clCreateProgramWithBinary(s->context, 1, &s->device, &size,
+                                         &b, &bin_status, &err);
+        if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
+            if (prog)
+                clReleaseProgram(prog);
+            prog = NULL;
+            why = "driver refused the binary";
+        } else if (clBuildProgram(prog, 1, &s->device, options, NULL,
+                                  NULL) != CL_SUCCESS) {
             clReleaseProgram(prog);
-        prog = NULL;
-        why = "driver refused the binary";
-        goto out;
+            prog = NULL;
+            why = "driver could not build the binary";
+        }
     }
-    if (clBuildProgram(prog, 1, &s->device, options, NULL, NULL) !=
-        CL_SUCCESS) {
-        clReleaseProgram(prog);
-        prog = NULL;
-        why = "driver could not build the binary";
-    }
-out:
     if (why) {
         atomic_fetch_add(&stat_disk_rejects, 1);
         seqk__log(ctx, SEQK_VERBOSE_DISPATCH,
                   "opencl: disk cache %s unusable (%s); rebuilding", path,
                   why);
     }
-    if (fd >= 0)
-        close(fd);
-    free(file);
+    free(bin);
     return prog;
 }
 
@@ -303,29 +181,10 @@ static void store_cached(seqk_context *ctx, const char *path, uint64_t key,
     if (!bin)
         return;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin,
-                         NULL) != CL_SUCCESS) {
-        free(bin);
-        return;
-    }
-    cache_header h;
-    memcpy(h.magic, CACHE_MAGIC, 8);
-    h.key = key;
-    h.size = size;
-    h.checksum = fnv(14695981039346656037ull, bin, size);
-    /* Write a temporary file and rename it, so that concurrent processes
-     * never see half a file. */
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(&h, sizeof h, 1, f) == 1 &&
-             fwrite(bin, 1, size, f) == size;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) == 0)
+                         NULL) == CL_SUCCESS &&
+        seqk__cl_cache_write(path, key, bin, size) == 0)
         seqk__log(ctx, SEQK_VERBOSE_DISPATCH, "opencl: cached binary %s",
                   path);
-    else
-        remove(tmp);
     free(bin);
 }
 
@@ -384,7 +243,7 @@ static seqk_status get_program(seqk_context *ctx, const char *name,
     char *source = NULL;
     if ((st = load_source(ctx, name, &source)))
         return st;
-    uint64_t key = 14695981039346656037ull;
+    uint64_t key = SEQK__CL_FNV_BASIS;
     key = fnv_str(key, source);
     key = fnv_str(key, options);
     key = fnv_str(key, s->facts.name);

@@ -54,6 +54,21 @@ static seqk_status seq_attention(seqk_context *c, const seqk_backend *self,
     return seqk__ref_seq_attention(p);
 }
 
+/* The tensor ops (tensor_ops.c): the problem is all they need. */
+#define REF_ENTRY(op, type)                                                 \
+    static seqk_status op(seqk_context *c, const seqk_backend *self,        \
+                          const type *p)                                    \
+    {                                                                       \
+        (void)c;                                                            \
+        (void)self;                                                         \
+        return seqk__ref_##op(p);                                           \
+    }
+REF_ENTRY(gather, seqk_gather_problem)
+REF_ENTRY(argmax, seqk_argmax_problem)
+REF_ENTRY(topk, seqk_topk_problem)
+REF_ENTRY(elementwise, seqk_elementwise_problem)
+REF_ENTRY(concat, seqk_concat_problem)
+
 const seqk_backend seqk__backend_ref = {
     .spec = "ref",
     .name = "reference (scalar C, the oracle)",
@@ -64,6 +79,11 @@ const seqk_backend seqk__backend_ref = {
     .rnn_layer = rnn_layer,
     .attention = attention,
     .seq_attention = seq_attention,
+    .gather = gather,
+    .argmax = argmax,
+    .topk = topk,
+    .elementwise = elementwise,
+    .concat = concat,
     .kernel_names = {
         [SEQK_OP_GEMM] = "seqk_f32_gemm__ref",
         [SEQK_OP_MATMUL] = "seqk_f32_matmul__ref",
@@ -71,5 +91,10 @@ const seqk_backend seqk__backend_ref = {
         [SEQK_OP_RNN_LAYER] = "seqk_f32_rnn_layer__ref",
         [SEQK_OP_ATTENTION] = "seqk_f32_attention__ref",
         [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__ref",
+        [SEQK_OP_GATHER] = "seqk_gather__ref",
+        [SEQK_OP_ARGMAX] = "seqk_f32_argmax__ref",
+        [SEQK_OP_TOPK] = "seqk_f32_topk__ref",
+        [SEQK_OP_ELEMENTWISE] = "seqk_f32_elementwise__ref",
+        [SEQK_OP_CONCAT] = "seqk_concat__ref",
     },
 };

@@ -19,6 +19,15 @@ seqk_status seqk__ref_rnn_layer(const seqk_rnn_layer_problem *p);
 seqk_status seqk__ref_attention(const seqk_attention_problem *p);
 seqk_status seqk__ref_seq_attention(const seqk_seq_attention_problem *p);
 
+seqk_status seqk__ref_gather(const seqk_gather_problem *p);
+seqk_status seqk__ref_argmax(const seqk_argmax_problem *p);
+seqk_status seqk__ref_topk(const seqk_topk_problem *p);
+seqk_status seqk__ref_concat(const seqk_concat_problem *p);
+seqk_status seqk__ref_elementwise(const seqk_elementwise_problem *p);
+/* One element-wise op on scalars (NaN for an op of the other arity). */
+float seqk__ref_ew_unary(seqk_elementwise_op op, float x);
+float seqk__ref_ew_binary(seqk_elementwise_op op, float a, float b);
+
 /* One ONNX RNN activation applied to a scalar. */
 float seqk__ref_activate(seqk_activation act, float x);
 

@@ -12,6 +12,7 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 def put(target, name, data):
     if isinstance(data, str):
         data = data.encode()
+    os.makedirs(os.path.join(HERE, target), exist_ok=True)
     with open(os.path.join(HERE, target, name), 'wb') as f:
         f.write(data)
 
@@ -91,7 +92,118 @@ def corpus_bench():
         put(t, 'desc%02d.txt' % i, d)
 
 
+def f32(shape, seed=1):
+    n = 1
+    for d in shape:
+        n *= d
+    vals = [((i * 7 + seed * 13) % 17 - 8) / 8.0 for i in range(n)]
+    return npy('<f4', shape, struct.pack('<%df' % n, *vals))
+
+
+def run_input(args, files):
+    """fuzz_run's format: '\n'-joined args, "\0\0", files split by "\n%%\n"."""
+    return '\n'.join(args).encode() + b'\0\0' + b'\n%%\n'.join(files)
+
+
+def corpus_run():
+    t = 'fuzz_run'
+    rnn_in = lambda n: ['-i', 'X=@0', '-i', 'W=@1', '-i', 'R=@2'] + (
+        ['-i', 'B=@3'] if n > 3 else [])
+    H, I = 2, 3
+    put(t, 'lstm.bin', run_input(
+        ['LSTM'] + rnn_in(4) + ['-a', 'hidden_size=2', '-o', 'Y=y.npy',
+                                '-o', 'Y_h=h.npy', '-o', 'Y_c=c.npy'],
+        [f32((2, 1, I)), f32((1, 4 * H, I)), f32((1, 4 * H, H)),
+         f32((1, 8 * H))]))
+    put(t, 'gru_lbr.bin', run_input(
+        ['GRU'] + rnn_in(3) + ['-a', 'hidden_size=2', '-a',
+                               'linear_before_reset=1', '-o', 'Y_h=h.npy'],
+        [f32((3, 2, I)), f32((1, 3 * H, I)), f32((1, 3 * H, H))]))
+    put(t, 'rnn_bidi_lens.bin', run_input(
+        ['RNN', '-i', 'X=@0', '-i', 'W=@1', '-i', 'R=@2',
+         '-i', 'sequence_lens=@3', '-a', 'direction=bidirectional',
+         '-a', 'activations=Relu,Tanh', '-o', 'Y=y.npy'],
+        [f32((3, 2, I)), f32((2, H, I)), f32((2, H, H)),
+         npy('<i8', (2,), struct.pack('<2q', 3, 1))]))
+    put(t, 'gemm.bin', run_input(
+        ['Gemm', '-i', 'A=@0', '-i', 'B=@1', '-i', 'C=@2', '-a', 'alpha=0.5',
+         '-a', 'transB=1', '-o', 'Y=y.npy'],
+        [f32((2, 3)), f32((4, 3)), f32((4,))]))
+    put(t, 'matmul.bin', run_input(
+        ['MatMul', '-i', 'A=@0', '-i', 'B=@1', '-o', 'Y=y.npy'],
+        [f32((2, 2, 3)), f32((3, 5))]))
+    put(t, 'softmax.bin', run_input(
+        ['Softmax', '-i', 'input=@0', '-a', 'axis=-1', '-o', 'output=o.npy'],
+        [f32((2, 5))]))
+    put(t, 'attention.bin', run_input(
+        ['Attention', '-i', 'Q=@0', '-i', 'K=@1', '-i', 'V=@2',
+         '-i', 'attn_mask=@3', '-a', 'is_causal=0', '-o', 'Y=y.npy'],
+        [f32((1, 2, 4, 8)), f32((1, 2, 3, 8)), f32((1, 2, 3, 8)),
+         npy('|b1', (4, 3), bytes([1, 0, 1] * 4))]))
+    put(t, 'attention_heads.bin', run_input(
+        ['Attention', '-i', 'Q=@0', '-i', 'K=@1', '-i', 'V=@2',
+         '-a', 'q_num_heads=4', '-a', 'kv_num_heads=2', '-a', 'is_causal=1',
+         '-o', 'Y=y.npy'],
+        [f32((1, 3, 16)), f32((1, 3, 8)), f32((1, 3, 8))]))
+    put(t, 'seqattn_additive.bin', run_input(
+        ['SeqAttention', '-i', 'query=@0', '-i', 'keys=@1',
+         '-i', 'W1=@2', '-i', 'W2=@3', '-i', 'v=@4',
+         '-i', 'key_lens=@5', '-a', 'score=additive',
+         '-o', 'context=c.npy', '-o', 'weights=w.npy'],
+        [f32((2, 3)), f32((2, 4, 5)), f32((6, 3)), f32((6, 5)), f32((6,)),
+         npy('<i4', (2,), struct.pack('<2i', 4, 2))]))
+    put(t, 'seqattn_general.bin', run_input(
+        ['SeqAttention', '-i', 'query=@0', '-i', 'keys=@1', '-i', 'W=@2',
+         '-a', 'score=general', '-o', 'context=c.npy'],
+        [f32((1, 3)), f32((1, 2, 4)), f32((3, 4))]))
+    # failures: a usage error, a bad file, a shape the library refuses
+    put(t, 'bad_attr.bin', run_input(
+        ['LSTM'] + rnn_in(3) + ['-a', 'hidden_size=x', '-o', 'Y=y.npy'],
+        [f32((2, 1, I)), f32((1, 4 * H, I)), f32((1, 4 * H, H))]))
+    put(t, 'bad_npy.bin', run_input(
+        ['Softmax', '-i', 'input=@0', '-o', 'output=o.npy'], [b'\x93NUMPY']))
+    put(t, 'bad_shape.bin', run_input(
+        ['MatMul', '-i', 'A=@0', '-i', 'B=@1', '-o', 'Y=y.npy'],
+        [f32((2, 3)), f32((4, 5))]))
+    put(t, 'huge_zero_dims.bin', run_input(
+        ['MatMul', '-i', 'A=@0', '-i', 'B=@1', '-o', 'Y=y.npy'],
+        [npy('<f4', (2**31, 0), b''), npy('<f4', (0, 2**31), b'')]))
+    put(t, 'help.bin', run_input(['--help'], []))
+
+
+FUZZ_KEY = 0x5345514b46555a5a
+
+
+def fnv(data):
+    h = 14695981039346656037
+    for b in data:
+        h = ((h ^ b) * 1099511628211) & (2**64 - 1)
+    return h
+
+
+def cache_file(body, key=FUZZ_KEY, size=None, checksum=None, magic=b'SEQKCLB1'):
+    return magic + struct.pack('<QQQ', key, len(body) if size is None else size,
+                               fnv(body) if checksum is None else checksum) + body
+
+
+def corpus_kernel_cache():
+    t = 'fuzz_kernel_cache'
+    body = bytes(range(256)) * 4
+    put(t, 'valid.bin', cache_file(body))
+    put(t, 'valid_1byte.bin', cache_file(b'\x7f'))
+    put(t, 'other_key.bin', cache_file(body, key=FUZZ_KEY + 1))
+    put(t, 'bad_checksum.bin', cache_file(body, checksum=1))
+    put(t, 'size_too_big.bin', cache_file(body, size=2**63))
+    put(t, 'size_too_small.bin', cache_file(body, size=3))
+    put(t, 'empty_body.bin', cache_file(b''))
+    put(t, 'bad_magic.bin', cache_file(body, magic=b'SEQKCLB0'))
+    put(t, 'short.bin', b'SEQKCLB1\x00\x01')
+    put(t, 'empty.bin', b'')
+
+
 if __name__ == '__main__':
     corpus_npy()
     corpus_tune_db()
     corpus_bench()
+    corpus_run()
+    corpus_kernel_cache()

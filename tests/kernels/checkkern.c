@@ -362,6 +362,8 @@ int main(int argc, char **argv)
             check_rnn(isa);
         if (isa->attn)
             check_attention(isa);
+        if (isa->ew)
+            check_elementwise(isa);
         ran++;
     }
     if (!ran) {

@@ -97,5 +97,6 @@ void ck_bench(const char *shape, void (*fn)(void *), void *arg, double flops,
 void check_gemm(const seqk_cpu_isa *isa);
 void check_attention(const seqk_cpu_isa *isa);
 void check_rnn(const seqk_cpu_isa *isa);
+void check_elementwise(const seqk_cpu_isa *isa);
 
 #endif /* SEQK_TESTS_CHECKKERN_H */
