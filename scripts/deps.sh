@@ -16,6 +16,9 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler  # ONNX protobufs (tests)
   libonnx-dev                            # onnx.proto (tests)
   libonnx-testdata                       # ONNX backend node tests
+  python3-venv                           # Python package: its test venv
+  python3-numpy                          # Python package: arrays in and out
+  python3-torch                          # Python tests: compare with PyTorch
   python3-matplotlib python3-pytest      # seqk.report charts + its test
 )
 

@@ -1,5 +1,48 @@
-"""seqk: Python side of the seqk library.
+"""seqk: sequence-model kernels (RNN/LSTM/GRU, GEMM, softmax, attention)
+on CPUs and OpenCL devices, from Python.
+
+    import numpy as np, seqk
+    with seqk.Context("cpu") as ctx:
+        y = ctx.matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))
+    lstm = seqk.nn.LSTM(32, 64, bidirectional=True)
+    out, (h_n, c_n) = lstm(x)
+
+Bindings are ctypes over the libseqk.so bundled in the package; foreign
+calls release the GIL.  Errors raise seqk.Error subclasses whose message
+is the library's (seqk_last_error).
 
 Kept free of heavy imports (no library loading at import time), so that
-tools such as `python3 -m seqk.report` run without libseqk installed.
+tools such as `python3 -m seqk.report` run without libseqk installed: the
+names below load the library on first use.
 """
+import importlib
+
+from . import errors
+from .errors import (DeviceError, DtypeError, Error, FormatError,
+                     InternalError, InvalidArgumentError, IOError,
+                     NoDeviceError, OutOfMemoryError, OverflowError,
+                     ShapeError, TuningDBError, UnsupportedError)
+
+# name -> the module that defines it (loaded, with libseqk, on first use)
+_LAZY = {
+    "Context": "_core", "Tensor": "_core", "Device": "_core",
+    "devices": "_core", "version": "_core", "default_context": "_core",
+    "gemm": "ops", "matmul": "ops", "softmax": "ops", "attention": "ops",
+    "seq_attention": "ops", "RnnPlan": "rnn", "nn": None,
+}
+
+__all__ = sorted(_LAZY) + ["errors"] + \
+    [name for name in dir(errors) if name.endswith("Error")]
+
+
+def __getattr__(name):
+    if name == "__version__":
+        return __getattr__("version")()
+    if name not in _LAZY:
+        raise AttributeError(f"module 'seqk' has no attribute {name!r}")
+    # rnn adds Context.rnn; importing it brings _core and ops along.
+    importlib.import_module(".rnn", __name__)
+    mod = importlib.import_module("." + (_LAZY[name] or name), __name__)
+    value = mod if _LAZY[name] is None else getattr(mod, name)
+    globals()[name] = value
+    return value
