@@ -29,6 +29,11 @@ _LAZY = {
     "devices": "_core", "version": "_core", "default_context": "_core",
     "gemm": "ops", "matmul": "ops", "softmax": "ops", "attention": "ops",
     "seq_attention": "ops", "RnnPlan": "rnn", "nn": None,
+    "gather": "tensor_ops", "argmax": "tensor_ops", "topk": "tensor_ops",
+    "add": "tensor_ops", "sub": "tensor_ops", "mul": "tensor_ops",
+    "div": "tensor_ops", "tanh": "tensor_ops", "sigmoid": "tensor_ops",
+    "relu": "tensor_ops", "exp": "tensor_ops", "neg": "tensor_ops",
+    "concat": "tensor_ops", "Linear": "plans", "AttentionKeys": "plans",
 }
 
 __all__ = sorted(_LAZY) + ["errors"] + \
@@ -40,8 +45,10 @@ def __getattr__(name):
         return __getattr__("version")()
     if name not in _LAZY:
         raise AttributeError(f"module 'seqk' has no attribute {name!r}")
-    # rnn adds Context.rnn; importing it brings _core and ops along.
-    importlib.import_module(".rnn", __name__)
+    # rnn, tensor_ops and plans add Context methods; importing them
+    # brings _core and ops along.
+    for mod in (".rnn", ".tensor_ops", ".plans"):
+        importlib.import_module(mod, __name__)
     mod = importlib.import_module("." + (_LAZY[name] or name), __name__)
     value = mod if _LAZY[name] is None else getattr(mod, name)
     globals()[name] = value

@@ -83,6 +83,26 @@ class SeqAttentionInputs(Structure):
                  "v", "Wloc")]
 
 
+class ArgmaxParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("axis", c_int64),
+                ("keepdims", c_int), ("select_last_index", c_int)]
+
+
+class TopkParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("k", c_int64), ("axis", c_int64),
+                ("largest", c_int), ("sorted", c_int)]
+
+
+class ElementwiseParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("op", c_int), ("alpha", c_float),
+                ("beta", c_float)]
+
+
+class LinearDesc(Structure):
+    _fields_ = [("struct_size", c_size_t), ("in_features", c_int64),
+                ("out_features", c_int64), ("weight_layout", c_int)]
+
+
 dims_p = POINTER(c_int64)
 
 # name: (restype, argtypes)
@@ -136,6 +156,37 @@ _PROTOTYPES = {
 
 # Functions newer than some builds of the library.
 _OPTIONAL = {
+    "seqk_tensor_reshape_view": (status, [tensor_p, c_int, dims_p,
+                                          POINTER(tensor_p)]),
+    "seqk_tensor_slice_view": (status, [tensor_p, c_int, c_int64, c_int64,
+                                        POINTER(tensor_p)]),
+    "seqk_gather": (status, [ctx_p, c_int64, tensor_p, tensor_p, tensor_p]),
+    "seqk_argmax_params_init": (None, [POINTER(ArgmaxParams)]),
+    "seqk_argmax": (status, [ctx_p, POINTER(ArgmaxParams), tensor_p,
+                             tensor_p]),
+    "seqk_topk_params_init": (None, [POINTER(TopkParams), c_int64]),
+    "seqk_topk": (status, [ctx_p, POINTER(TopkParams), tensor_p, tensor_p,
+                           tensor_p]),
+    "seqk_elementwise_params_init": (None, [POINTER(ElementwiseParams),
+                                            c_int]),
+    "seqk_elementwise_from_name": (c_int, [c_char_p]),
+    "seqk_elementwise_arity": (c_int, [c_int]),
+    "seqk_elementwise": (status, [ctx_p, POINTER(ElementwiseParams),
+                                  tensor_p, tensor_p, tensor_p]),
+    "seqk_concat": (status, [ctx_p, c_int64, c_int, POINTER(tensor_p),
+                             tensor_p]),
+    "seqk_seq_attention_keys_create": (status, [
+        ctx_p, POINTER(SeqAttentionParams), POINTER(SeqAttentionInputs),
+        POINTER(c_void_p)]),
+    "seqk_seq_attention_keys_destroy": (status, [c_void_p]),
+    "seqk_seq_attention_keyed": (status, [ctx_p, c_void_p, tensor_p,
+                                          tensor_p, tensor_p]),
+    "seqk_linear_desc_init": (None, [POINTER(LinearDesc), c_int64,
+                                     c_int64]),
+    "seqk_linear_create": (status, [ctx_p, POINTER(LinearDesc), tensor_p,
+                                    tensor_p, POINTER(c_void_p)]),
+    "seqk_linear_destroy": (status, [c_void_p]),
+    "seqk_linear_forward": (status, [c_void_p, tensor_p, tensor_p]),
     "seqk_tensor_wrap": (status, [ctx_p, c_int, dims_p, c_int, c_void_p,
                                   c_size_t, POINTER(tensor_p)]),
 }
