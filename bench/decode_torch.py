@@ -17,9 +17,15 @@ ratios.  Tokens of every seqk run are compared with PyTorch's.
         [--md bench/decode-vs-torch.md]
 
 Needs python3-torch and python3-numpy (Debian: /usr/bin/python3).
+PyTorch's OpenMP workers wait passively (OMP_WAIT_POLICY=PASSIVE, set
+before torch is imported unless the environment sets it): spinning
+workers fight the other processes of a shared machine (20-36 ms per step
+at batch 8 on 2 threads here, against 0.7 ms passive).
 """
 import argparse
 import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import re
 import statistics
 import subprocess
@@ -28,7 +34,7 @@ import tempfile
 import time
 
 import numpy as np
-import torch
+import torch  # noqa: E402 (after OMP_WAIT_POLICY)
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -262,12 +268,13 @@ def main():
                                      med(rs), min(rs), max(rs),
                                      "yes" if match[(cfg, d)] else "NO"))
     head = ("PyTorch %s on %s (torch.set_num_threads = threads, "
-            "torch.inference_mode, LSTMCell step) vs seqk "
+            "torch.inference_mode, LSTMCell step, OMP_WAIT_POLICY=%s) vs seqk "
             "examples/seq2seq_decode; V=%d Emb=%d He=%d Hd=%d A=%d S=%d, "
             "%d greedy steps; medians over %d interleaved rounds of %d "
             "decodes per side (each round's value: the median step of its "
             "decodes).  OpenCL (PoCL) uses its own threads whatever "
-            "--threads says." % (torch.__version__, blas_name(), SIZES["V"], SIZES["E"],
+            "--threads says." % (torch.__version__, blas_name(),
+                                 os.environ["OMP_WAIT_POLICY"], SIZES["V"], SIZES["E"],
                                  SIZES["He"], SIZES["Hd"], SIZES["A"],
                                  SIZES["S"], a.steps, a.rounds, a.repeats))
     table = "\n".join(lines)
