@@ -12,8 +12,9 @@
  *   gather     data [outer, n, inner], ids [nidx] (int, or long when
  *              idx64; negative counts from the end), out [outer, nidx,
  *              inner].  A bad id never reads data: its output words are
- *              0 and atomic_min(err, position) records the first bad
- *              position (err starts at INT_MAX; the host reads it back).
+ *              0 and atomic_min(err[slot], position) records the first
+ *              bad position (slots start at INT_MAX; the host reads them
+ *              at its next synchronization, src/opencl/cl_checks.c).
  *   copy_rows  dst[r*dst_ld + c] = src[r*cols + c], r < rows, c < cols
  *   elementwise  y[g] = op(a[ia], b[ib]) over 8 right-aligned dims;
  *              ia, ib from the index digits and the strides (0 where an
@@ -41,7 +42,7 @@
     if (id < 0)                                                             \
         id += n;                                                            \
     if (id < 0 || id >= n) {                                                \
-        atomic_min(err, (int)min(j, (long)INT_MAX));                        \
+        atomic_min(err + slot, (int)min(j, (long)INT_MAX));                 \
         out[o_off + g] = (T)0;                                              \
         return;                                                             \
     }                                                                       \
@@ -51,8 +52,8 @@
 __kernel void seqk_gather_u32(__global const uint *data, long d_off,
                               __global const int *ids, long i_off,
                               int idx64, __global uint *out, long o_off,
-                              __global int *err, long outer, long n,
-                              long nidx, long inner)
+                              __global int *err, long slot, long outer,
+                              long n, long nidx, long inner)
 {
     GATHER_BODY(uint)
 }
@@ -60,8 +61,8 @@ __kernel void seqk_gather_u32(__global const uint *data, long d_off,
 __kernel void seqk_gather_u8(__global const uchar *data, long d_off,
                              __global const int *ids, long i_off, int idx64,
                              __global uchar *out, long o_off,
-                             __global int *err, long outer, long n,
-                             long nidx, long inner)
+                             __global int *err, long slot, long outer,
+                             long n, long nidx, long inner)
 {
     GATHER_BODY(uchar)
 }

@@ -180,6 +180,15 @@ START_TEST(gather_shapes)
 }
 END_TEST
 
+/* Gather, then a synchronization: where a device reports bad ids. */
+static seqk_status gather_sync(seqk_context *ctx, int64_t axis,
+                               const seqk_tensor *data,
+                               const seqk_tensor *ids, seqk_tensor *out)
+{
+    seqk_status st = seqk_gather(ctx, axis, data, ids, out);
+    return st ? st : seqk_context_synchronize(ctx);
+}
+
 START_TEST(gather_bad_input)
 {
     if (small_only())
@@ -195,12 +204,34 @@ START_TEST(gather_bad_input)
     seqk_tensor *F = mk(ctx, 2, id, SEQK_F32, NULL);
     seqk_tensor *O = mk(ctx, 3, od, SEQK_F32, NULL);
     seqk_tensor *Oi = mk(ctx, 3, od, SEQK_I32, NULL);
-    TU_FAILS(ctx, seqk_gather(ctx, 0, D, I, O), SEQK_ERR_INVALID_ARG,
+    TU_FAILS(ctx, gather_sync(ctx, 0, D, I, O), SEQK_ERR_INVALID_ARG,
              "Gather index 5 at indices[1,1] is outside [-5, 4]");
-    TU_FAILS(ctx, seqk_gather(ctx, 0, D, I2, O), SEQK_ERR_INVALID_ARG,
+    TU_FAILS(ctx, gather_sync(ctx, 0, D, I2, O), SEQK_ERR_INVALID_ARG,
              "Gather index -6 at indices[0,1]");
-    TU_FAILS(ctx, seqk_gather(ctx, -2, D, I32, O), SEQK_ERR_INVALID_ARG,
+    TU_FAILS(ctx, gather_sync(ctx, -2, D, I32, O), SEQK_ERR_INVALID_ARG,
              "Gather index 2147483647 at indices[1,1]");
+    if (!strncmp(seqk_context_device(ctx), "opencl", 6)) {
+        /* On a device the check is reported at the next synchronization
+         * (no host wait per Gather): by a read, or by the first of
+         * several calls' bad ids; a good call in between is no error. */
+        const int64_t ok[4] = {0, 1, 2, 3};
+        seqk_tensor *G = mk(ctx, 2, id, SEQK_I64, ok);
+        float out[12];
+        TU_OK(ctx, seqk_gather(ctx, 0, D, I, O));
+        TU_FAILS(ctx, seqk_tensor_read(O, out, sizeof out),
+                 SEQK_ERR_INVALID_ARG, "Gather index 5 at indices[1,1]");
+        TU_OK(ctx, seqk_gather(ctx, 0, D, G, O));
+        TU_OK(ctx, seqk_gather(ctx, 0, D, I2, O));
+        TU_OK(ctx, seqk_gather(ctx, 0, D, I, O));
+        TU_FAILS(ctx, seqk_context_synchronize(ctx), SEQK_ERR_INVALID_ARG,
+                 "Gather index -6 at indices[0,1]");
+        TU_OK(ctx, seqk_context_synchronize(ctx)); /* reported once */
+        /* more calls than flag slots between synchronizations */
+        for (int i = 0; i < 200; i++)
+            TU_OK(ctx, seqk_gather(ctx, 0, D, G, O));
+        TU_OK(ctx, seqk_tensor_read(O, out, sizeof out));
+        seqk_tensor_destroy(G);
+    }
     TU_FAILS(ctx, seqk_gather(ctx, 0, D, F, O), SEQK_ERR_DTYPE,
              "expected i32 or i64");
     TU_FAILS(ctx, seqk_gather(ctx, 0, D, I, Oi), SEQK_ERR_DTYPE,

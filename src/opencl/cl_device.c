@@ -293,6 +293,7 @@ void seqk__cl_close(seqk_context *ctx)
         return;
     if (s->queue)
         clFinish(s->queue);
+    seqk__cl_checks_release(s);
     seqk__cl_profile_release(s);
     seqk__cl_programs_release(s);
     seqk__cl_memory_release(s);
@@ -337,8 +338,9 @@ void seqk__cl_host_wait(void) { host_waits++; }
 seqk_status seqk__cl_finish(seqk_context *ctx)
 {
     seqk__cl_host_wait();
-    return seqk__cl_check(ctx, clFinish(seqk_cl_st(ctx)->queue),
-                         "clFinish");
+    seqk_status st = seqk__cl_check(ctx, clFinish(seqk_cl_st(ctx)->queue),
+                                    "clFinish");
+    return st ? st : seqk__cl_checks_drain(ctx);
 }
 
 /* ---- launching ------------------------------------------------------- */

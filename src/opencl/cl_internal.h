@@ -54,6 +54,11 @@ struct seqk_cl_state {
     cl_event *events;
     size_t num_events, cap_events;
     double profiled_ns;
+    /* device-side checks, reported at the next synchronization
+     * (cl_checks.c) */
+    cl_mem check_flags;
+    struct seqk_cl_check *checks;
+    int num_checks;
 };
 
 /* cl_profile.c */
@@ -64,6 +69,17 @@ void seqk__cl_profile_init(seqk_cl_state *s);
 cl_event *seqk__cl_profile_slot(seqk_context *ctx);
 void seqk__cl_profile_commit(seqk_context *ctx);
 void seqk__cl_profile_release(seqk_cl_state *s);
+
+/* cl_checks.c: a flag slot for a Gather's id check (flags, slot), and
+ * the report of every check since the last one — called where the host
+ * waits anyway (reads, clFinish). */
+#define SEQK_CL_CHECK_SLOTS 64
+typedef struct seqk_cl_check seqk_cl_check;
+seqk_status seqk__cl_check_slot(seqk_context *ctx,
+                                const seqk_gather_problem *p,
+                                cl_mem *flags, cl_long *slot);
+seqk_status seqk__cl_checks_drain(seqk_context *ctx);
+void seqk__cl_checks_release(seqk_cl_state *s);
 
 /* cl_memory.c / cl_program.c cleanup, called by seqk__cl_close. */
 void seqk__cl_memory_release(seqk_cl_state *s);

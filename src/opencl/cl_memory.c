@@ -117,6 +117,9 @@ seqk_status seqk__cl_read(seqk_context *ctx, void *host, const void *dev,
     if ((st = locate(ctx, dev, bytes, "read", &r, &off)))
         return st;
     seqk__cl_host_wait();
+    /* The host waits here anyway: report device-side checks first. */
+    if ((st = seqk__cl_checks_drain(ctx)))
+        return st;
     cl_command_queue q = seqk_cl_st(ctx)->queue;
     return seqk__cl_check(ctx,
                          clEnqueueReadBuffer(q, r->mem, CL_TRUE, off, bytes,

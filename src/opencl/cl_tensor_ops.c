@@ -5,9 +5,9 @@
  *
  * Data movement picks 4-byte words when every byte offset and row length
  * is a multiple of 4, else bytes.  Gather checks its ids on the device:
- * bad ids write zeros and record their first position in a 4-byte flag
- * buffer, which is read back (one blocking read per call) to report the
- * id by value and position, as host contexts do.  Work-groups are
+ * bad ids write zeros and record their first position in a flag slot,
+ * reported by value and position at the next read or synchronize
+ * (cl_checks.c) — no host wait per call.  Work-groups are
  * min(64, the kernel's limit); global sizes are rounded up to them and the
  * kernels check their range.
  */
@@ -64,7 +64,6 @@ seqk_status seqk__cl_gather(seqk_context *ctx, const seqk_gather_problem *p)
 {
     seqk_status st;
     cl_kernel k;
-    cl_int err = CL_SUCCESS;
     size_t doff = 0, ooff = 0;
     if ((st = byte_off(ctx, p->data, &doff)) ||
         (st = byte_off(ctx, p->out, &ooff)))
@@ -75,11 +74,9 @@ seqk_status seqk__cl_gather(seqk_context *ctx, const seqk_gather_problem *p)
     const char *name = w == 4 ? "seqk_gather_u32" : "seqk_gather_u8";
     if ((st = seqk__cl_kernel(ctx, src_name, NULL, name, &k)))
         return st;
-    cl_int flag = INT_MAX;
-    cl_mem flag_buf = clCreateBuffer(seqk_cl_st(ctx)->context,
-                                     CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                                     sizeof flag, &flag, &err);
-    if ((st = seqk__cl_check(ctx, err, "clCreateBuffer(Gather flag)")))
+    cl_mem flags = NULL;
+    cl_long slot = 0;
+    if ((st = seqk__cl_check_slot(ctx, p, &flags, &slot)))
         return st;
     const size_t isz = p->idx64 ? 8 : 4;
     cl_int idx64 = p->idx64;
@@ -89,39 +86,16 @@ seqk_status seqk__cl_gather(seqk_context *ctx, const seqk_gather_problem *p)
         (st = arg_mem(ctx, k, name, 2, p->ids, isz)) ||
         (st = seqk__cl_arg(ctx, k, name, 4, sizeof idx64, &idx64)) ||
         (st = arg_mem(ctx, k, name, 5, p->out, w)) ||
-        (st = seqk__cl_arg(ctx, k, name, 7, sizeof flag_buf, &flag_buf)) ||
-        (st = seqk__cl_arg(ctx, k, name, 8, sizeof outer, &outer)) ||
-        (st = seqk__cl_arg(ctx, k, name, 9, sizeof n, &n)) ||
-        (st = seqk__cl_arg(ctx, k, name, 10, sizeof nidx, &nidx)) ||
-        (st = seqk__cl_arg(ctx, k, name, 11, sizeof inner, &inner)) ||
-        (st = launch(ctx, k, name, p->outer * p->nidx * inner)))
-        goto cleanup;
-    seqk__cl_host_wait();
-    if ((st = seqk__cl_check(ctx,
-                             clEnqueueReadBuffer(seqk_cl_st(ctx)->queue,
-                                                 flag_buf, CL_TRUE, 0,
-                                                 sizeof flag, &flag, 0, NULL,
-                                                 NULL),
-                             "clEnqueueReadBuffer(Gather flag)")))
-        goto cleanup;
-    if (flag != INT_MAX) {
-        /* the bad id itself, for the message */
-        int64_t id = 0;
-        const char *at = (const char *)p->ids + (size_t)flag * isz;
-        if (p->idx64) {
-            st = seqk__cl_read(ctx, &id, at, 8);
-        } else {
-            int32_t id32 = 0;
-            st = seqk__cl_read(ctx, &id32, at, 4);
-            id = id32;
-        }
-        if (st == SEQK_OK)
-            st = seqk__gather_bad_id(ctx, p, flag, id);
-    }
-
-cleanup:
-    clReleaseMemObject(flag_buf);
-    return st;
+        (st = seqk__cl_arg(ctx, k, name, 7, sizeof flags, &flags)) ||
+        (st = seqk__cl_arg(ctx, k, name, 8, sizeof slot, &slot)) ||
+        (st = seqk__cl_arg(ctx, k, name, 9, sizeof outer, &outer)) ||
+        (st = seqk__cl_arg(ctx, k, name, 10, sizeof n, &n)) ||
+        (st = seqk__cl_arg(ctx, k, name, 11, sizeof nidx, &nidx)) ||
+        (st = seqk__cl_arg(ctx, k, name, 12, sizeof inner, &inner)))
+        return st;
+    /* No wait: a bad id is reported at the next read or synchronize
+     * (cl_checks.c). */
+    return launch(ctx, k, name, p->outer * p->nidx * inner);
 }
 
 seqk_status seqk__cl_concat(seqk_context *ctx, const seqk_concat_problem *p)
