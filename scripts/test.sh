@@ -16,6 +16,8 @@ echo "== Python package: pip install . (build-py/venv), pytest tests/python"
 # A build directory that stays, so that reinstalling rebuilds incrementally.
 build-py/venv/bin/pip install --quiet . \
   --config-settings=build-dir="$PWD/build-py/build"
-# (test_report.py runs in meson test's python suite above.)
-build-py/venv/bin/python -m pytest -p no:cacheprovider -q tests/python \
+# (test_report.py runs in meson test's python suite above.)  The decode
+# example's tests compare with the C example this build made.
+SEQ2SEQ_DECODE="$PWD/build-test/examples/seq2seq_decode" \
+  build-py/venv/bin/python -m pytest -p no:cacheprovider -q tests/python \
   --ignore=tests/python/test_report.py
