@@ -39,8 +39,14 @@
 
 #define ATTN_KERNELS(isa) ((const seqk_attn_kernels *)(isa)->attn)
 
-/* Less work than this (multiply-adds) runs on the calling thread. */
-#define MIN_PARALLEL_WORK 32768
+/* One thread's time per unit of work (multiply-adds of the score and
+ * context kernels; elements of Softmax; (Dk+Dv+A) per key of the additive
+ * SeqAttention, whose tanh dominates), measured on avx512 here (quick and
+ * decode suites, 1 thread): the estimates seqk__pool_threads_for turns
+ * into a thread count. */
+#define NS_PER_MAC 0.03
+#define NS_PER_SOFTMAX_ELEM 0.3
+#define NS_PER_ADDITIVE_UNIT 0.5
 
 /* Attention blocking: a work item is ATTN_ROW_GROUPS groups of mr query
  * rows; keys go in blocks of ATTN_KEY_BLOCK (K^T and V of a block stay in
@@ -127,11 +133,10 @@ static void run_threads(seqk_context *ctx, seqk_pool_fn fn, void *arg,
         seqk__pool_run(seqk__pool(ctx), fn, arg, nthreads);
 }
 
-static int threads_for(seqk_context *ctx, double work, int64_t units)
+/* Threads for a problem of est_ns on one thread, split in units. */
+static int threads_for(seqk_context *ctx, double est_ns, int64_t units)
 {
-    int64_t n = seqk__cpu_threads(ctx);
-    if (work < MIN_PARALLEL_WORK)
-        n = 1;
+    int64_t n = seqk__pool_threads_for(seqk__cpu_threads(ctx), est_ns);
     return (int)(n < units ? n : units < 1 ? 1 : units);
 }
 
@@ -216,7 +221,8 @@ seqk_status seqk__cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
                        (p->inner + SOFTMAX_COLS - 1) / SOFTMAX_COLS};
     double work = (double)p->outer * (double)p->n * (double)p->inner;
     run_threads(ctx, softmax_worker, &job,
-                threads_for(ctx, work, p->outer * job.chunks));
+                threads_for(ctx, work * NS_PER_SOFTMAX_ELEM,
+                            p->outer * job.chunks));
     return SEQK_OK;
 }
 
@@ -437,7 +443,7 @@ seqk_status seqk__cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
 
     double work = (double)p->B * (double)p->Hq * (double)p->Sq *
                   (double)p->Skv * (double)(p->Dh + p->Dv + 1);
-    int nthreads = threads_for(ctx, work, job.items);
+    int nthreads = threads_for(ctx, work * NS_PER_MAC, job.items);
     seqk_status st = alloc_scratch(ctx, "Attention", nthreads,
                                    job.per_thread, &job.scratch);
     if (st == SEQK_OK && packed)
@@ -493,7 +499,8 @@ static void run_rows(seqk_context *ctx, const seqk_attn_kernels *kern,
                     a, lda, kp, out, ldo};
     double work = (double)m * (double)n * (double)depth;
     run_threads(ctx, rows_worker, &job,
-                threads_for(ctx, work, (m + kern->mr - 1) / kern->mr));
+                threads_for(ctx, work * NS_PER_MAC,
+                            (m + kern->mr - 1) / kern->mr));
 }
 
 typedef struct seq_job {
@@ -652,9 +659,11 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
     const int64_t u_floats = round_up(p->B * ldu, 16);
     const int64_t wk_floats = p->B * p->S * ldwk;
 
-    int nthreads = threads_for(ctx, (double)p->B * (double)p->S *
-                                        (double)(p->Dk + p->Dv + p->A),
-                               p->B);
+    int nthreads = threads_for(
+        ctx, (double)p->B * (double)p->S * (double)(p->Dk + p->Dv + p->A) *
+                 (p->score == SEQK_SCORE_ADDITIVE ? NS_PER_ADDITIVE_UNIT
+                                                  : NS_PER_MAC),
+        p->B);
     job.per_thread = round_up(p->S + 1, 16);
     float *buf = NULL;
     seqk_status st = alloc_scratch(

@@ -514,11 +514,16 @@ static double grid_cost(const gemm_plan *g, int tm, int tn)
            16.0 * (rows * repack_a + cols) * (double)g->K;
 }
 
+/* flop-equivalents per ns of one thread's grid share (gemm 128^3 at 90
+ * GFLOP/s on avx512 here) */
+#define GEMM_FLOP_PER_NS 90.0
+
 /* Picks the thread grid; fewer threads than allowed when the problem is
- * too small to pay for waking them (~10 us, ~1 Mflop). */
+ * too small to pay for dispatching them: each extra thread costs one
+ * grain of seqk__pool_threads_for. */
 static void choose_grid(gemm_plan *g, int max_threads)
 {
-    const double wake = 1.0e6;
+    const double wake = SEQK_POOL_GRAIN_NS * GEMM_FLOP_PER_NS;
     double best = grid_cost(g, 1, 1);
     g->tm = g->tn = 1;
     for (int t = 2; t <= max_threads; t++) {
