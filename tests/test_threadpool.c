@@ -81,6 +81,39 @@ START_TEST(many_tiny_runs)
 }
 END_TEST
 
+/* Task runs: every task of [0, min(n, max)) exactly once, whichever
+ * thread (the caller, a worker spinning, a worker waking late) takes it. */
+static void one_task_run(seqk_threadpool *pool, int max, int n)
+{
+    count_job job;
+    memset(&job, 0, sizeof job);
+    job.want_n = n > max ? max : n;
+    seqk__pool_run_tasks(pool, count_fn, &job, n);
+    ck_assert_int_eq(atomic_load(&job.bad), 0);
+    for (int t = 0; t < MAXT; t++)
+        ck_assert_int_eq(atomic_load(&job.hits[t]), t < job.want_n);
+}
+
+START_TEST(many_tiny_task_runs)
+{
+    for (int max = 1; max <= 3; max++) {
+        seqk_threadpool *pool = NULL;
+        ck_assert_int_eq(seqk__pool_create(max, &pool), SEQK_OK);
+        for (int i = 0; i < 20000; i++) {
+            one_task_run(pool, max, 1 + i % (max + 1)); /* 1 .. max+1 */
+            if (i % 7 == 0)
+                one_run(pool, max, max); /* modes interleaved */
+            if (i % 2500 == 0)
+                pause_past_spin();
+        }
+        seqk__pool_destroy(pool);
+    }
+    /* no pool (one task), or no tasks */
+    one_task_run(NULL, 1, 3);
+    seqk__pool_run_tasks(NULL, count_fn, NULL, 0);
+}
+END_TEST
+
 /* --------------------------------------------------------- barriers */
 
 typedef struct bar_job {
@@ -144,6 +177,14 @@ static void nest_fn(void *arg, int tid, int nthreads)
     if (atomic_load(&inner.bad) || atomic_load(&inner.slot[0]) != 3 ||
         atomic_load(&inner.slot[1]) != 0)
         atomic_fetch_add(&job->bad, 1);
+    /* a task run from inside: inline, every task on this thread */
+    count_job tj;
+    memset(&tj, 0, sizeof tj);
+    tj.want_n = 2;
+    seqk__pool_run_tasks(job->outer, count_fn, &tj, 2);
+    if (atomic_load(&tj.bad) || atomic_load(&tj.hits[0]) != 1 ||
+        atomic_load(&tj.hits[1]) != 1)
+        atomic_fetch_add(&job->bad, 1);
     /* the outer run's barrier still works afterwards */
     seqk__pool_barrier(job->outer);
     /* another pool from thread 0 of this run: a real parallel run */
@@ -196,8 +237,9 @@ static void share_fn(void *arg, int tid, int nthreads)
     atomic_store(&job->n, nthreads);
 }
 
-/* A run that found the pool busy goes inline (1 thread): every run sees
- * either all its threads or exactly one, never a mix with another run. */
+/* A run that found the pool busy goes inline (1 thread; a task run, its
+ * tasks one after the other): every run sees either all its threads or
+ * exactly one, never a mix with another run. */
 static void *share_main(void *p)
 {
     share_arg *s = p;
@@ -206,9 +248,14 @@ static void *share_main(void *p)
         atomic_init(&job.mask, 0);
         atomic_init(&job.calls, 0);
         atomic_init(&job.n, 0);
-        seqk__pool_run(s->pool, share_fn, &job, s->max);
+        if (i % 2)
+            seqk__pool_run(s->pool, share_fn, &job, s->max);
+        else
+            seqk__pool_run_tasks(s->pool, share_fn, &job, s->max);
         const int n = atomic_load(&job.n), calls = atomic_load(&job.calls);
         const int mask = atomic_load(&job.mask);
+        /* tasks on a busy pool run one by one on this thread, each
+         * seeing all max tasks */
         if (!((n == 1 && calls == 1 && mask == 1) ||
               (n == s->max && calls == s->max &&
                mask == (1 << s->max) - 1)))
@@ -453,6 +500,7 @@ int main(void)
     TCase *tc = tcase_create("threadpool");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, many_tiny_runs);
+    tcase_add_test(tc, many_tiny_task_runs);
     tcase_add_test(tc, barriers);
     tcase_add_test(tc, nested_runs);
     tcase_add_test(tc, two_threads_one_pool);

@@ -51,9 +51,10 @@
 #define YIELD_NS 1000
 /* pause instructions between two clock reads while spinning (~0.4 us) */
 #define SPIN_CHECK 16
-/* nthreads field of the run word */
+/* the run word: generation << RUN_N_BITS | RUN_TASKS? | nthreads */
 #define RUN_N_BITS 16
-#define RUN_N_MASK ((1u << RUN_N_BITS) - 1)
+#define RUN_TASKS (1u << (RUN_N_BITS - 1))
+#define RUN_N_MASK (RUN_TASKS - 1)
 
 #if defined(__x86_64__) || defined(__i386__)
 static inline void cpu_relax(void) { __builtin_ia32_pause(); }
@@ -70,8 +71,10 @@ struct seqk_threadpool {
     /* the current run: written by the caller before it publishes `run` */
     seqk_pool_fn fn;
     void *arg;
-    _Atomic uint64_t run; /* generation << RUN_N_BITS | nthreads */
-    atomic_int remaining; /* workers of the run not yet done */
+    _Atomic uint64_t run; /* generation << RUN_N_BITS | flags | nthreads */
+    /* tasks mode: generation << RUN_N_BITS | next task to claim */
+    _Atomic uint64_t next_task;
+    atomic_int remaining; /* workers (tasks mode: tasks) not yet done */
     atomic_int busy;      /* a run is in progress (nested calls go inline) */
     atomic_int shutdown;
     /* sleeping */
@@ -160,6 +163,39 @@ static uint64_t wait_for_run(seqk_threadpool *pool, uint64_t seen)
     return w;
 }
 
+/* One unit of the run done (a worker's share, or a task); the last one
+ * wakes a sleeping caller.  Release: the unit's reads of fn/arg and its
+ * results happen before the caller's return and its next run. */
+static void count_out(seqk_threadpool *pool)
+{
+    if (atomic_fetch_sub(&pool->remaining, 1) == 1 &&
+        atomic_load(&pool->caller_asleep)) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_signal(&pool->done);
+        pthread_mutex_unlock(&pool->lock);
+    }
+}
+
+/* Claims and runs tasks of run gen until none is left.  A claim names
+ * the generation, so a worker that arrives after its run has ended (the
+ * caller ran every task itself) claims nothing and never reads fn/arg;
+ * a successful claim keeps the run (and fn/arg) alive until count_out. */
+static void run_tasks(seqk_threadpool *pool, uint64_t gen, int ntasks)
+{
+    uint64_t w = atomic_load_explicit(&pool->next_task, memory_order_relaxed);
+    for (;;) {
+        if (w >> RUN_N_BITS != gen || (int)(w & RUN_N_MASK) >= ntasks)
+            return;
+        if (!atomic_compare_exchange_weak_explicit(
+                &pool->next_task, &w, w + 1, memory_order_acquire,
+                memory_order_relaxed))
+            continue;
+        call(NULL, pool->fn, pool->arg, (int)(w & RUN_N_MASK), ntasks);
+        count_out(pool);
+        w = atomic_load_explicit(&pool->next_task, memory_order_relaxed);
+    }
+}
+
 static void *worker_main(void *p)
 {
     worker_arg wa = *(worker_arg *)p;
@@ -174,15 +210,12 @@ static void *worker_main(void *p)
         const int n = (int)(seen & RUN_N_MASK);
         if (wa.tid >= n)
             continue; /* not in this run: fn/arg are not ours to read */
-        call(pool, pool->fn, pool->arg, wa.tid, n);
-        /* release: our reads of fn/arg and writes of fn's results happen
-         * before the caller's next run and its return */
-        if (atomic_fetch_sub(&pool->remaining, 1) == 1 &&
-            atomic_load(&pool->caller_asleep)) {
-            pthread_mutex_lock(&pool->lock);
-            pthread_cond_signal(&pool->done);
-            pthread_mutex_unlock(&pool->lock);
+        if (seen & RUN_TASKS) {
+            run_tasks(pool, seen >> RUN_N_BITS, n);
+            continue;
         }
+        call(pool, pool->fn, pool->arg, wa.tid, n);
+        count_out(pool);
     }
     return NULL;
 }
@@ -192,7 +225,7 @@ seqk_status seqk__pool_create(int max_threads, seqk_threadpool **out)
     *out = NULL;
     if (max_threads < 1)
         max_threads = 1;
-    if (max_threads > (int)RUN_N_MASK)
+    if (max_threads > (int)RUN_N_MASK) /* 1024 at most: context.c */
         max_threads = (int)RUN_N_MASK;
     seqk_threadpool *pool = calloc(1, sizeof *pool);
     if (!pool)
@@ -202,6 +235,7 @@ seqk_status seqk__pool_create(int max_threads, seqk_threadpool **out)
     pthread_cond_init(&pool->wake, NULL);
     pthread_cond_init(&pool->done, NULL);
     atomic_init(&pool->run, 0);
+    atomic_init(&pool->next_task, 0);
     atomic_init(&pool->remaining, 0);
     atomic_init(&pool->busy, 0);
     atomic_init(&pool->shutdown, 0);
@@ -277,6 +311,31 @@ static void wait_for_workers(seqk_threadpool *pool, int woke)
     pthread_mutex_unlock(&pool->lock);
 }
 
+/* Publishes a run of n threads (tasks: n tasks) of fn; returns whether
+ * it woke sleeping workers.  The caller owns the pool (busy). */
+static int publish(seqk_threadpool *pool, seqk_pool_fn fn, void *arg, int n,
+                   unsigned tasks, uint64_t *gen)
+{
+    pool->fn = fn;
+    pool->arg = arg;
+    atomic_store_explicit(&pool->remaining, tasks ? n : n - 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&pool->bar_count, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool->bar_sense, 0, memory_order_relaxed);
+    *gen = (atomic_load_explicit(&pool->run, memory_order_relaxed) >>
+            RUN_N_BITS) + 1;
+    atomic_store_explicit(&pool->next_task, *gen << RUN_N_BITS,
+                          memory_order_relaxed);
+    atomic_store(&pool->run, *gen << RUN_N_BITS | tasks | (uint64_t)n);
+    const int woke = atomic_load(&pool->sleepers) > 0;
+    if (woke) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->lock);
+    }
+    return woke;
+}
+
 void seqk__pool_run(seqk_threadpool *pool, seqk_pool_fn fn, void *arg,
                     int nthreads)
 {
@@ -292,24 +351,30 @@ void seqk__pool_run(seqk_threadpool *pool, seqk_pool_fn fn, void *arg,
     }
     if (nthreads > pool->max_threads)
         nthreads = pool->max_threads;
-    pool->fn = fn;
-    pool->arg = arg;
-    atomic_store_explicit(&pool->remaining, nthreads - 1,
-                          memory_order_relaxed);
-    atomic_store_explicit(&pool->bar_count, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool->bar_sense, 0, memory_order_relaxed);
-    uint64_t gen = (atomic_load_explicit(&pool->run, memory_order_relaxed) >>
-                    RUN_N_BITS) + 1;
-    atomic_store(&pool->run, gen << RUN_N_BITS | (uint64_t)nthreads);
-    const int woke = atomic_load(&pool->sleepers) > 0;
-    if (woke) {
-        pthread_mutex_lock(&pool->lock);
-        pthread_cond_broadcast(&pool->wake);
-        pthread_mutex_unlock(&pool->lock);
-    }
-
+    uint64_t gen;
+    const int woke = publish(pool, fn, arg, nthreads, 0, &gen);
     call(pool, fn, arg, 0, nthreads);
+    wait_for_workers(pool, woke);
+    atomic_store_explicit(&pool->busy, 0, memory_order_release);
+}
 
+void seqk__pool_run_tasks(seqk_threadpool *pool, seqk_pool_fn fn, void *arg,
+                          int ntasks)
+{
+    const int max = seqk__pool_max_threads(pool);
+    if (ntasks > max)
+        ntasks = max;
+    if (ntasks < 1)
+        return;
+    if (ntasks == 1 ||
+        atomic_exchange_explicit(&pool->busy, 1, memory_order_acquire)) {
+        for (int t = 0; t < ntasks; t++)
+            call(NULL, fn, arg, t, ntasks);
+        return;
+    }
+    uint64_t gen;
+    const int woke = publish(pool, fn, arg, ntasks, RUN_TASKS, &gen);
+    run_tasks(pool, gen, ntasks);
     wait_for_workers(pool, woke);
     atomic_store_explicit(&pool->busy, 0, memory_order_release);
 }

@@ -34,6 +34,15 @@ int seqk__pool_max_threads(const seqk_threadpool *pool);
 void seqk__pool_run(seqk_threadpool *pool, seqk_pool_fn fn, void *arg,
                     int nthreads);
 
+/* Runs fn(arg, task, n) for every task in [0, n), n = min(ntasks, max)
+ * (max 1 without a pool; ntasks < 1 runs nothing), on up to n threads: workers claim tasks as they arrive, so one that
+ * arrives late (a busy machine, a worker asleep) finds its task done by
+ * the caller and delays nothing; the worst case is the caller running all
+ * n tasks itself.  fn must not call seqk__pool_barrier (it returns at once
+ * there); use it for every run whose threads need not meet. */
+void seqk__pool_run_tasks(seqk_threadpool *pool, seqk_pool_fn fn, void *arg,
+                          int ntasks);
+
 /* Waits until every thread of the current run has arrived.  Call it the
  * same number of times on every thread of a run. */
 void seqk__pool_barrier(seqk_threadpool *pool);

@@ -124,11 +124,15 @@ int seqk__cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
 static int64_t round_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* fn on nthreads threads; tasks: fn never waits at a barrier, so late
+ * workers may leave their share to the others (seqk__pool_run_tasks). */
 static void run_threads(seqk_context *ctx, seqk_pool_fn fn, void *arg,
-                        int nthreads)
+                        int nthreads, int tasks)
 {
     if (nthreads <= 1)
         fn(arg, 0, 1);
+    else if (tasks)
+        seqk__pool_run_tasks(seqk__pool(ctx), fn, arg, nthreads);
     else
         seqk__pool_run(seqk__pool(ctx), fn, arg, nthreads);
 }
@@ -222,7 +226,7 @@ seqk_status seqk__cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
     double work = (double)p->outer * (double)p->n * (double)p->inner;
     run_threads(ctx, softmax_worker, &job,
                 threads_for(ctx, work * NS_PER_SOFTMAX_ELEM,
-                            p->outer * job.chunks));
+                            p->outer * job.chunks), 1);
     return SEQK_OK;
 }
 
@@ -450,7 +454,7 @@ seqk_status seqk__cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
         st = alloc_scratch(ctx, "Attention (packed K)", 1, kp_all, &job.kp);
     if (st == SEQK_OK) {
         job.pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
-        run_threads(ctx, attn_worker, &job, nthreads);
+        run_threads(ctx, attn_worker, &job, nthreads, 0);
     }
     seqk__aligned_free(job.kp);
     seqk__aligned_free(job.scratch);
@@ -500,7 +504,7 @@ static void run_rows(seqk_context *ctx, const seqk_attn_kernels *kern,
     double work = (double)m * (double)n * (double)depth;
     run_threads(ctx, rows_worker, &job,
                 threads_for(ctx, work * NS_PER_MAC,
-                            (m + kern->mr - 1) / kern->mr));
+                            (m + kern->mr - 1) / kern->mr), 1);
 }
 
 typedef struct seq_job {
@@ -701,7 +705,7 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
         job.u = u;
         job.ldu = ldu;
     }
-    run_threads(ctx, seq_worker, &job, nthreads);
+    run_threads(ctx, seq_worker, &job, nthreads, 1);
     seqk__aligned_free(buf);
     return SEQK_OK;
 }

@@ -88,7 +88,7 @@ seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
         seqk__cpu_threads(ctx), (double)p->numel * EW_NS_PER_ELEM);
     seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
     if (pool)
-        seqk__pool_run(pool, ew_worker, &job, nthreads);
+        seqk__pool_run_tasks(pool, ew_worker, &job, nthreads);
     else
         ew_range(job.k, p, 0, p->numel);
     return SEQK_OK;

@@ -675,7 +675,7 @@ static seqk_status run_plan(gemm_plan *g, seqk_threadpool *pool,
         g->pool = pool;
         seqk__pool_run(pool, shared_thread, g, nthreads);
     } else if (nthreads > 1) {
-        seqk__pool_run(pool, grid_thread, g, nthreads);
+        seqk__pool_run_tasks(pool, grid_thread, g, nthreads);
     } else {
         gemm_range(g, 0, g->M, 0, g->N, g->bufs, g->bufs + g->abuf_floats);
     }
@@ -843,7 +843,7 @@ seqk_status seqk__cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
     if (threads > 1 && batches >= 2 * threads && flops < 64.0e6 &&
         (pool = seqk__pool(ctx))) {
         matmul_job job = {.isa = isa, .p = p, .batches = batches};
-        seqk__pool_run(pool, matmul_thread, &job, threads);
+        seqk__pool_run_tasks(pool, matmul_thread, &job, threads);
         for (int t = 0; t < threads; t++)
             if (job.status[t] != SEQK_OK)
                 return seqk__error(ctx, job.status[t],

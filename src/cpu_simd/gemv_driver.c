@@ -103,7 +103,7 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         nthreads = (int)panels;
     seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
     if (pool)
-        seqk__pool_run(pool, gemv_worker, &job, nthreads);
+        seqk__pool_run_tasks(pool, gemv_worker, &job, nthreads);
     else
         gemv_worker(&job, 0, 1);
     return SEQK_OK;
