@@ -21,6 +21,12 @@
  * under the mutex, which the sleeper holds until it waits).  The same
  * pattern guards the caller's sleep on `remaining`.
  *
+ * Task runs (seqk__pool_run_tasks, no barriers): the n tasks are claimed
+ * off `next_task`, tagged with the generation, by the caller and by the
+ * workers as they arrive; a late worker finds them taken and the caller
+ * never waits for a thread that has not started (a loaded machine often
+ * gives the pool one core).  The caller waits only for tasks in progress.
+ *
  * One word carries nthreads so that a worker outside a run (tid >= n) never
  * reads fn/arg, which the caller may already be rewriting for the next run;
  * a worker inside a run reads them before it counts itself out, and the
