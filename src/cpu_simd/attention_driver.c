@@ -39,8 +39,14 @@
 
 #define ATTN_KERNELS(isa) ((const seqk_attn_kernels *)(isa)->attn)
 
-/* Less work than this (multiply-adds) runs on the calling thread. */
-#define MIN_PARALLEL_WORK 32768
+/* One thread's time per unit of work (multiply-adds of the score and
+ * context kernels; elements of Softmax; (Dk+Dv+A) per key of the additive
+ * SeqAttention, whose tanh dominates), measured on avx512 here (quick and
+ * decode suites, 1 thread): the estimates seqk__pool_threads_for turns
+ * into a thread count. */
+#define NS_PER_MAC 0.03
+#define NS_PER_SOFTMAX_ELEM 0.3
+#define NS_PER_ADDITIVE_UNIT 0.5
 
 /* Attention blocking: a work item is ATTN_ROW_GROUPS groups of mr query
  * rows; keys go in blocks of ATTN_KEY_BLOCK (K^T and V of a block stay in
@@ -118,20 +124,23 @@ int seqk__cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
 static int64_t round_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* fn on nthreads threads; tasks: fn never waits at a barrier, so late
+ * workers may leave their share to the others (seqk__pool_run_tasks). */
 static void run_threads(seqk_context *ctx, seqk_pool_fn fn, void *arg,
-                        int nthreads)
+                        int nthreads, int tasks)
 {
     if (nthreads <= 1)
         fn(arg, 0, 1);
+    else if (tasks)
+        seqk__pool_run_tasks(seqk__pool(ctx), fn, arg, nthreads);
     else
         seqk__pool_run(seqk__pool(ctx), fn, arg, nthreads);
 }
 
-static int threads_for(seqk_context *ctx, double work, int64_t units)
+/* Threads for a problem of est_ns on one thread, split in units. */
+static int threads_for(seqk_context *ctx, double est_ns, int64_t units)
 {
-    int64_t n = seqk__cpu_threads(ctx);
-    if (work < MIN_PARALLEL_WORK)
-        n = 1;
+    int64_t n = seqk__pool_threads_for(seqk__cpu_threads(ctx), est_ns);
     return (int)(n < units ? n : units < 1 ? 1 : units);
 }
 
@@ -216,7 +225,8 @@ seqk_status seqk__cpu_softmax(seqk_context *ctx, const seqk_cpu_isa *isa,
                        (p->inner + SOFTMAX_COLS - 1) / SOFTMAX_COLS};
     double work = (double)p->outer * (double)p->n * (double)p->inner;
     run_threads(ctx, softmax_worker, &job,
-                threads_for(ctx, work, p->outer * job.chunks));
+                threads_for(ctx, work * NS_PER_SOFTMAX_ELEM,
+                            p->outer * job.chunks), 1);
     return SEQK_OK;
 }
 
@@ -437,14 +447,14 @@ seqk_status seqk__cpu_attention(seqk_context *ctx, const seqk_cpu_isa *isa,
 
     double work = (double)p->B * (double)p->Hq * (double)p->Sq *
                   (double)p->Skv * (double)(p->Dh + p->Dv + 1);
-    int nthreads = threads_for(ctx, work, job.items);
+    int nthreads = threads_for(ctx, work * NS_PER_MAC, job.items);
     seqk_status st = alloc_scratch(ctx, "Attention", nthreads,
                                    job.per_thread, &job.scratch);
     if (st == SEQK_OK && packed)
         st = alloc_scratch(ctx, "Attention (packed K)", 1, kp_all, &job.kp);
     if (st == SEQK_OK) {
         job.pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
-        run_threads(ctx, attn_worker, &job, nthreads);
+        run_threads(ctx, attn_worker, &job, nthreads, 0);
     }
     seqk__aligned_free(job.kp);
     seqk__aligned_free(job.scratch);
@@ -493,7 +503,8 @@ static void run_rows(seqk_context *ctx, const seqk_attn_kernels *kern,
                     a, lda, kp, out, ldo};
     double work = (double)m * (double)n * (double)depth;
     run_threads(ctx, rows_worker, &job,
-                threads_for(ctx, work, (m + kern->mr - 1) / kern->mr));
+                threads_for(ctx, work * NS_PER_MAC,
+                            (m + kern->mr - 1) / kern->mr), 1);
 }
 
 typedef struct seq_job {
@@ -652,9 +663,11 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
     const int64_t u_floats = round_up(p->B * ldu, 16);
     const int64_t wk_floats = p->B * p->S * ldwk;
 
-    int nthreads = threads_for(ctx, (double)p->B * (double)p->S *
-                                        (double)(p->Dk + p->Dv + p->A),
-                               p->B);
+    int nthreads = threads_for(
+        ctx, (double)p->B * (double)p->S * (double)(p->Dk + p->Dv + p->A) *
+                 (p->score == SEQK_SCORE_ADDITIVE ? NS_PER_ADDITIVE_UNIT
+                                                  : NS_PER_MAC),
+        p->B);
     job.per_thread = round_up(p->S + 1, 16);
     float *buf = NULL;
     seqk_status st = alloc_scratch(
@@ -692,7 +705,7 @@ seqk_status seqk__cpu_seq_attention(seqk_context *ctx,
         job.u = u;
         job.ldu = ldu;
     }
-    run_threads(ctx, seq_worker, &job, nthreads);
+    run_threads(ctx, seq_worker, &job, nthreads, 1);
     seqk__aligned_free(buf);
     return SEQK_OK;
 }

@@ -6,34 +6,57 @@
  *   elementwise  Y's merged dims (problems.h): every run of the last
  *                dimension is one kernel call; the odometer over the
  *                leading dimensions moves each operand's offset by its
- *                strides (0 where it broadcasts)
+ *                strides (0 where it broadcasts); threads take
+ *                contiguous ranges of Y's elements when the problem is
+ *                large enough (EW_NS_PER_ELEM), starting mid-row
  *   argmax       contiguous rows only (inner == 1, ArgMax over the last
  *                axis, the decoder's case); other axes go to ref
  *
- * One thread: these ops are memory-bound and small in a decoder step.
+ * ArgMax stays on one thread: a decoder's vocabulary row is small.
  */
 #include <stdio.h>
 
 #include "cpu_simd/cpu_simd.h"
 #include "cpu_simd/elementwise.h"
 
-seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
-                                  const seqk_elementwise_problem *p)
+/* One thread's time per element (a memory-bound row kernel streaming
+ * ~12 bytes an element at ~100 GB/s): the estimate that picks the thread
+ * count.  Decoder-sized problems (a few thousand elements) stay on the
+ * calling thread. */
+#define EW_NS_PER_ELEM 0.1
+/* Elements per thread share: multiples of a cache line of Y. */
+#define EW_ALIGN 16
+
+typedef struct ew_job {
+    const seqk_ew_kernels *k;
+    const seqk_elementwise_problem *p;
+} ew_job;
+
+/* Y's elements [e0, e1): the first and last runs may be partial rows. */
+static void ew_range(const seqk_ew_kernels *k,
+                     const seqk_elementwise_problem *p, int64_t e0,
+                     int64_t e1)
 {
-    (void)ctx;
-    const seqk_ew_kernels *k = isa->ew;
     const int last = p->ndim - 1;
     const int64_t n = p->dims[last];
-    const int64_t rows = p->numel / n;
+    const int64_t sa = p->a_str[last], sb = p->b_str[last];
     int64_t idx[SEQK_MAX_DIMS] = {0};
-    int64_t ia = 0, ib = 0;
-    for (int64_t r = 0; r < rows; r++) {
-        float *y = p->Y + r * n;
+    int64_t ia = 0, ib = 0, c = e0 % n;
+    /* the odometer at row e0 / n */
+    for (int64_t d = last - 1, q = e0 / n; d >= 0; d--) {
+        idx[d] = q % p->dims[d];
+        q /= p->dims[d];
+        ia += idx[d] * p->a_str[d];
+        ib += idx[d] * p->b_str[d];
+    }
+    for (int64_t e = e0; e < e1; c = 0) {
+        const int64_t len = n - c < e1 - e ? n - c : e1 - e;
         if (p->B)
-            k->binary(p->op, n, p->A + ia, p->a_str[last], p->B + ib,
-                      p->b_str[last], y);
+            k->binary(p->op, len, p->A + ia + c * sa, sa,
+                      p->B + ib + c * sb, sb, p->Y + e);
         else
-            k->unary(p->op, n, p->A + ia, y);
+            k->unary(p->op, len, p->A + ia + c * sa, p->Y + e);
+        e += len;
         for (int d = last - 1; d >= 0; d--) {
             ia += p->a_str[d];
             ib += p->b_str[d];
@@ -44,6 +67,30 @@ seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
             idx[d] = 0;
         }
     }
+}
+
+static void ew_worker(void *arg, int tid, int nthreads)
+{
+    const ew_job *job = arg;
+    int64_t e0, e1;
+    seqk__split_range(job->p->numel, EW_ALIGN, tid, nthreads, &e0, &e1);
+    if (e0 < e1)
+        ew_range(job->k, job->p, e0, e1);
+}
+
+seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                  const seqk_elementwise_problem *p)
+{
+    if (p->numel == 0)
+        return SEQK_OK;
+    ew_job job = {isa->ew, p};
+    int nthreads = seqk__pool_threads_for(
+        seqk__cpu_threads(ctx), (double)p->numel * EW_NS_PER_ELEM);
+    seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
+    if (pool)
+        seqk__pool_run_tasks(pool, ew_worker, &job, nthreads);
+    else
+        ew_range(job.k, p, 0, p->numel);
     return SEQK_OK;
 }
 

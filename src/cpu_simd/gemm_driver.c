@@ -514,11 +514,16 @@ static double grid_cost(const gemm_plan *g, int tm, int tn)
            16.0 * (rows * repack_a + cols) * (double)g->K;
 }
 
+/* flop-equivalents per ns of one thread's grid share (gemm 128^3 at 90
+ * GFLOP/s on avx512 here) */
+#define GEMM_FLOP_PER_NS 90.0
+
 /* Picks the thread grid; fewer threads than allowed when the problem is
- * too small to pay for waking them (~10 us, ~1 Mflop). */
+ * too small to pay for dispatching them: each extra thread costs one
+ * grain of seqk__pool_threads_for. */
 static void choose_grid(gemm_plan *g, int max_threads)
 {
-    const double wake = 1.0e6;
+    const double wake = SEQK_POOL_GRAIN_NS * GEMM_FLOP_PER_NS;
     double best = grid_cost(g, 1, 1);
     g->tm = g->tn = 1;
     for (int t = 2; t <= max_threads; t++) {
@@ -670,7 +675,7 @@ static seqk_status run_plan(gemm_plan *g, seqk_threadpool *pool,
         g->pool = pool;
         seqk__pool_run(pool, shared_thread, g, nthreads);
     } else if (nthreads > 1) {
-        seqk__pool_run(pool, grid_thread, g, nthreads);
+        seqk__pool_run_tasks(pool, grid_thread, g, nthreads);
     } else {
         gemm_range(g, 0, g->M, 0, g->N, g->bufs, g->bufs + g->abuf_floats);
     }
@@ -838,7 +843,7 @@ seqk_status seqk__cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
     if (threads > 1 && batches >= 2 * threads && flops < 64.0e6 &&
         (pool = seqk__pool(ctx))) {
         matmul_job job = {.isa = isa, .p = p, .batches = batches};
-        seqk__pool_run(pool, matmul_thread, &job, threads);
+        seqk__pool_run_tasks(pool, matmul_thread, &job, threads);
         for (int t = 0; t < threads; t++)
             if (job.status[t] != SEQK_OK)
                 return seqk__error(ctx, job.status[t],

@@ -20,10 +20,10 @@
 
 #include "cpu_simd/gemm.h"
 
-/* Fewer weight floats than this (1 MB) run on the calling thread: waking
- * the pool (5-10 us on a busy machine, bench/decode.sh) costs more than
- * one core streaming them from its L2 (~100 GB/s). */
-#define GEMV_MIN_PARALLEL (256 * 1024)
+/* One core streams packed weights from L2/L3 at ~100 GB/s (bench/decode.sh,
+ * 1 thread: 0.52 MB in 5.1 us, 3.07 MB in 37 us): the time estimate that
+ * picks the thread count (seqk__pool_threads_for). */
+#define GEMV_NS_PER_BYTE 0.01
 
 static void cache_free(void *data) { seqk__aligned_free(data); }
 
@@ -96,14 +96,14 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
 
     gemv_job job = {kern, p, cache->data};
     const int64_t panels = (p->N + kern->nr - 1) / kern->nr;
-    int nthreads = seqk__cpu_threads(ctx);
-    if ((double)p->N * (double)p->K < GEMV_MIN_PARALLEL)
-        nthreads = 1;
+    int nthreads = seqk__pool_threads_for(
+        seqk__cpu_threads(ctx), (double)p->N * (double)p->K *
+                                    sizeof(float) * GEMV_NS_PER_BYTE);
     if (nthreads > panels)
         nthreads = (int)panels;
     seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
     if (pool)
-        seqk__pool_run(pool, gemv_worker, &job, nthreads);
+        seqk__pool_run_tasks(pool, gemv_worker, &job, nthreads);
     else
         gemv_worker(&job, 0, 1);
     return SEQK_OK;
