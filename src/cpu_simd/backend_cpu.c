@@ -94,6 +94,12 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     case SEQK_OP_GATHER: /* data movement: no entries, ref's memcpy runs */
     case SEQK_OP_TOPK:
     case SEQK_OP_CONCAT:
+    case SEQK_OP_WHERE:
+    case SEQK_OP_CAST:
+    case SEQK_OP_LAYOUT:
+    case SEQK_OP_REDUCE:
+    case SEQK_OP_LAYER_NORM:
+    case SEQK_OP_CONV1D:
     case SEQK_OP_COUNT_:
         break;
     }
@@ -111,6 +117,12 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     case SEQK_OP_ELEMENTWISE:
     case SEQK_OP_ARGMAX:
         return seqk__cpu_ew_supports(isa, op, problem, why, why_len);
+    case SEQK_OP_SOFTMAX:
+        if (problem && ((const seqk_softmax_problem *)problem)->log) {
+            snprintf(why, why_len, "LogSoftmax runs on ref");
+            return 0;
+        }
+        return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     default:
         return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     }

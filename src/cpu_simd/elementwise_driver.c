@@ -27,13 +27,14 @@ seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
     const int64_t rows = p->numel / n;
     int64_t idx[SEQK_MAX_DIMS] = {0};
     int64_t ia = 0, ib = 0;
+    const float *A = p->A, *B = p->B;
     for (int64_t r = 0; r < rows; r++) {
-        float *y = p->Y + r * n;
-        if (p->B)
-            k->binary(p->op, n, p->A + ia, p->a_str[last], p->B + ib,
+        float *y = (float *)p->Y + r * n;
+        if (B)
+            k->binary(p->op, n, A + ia, p->a_str[last], B + ib,
                       p->b_str[last], y);
         else
-            k->unary(p->op, n, p->A + ia, y);
+            k->unary(p->op, n, p->alpha, p->beta, A + ia, y);
         for (int d = last - 1; d >= 0; d--) {
             ia += p->a_str[d];
             ib += p->b_str[d];
@@ -74,6 +75,11 @@ int seqk__cpu_ew_supports(const seqk_cpu_isa *isa, seqk_op op,
     }
     const seqk_elementwise_problem *p = problem;
     const int last = p->ndim - 1;
+    if (p->out_dtype != SEQK_F32) {
+        snprintf(why, why_len, "comparisons and logic (bool out) run on "
+                 "ref");
+        return 0;
+    }
     if ((p->a_str[last] != 0 && p->a_str[last] != 1) ||
         (p->B && p->b_str[last] != 0 && p->b_str[last] != 1)) {
         snprintf(why, why_len, "an innermost stride other than 0 or 1");
