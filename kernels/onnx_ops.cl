@@ -142,10 +142,13 @@ __kernel void seqk_cast(int from, int to, __global const uchar *x,
     case 2:
         /* i64 -> i32 keeps the low 32 bits */
         ((__global int *)y)[y_off + g] =
-            is_f ? convert_int_sat_rtz(f) : as_int((uint)(ulong)v);
+            is_f ? (isnan(f) ? 0 : convert_int_sat_rtz(f))
+                 : as_int((uint)(ulong)v);
         break;
     case 4:
-        ((__global long *)y)[y_off + g] = is_f ? convert_long_sat_rtz(f) : v;
+        /* NaN -> 0 by hand: not every implementation's _sat does it */
+        ((__global long *)y)[y_off + g] =
+            is_f ? (isnan(f) ? 0 : convert_long_sat_rtz(f)) : v;
         break;
     default:
         y[y_off + g] = (uchar)(is_f ? f != 0.0f : v != 0);
