@@ -318,7 +318,8 @@ SEQK_API seqk_status seqk_topk(seqk_context *ctx,
                                const seqk_tensor *X, seqk_tensor *values,
                                seqk_tensor *indices);
 
-/* Element-wise ops (f32).  Binary ops take A and B with ONNX
+/* Element-wise ops (f32, except the comparisons and logic below).
+ * Binary ops take A and B with ONNX
  * multidirectional (numpy) broadcasting; unary ops take A and B = NULL.
  * Y has the broadcast shape and may be A or B itself (in place) when that
  * input already has Y's shape; other overlaps are refused.  Values are
@@ -329,23 +330,50 @@ typedef enum seqk_elementwise_op {
     SEQK_EW_SUB,             /* A - B */
     SEQK_EW_MUL,             /* A * B */
     SEQK_EW_DIV,             /* A / B (IEEE: x/0 is inf or NaN) */
+    SEQK_EW_POW,             /* powf(A, B) (C99 rules: pow(x, 0) = 1) */
+    /* Comparisons and logic: Y is bool (0/1).  Equal, Less, Greater,
+     * LessOrEqual and GreaterOrEqual take A and B of one dtype, f32, i32
+     * or i64 (Equal also bool); NaN compares false (Equal(NaN, NaN) = 0).
+     * And, Or (binary) and Not (unary) take bool. */
+    SEQK_EW_EQUAL,
+    SEQK_EW_LESS,
+    SEQK_EW_GREATER,
+    SEQK_EW_LESS_OR_EQUAL,
+    SEQK_EW_GREATER_OR_EQUAL,
+    SEQK_EW_AND,
+    SEQK_EW_OR,
     SEQK_EW_TANH = 100,
     SEQK_EW_SIGMOID,         /* 1 / (1 + exp(-A)) */
     SEQK_EW_RELU,            /* max(A, 0) */
     SEQK_EW_EXP,
-    SEQK_EW_NEG              /* -A */
+    SEQK_EW_NEG,             /* -A */
+    SEQK_EW_SQRT,
+    SEQK_EW_ABS,
+    SEQK_EW_LOG,             /* natural log; log(0) = -inf, log(<0) = NaN */
+    SEQK_EW_ERF,
+    SEQK_EW_LEAKY_RELU,      /* A >= 0 ? A : alpha*A (alpha default 0.01) */
+    SEQK_EW_GELU,            /* Gelu approximate="none": A/2 (1+erf(A/√2)) */
+    SEQK_EW_GELU_TANH,       /* approximate="tanh":
+                                A/2 (1+tanh(√(2/π) (A + 0.044715 A^3))) */
+    SEQK_EW_HARD_SIGMOID,    /* max(0, min(1, alpha*A + beta)),
+                                defaults 0.2, 0.5 */
+    SEQK_EW_CLIP,            /* min(max(A, alpha), beta): alpha = min,
+                                beta = max, defaults -inf, +inf; NaN stays */
+    SEQK_EW_NOT              /* bool in, bool out */
 } seqk_elementwise_op;
 
 typedef struct seqk_elementwise_params {
     size_t struct_size;
     seqk_elementwise_op op;
-    float alpha, beta;       /* for ops with attributes (none yet); 0 */
+    float alpha, beta;       /* the op's attributes; init sets its defaults
+                                (LeakyRelu, HardSigmoid, Clip), else 0 */
 } seqk_elementwise_params;
 SEQK_API void seqk_elementwise_params_init(seqk_elementwise_params *p,
                                            seqk_elementwise_op op);
 /* 2 for binary ops, 1 for unary ones, 0 for a value that is no op. */
 SEQK_API int seqk_elementwise_arity(seqk_elementwise_op op);
-/* The ONNX name ("Add", case-insensitive) to an op; -1 if unknown. */
+/* The ONNX name ("Add", case-insensitive; "GeluTanh" for Gelu with
+ * approximate="tanh") to an op; -1 if unknown. */
 SEQK_API int seqk_elementwise_from_name(const char *name);
 SEQK_API const char *seqk_elementwise_name(seqk_elementwise_op op);
 SEQK_API seqk_status seqk_elementwise(seqk_context *ctx,
@@ -359,6 +387,158 @@ SEQK_API seqk_status seqk_elementwise(seqk_context *ctx,
 SEQK_API seqk_status seqk_concat(seqk_context *ctx, int64_t axis, int n,
                                  const seqk_tensor *const *inputs,
                                  seqk_tensor *output);
+
+/* ------------------------------------------------------------ ONNX ops */
+
+/* Further ONNX ops for the model runner, with ONNX semantics; every op
+ * runs on every device.  Outputs never overlap inputs unless said. */
+
+/* ONNX Where: out = cond ? X : Y with multidirectional broadcasting of
+ * the three; cond bool, X and Y (and out) one dtype, any. */
+SEQK_API seqk_status seqk_where(seqk_context *ctx, const seqk_tensor *cond,
+                                const seqk_tensor *X, const seqk_tensor *Y,
+                                seqk_tensor *out);
+
+/* ONNX Cast between f32, i32, i64 and bool, any way; X and Y of one
+ * shape.  float -> int truncates toward zero; NaN and out-of-range floats
+ * saturate (NaN -> 0, +-inf and beyond -> the type's max / min) where C
+ * would be undefined; i64 -> i32 keeps the low 32 bits (two's complement
+ * wrap, as numpy); anything -> bool is x != 0 (NaN -> 1); bool -> f32 is
+ * 0 or 1. */
+SEQK_API seqk_status seqk_cast(seqk_context *ctx, const seqk_tensor *X,
+                               seqk_tensor *Y);
+
+/* ONNX LogSoftmax-13 along one axis (negative counts from the end):
+ * x - max - log(sum(exp(x - max))), stable for large inputs. */
+SEQK_API seqk_status seqk_log_softmax(seqk_context *ctx, int64_t axis,
+                                      const seqk_tensor *X, seqk_tensor *Y);
+
+/* Layout ops: copies, any dtype. */
+
+/* ONNX Transpose: Y.dims[i] = X.dims[perm[i]]; perm NULL (n ignored)
+ * reverses the axes, as ONNX's default.  perm must be a permutation of
+ * 0..rank-1 (n = rank). */
+SEQK_API seqk_status seqk_transpose(seqk_context *ctx, int n,
+                                    const int64_t *perm,
+                                    const seqk_tensor *X, seqk_tensor *Y);
+
+/* ONNX Slice-13: n entries of starts, ends, axes (NULL: 0..n-1; negative
+ * counts from the end; no axis twice) and steps (NULL: all 1; never 0).
+ * starts/ends clamp as ONNX: negative + dim, then to [0, dim] for a
+ * positive step and [-1, dim-1] for a negative one (INT64_MAX / MIN mean
+ * "to the end").  Y has the sliced shape (possibly 0 on an axis). */
+SEQK_API seqk_status seqk_slice(seqk_context *ctx, int n,
+                                const int64_t *starts, const int64_t *ends,
+                                const int64_t *axes, const int64_t *steps,
+                                const seqk_tensor *X, seqk_tensor *Y);
+
+/* ONNX Split: X cut along axis into n outputs; output i has X's shape
+ * with dims[axis] = its own size, and those sizes must add up to X's.
+ * (The ONNX split input or num_outputs only decides those shapes.) */
+SEQK_API seqk_status seqk_split(seqk_context *ctx, int64_t axis, int n,
+                                const seqk_tensor *X,
+                                seqk_tensor *const *outputs);
+
+/* ONNX Expand: X broadcast (numpy rules) to Y's shape.  The caller gives
+ * Y the shape broadcast(X.shape, shape) as ONNX defines it; X must
+ * broadcast to it (each X dim equal to Y's or 1). */
+SEQK_API seqk_status seqk_expand(seqk_context *ctx, const seqk_tensor *X,
+                                 seqk_tensor *Y);
+
+/* ONNX Tile: repeats[i] >= 0 per X axis (rank entries);
+ * Y.dims[i] = X.dims[i] * repeats[i]. */
+SEQK_API seqk_status seqk_tile(seqk_context *ctx, const int64_t *repeats,
+                               const seqk_tensor *X, seqk_tensor *Y);
+
+typedef enum seqk_pad_mode {
+    SEQK_PAD_CONSTANT = 0,
+    SEQK_PAD_REFLECT,   /* mirror without repeating the edge (numpy) */
+    SEQK_PAD_EDGE       /* repeat the edge value */
+} seqk_pad_mode;
+
+/* ONNX Pad-18: pads has 2*rank entries, all begins then all ends (ONNX's
+ * order); a negative pad crops.  Y.dims[i] = X.dims[i] + begin + end.
+ * value (constant mode) is converted to X's dtype.  Edge and reflect need
+ * a non-empty axis where they pad; reflect on an axis of 1 repeats it. */
+typedef struct seqk_pad_params {
+    size_t struct_size;
+    seqk_pad_mode mode;      /* default constant */
+    double value;            /* default 0 */
+} seqk_pad_params;
+SEQK_API void seqk_pad_params_init(seqk_pad_params *p);
+SEQK_API seqk_status seqk_pad(seqk_context *ctx,
+                              const seqk_pad_params *params,
+                              const int64_t *pads, const seqk_tensor *X,
+                              seqk_tensor *Y);
+
+/* ONNX ReduceSum / ReduceMean / ReduceMax-18 (f32): axes (naxes entries,
+ * negative counts from the end, no axis twice); naxes = 0 reduces every
+ * axis, or none (Y = X) with noop_with_empty_axes.  keepdims 1 keeps the
+ * reduced axes with size 1.  Sums accumulate in a fixed order per output
+ * (deterministic whatever the thread count).  Over an empty axis: Sum 0,
+ * Mean NaN (0/0), Max -inf.  ReduceMax propagates NaN. */
+typedef enum seqk_reduce_op {
+    SEQK_REDUCE_SUM = 0,
+    SEQK_REDUCE_MEAN,
+    SEQK_REDUCE_MAX
+} seqk_reduce_op;
+typedef struct seqk_reduce_params {
+    size_t struct_size;
+    seqk_reduce_op op;
+    int naxes;
+    const int64_t *axes;
+    int keepdims;               /* default 1 */
+    int noop_with_empty_axes;   /* default 0 */
+} seqk_reduce_params;
+SEQK_API void seqk_reduce_params_init(seqk_reduce_params *p,
+                                      seqk_reduce_op op);
+SEQK_API seqk_status seqk_reduce(seqk_context *ctx,
+                                 const seqk_reduce_params *params,
+                                 const seqk_tensor *X, seqk_tensor *Y);
+
+/* ONNX LayerNormalization-17 (f32): X normalized over axes axis..rank-1
+ * (n elements per row), Y = (X - mean) / sqrt(var + epsilon) * scale +
+ * bias.  scale (and bias, may be NULL) have X.shape[axis:] (leading 1s
+ * may be dropped: numel n).  mean and inv_std_dev (each may be NULL) are
+ * X's shape with dims axis.. set to 1. */
+typedef struct seqk_layer_norm_params {
+    size_t struct_size;
+    int64_t axis;            /* default -1 */
+    float epsilon;           /* default 1e-5 */
+} seqk_layer_norm_params;
+SEQK_API void seqk_layer_norm_params_init(seqk_layer_norm_params *p);
+SEQK_API seqk_status seqk_layer_norm(seqk_context *ctx,
+                                     const seqk_layer_norm_params *params,
+                                     const seqk_tensor *X,
+                                     const seqk_tensor *scale,
+                                     const seqk_tensor *bias,
+                                     seqk_tensor *Y, seqk_tensor *mean,
+                                     seqk_tensor *inv_std_dev);
+
+/* ONNX Conv with one spatial dimension (f32): X [N,C,L], W [M,C/group,K],
+ * B [M] or NULL, Y [N,M,Lout],
+ *   Lout = (L + pad_begin + pad_end - dilation*(K-1) - 1) / stride + 1.
+ * auto_pad SAME_UPPER / SAME_LOWER pick the pads for Lout = ceil(L /
+ * stride) (the odd one at the end / the beginning) and VALID uses none;
+ * then pad_begin/pad_end are ignored. */
+typedef enum seqk_auto_pad {
+    SEQK_AUTO_PAD_NOTSET = 0,
+    SEQK_AUTO_PAD_SAME_UPPER,
+    SEQK_AUTO_PAD_SAME_LOWER,
+    SEQK_AUTO_PAD_VALID
+} seqk_auto_pad;
+typedef struct seqk_conv_params {
+    size_t struct_size;
+    int64_t stride, dilation;      /* defaults 1 */
+    int64_t pad_begin, pad_end;    /* defaults 0 */
+    int64_t group;                 /* default 1 */
+    seqk_auto_pad auto_pad;        /* default NOTSET */
+} seqk_conv_params;
+SEQK_API void seqk_conv_params_init(seqk_conv_params *p);
+SEQK_API seqk_status seqk_conv1d(seqk_context *ctx,
+                                 const seqk_conv_params *params,
+                                 const seqk_tensor *X, const seqk_tensor *W,
+                                 const seqk_tensor *B, seqk_tensor *Y);
 
 /* --------------------------------------------------------------- matmuls */
 

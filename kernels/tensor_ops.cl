@@ -19,8 +19,11 @@
  *   elementwise  y[g] = op(a[ia], b[ib]) over 8 right-aligned dims;
  *              ia, ib from the index digits and the strides (0 where an
  *              operand broadcasts).  op codes are seqk_elementwise_op's
- *              values (seqk.h): 0 Add, 1 Sub, 2 Mul, 3 Div, 100 Tanh,
- *              101 Sigmoid, 102 Relu, 103 Exp, 104 Neg.
+ *              values (seqk.h): 0 Add, 1 Sub, 2 Mul, 3 Div, 4 Pow,
+ *              100 Tanh, 101 Sigmoid, 102 Relu, 103 Exp, 104 Neg,
+ *              105 Sqrt, 106 Abs, 107 Log, 108 Erf, 109 LeakyRelu,
+ *              110 Gelu, 111 Gelu tanh, 112 HardSigmoid, 113 Clip (al,
+ *              be: the op's alpha and beta); comparisons in onnx_ops.cl
  *   argmax     X [outer, n, inner] -> Y [outer, inner] (long)
  *   topk       X [outer, n, inner] -> values, indices [outer, k, inner],
  *              k passes, each taking the best item after the previous
@@ -89,17 +92,33 @@ __kernel void seqk_copy_rows_u8(__global const uchar *src, long s_off,
     dst[d_off + r * dst_ld + c] = src[s_off + g];
 }
 
-static float ew_apply(int op, float a, float b)
+/* al, be: the op's alpha and beta (LeakyRelu, HardSigmoid, Clip) */
+static float ew_apply(int op, float a, float b, float al, float be)
 {
     switch (op) {
     case 0: return a + b;
     case 1: return a - b;
     case 2: return a * b;
     case 3: return a / b;
+    case 4: return pow(a, b);
     case 100: return tanh(a);
     case 101: return 1.0f / (1.0f + exp(-a));
     case 102: return a < 0.0f ? 0.0f : a;
     case 103: return exp(a);
+    case 105: return sqrt(a);
+    case 106: return fabs(a);
+    case 107: return log(a);
+    case 108: return erf(a);
+    case 109: return a >= 0.0f ? a : al * a;
+    case 110: return 0.5f * a * (1.0f + erf(a * 0.70710678f));
+    case 111:
+        return 0.5f * a *
+               (1.0f + tanh(0.7978845608f * (a + 0.044715f * a * a * a)));
+    case 112: {
+        const float v = al * a + be;
+        return isnan(v) ? v : clamp(v, 0.0f, 1.0f);
+    }
+    case 113: return a < al ? al : a > be ? be : a;
     default: return -a;
     }
 }
@@ -109,7 +128,7 @@ __kernel void seqk_f32_elementwise(int op, __global const float *a,
                                    long a_off, __global const float *b,
                                    long b_off, __global float *y, long y_off,
                                    long numel, long8 dims, long8 as,
-                                   long8 bs)
+                                   long8 bs, float al, float be)
 {
     const long g = get_global_id(0);
     if (g >= numel)
@@ -125,7 +144,7 @@ __kernel void seqk_f32_elementwise(int op, __global const float *a,
         ia += i * sa[k];
         ib += i * sb[k];
     }
-    y[y_off + g] = ew_apply(op, a[ia], op < 100 ? b[ib] : 0.0f);
+    y[y_off + g] = ew_apply(op, a[ia], op < 100 ? b[ib] : 0.0f, al, be);
 }
 
 /* a before b in "larger first" order */

@@ -112,7 +112,8 @@ static void check_softmax(int dev, int threads, sm_case c, uint64_t salt)
         for (size_t i = 0; i < total; i += 5)
             x[i] = -INFINITY;
     float *want = alloc_out(total), *got = alloc_out(total);
-    seqk_softmax_problem p = {c.outer, c.n, c.inner, x, want};
+    seqk_softmax_problem p = {.outer = c.outer, .n = c.n, .inner = c.inner,
+                              .X = x, .Y = want};
     ck_assert_int_eq(seqk__ref_softmax(&p), SEQK_OK);
     if (c.in_place) {
         memcpy(got, x, total * sizeof *x);

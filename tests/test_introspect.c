@@ -14,9 +14,15 @@
 static const char *const op_names[] = {"gemm", "matmul", "softmax",
                                        "rnn_layer", "attention",
                                        "seq_attention", "gather", "argmax",
-                                       "topk", "elementwise", "concat"};
-/* Gather and Concat move elements of any dtype: no f32 in their names. */
-static int any_dtype(int op) { return op == 6 || op == 10; }
+                                       "topk", "elementwise", "concat",
+                                       "where", "cast", "layout", "reduce",
+                                       "layer_norm", "conv1d"};
+/* Gather, Concat, Where, Cast and the layout ops move elements of any
+ * dtype: no f32 in their names. */
+static int any_dtype(int op)
+{
+    return op == 6 || op == 10 || (op >= 11 && op <= 13);
+}
 #define NUM_OPS ((int)(sizeof op_names / sizeof op_names[0]))
 
 /* 1 when every space-separated word of sub is a word of set. */
@@ -115,9 +121,9 @@ START_TEST(op_kernel_errors)
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, 0, NULL), SEQK_ERR_INVALID_ARG,
              "info is NULL");
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, -1, &k), SEQK_ERR_INVALID_ARG,
-             "op -1 is outside 0..10");
+             "op -1 is outside 0..16");
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, NUM_OPS, &k),
-             SEQK_ERR_INVALID_ARG, "op 11 is outside");
+             SEQK_ERR_INVALID_ARG, "op 17 is outside");
     k.struct_size = 8;
     TU_FAILS(ctx, seqk_context_op_kernel(ctx, 0, &k), SEQK_ERR_INVALID_ARG,
              "sizeof(seqk_op_kernel)");

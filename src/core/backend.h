@@ -58,6 +58,18 @@ struct seqk_backend {
                                const seqk_elementwise_problem *);
     seqk_status (*concat)(seqk_context *, const seqk_backend *self,
                           const seqk_concat_problem *);
+    seqk_status (*where)(seqk_context *, const seqk_backend *self,
+                         const seqk_where_problem *);
+    seqk_status (*cast)(seqk_context *, const seqk_backend *self,
+                        const seqk_cast_problem *);
+    seqk_status (*layout)(seqk_context *, const seqk_backend *self,
+                          const seqk_layout_problem *);
+    seqk_status (*reduce)(seqk_context *, const seqk_backend *self,
+                          const seqk_reduce_problem *);
+    seqk_status (*layer_norm)(seqk_context *, const seqk_backend *self,
+                              const seqk_layer_norm_problem *);
+    seqk_status (*conv1d)(seqk_context *, const seqk_backend *self,
+                          const seqk_conv1d_problem *);
     const char *kernel_names[SEQK_OP_COUNT_];
     const void *impl;
     /* Optional, for a backend that decides per context and call (the

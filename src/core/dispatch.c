@@ -13,7 +13,8 @@ const char *seqk__op_name(seqk_op op)
     static const char *names[SEQK_OP_COUNT_] = {
         "gemm", "matmul", "softmax", "rnn_layer", "attention",
         "seq_attention", "gather", "argmax", "topk", "elementwise",
-        "concat"};
+        "concat", "where", "cast", "layout", "reduce", "layer_norm",
+        "conv1d"};
     return op >= 0 && op < SEQK_OP_COUNT_ ? names[op] : "unknown op";
 }
 
@@ -31,6 +32,12 @@ static int has_entry(const seqk_backend *b, seqk_op op)
     case SEQK_OP_TOPK: return b->topk != NULL;
     case SEQK_OP_ELEMENTWISE: return b->elementwise != NULL;
     case SEQK_OP_CONCAT: return b->concat != NULL;
+    case SEQK_OP_WHERE: return b->where != NULL;
+    case SEQK_OP_CAST: return b->cast != NULL;
+    case SEQK_OP_LAYOUT: return b->layout != NULL;
+    case SEQK_OP_REDUCE: return b->reduce != NULL;
+    case SEQK_OP_LAYER_NORM: return b->layer_norm != NULL;
+    case SEQK_OP_CONV1D: return b->conv1d != NULL;
     case SEQK_OP_COUNT_: break;
     }
     return 0;
@@ -51,6 +58,12 @@ static seqk_status run(const seqk_backend *b, seqk_context *ctx, seqk_op op,
     case SEQK_OP_TOPK: return b->topk(ctx, b, p);
     case SEQK_OP_ELEMENTWISE: return b->elementwise(ctx, b, p);
     case SEQK_OP_CONCAT: return b->concat(ctx, b, p);
+    case SEQK_OP_WHERE: return b->where(ctx, b, p);
+    case SEQK_OP_CAST: return b->cast(ctx, b, p);
+    case SEQK_OP_LAYOUT: return b->layout(ctx, b, p);
+    case SEQK_OP_REDUCE: return b->reduce(ctx, b, p);
+    case SEQK_OP_LAYER_NORM: return b->layer_norm(ctx, b, p);
+    case SEQK_OP_CONV1D: return b->conv1d(ctx, b, p);
     case SEQK_OP_COUNT_: break;
     }
     return SEQK_ERR_INTERNAL;

@@ -26,6 +26,12 @@ typedef enum seqk_op {
     SEQK_OP_TOPK,
     SEQK_OP_ELEMENTWISE,
     SEQK_OP_CONCAT,
+    SEQK_OP_WHERE,
+    SEQK_OP_CAST,
+    SEQK_OP_LAYOUT,
+    SEQK_OP_REDUCE,
+    SEQK_OP_LAYER_NORM,
+    SEQK_OP_CONV1D,
     SEQK_OP_COUNT_
 } seqk_op;
 
@@ -66,11 +72,13 @@ typedef struct seqk_matmul_problem {
     float *Y;
 } seqk_matmul_problem;
 
-/* X and Y viewed as [outer, n, inner]; softmax over n. */
+/* X and Y viewed as [outer, n, inner]; softmax over n.  log: LogSoftmax
+ * (x - max - log(sum exp(x - max))). */
 typedef struct seqk_softmax_problem {
     int64_t outer, n, inner;
     const float *X;
     float *Y;
+    int log;
 } seqk_softmax_problem;
 
 /* A slot a plan keeps per layer where a backend may store weights it has
@@ -214,11 +222,14 @@ typedef struct seqk_topk_problem {
 typedef struct seqk_elementwise_problem {
     seqk_elementwise_op op;
     float alpha, beta;
+    /* A's (and B's) dtype and Y's: f32 and f32 except for the comparisons
+     * (f32, i32, i64 or bool in, bool out) and logic (bool, bool). */
+    seqk_dtype in_dtype, out_dtype;
     int ndim;
     int64_t dims[SEQK_MAX_DIMS];
     int64_t a_str[SEQK_MAX_DIMS], b_str[SEQK_MAX_DIMS];
-    const float *A, *B;
-    float *Y;
+    const void *A, *B;
+    void *Y;
     int64_t numel;
 } seqk_elementwise_problem;
 
@@ -232,5 +243,99 @@ typedef struct seqk_concat_problem {
     const int64_t *cols, *off;
     void *out;
 } seqk_concat_problem;
+
+/* ---- ONNX ops (op_elementwise.c, op_layout.c, op_reduce.c, op_conv.c) */
+
+/* Where over out's merged dims, as the element-wise problem with three
+ * operands: out[o] = cond[c] ? X[x] : Y[y], elements of elem_size bytes
+ * (cond bool, one byte). */
+typedef struct seqk_where_problem {
+    int ndim;
+    int64_t dims[SEQK_MAX_DIMS];
+    int64_t c_str[SEQK_MAX_DIMS], x_str[SEQK_MAX_DIMS],
+        y_str[SEQK_MAX_DIMS];
+    size_t elem_size;
+    const uint8_t *cond;
+    const void *X, *Y;
+    void *out;
+    int64_t numel;
+} seqk_where_problem;
+
+/* Cast of numel dense elements, rules in seqk.h (seqk_cast). */
+typedef struct seqk_cast_problem {
+    seqk_dtype from, to;
+    int64_t numel;
+    const void *X;
+    void *Y;
+} seqk_cast_problem;
+
+/* Every layout op (Transpose, Slice, Split, Expand, Tile, Pad) as one
+ * index map.  Y is dense over dims[0..ndim) (ndim >= 1); for each output
+ * index i_d along dim d the source index is
+ *   j_d = start[d] + i_d*step[d]
+ *   TILE:  j_d mod src_dims[d]
+ *   PAD_*: j_d outside [0, src_dims[d]): CONSTANT writes pad (the value's
+ *          elem_size bytes, little-endian in the low bytes of pad_bits),
+ *          REFLECT mirrors (period 2*(src_dims[d]-1); src_dims 1 gives 0),
+ *          EDGE clamps
+ * and Y[i] = X[sum_d j_d * src_str[d]] (elements; src_str may be any
+ * permutation of X's strides, 0 for a broadcast dim).  COPY and TILE
+ * never leave the source range. */
+typedef enum seqk_layout_mode {
+    SEQK_LAYOUT_COPY = 0,
+    SEQK_LAYOUT_TILE,
+    SEQK_LAYOUT_PAD_CONSTANT,
+    SEQK_LAYOUT_PAD_REFLECT,
+    SEQK_LAYOUT_PAD_EDGE
+} seqk_layout_mode;
+typedef struct seqk_layout_problem {
+    seqk_layout_mode mode;
+    int ndim;
+    int64_t dims[SEQK_MAX_DIMS];
+    int64_t src_dims[SEQK_MAX_DIMS], src_str[SEQK_MAX_DIMS];
+    int64_t start[SEQK_MAX_DIMS], step[SEQK_MAX_DIMS];
+    size_t elem_size;
+    uint64_t pad_bits;
+    const void *X;
+    void *Y;
+    int64_t numel;
+} seqk_layout_problem;
+
+/* Reduce (f32) over X's merged dims dims[0..ndim) (no dim of 1, adjacent
+ * dims of the same kind merged, ndim >= 1): reduce[d] 1 for a reduced
+ * dim.  Y is dense over the kept dims in X's order (out_numel entries);
+ * count = the product of the reduced dims (>= 1 after merging unless a
+ * reduced dim is 0: then count 0 and dims hold that 0).  Each output
+ * accumulates its inputs in one fixed order. */
+typedef struct seqk_reduce_problem {
+    seqk_reduce_op op;
+    int ndim;
+    int64_t dims[SEQK_MAX_DIMS];
+    int reduce[SEQK_MAX_DIMS];
+    int64_t out_numel, count;
+    const float *X;
+    float *Y;
+} seqk_reduce_problem;
+
+/* LayerNorm over rows of n: X, Y [rows, n]; scale [n], bias [n] or NULL;
+ * mean, inv_std [rows] or NULL.  Variance is the biased mean of squares
+ * of (x - mean). */
+typedef struct seqk_layer_norm_problem {
+    int64_t rows, n;
+    float epsilon;
+    const float *X, *scale, *bias;
+    float *Y, *mean, *inv_std;
+} seqk_layer_norm_problem;
+
+/* Conv1d: X [N,C,L], W [M,C/group,K], B [M] or NULL, Y [N,M,Lout]:
+ *   Y[n,m,t] = B[m] + sum_{c<C/group, k<K} W[m,c,k] *
+ *              X[n, g*C/group + c, t*stride + k*dilation - pad_begin]
+ * with g = m / (M/group) and X zero outside [0, L). */
+typedef struct seqk_conv1d_problem {
+    int64_t N, C, L, M, K, Lout;
+    int64_t stride, dilation, pad_begin, group;
+    const float *X, *W, *B;
+    float *Y;
+} seqk_conv1d_problem;
 
 #endif /* SEQK_CORE_PROBLEMS_H */

@@ -59,6 +59,12 @@ static seqk_status argmax(seqk_context *c, const seqk_backend *self,
     return seqk__cpu_argmax(c, ISA(self), p);
 }
 
+static seqk_status conv1d(seqk_context *c, const seqk_backend *self,
+                          const seqk_conv1d_problem *p)
+{
+    return seqk__cpu_conv1d(c, ISA(self), p);
+}
+
 static int supports(const seqk_backend *self, seqk_op op, const void *p,
                     char *why, size_t why_len)
 {
@@ -73,6 +79,7 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     switch (op) {
     case SEQK_OP_GEMM:
     case SEQK_OP_MATMUL:
+    case SEQK_OP_CONV1D: /* im2col + GEMM */
         table = isa->gemm;
         family = "GEMM";
         break;
@@ -94,6 +101,11 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     case SEQK_OP_GATHER: /* data movement: no entries, ref's memcpy runs */
     case SEQK_OP_TOPK:
     case SEQK_OP_CONCAT:
+    case SEQK_OP_WHERE:
+    case SEQK_OP_CAST:
+    case SEQK_OP_LAYOUT:
+    case SEQK_OP_REDUCE:
+    case SEQK_OP_LAYER_NORM:
     case SEQK_OP_COUNT_:
         break;
     }
@@ -106,11 +118,19 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     case SEQK_OP_GEMM:
     case SEQK_OP_MATMUL:
         return seqk__cpu_gemm_supports(isa, op, problem, why, why_len);
+    case SEQK_OP_CONV1D:
+        return 1;
     case SEQK_OP_RNN_LAYER:
         return seqk__cpu_rnn_supports(isa, problem, why, why_len);
     case SEQK_OP_ELEMENTWISE:
     case SEQK_OP_ARGMAX:
         return seqk__cpu_ew_supports(isa, op, problem, why, why_len);
+    case SEQK_OP_SOFTMAX:
+        if (problem && ((const seqk_softmax_problem *)problem)->log) {
+            snprintf(why, why_len, "LogSoftmax runs on ref");
+            return 0;
+        }
+        return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     default:
         return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     }
@@ -136,6 +156,7 @@ int seqk__cpu_threads(seqk_context *ctx)
         .seq_attention = seq_attention,                                     \
         .elementwise = elementwise,                                         \
         .argmax = argmax,                                                   \
+        .conv1d = conv1d,                                                   \
         .kernel_names = {                                                   \
             [SEQK_OP_GEMM] = "seqk_f32_gemm__" #name_,                      \
             [SEQK_OP_MATMUL] = "seqk_f32_matmul__" #name_,                  \
@@ -145,6 +166,7 @@ int seqk__cpu_threads(seqk_context *ctx)
             [SEQK_OP_SEQ_ATTENTION] = "seqk_f32_seq_attention__" #name_,    \
             [SEQK_OP_ELEMENTWISE] = "seqk_f32_elementwise__" #name_,        \
             [SEQK_OP_ARGMAX] = "seqk_f32_argmax__" #name_,                  \
+            [SEQK_OP_CONV1D] = "seqk_f32_conv1d__" #name_,                  \
         },                                                                  \
         .impl = &seqk__cpu_isa_##name_,                                      \
     };

@@ -52,6 +52,8 @@ seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
                                   const seqk_elementwise_problem *p);
 seqk_status seqk__cpu_argmax(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_argmax_problem *p);
+seqk_status seqk__cpu_conv1d(seqk_context *ctx, const seqk_cpu_isa *isa,
+                             const seqk_conv1d_problem *p);
 
 /* Whether the drivers take a problem on this ISA; why on refusal.
  * seqk__cpu_supports checks the ISA has the op family's table, then asks

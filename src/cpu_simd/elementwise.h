@@ -25,9 +25,10 @@ typedef struct seqk_ew_kernels {
     /* y[i] = op(a[i*a_inc], b[i*b_inc]), i < n; a binary op; incs 0 or 1 */
     void (*binary)(seqk_elementwise_op op, int64_t n, const float *a,
                    int64_t a_inc, const float *b, int64_t b_inc, float *y);
-    /* y[i] = op(x[i]), i < n; a unary op */
-    void (*unary)(seqk_elementwise_op op, int64_t n, const float *x,
-                  float *y);
+    /* y[i] = op(x[i]), i < n; a unary f32 op; alpha, beta its
+     * attributes (LeakyRelu, HardSigmoid, Clip) */
+    void (*unary)(seqk_elementwise_op op, int64_t n, float alpha,
+                  float beta, const float *x, float *y);
     /* The first (last when select_last) index of the maximum of x[0..n),
      * 1 <= n; NaN is larger than every number. */
     int64_t (*argmax)(int64_t n, const float *x, int select_last);

@@ -41,6 +41,9 @@ static void ew_range(const seqk_ew_kernels *k,
     const int64_t n = p->dims[last];
     const int64_t sa = p->a_str[last], sb = p->b_str[last];
     int64_t idx[SEQK_MAX_DIMS] = {0};
+    /* f32 in and out: the driver takes only those (supports below) */
+    const float *A = p->A, *B = p->B;
+    float *Y = p->Y;
     int64_t ia = 0, ib = 0, c = e0 % n;
     /* the odometer at row e0 / n */
     for (int64_t d = last - 1, q = e0 / n; d >= 0; d--) {
@@ -51,11 +54,11 @@ static void ew_range(const seqk_ew_kernels *k,
     }
     for (int64_t e = e0; e < e1; c = 0) {
         const int64_t len = n - c < e1 - e ? n - c : e1 - e;
-        if (p->B)
-            k->binary(p->op, len, p->A + ia + c * sa, sa,
-                      p->B + ib + c * sb, sb, p->Y + e);
+        if (B)
+            k->binary(p->op, len, A + ia + c * sa, sa, B + ib + c * sb, sb,
+                      Y + e);
         else
-            k->unary(p->op, len, p->A + ia + c * sa, p->Y + e);
+            k->unary(p->op, len, p->alpha, p->beta, A + ia + c * sa, Y + e);
         e += len;
         for (int d = last - 1; d >= 0; d--) {
             ia += p->a_str[d];
@@ -121,6 +124,11 @@ int seqk__cpu_ew_supports(const seqk_cpu_isa *isa, seqk_op op,
     }
     const seqk_elementwise_problem *p = problem;
     const int last = p->ndim - 1;
+    if (p->out_dtype != SEQK_F32) {
+        snprintf(why, why_len, "comparisons and logic (bool out) run on "
+                 "ref");
+        return 0;
+    }
     if ((p->a_str[last] != 0 && p->a_str[last] != 1) ||
         (p->B && p->b_str[last] != 0 && p->b_str[last] != 1)) {
         snprintf(why, why_len, "an innermost stride other than 0 or 1");

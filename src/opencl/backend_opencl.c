@@ -68,6 +68,13 @@ CL_ENTRY(argmax, seqk_argmax_problem)
 CL_ENTRY(topk, seqk_topk_problem)
 CL_ENTRY(elementwise, seqk_elementwise_problem)
 CL_ENTRY(concat, seqk_concat_problem)
+/* The ONNX ops (cl_onnx_ops.c). */
+CL_ENTRY(where, seqk_where_problem)
+CL_ENTRY(cast, seqk_cast_problem)
+CL_ENTRY(layout, seqk_layout_problem)
+CL_ENTRY(reduce, seqk_reduce_problem)
+CL_ENTRY(layer_norm, seqk_layer_norm_problem)
+CL_ENTRY(conv1d, seqk_conv1d_problem)
 
 const seqk_backend seqk__backend_opencl = {
     .spec = "opencl",
@@ -84,6 +91,12 @@ const seqk_backend seqk__backend_opencl = {
     .topk = cl_topk,
     .elementwise = cl_elementwise,
     .concat = cl_concat,
+    .where = cl_where,
+    .cast = cl_cast,
+    .layout = cl_layout,
+    .reduce = cl_reduce,
+    .layer_norm = cl_layer_norm,
+    .conv1d = cl_conv1d,
     .kernel_names = {
         [SEQK_OP_GEMM] = "seqk_f32_gemm__opencl",
         [SEQK_OP_MATMUL] = "seqk_f32_matmul__opencl",
@@ -96,5 +109,11 @@ const seqk_backend seqk__backend_opencl = {
         [SEQK_OP_TOPK] = "seqk_f32_topk__opencl",
         [SEQK_OP_ELEMENTWISE] = "seqk_f32_elementwise__opencl",
         [SEQK_OP_CONCAT] = "seqk_concat__opencl",
+        [SEQK_OP_WHERE] = "seqk_where__opencl",
+        [SEQK_OP_CAST] = "seqk_cast__opencl",
+        [SEQK_OP_LAYOUT] = "seqk_layout__opencl",
+        [SEQK_OP_REDUCE] = "seqk_f32_reduce__opencl",
+        [SEQK_OP_LAYER_NORM] = "seqk_f32_layer_norm__opencl",
+        [SEQK_OP_CONV1D] = "seqk_f32_conv1d__opencl",
     },
 };

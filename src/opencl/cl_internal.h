@@ -98,6 +98,27 @@ seqk_status seqk__cl_concat(seqk_context *ctx, const seqk_concat_problem *p);
 seqk_status seqk__cl_elementwise(seqk_context *ctx,
                                  const seqk_elementwise_problem *p);
 seqk_status seqk__cl_argmax(seqk_context *ctx, const seqk_argmax_problem *p);
+/* cl_tensor_ops.c helpers: buffer argument i and its offset argument
+ * i + 1 in units of unit bytes; a 1-D launch of items work-items in
+ * groups of min(64, the kernel's limit). */
+seqk_status seqk__cl_arg_mem(seqk_context *ctx, cl_kernel k,
+                             const char *name, cl_uint i, const void *ptr,
+                             size_t unit);
+seqk_status seqk__cl_launch_1d(seqk_context *ctx, cl_kernel k,
+                               const char *name, int64_t items);
+/* cl_onnx_ops.c */
+seqk_status seqk__cl_ew_bool(seqk_context *ctx,
+                             const seqk_elementwise_problem *p);
+seqk_status seqk__cl_where(seqk_context *ctx, const seqk_where_problem *p);
+seqk_status seqk__cl_cast(seqk_context *ctx, const seqk_cast_problem *p);
+seqk_status seqk__cl_layout(seqk_context *ctx, const seqk_layout_problem *p);
+seqk_status seqk__cl_reduce(seqk_context *ctx, const seqk_reduce_problem *p);
+seqk_status seqk__cl_log_softmax(seqk_context *ctx,
+                                 const seqk_softmax_problem *p);
+seqk_status seqk__cl_layer_norm(seqk_context *ctx,
+                                const seqk_layer_norm_problem *p);
+seqk_status seqk__cl_conv1d(seqk_context *ctx,
+                            const seqk_conv1d_problem *p);
 seqk_status seqk__cl_topk(seqk_context *ctx, const seqk_topk_problem *p);
 
 #endif /* SEQK_OPENCL_CL_INTERNAL_H */

@@ -91,6 +91,8 @@ seqk_status seqk__cl_softmax(seqk_context *ctx, const seqk_softmax_problem *p)
     cl_kernel k;
     if (p->outer == 0 || p->n == 0 || p->inner == 0)
         return SEQK_OK;
+    if (p->log)
+        return seqk__cl_log_softmax(ctx, p);
     const int64_t shape[2] = {p->outer * p->inner, p->n};
     int v[NUM_P];
     seqk__tuned(ctx, &seqk__cl_softmax_tunable, shape, v);

@@ -20,8 +20,9 @@ static const char src_name[] = "tensor_ops";
 
 /* Buffer argument i and its offset argument i + 1, in units of unit
  * bytes (the pointer must be a multiple of unit into its tensor). */
-static seqk_status arg_mem(seqk_context *ctx, cl_kernel k, const char *name,
-                           cl_uint i, const void *ptr, size_t unit)
+seqk_status seqk__cl_arg_mem(seqk_context *ctx, cl_kernel k,
+                             const char *name, cl_uint i, const void *ptr,
+                             size_t unit)
 {
     cl_mem mem;
     size_t off;
@@ -41,8 +42,8 @@ static seqk_status byte_off(seqk_context *ctx, const void *ptr, size_t *off)
     return seqk__cl_translate(ctx, ptr, 1, &mem, off);
 }
 
-static seqk_status launch(seqk_context *ctx, cl_kernel k, const char *name,
-                          int64_t items)
+seqk_status seqk__cl_launch_1d(seqk_context *ctx, cl_kernel k,
+                               const char *name, int64_t items)
 {
     size_t wg = seqk__cl_kernel_max_wg(ctx, k);
     if (wg > 64)
@@ -82,10 +83,10 @@ seqk_status seqk__cl_gather(seqk_context *ctx, const seqk_gather_problem *p)
     cl_int idx64 = p->idx64;
     cl_long outer = p->outer, n = p->n, nidx = p->nidx;
     cl_long inner = (cl_long)(row / w);
-    if ((st = arg_mem(ctx, k, name, 0, p->data, w)) ||
-        (st = arg_mem(ctx, k, name, 2, p->ids, isz)) ||
+    if ((st = seqk__cl_arg_mem(ctx, k, name, 0, p->data, w)) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 2, p->ids, isz)) ||
         (st = seqk__cl_arg(ctx, k, name, 4, sizeof idx64, &idx64)) ||
-        (st = arg_mem(ctx, k, name, 5, p->out, w)) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 5, p->out, w)) ||
         (st = seqk__cl_arg(ctx, k, name, 7, sizeof flags, &flags)) ||
         (st = seqk__cl_arg(ctx, k, name, 8, sizeof slot, &slot)) ||
         (st = seqk__cl_arg(ctx, k, name, 9, sizeof outer, &outer)) ||
@@ -95,7 +96,7 @@ seqk_status seqk__cl_gather(seqk_context *ctx, const seqk_gather_problem *p)
         return st;
     /* No wait: a bad id is reported at the next read or synchronize
      * (cl_checks.c). */
-    return launch(ctx, k, name, p->outer * p->nidx * inner);
+    return seqk__cl_launch_1d(ctx, k, name, p->outer * p->nidx * inner);
 }
 
 seqk_status seqk__cl_concat(seqk_context *ctx, const seqk_concat_problem *p)
@@ -121,15 +122,15 @@ seqk_status seqk__cl_concat(seqk_context *ctx, const seqk_concat_problem *p)
         /* everything in words of w bytes (sizes[] are multiples of w) */
         cl_long rows = p->outer;
         cl_long cols = (cl_long)(sizes[2] / w), ld = (cl_long)(sizes[3] / w);
-        if ((st = arg_mem(ctx, k, name, 0, p->src[i], w)) ||
-            (st = arg_mem(ctx, k, name, 2,
+        if ((st = seqk__cl_arg_mem(ctx, k, name, 0, p->src[i], w)) ||
+            (st = seqk__cl_arg_mem(ctx, k, name, 2,
                           (const char *)p->out +
                               (size_t)p->off[i] * p->elem_size,
                           w)) ||
             (st = seqk__cl_arg(ctx, k, name, 4, sizeof rows, &rows)) ||
             (st = seqk__cl_arg(ctx, k, name, 5, sizeof cols, &cols)) ||
             (st = seqk__cl_arg(ctx, k, name, 6, sizeof ld, &ld)) ||
-            (st = launch(ctx, k, name, rows * cols)))
+            (st = seqk__cl_launch_1d(ctx, k, name, rows * cols)))
             return st;
     }
     return SEQK_OK;
@@ -141,6 +142,8 @@ seqk_status seqk__cl_elementwise(seqk_context *ctx,
     static const char name[] = "seqk_f32_elementwise";
     seqk_status st;
     cl_kernel k;
+    if (p->out_dtype != SEQK_F32) /* comparisons, logic: cl_onnx_ops.c */
+        return seqk__cl_ew_bool(ctx, p);
     if ((st = seqk__cl_kernel(ctx, src_name, NULL, name, &k)))
         return st;
     /* right-aligned into 8 dims: leading ones with stride 0 */
@@ -154,15 +157,18 @@ seqk_status seqk__cl_elementwise(seqk_context *ctx,
     cl_int op = (cl_int)p->op;
     cl_long numel = p->numel;
     if ((st = seqk__cl_arg(ctx, k, name, 0, sizeof op, &op)) ||
-        (st = arg_mem(ctx, k, name, 1, p->A, sizeof(float))) ||
-        (st = arg_mem(ctx, k, name, 3, p->B ? p->B : p->A, sizeof(float))) ||
-        (st = arg_mem(ctx, k, name, 5, p->Y, sizeof(float))) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 1, p->A, sizeof(float))) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 3, p->B ? p->B : p->A,
+                               sizeof(float))) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 5, p->Y, sizeof(float))) ||
         (st = seqk__cl_arg(ctx, k, name, 7, sizeof numel, &numel)) ||
         (st = seqk__cl_arg(ctx, k, name, 8, sizeof dims, &dims)) ||
         (st = seqk__cl_arg(ctx, k, name, 9, sizeof as, &as)) ||
-        (st = seqk__cl_arg(ctx, k, name, 10, sizeof bs, &bs)))
+        (st = seqk__cl_arg(ctx, k, name, 10, sizeof bs, &bs)) ||
+        (st = seqk__cl_arg(ctx, k, name, 11, sizeof p->alpha, &p->alpha)) ||
+        (st = seqk__cl_arg(ctx, k, name, 12, sizeof p->beta, &p->beta)))
         return st;
-    return launch(ctx, k, name, p->numel);
+    return seqk__cl_launch_1d(ctx, k, name, p->numel);
 }
 
 seqk_status seqk__cl_argmax(seqk_context *ctx, const seqk_argmax_problem *p)
@@ -174,14 +180,14 @@ seqk_status seqk__cl_argmax(seqk_context *ctx, const seqk_argmax_problem *p)
         return st;
     cl_long outer = p->outer, n = p->n, inner = p->inner;
     cl_int last = p->select_last;
-    if ((st = arg_mem(ctx, k, name, 0, p->X, sizeof(float))) ||
-        (st = arg_mem(ctx, k, name, 2, p->Y, sizeof(int64_t))) ||
+    if ((st = seqk__cl_arg_mem(ctx, k, name, 0, p->X, sizeof(float))) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 2, p->Y, sizeof(int64_t))) ||
         (st = seqk__cl_arg(ctx, k, name, 4, sizeof outer, &outer)) ||
         (st = seqk__cl_arg(ctx, k, name, 5, sizeof n, &n)) ||
         (st = seqk__cl_arg(ctx, k, name, 6, sizeof inner, &inner)) ||
         (st = seqk__cl_arg(ctx, k, name, 7, sizeof last, &last)))
         return st;
-    return launch(ctx, k, name, p->outer * p->inner);
+    return seqk__cl_launch_1d(ctx, k, name, p->outer * p->inner);
 }
 
 seqk_status seqk__cl_topk(seqk_context *ctx, const seqk_topk_problem *p)
@@ -193,14 +199,14 @@ seqk_status seqk__cl_topk(seqk_context *ctx, const seqk_topk_problem *p)
         return st;
     cl_long outer = p->outer, n = p->n, inner = p->inner, kk = p->k;
     cl_int largest = p->largest;
-    if ((st = arg_mem(ctx, k, name, 0, p->X, sizeof(float))) ||
-        (st = arg_mem(ctx, k, name, 2, p->values, sizeof(float))) ||
-        (st = arg_mem(ctx, k, name, 4, p->indices, sizeof(int64_t))) ||
+    if ((st = seqk__cl_arg_mem(ctx, k, name, 0, p->X, sizeof(float))) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 2, p->values, sizeof(float))) ||
+        (st = seqk__cl_arg_mem(ctx, k, name, 4, p->indices, sizeof(int64_t))) ||
         (st = seqk__cl_arg(ctx, k, name, 6, sizeof outer, &outer)) ||
         (st = seqk__cl_arg(ctx, k, name, 7, sizeof n, &n)) ||
         (st = seqk__cl_arg(ctx, k, name, 8, sizeof inner, &inner)) ||
         (st = seqk__cl_arg(ctx, k, name, 9, sizeof kk, &kk)) ||
         (st = seqk__cl_arg(ctx, k, name, 10, sizeof largest, &largest)))
         return st;
-    return launch(ctx, k, name, p->outer * p->inner);
+    return seqk__cl_launch_1d(ctx, k, name, p->outer * p->inner);
 }

@@ -68,6 +68,12 @@ REF_ENTRY(argmax, seqk_argmax_problem)
 REF_ENTRY(topk, seqk_topk_problem)
 REF_ENTRY(elementwise, seqk_elementwise_problem)
 REF_ENTRY(concat, seqk_concat_problem)
+REF_ENTRY(where, seqk_where_problem)
+REF_ENTRY(cast, seqk_cast_problem)
+REF_ENTRY(layout, seqk_layout_problem)
+REF_ENTRY(reduce, seqk_reduce_problem)
+REF_ENTRY(layer_norm, seqk_layer_norm_problem)
+REF_ENTRY(conv1d, seqk_conv1d_problem)
 
 const seqk_backend seqk__backend_ref = {
     .spec = "ref",
@@ -84,6 +90,12 @@ const seqk_backend seqk__backend_ref = {
     .topk = topk,
     .elementwise = elementwise,
     .concat = concat,
+    .where = where,
+    .cast = cast,
+    .layout = layout,
+    .reduce = reduce,
+    .layer_norm = layer_norm,
+    .conv1d = conv1d,
     .kernel_names = {
         [SEQK_OP_GEMM] = "seqk_f32_gemm__ref",
         [SEQK_OP_MATMUL] = "seqk_f32_matmul__ref",
@@ -96,5 +108,11 @@ const seqk_backend seqk__backend_ref = {
         [SEQK_OP_TOPK] = "seqk_f32_topk__ref",
         [SEQK_OP_ELEMENTWISE] = "seqk_f32_elementwise__ref",
         [SEQK_OP_CONCAT] = "seqk_concat__ref",
+        [SEQK_OP_WHERE] = "seqk_where__ref",
+        [SEQK_OP_CAST] = "seqk_cast__ref",
+        [SEQK_OP_LAYOUT] = "seqk_layout__ref",
+        [SEQK_OP_REDUCE] = "seqk_f32_reduce__ref",
+        [SEQK_OP_LAYER_NORM] = "seqk_f32_layer_norm__ref",
+        [SEQK_OP_CONV1D] = "seqk_f32_conv1d__ref",
     },
 };

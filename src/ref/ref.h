@@ -26,7 +26,16 @@ seqk_status seqk__ref_concat(const seqk_concat_problem *p);
 seqk_status seqk__ref_elementwise(const seqk_elementwise_problem *p);
 /* One element-wise op on scalars (NaN for an op of the other arity). */
 float seqk__ref_ew_unary(seqk_elementwise_op op, float x);
+float seqk__ref_ew_unary_ab(seqk_elementwise_op op, float x, float alpha,
+                           float beta);
 float seqk__ref_ew_binary(seqk_elementwise_op op, float a, float b);
+
+seqk_status seqk__ref_where(const seqk_where_problem *p);
+seqk_status seqk__ref_cast(const seqk_cast_problem *p);
+seqk_status seqk__ref_layout(const seqk_layout_problem *p);
+seqk_status seqk__ref_reduce(const seqk_reduce_problem *p);
+seqk_status seqk__ref_layer_norm(const seqk_layer_norm_problem *p);
+seqk_status seqk__ref_conv1d(const seqk_conv1d_problem *p);
 
 /* One ONNX RNN activation applied to a scalar. */
 float seqk__ref_activate(seqk_activation act, float x);

@@ -2,6 +2,7 @@
  * softmax.c — reference softmax over the middle axis of [outer, n, inner]:
  *   Y[o,i,r] = exp(X[o,i,r] - max_i X[o,:,r]) / sum_i exp(...)
  * Max-subtracted so large inputs do not overflow; sums in double.
+ * LogSoftmax (p->log): Y = X - max - log(sum).
  */
 #include <math.h>
 
@@ -20,9 +21,12 @@ seqk_status seqk__ref_softmax(const seqk_softmax_problem *p)
             double sum = 0.0;
             for (int64_t i = 0; i < p->n; i++)
                 sum += exp((double)x[i * p->inner] - mx);
+            const double lse = log(sum);
             for (int64_t i = 0; i < p->n; i++)
                 y[i * p->inner] =
-                    (float)(exp((double)x[i * p->inner] - mx) / sum);
+                    p->log ? (float)((double)x[i * p->inner] - mx - lse)
+                           : (float)(exp((double)x[i * p->inner] - mx) /
+                                     sum);
         }
     }
     return SEQK_OK;

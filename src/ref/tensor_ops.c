@@ -103,8 +103,10 @@ seqk_status seqk__ref_concat(const seqk_concat_problem *p)
     return SEQK_OK;
 }
 
-float seqk__ref_ew_unary(seqk_elementwise_op op, float x)
+float seqk__ref_ew_unary_ab(seqk_elementwise_op op, float x, float alpha,
+                           float beta)
 {
+    const double d = x;
     switch (op) {
     case SEQK_EW_TANH:
         return seqk__ref_activate((seqk_activation){SEQK_ACT_TANH, 0, 0}, x);
@@ -113,10 +115,30 @@ float seqk__ref_ew_unary(seqk_elementwise_op op, float x)
                                   x);
     case SEQK_EW_RELU:
         return seqk__ref_activate((seqk_activation){SEQK_ACT_RELU, 0, 0}, x);
-    case SEQK_EW_EXP: return (float)exp((double)x);
+    case SEQK_EW_EXP: return (float)exp(d);
     case SEQK_EW_NEG: return -x;
+    case SEQK_EW_SQRT: return (float)sqrt(d);
+    case SEQK_EW_ABS: return fabsf(x);
+    case SEQK_EW_LOG: return (float)log(d);
+    case SEQK_EW_ERF: return (float)erf(d);
+    case SEQK_EW_LEAKY_RELU: return x >= 0 ? x : alpha * x;
+    case SEQK_EW_GELU: return (float)(0.5 * d * (1.0 + erf(d / sqrt(2.0))));
+    case SEQK_EW_GELU_TANH:
+        return (float)(0.5 * d *
+                       (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) *
+                                   (d + 0.044715 * d * d * d))));
+    case SEQK_EW_HARD_SIGMOID: {
+        const double v = (double)alpha * d + beta;
+        return isnan(v) ? (float)v : (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+    }
+    case SEQK_EW_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
     default: return NAN;
     }
+}
+
+float seqk__ref_ew_unary(seqk_elementwise_op op, float x)
+{
+    return seqk__ref_ew_unary_ab(op, x, 0, 0);
 }
 
 float seqk__ref_ew_binary(seqk_elementwise_op op, float a, float b)
@@ -126,7 +148,48 @@ float seqk__ref_ew_binary(seqk_elementwise_op op, float a, float b)
     case SEQK_EW_SUB: return a - b;
     case SEQK_EW_MUL: return a * b;
     case SEQK_EW_DIV: return a / b;
+    case SEQK_EW_POW: return (float)pow((double)a, (double)b);
     default: return NAN;
+    }
+}
+
+/* A comparison or logic op on element i of a and j of b (dtype dt). */
+static uint8_t ref_ew_bool(seqk_elementwise_op op, seqk_dtype dt,
+                           const void *a, int64_t i, const void *b,
+                           int64_t j)
+{
+    if (dt == SEQK_F32) {
+        const float x = ((const float *)a)[i];
+        const float y = b ? ((const float *)b)[j] : 0;
+        switch (op) {
+        case SEQK_EW_EQUAL: return x == y;
+        case SEQK_EW_LESS: return x < y;
+        case SEQK_EW_GREATER: return x > y;
+        case SEQK_EW_LESS_OR_EQUAL: return x <= y;
+        default: return x >= y;
+        }
+    }
+    int64_t x, y = 0;
+    if (dt == SEQK_I32) {
+        x = ((const int32_t *)a)[i];
+        y = ((const int32_t *)b)[j];
+    } else if (dt == SEQK_I64) {
+        x = ((const int64_t *)a)[i];
+        y = ((const int64_t *)b)[j];
+    } else { /* bool: any nonzero byte is true */
+        x = ((const uint8_t *)a)[i] != 0;
+        if (b)
+            y = ((const uint8_t *)b)[j] != 0;
+    }
+    switch (op) {
+    case SEQK_EW_EQUAL: return x == y;
+    case SEQK_EW_LESS: return x < y;
+    case SEQK_EW_GREATER: return x > y;
+    case SEQK_EW_LESS_OR_EQUAL: return x <= y;
+    case SEQK_EW_GREATER_OR_EQUAL: return x >= y;
+    case SEQK_EW_AND: return x && y;
+    case SEQK_EW_OR: return x || y;
+    default: return !x; /* Not */
     }
 }
 
@@ -134,9 +197,15 @@ seqk_status seqk__ref_elementwise(const seqk_elementwise_problem *p)
 {
     int64_t idx[SEQK_MAX_DIMS] = {0};
     int64_t ia = 0, ib = 0;
+    const float *A = p->A, *B = p->B;
     for (int64_t y = 0; y < p->numel; y++) {
-        p->Y[y] = p->B ? seqk__ref_ew_binary(p->op, p->A[ia], p->B[ib])
-                       : seqk__ref_ew_unary(p->op, p->A[ia]);
+        if (p->out_dtype == SEQK_BOOL)
+            ((uint8_t *)p->Y)[y] = ref_ew_bool(p->op, p->in_dtype, p->A, ia,
+                                               p->B, ib);
+        else
+            ((float *)p->Y)[y] =
+                B ? seqk__ref_ew_binary(p->op, A[ia], B[ib])
+                  : seqk__ref_ew_unary_ab(p->op, A[ia], p->alpha, p->beta);
         /* odometer over dims, moving the operands' offsets with it */
         for (int d = p->ndim - 1; d >= 0; d--) {
             ia += p->a_str[d];

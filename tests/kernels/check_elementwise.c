@@ -78,7 +78,7 @@ static void check_ops(const seqk_ew_kernels *k, int binary)
                     if (binary)
                         k->binary(op, n, a, ai, b, bi, y);
                     else
-                        k->unary(op, n, a, y);
+                        k->unary(op, n, 0, 0, a, y);
                     snprintf(shape, sizeof shape, "%s n=%lld incs %lld,%lld "
                              "(%s)", seqk_elementwise_name(op), (long long)n,
                              (long long)ai, (long long)bi,
@@ -141,7 +141,7 @@ static void run_add(void *p)
 static void run_sigmoid(void *p)
 {
     bench_args *b = p;
-    b->k->unary(SEQK_EW_SIGMOID, 4096, b->a, b->y);
+    b->k->unary(SEQK_EW_SIGMOID, 4096, 0, 0, b->a, b->y);
 }
 
 static void run_argmax(void *p)

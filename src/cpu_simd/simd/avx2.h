@@ -120,6 +120,15 @@ SIMD_INLINE simd_f32 simd_expm1(simd_f32 x) { return Sleef_expm1f8_u10avx2(x); }
 SIMD_INLINE simd_f32 simd_log1p(simd_f32 x) { return Sleef_log1pf8_u10avx2(x); }
 SIMD_INLINE simd_f32 simd_tanh_u35(simd_f32 x) { return Sleef_tanhf8_u35avx2(x); }
 SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf8_u10avx2(x); }
+/* The ONNX math ops (tmpl/elementwise.c): SLEEF 1.0 ULP; sqrt is the
+ * correctly rounded instruction. */
+SIMD_INLINE simd_f32 simd_log(simd_f32 x) { return Sleef_logf8_u10avx2(x); }
+SIMD_INLINE simd_f32 simd_erf(simd_f32 x) { return Sleef_erff8_u10avx2(x); }
+SIMD_INLINE simd_f32 simd_pow(simd_f32 x, simd_f32 y)
+{
+    return Sleef_powf8_u10avx2(x, y);
+}
+SIMD_INLINE simd_f32 simd_sqrt(simd_f32 x) { return _mm256_sqrt_ps(x); }
 
 /* Into L2 (the next tile's panels), not L1. */
 SIMD_INLINE void simd_prefetch_l2(const void *p)

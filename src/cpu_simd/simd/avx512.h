@@ -84,6 +84,15 @@ SIMD_INLINE simd_f32 simd_expm1(simd_f32 x) { return Sleef_expm1f16_u10avx512f(x
 SIMD_INLINE simd_f32 simd_log1p(simd_f32 x) { return Sleef_log1pf16_u10avx512f(x); }
 SIMD_INLINE simd_f32 simd_tanh_u35(simd_f32 x) { return Sleef_tanhf16_u35avx512f(x); }
 SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf16_u10avx512f(x); }
+/* The ONNX math ops (tmpl/elementwise.c): SLEEF 1.0 ULP; sqrt is the
+ * correctly rounded instruction. */
+SIMD_INLINE simd_f32 simd_log(simd_f32 x) { return Sleef_logf16_u10avx512f(x); }
+SIMD_INLINE simd_f32 simd_erf(simd_f32 x) { return Sleef_erff16_u10avx512f(x); }
+SIMD_INLINE simd_f32 simd_pow(simd_f32 x, simd_f32 y)
+{
+    return Sleef_powf16_u10avx512f(x, y);
+}
+SIMD_INLINE simd_f32 simd_sqrt(simd_f32 x) { return _mm512_sqrt_ps(x); }
 
 SIMD_INLINE void simd_prefetch_l2(const void *p)
 {

@@ -84,6 +84,15 @@ SIMD_INLINE simd_f32 simd_expm1(simd_f32 x) { return Sleef_expm1f4_u10advsimd(x)
 SIMD_INLINE simd_f32 simd_log1p(simd_f32 x) { return Sleef_log1pf4_u10advsimd(x); }
 SIMD_INLINE simd_f32 simd_tanh_u35(simd_f32 x) { return Sleef_tanhf4_u35advsimd(x); }
 SIMD_INLINE simd_f32 simd_tanh_u10(simd_f32 x) { return Sleef_tanhf4_u10advsimd(x); }
+/* The ONNX math ops (tmpl/elementwise.c): SLEEF 1.0 ULP; sqrt is the
+ * correctly rounded instruction. */
+SIMD_INLINE simd_f32 simd_log(simd_f32 x) { return Sleef_logf4_u10advsimd(x); }
+SIMD_INLINE simd_f32 simd_erf(simd_f32 x) { return Sleef_erff4_u10advsimd(x); }
+SIMD_INLINE simd_f32 simd_pow(simd_f32 x, simd_f32 y)
+{
+    return Sleef_powf4_u10advsimd(x, y);
+}
+SIMD_INLINE simd_f32 simd_sqrt(simd_f32 x) { return vsqrtq_f32(x); }
 
 SIMD_INLINE void simd_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
 /* Into L1: the rows the next RNN tile or the next K/V rows of attention

@@ -10,7 +10,8 @@
  *   binary   y[i] = op(a[i*a_inc], b[i*b_inc])   SIMD_V lanes a step,
  *            the last partial step through simd_load_tail/store_tail;
  *            one loop per (op, a_inc, b_inc), the switch outside it
- *   unary    y[i] = op(x[i])                       likewise
+ *   unary    y[i] = op(x[i])                       likewise; alpha and
+ *            beta broadcast once per call
  *   argmax   per lane the best value and its index (as float: exact below
  *            2^24), then across lanes, then the n % SIMD_V tail in order;
  *            rows with a NaN or inf (x - x is not 0), and rows longer than
@@ -27,14 +28,43 @@ SIMD_INLINE simd_f32 ew_binary_op(const seqk_elementwise_op op, simd_f32 a,
     case SEQK_EW_ADD: return simd_add(a, b);
     case SEQK_EW_SUB: return simd_sub(a, b);
     case SEQK_EW_MUL: return simd_mul(a, b);
+    case SEQK_EW_POW: return simd_pow(a, b);
     default: return simd_div(a, b);
     }
 }
 
-SIMD_INLINE simd_f32 ew_unary_op(const seqk_elementwise_op op, simd_f32 x)
+/* al, be: the op's alpha and beta (LeakyRelu, HardSigmoid, Clip). */
+SIMD_INLINE simd_f32 ew_unary_op(const seqk_elementwise_op op, simd_f32 x,
+                                 simd_f32 al, simd_f32 be)
 {
-    const simd_f32 one = simd_set1(1.0f);
+    const simd_f32 one = simd_set1(1.0f), half = simd_set1(0.5f);
     switch (op) {
+    case SEQK_EW_SQRT: return simd_sqrt(x);
+    case SEQK_EW_ABS: return simd_abs(x);
+    case SEQK_EW_LOG: return simd_log(x);
+    case SEQK_EW_ERF: return simd_erf(x);
+    case SEQK_EW_LEAKY_RELU:
+        return simd_select(simd_cmp_ge(x, simd_zero()), x, simd_mul(x, al));
+    case SEQK_EW_GELU: {
+        const simd_f32 e = simd_erf(simd_mul(x, simd_set1(0.70710678f)));
+        return simd_mul(simd_mul(half, x), simd_add(one, e));
+    }
+    case SEQK_EW_GELU_TANH: {
+        /* sqrt(2/pi) * (x + 0.044715 x^3) */
+        const simd_f32 x3 = simd_mul(simd_mul(x, x), x);
+        const simd_f32 in = simd_mul(simd_set1(0.7978845608f),
+                                     simd_fma(simd_set1(0.044715f), x3, x));
+        return simd_mul(simd_mul(half, x), simd_add(one, simd_tanh_u10(in)));
+    }
+    case SEQK_EW_HARD_SIGMOID: {
+        /* max/min return the second operand on NaN: NaN stays NaN */
+        const simd_f32 v = simd_fma(al, x, be);
+        return simd_min(one, simd_max(simd_zero(), v));
+    }
+    case SEQK_EW_CLIP: {
+        const simd_f32 lo = simd_select(simd_cmp_lt(x, al), al, x);
+        return simd_select(simd_cmp_lt(be, lo), be, lo);
+    }
     case SEQK_EW_TANH: return simd_tanh_u10(x);
     case SEQK_EW_SIGMOID:
         /* exp(-x) = inf for x < -88 gives 1/inf = 0, as it should */
@@ -90,31 +120,48 @@ static void SIMD_SUFFIX(seqk_f32_ew_binary)(seqk_elementwise_op op,
     case SEQK_EW_ADD: ew_binary_incs(SEQK_EW_ADD, n, a, a_inc, b, b_inc, y); break;
     case SEQK_EW_SUB: ew_binary_incs(SEQK_EW_SUB, n, a, a_inc, b, b_inc, y); break;
     case SEQK_EW_MUL: ew_binary_incs(SEQK_EW_MUL, n, a, a_inc, b, b_inc, y); break;
+    case SEQK_EW_POW: ew_binary_incs(SEQK_EW_POW, n, a, a_inc, b, b_inc, y); break;
     default: ew_binary_incs(SEQK_EW_DIV, n, a, a_inc, b, b_inc, y); break;
     }
 }
 
 SIMD_INLINE void ew_unary_loop(const seqk_elementwise_op op, int64_t n,
-                               const float *x, float *y)
+                               float alpha, float beta, const float *x,
+                               float *y)
 {
+    const simd_f32 al = simd_set1(alpha), be = simd_set1(beta);
     int64_t i = 0;
     for (; i + SIMD_V <= n; i += SIMD_V)
-        simd_storeu(y + i, ew_unary_op(op, simd_loadu(x + i)));
+        simd_storeu(y + i, ew_unary_op(op, simd_loadu(x + i), al, be));
     if (i < n)
-        simd_store_tail(y + i, ew_unary_op(op, simd_load_tail(x + i, n - i)),
+        simd_store_tail(y + i,
+                        ew_unary_op(op, simd_load_tail(x + i, n - i), al, be),
                         n - i);
 }
 
+#define EW_UNARY_CASE(OP)                                                   \
+    case OP: ew_unary_loop(OP, n, alpha, beta, x, y); break;
+
 static void SIMD_SUFFIX(seqk_f32_ew_unary)(seqk_elementwise_op op,
-                                           int64_t n, const float *x,
+                                           int64_t n, float alpha,
+                                           float beta, const float *x,
                                            float *y)
 {
     switch (op) {
-    case SEQK_EW_TANH: ew_unary_loop(SEQK_EW_TANH, n, x, y); break;
-    case SEQK_EW_SIGMOID: ew_unary_loop(SEQK_EW_SIGMOID, n, x, y); break;
-    case SEQK_EW_RELU: ew_unary_loop(SEQK_EW_RELU, n, x, y); break;
-    case SEQK_EW_EXP: ew_unary_loop(SEQK_EW_EXP, n, x, y); break;
-    default: ew_unary_loop(SEQK_EW_NEG, n, x, y); break;
+    EW_UNARY_CASE(SEQK_EW_TANH)
+    EW_UNARY_CASE(SEQK_EW_SIGMOID)
+    EW_UNARY_CASE(SEQK_EW_RELU)
+    EW_UNARY_CASE(SEQK_EW_EXP)
+    EW_UNARY_CASE(SEQK_EW_SQRT)
+    EW_UNARY_CASE(SEQK_EW_ABS)
+    EW_UNARY_CASE(SEQK_EW_LOG)
+    EW_UNARY_CASE(SEQK_EW_ERF)
+    EW_UNARY_CASE(SEQK_EW_LEAKY_RELU)
+    EW_UNARY_CASE(SEQK_EW_GELU)
+    EW_UNARY_CASE(SEQK_EW_GELU_TANH)
+    EW_UNARY_CASE(SEQK_EW_HARD_SIGMOID)
+    EW_UNARY_CASE(SEQK_EW_CLIP)
+    default: ew_unary_loop(SEQK_EW_NEG, n, alpha, beta, x, y); break;
     }
 }
 
