@@ -19,6 +19,7 @@ PACKAGES=(
   python3-venv                           # Python package: its test venv
   python3-numpy                          # Python package: arrays in and out
   python3-torch                          # Python tests: compare with PyTorch
+  python3-onnx                           # test models: export + checker (tests/models)
   python3-matplotlib python3-pytest      # seqk.report charts + its test
 )
 
