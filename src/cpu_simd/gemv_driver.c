@@ -7,6 +7,9 @@
  *                             through the ISA's gemv kernel for all M rows
  *                             (the weights are the traffic: M*N*K flops
  *                             over N*K*4 bytes)
+ *   M <= SEQK_SKINNY_MAX_ROWS the same split, through the skinny kernel
+ *                             (register tiles of rows, x read in place,
+ *                             the next panel prefetched)
  *   larger M                  the blocked GEMM (gemm_driver.c) reading the
  *                             same panels instead of packing B per call
  *
@@ -43,8 +46,14 @@ static void gemv_worker(void *arg, int tid, int nthreads)
     seqk__split_range(p->N, nr, tid, nthreads, &j0, &j1);
     for (int64_t j = j0; j < j1; j += nr) {
         const int64_t n = j1 - j < nr ? j1 - j : nr;
-        job->kern->gemv(p->M, n, p->K, p->A, p->lda, job->bp + j * p->K,
-                        p->Y + j, p->ldy, p->alpha);
+        const float *bp = job->bp + j * p->K;
+        if (p->M <= SEQK_GEMV_MAX_ROWS)
+            job->kern->gemv(p->M, n, p->K, p->A, p->lda, bp, p->Y + j,
+                            p->ldy, p->alpha);
+        else /* panels are contiguous: the next one follows this one */
+            job->kern->skinny(p->M, n, p->K, p->A, p->lda, bp, p->Y + j,
+                              p->ldy, p->alpha, 0,
+                              j + nr < j1 ? bp + nr * p->K : NULL);
         if (!C)
             continue;
         /* + beta*C while the slab is hot */
@@ -91,7 +100,8 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         cache->free_fn = cache_free;
     }
 
-    if (p->M > SEQK_GEMV_MAX_ROWS || !kern->gemv)
+    if (!kern->gemv || (p->M > SEQK_GEMV_MAX_ROWS &&
+                        (p->M > SEQK_SKINNY_MAX_ROWS || !kern->skinny)))
         return seqk__cpu_gemm_prepacked_b(ctx, isa, p, cache->data);
 
     gemv_job job = {kern, p, cache->data};
