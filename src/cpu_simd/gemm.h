@@ -88,6 +88,10 @@ typedef struct seqk_gemm_kernels {
 /* ... and up to which, past that, through the skinny kernel; more rows
  * take the blocked GEMM (by measurement: bench/skinny.md). */
 #define SEQK_SKINNY_MAX_ROWS 32
+/* A plain GEMM with at most this many columns (the recurrent shapes: M =
+ * 4H weights rows, N = batch) runs through the skinny kernel with the
+ * roles turned: A's rows read in place, op(B) packed into panels. */
+#define SEQK_SKINNY_MAX_COLS 64
 
 /* The per-ISA tables (gemm_<isa>.c). */
 extern const seqk_gemm_kernels seqk__gemm_kernels__avx2;
@@ -126,6 +130,14 @@ seqk_status seqk__cpu_gemm_prepacked_b(seqk_context *ctx,
  * product, up to SEQK_SKINNY_MAX_ROWS through the skinny kernel, more rows
  * as seqk__cpu_gemm_prepacked_b. */
 seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_gemm_problem *p);
+
+/* Whether a plain GEMM (no b_cache, op(A) = A) takes the skinny path, and
+ * that path (gemv_driver.c): op(B) packed into panels per call, threads
+ * split M, chunks of A's rows against every panel, no A packing. */
+int seqk__cpu_gemm_skinny_n(const seqk_cpu_isa *isa,
+                           const seqk_gemm_problem *p);
+seqk_status seqk__cpu_gemm_skinny(seqk_context *ctx, const seqk_cpu_isa *isa,
                                  const seqk_gemm_problem *p);
 
 /* One-thread GEMM that never touches the pool, for use inside a pool run
