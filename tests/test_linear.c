@@ -2,8 +2,8 @@
  * test_linear.c — the "plans" suite (decode-step plans), part 1: the
  * linear plan (seqk_linear_*) on every available device against a double
  * loop and against seqk_gemm on ref: both weight layouts, with and without
- * bias, rows 1..4 (the matrix-vector path) and more (the GEMM over the
- * prepacked weights) through the same plan, sizes around the vector
+ * bias, rows 1..4 (the matrix-vector path), 5..32 (the skinny kernel) and
+ * more (the GEMM over the prepacked weights) through the same plan, sizes around the vector
  * widths and panel widths, leading dims; bad input.  main() is here; the
  * keyed-attention cases are in test_attn_keys.c.
  */
@@ -37,7 +37,7 @@ START_TEST(linear_matches_naive)
     seqk_context *ctx = tu_context(_i);
     static const int64_t Ks[] = {1, 7, 33, 130};
     static const int64_t Ns[] = {1, 13, 32, 49, 100};
-    static const int64_t Ms[] = {1, 2, 3, 4, 5, 17};
+    static const int64_t Ms[] = {1, 2, 3, 4, 5, 8, 17, 32, 33};
     const int nK = small_only() ? 2 : 4, nN = small_only() ? 3 : 5;
     tu_rng rng;
     for (int ki = 0; ki < nK; ki++)

@@ -69,10 +69,29 @@ typedef struct seqk_gemm_kernels {
                  int64_t ldx, const float *b, float *y, int64_t ldy,
                  float alpha);
     const char *gemv_name; /* "seqk_f32_gemv_4x16__avx2" */
+    /* The small-M product over one prepacked B panel (tmpl/gemm_skinny.c):
+     * x rows read in place, any m >= 1, the panel streamed once per
+     * register tile of rows:
+     *   y[i*ldy + j] = (add ? y[i*ldy + j] : 0)
+     *                  + alpha * sum_{p<k} x[i*ldx + p] * b[p*nr + j]
+     * for i < m, j < n <= nr; k >= 0.  pf: the next panel the caller will
+     * use (prefetched into L2 meanwhile), or NULL.  NULL entry: no skinny
+     * path on this ISA. */
+    void (*skinny)(int64_t m, int64_t n, int64_t k, const float *x,
+                   int64_t ldx, const float *b, float *y, int64_t ldy,
+                   float alpha, int add, const float *pf);
+    const char *skinny_name; /* "seqk_f32_gemm_skinny_6x16__avx2" */
 } seqk_gemm_kernels;
 
 /* Rows up to which a linear plan's GEMM runs as a matrix-vector product. */
 #define SEQK_GEMV_MAX_ROWS 4
+/* ... and up to which, past that, through the skinny kernel; more rows
+ * take the blocked GEMM (by measurement: bench/skinny.md). */
+#define SEQK_SKINNY_MAX_ROWS 32
+/* A plain GEMM with at most this many columns (the recurrent shapes: M =
+ * 4H weights rows, N = batch) runs through the skinny kernel with the
+ * roles turned: A's rows read in place, op(B) packed into panels. */
+#define SEQK_SKINNY_MAX_COLS 64
 
 /* The per-ISA tables (gemm_<isa>.c). */
 extern const seqk_gemm_kernels seqk__gemm_kernels__avx2;
@@ -108,8 +127,17 @@ seqk_status seqk__cpu_gemm_prepacked_b(seqk_context *ctx,
 
 /* A GEMM with p->b_cache (a linear plan, gemv_driver.c): packs op(B) into
  * the slot once, then runs rows 1..SEQK_GEMV_MAX_ROWS as a matrix-vector
- * product, more rows as seqk__cpu_gemm_prepacked_b. */
+ * product, up to SEQK_SKINNY_MAX_ROWS through the skinny kernel, more rows
+ * as seqk__cpu_gemm_prepacked_b. */
 seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_gemm_problem *p);
+
+/* Whether a plain GEMM (no b_cache, op(A) = A) takes the skinny path, and
+ * that path (gemv_driver.c): op(B) packed into panels per call, threads
+ * split M, chunks of A's rows against every panel, no A packing. */
+int seqk__cpu_gemm_skinny_n(const seqk_cpu_isa *isa,
+                           const seqk_gemm_problem *p);
+seqk_status seqk__cpu_gemm_skinny(seqk_context *ctx, const seqk_cpu_isa *isa,
                                  const seqk_gemm_problem *p);
 
 /* One-thread GEMM that never touches the pool, for use inside a pool run

@@ -725,6 +725,8 @@ seqk_status seqk__cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
 {
     if (p->b_cache)
         return seqk__cpu_gemm_cached(ctx, isa, p);
+    if (seqk__cpu_gemm_skinny_n(isa, p))
+        return seqk__cpu_gemm_skinny(ctx, isa, p);
     return seqk__cpu_gemm_ex(ctx, isa, p, NULL, 0);
 }
 

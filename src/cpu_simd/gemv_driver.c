@@ -7,6 +7,9 @@
  *                             through the ISA's gemv kernel for all M rows
  *                             (the weights are the traffic: M*N*K flops
  *                             over N*K*4 bytes)
+ *   M <= SEQK_SKINNY_MAX_ROWS the same split, through the skinny kernel
+ *                             (register tiles of rows, x read in place,
+ *                             the next panel prefetched)
  *   larger M                  the blocked GEMM (gemm_driver.c) reading the
  *                             same panels instead of packing B per call
  *
@@ -43,8 +46,14 @@ static void gemv_worker(void *arg, int tid, int nthreads)
     seqk__split_range(p->N, nr, tid, nthreads, &j0, &j1);
     for (int64_t j = j0; j < j1; j += nr) {
         const int64_t n = j1 - j < nr ? j1 - j : nr;
-        job->kern->gemv(p->M, n, p->K, p->A, p->lda, job->bp + j * p->K,
-                        p->Y + j, p->ldy, p->alpha);
+        const float *bp = job->bp + j * p->K;
+        if (p->M <= SEQK_GEMV_MAX_ROWS)
+            job->kern->gemv(p->M, n, p->K, p->A, p->lda, bp, p->Y + j,
+                            p->ldy, p->alpha);
+        else /* panels are contiguous: the next one follows this one */
+            job->kern->skinny(p->M, n, p->K, p->A, p->lda, bp, p->Y + j,
+                              p->ldy, p->alpha, 0,
+                              j + nr < j1 ? bp + nr * p->K : NULL);
         if (!C)
             continue;
         /* + beta*C while the slab is hot */
@@ -91,7 +100,8 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         cache->free_fn = cache_free;
     }
 
-    if (p->M > SEQK_GEMV_MAX_ROWS || !kern->gemv)
+    if (!kern->gemv || (p->M > SEQK_GEMV_MAX_ROWS &&
+                        (p->M > SEQK_SKINNY_MAX_ROWS || !kern->skinny)))
         return seqk__cpu_gemm_prepacked_b(ctx, isa, p, cache->data);
 
     gemv_job job = {kern, p, cache->data};
@@ -106,5 +116,99 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         seqk__pool_run_tasks(pool, gemv_worker, &job, nthreads);
     else
         gemv_worker(&job, 0, 1);
+    return SEQK_OK;
+}
+
+/* ------------------------------------------------- GEMM with few columns */
+
+/* Rows of A a thread takes at a time: their K columns stay in L2 while
+ * every panel of B passes over them (at least one register tile). */
+#define SKINNY_CHUNK_BYTES (256 * 1024)
+/* K rows of a panel per pass: the panel part stays in L2 while every row
+ * tile of the chunk streams it. */
+#define SKINNY_PANEL_BYTES (256 * 1024)
+
+typedef struct skinny_job {
+    const seqk_gemm_kernels *kern;
+    const seqk_gemm_problem *p;
+    const float *bp;
+    int64_t rows, kb; /* rows per chunk, K rows per panel pass */
+} skinny_job;
+
+static void skinny_worker(void *arg, int tid, int nthreads)
+{
+    const skinny_job *job = arg;
+    const seqk_gemm_problem *p = job->p;
+    const int64_t nr = job->kern->nr, K = p->K;
+    int64_t i0, i1;
+    seqk__split_range(p->M, 1, tid, nthreads, &i0, &i1);
+    for (int64_t i = i0; i < i1; i += job->rows) {
+        const int64_t m = i1 - i < job->rows ? i1 - i : job->rows;
+        const int from_c = p->C && p->beta != 0.0f;
+        if (from_c) /* Y = beta*C first, as the blocked driver does */
+            for (int64_t r = 0; r < m; r++) {
+                float *y = p->Y + (i + r) * p->ldy;
+                const float *c = p->C + (i + r) * p->c_sm;
+                for (int64_t q = 0; q < p->N; q++)
+                    y[q] = p->beta * c[q * p->c_sn];
+            }
+        for (int64_t j = 0; j < p->N; j += nr) {
+            const int64_t n = p->N - j < nr ? p->N - j : nr;
+            for (int64_t k0 = 0; k0 < K; k0 += job->kb) {
+                const int64_t kk = K - k0 < job->kb ? K - k0 : job->kb;
+                job->kern->skinny(m, n, kk, p->A + i * p->lda + k0, p->lda,
+                                  job->bp + j * K + k0 * nr,
+                                  p->Y + i * p->ldy + j, p->ldy, p->alpha,
+                                  from_c || k0 > 0, NULL);
+            }
+        }
+    }
+}
+
+int seqk__cpu_gemm_skinny_n(const seqk_cpu_isa *isa,
+                           const seqk_gemm_problem *p)
+{
+    return isa->gemm->skinny && !p->trans_a && !p->b_cache && p->M > 0 &&
+           p->N > 0 && p->N <= SEQK_SKINNY_MAX_COLS && p->K > 0 &&
+           p->alpha != 0.0f;
+}
+
+seqk_status seqk__cpu_gemm_skinny(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_gemm_problem *p)
+{
+    const seqk_gemm_kernels *kern = isa->gemm;
+    const int64_t floats = seqk__cpu_gemm_packed_b_floats(p->K, p->N,
+                                                          kern->nr);
+    if ((uint64_t)floats > SIZE_MAX / sizeof(float))
+        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                           "GEMM: packed B of %lld x %lld is too large",
+                           (long long)p->K, (long long)p->N);
+    float *bp = seqk__aligned_alloc((size_t)floats * sizeof(float));
+    if (!bp)
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                           "GEMM %lldx%lldx%lld: out of memory for packing "
+                           "buffers",
+                           (long long)p->M, (long long)p->N, (long long)p->K);
+    seqk__cpu_gemm_pack_b(kern, p->K, p->N, p->B, p->trans_b ? 1 : p->ldb,
+                          p->trans_b ? p->ldb : 1, bp);
+
+    skinny_job job = {kern, p, bp, 0, 0};
+    job.rows = SKINNY_CHUNK_BYTES / 4 / p->K;
+    if (job.rows < 16)
+        job.rows = 16;
+    job.kb = SKINNY_PANEL_BYTES / 4 / kern->nr;
+    /* a thread per 16 rows and 1 Mflop at least: waking one costs ~10 us */
+    const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
+    int nthreads = seqk__cpu_threads(ctx);
+    if (nthreads > p->M / 16)
+        nthreads = (int)(p->M / 16);
+    if (nthreads > flops / 1.0e6)
+        nthreads = (int)(flops / 1.0e6);
+    seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
+    if (pool)
+        seqk__pool_run(pool, skinny_worker, &job, nthreads);
+    else
+        skinny_worker(&job, 0, 1);
+    seqk__aligned_free(bp);
     return SEQK_OK;
 }

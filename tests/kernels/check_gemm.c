@@ -11,6 +11,7 @@
  *             c[i*ldc + j] = alpha * sum_p a[p*mr+i] b[p*nr+j]
  *                            + beta * c[i*ldc + j]   (beta 0: c is NaN)
  *   pack_t    dst[p*w + i] = src[i*ld + p] (i < rows), 0 (rows <= i < w)
+ *   gemv, skinny   x rows times one packed panel (check_gemv, check_skinny)
  */
 #include <math.h>
 #include <stdio.h>
@@ -203,6 +204,84 @@ static void check_gemv(const seqk_gemm_kernels *k)
                 }
 }
 
+/* skinny: x rows [m][k] (ldx = k + 3), two packed panels [k][nr] (the
+ * second is only prefetched, when pf is set), y rows [m][n] (ldy = n + 2,
+ * the gap untouched; add = 1 starts from random y), m = 1..33 */
+static void check_skinny(const seqk_gemm_kernels *k)
+{
+    const int nr = k->nr;
+    const int64_t ks[] = {0, 1, 2, 7, 13, 61, 256};
+    int ns[] = {1, 2, 7, nr / 2 + 1, nr - 1, nr};
+    ck_rng r;
+    ck_rng_init(&r, 6);
+    for (int kind = CK_EXACT; kind <= CK_RANDOM; kind++)
+        for (size_t ik = 0; ik < sizeof ks / sizeof ks[0]; ik++)
+            for (int m = 1; m <= 33; m++)
+                for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++) {
+                    const int64_t kk = ks[ik], ldx = kk + 3;
+                    const int n = ns[in], ldy = n + 2;
+                    const int add = (m + (int)in) % 2, pf = m % 3 == 0;
+                    const float alpha = kind == CK_EXACT ? 1.0f : 1.5f;
+                    const size_t nb = (size_t)((kk > 0 ? kk : 1) * nr);
+                    float *x = ck_alloc((size_t)(m * ldx));
+                    float *b = ck_alloc(2 * nb);
+                    float *y = ck_alloc((size_t)(m * ldy));
+                    float *want = ck_alloc((size_t)(m * ldy));
+                    double *tol = calloc((size_t)(m * ldy), sizeof *tol);
+                    ck_fill(&r, x, (size_t)(m * ldx), (ck_kind)kind);
+                    ck_fill(&r, b, 2 * nb, (ck_kind)kind);
+                    ck_fill(&r, y, (size_t)(m * ldy), (ck_kind)kind);
+                    memcpy(want, y, sizeof(float) * (size_t)(m * ldy));
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++) {
+                            double s = 0, mag = 0;
+                            for (int64_t p = 0; p < kk; p++) {
+                                const double t =
+                                    (double)x[i * ldx + p] * b[p * nr + j];
+                                s += t;
+                                mag += fabs(t);
+                            }
+                            const double y0 = add ? y[i * ldy + j] : 0.0;
+                            want[i * ldy + j] = (float)(y0 + alpha * s);
+                            tol[i * ldy + j] =
+                                kind == CK_EXACT
+                                    ? 0.0
+                                    : CK_EPS * (2 * fabs(y0 + alpha * s) +
+                                                fabs(y0) +
+                                                (double)(kk + 2) * alpha * mag);
+                        }
+                    k->skinny(m, n, kk, x, ldx, b, y, ldy, alpha, add,
+                              pf ? b + nb : NULL);
+                    char shape[96];
+                    snprintf(shape, sizeof shape,
+                             "%s m=%d n=%d k=%lld add=%d pf=%d",
+                             ck_kind_names[kind], m, n, (long long)kk, add,
+                             pf);
+                    ck_compare("y", shape, y, want, tol, (size_t)(m * ldy));
+                    ck_guards(y, "y");
+                    ck_free(x);
+                    ck_free(b);
+                    ck_free(y);
+                    ck_free(want);
+                    free(tol);
+                    if (ck_failed())
+                        return;
+                }
+}
+
+typedef struct skinny_bench {
+    const seqk_gemm_kernels *k;
+    int64_t m, kk;
+    float *x, *b, *y;
+} skinny_bench;
+
+static void run_skinny(void *p)
+{
+    skinny_bench *u = p;
+    u->k->skinny(u->m, u->k->nr, u->kk, u->x, u->kk, u->b, u->y, u->k->nr,
+                 1.0f, 0, NULL);
+}
+
 typedef struct gemv_bench {
     const seqk_gemm_kernels *k;
     int64_t kk;
@@ -267,6 +346,26 @@ void check_gemm(const seqk_cpu_isa *isa)
             ck_free(u.b);
             ck_free(u.y);
         }
+        ck_done();
+    }
+    if (k->skinny && ck_want("gemm.skinny")) {
+        check_skinny(k);
+        if (ck_bench_on())
+            for (int64_t m = 8; m <= 16; m += 8) {
+                /* one panel of 512 rows (L1/L2), as a decode step's
+                 * linear layer reads it */
+                skinny_bench u = {k, m, 512, ck_alloc((size_t)(m * 512)),
+                                  ck_alloc((size_t)(512 * k->nr)),
+                                  ck_alloc((size_t)(m * k->nr))};
+                ck_fill(&r, u.x, (size_t)(m * 512), CK_RANDOM);
+                ck_fill(&r, u.b, (size_t)(512 * k->nr), CK_RANDOM);
+                snprintf(shape, sizeof shape, "%lldx%d k=512", (long long)m,
+                         k->nr);
+                ck_bench(shape, run_skinny, &u, 2.0 * m * k->nr * 512, 0);
+                ck_free(u.x);
+                ck_free(u.b);
+                ck_free(u.y);
+            }
         ck_done();
     }
     if (k->pack_t && ck_want("gemm.pack_t")) {

@@ -25,6 +25,8 @@
 #define GEMM_NV 2
 #include "cpu_simd/tmpl/gemm_accumulate.c"
 #include "cpu_simd/tmpl/gemv.c"
+#define SKINNY_MR 6
+#include "cpu_simd/tmpl/gemm_skinny.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -145,4 +147,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx2 = {
     .pack_t = seqk_f32_gemm_pack_t__avx2,
     .gemv = seqk_f32_gemv__avx2,
     .gemv_name = "seqk_f32_gemv_4x16__avx2",
+    .skinny = seqk_f32_gemm_skinny__avx2,
+    .skinny_name = "seqk_f32_gemm_skinny_6x16__avx2",
 };

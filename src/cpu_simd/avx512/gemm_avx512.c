@@ -27,6 +27,8 @@
 #define GEMM_NV 2
 #include "cpu_simd/tmpl/gemm_accumulate.c"
 #include "cpu_simd/tmpl/gemv.c"
+#define SKINNY_MR 14
+#include "cpu_simd/tmpl/gemm_skinny.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -145,4 +147,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx512 = {
     .pack_t = seqk_f32_gemm_pack_t__avx512,
     .gemv = seqk_f32_gemv__avx512,
     .gemv_name = "seqk_f32_gemv_4x32__avx512",
+    .skinny = seqk_f32_gemm_skinny__avx512,
+    .skinny_name = "seqk_f32_gemm_skinny_14x32__avx512",
 };

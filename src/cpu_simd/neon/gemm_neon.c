@@ -24,6 +24,8 @@
 #define GEMM_NV 3
 #include "cpu_simd/tmpl/gemm_accumulate.c"
 #include "cpu_simd/tmpl/gemv.c"
+#define SKINNY_MR 8
+#include "cpu_simd/tmpl/gemm_skinny.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -111,4 +113,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__neon = {
     .pack_t = seqk_f32_gemm_pack_t__neon,
     .gemv = seqk_f32_gemv__neon,
     .gemv_name = "seqk_f32_gemv_4x12__neon",
+    .skinny = seqk_f32_gemm_skinny__neon,
+    .skinny_name = "seqk_f32_gemm_skinny_8x12__neon",
 };
