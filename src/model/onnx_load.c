@@ -71,6 +71,24 @@ static int scope_add(mdl_graph *g, scope *s, const char *name)
     return id;
 }
 
+/* A value `name` declared ahead (build_graph) and not produced yet, or a
+ * new one: node outputs may be read by nodes listed before them (the
+ * sort then finds the order, or the cycle). */
+static int scope_output(mdl_graph *g, scope *s, const char *name)
+{
+    int id = -1;
+    if (s) {
+        for (int i = s->n - 1; i >= 0 && id < 0; i--)
+            if (strcmp(s->names[i], name) == 0)
+                id = s->ids[i];
+    } else {
+        id = mdl_graph_find(g, name);
+    }
+    if (id >= 0 && g->values[id].producer == -2)
+        return id;
+    return scope_add(g, s, name);
+}
+
 static void scope_free(scope *s)
 {
     free(s->names);
@@ -493,7 +511,7 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
         if (st != SEQK_OK)
             return node_error(np, m->opset, st, err);
         int id = np->output[0] && *np->output[0]
-                     ? scope_add(g, sc, np->output[0]) : -1;
+                     ? scope_output(g, sc, np->output[0]) : -1;
         if (id < 0) {
             mdl_host_free(h);
             return node_error(np, m->opset, SEQK_ERR_OUT_OF_MEMORY,
@@ -587,7 +605,7 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
         nd->out[k] = -1;
         if (!nm || !*nm)
             continue;
-        int id = scope_add(g, sc, nm);
+        int id = scope_output(g, sc, nm);
         if (id < 0)
             return node_error(np, m->opset, SEQK_ERR_OUT_OF_MEMORY,
                               "too many values");
@@ -658,6 +676,18 @@ static seqk_status build_graph(seqk_model *m, const Onnx__GraphProto *gp,
         return seqk__error(NULL, SEQK_ERR_FORMAT,
                            "model: an If branch has inputs");
     }
+    /* declare every node output first (producer -2: not yet made) */
+    for (size_t i = 0; i < gp->n_node; i++)
+        for (size_t k = 0; k < gp->node[i]->n_output; k++) {
+            const char *nm = gp->node[i]->output[k];
+            if (!nm || !*nm || scope_find(g, sc, nm) >= 0)
+                continue;
+            int id = scope_add(g, sc, nm);
+            if (id < 0)
+                return seqk__error(NULL, SEQK_ERR_OUT_OF_MEMORY,
+                                   "model: too many values");
+            g->values[id].producer = -2;
+        }
     for (size_t i = 0; i < gp->n_node; i++) {
         st = add_node(m, gp->node[i], sc, base_dir, depth);
         if (st != SEQK_OK)
@@ -734,6 +764,9 @@ seqk_status mdl_load(seqk_model *m, const uint8_t *data, size_t size,
         return st;
     if (m->g.n_outputs == 0)
         return seqk__error(NULL, SEQK_ERR_FORMAT, "model: no graph outputs");
+    for (int v = 0; v < m->g.n_values; v++)
+        if (m->g.values[v].producer == -2)
+            m->g.values[v].producer = -1; /* declared, never produced */
     return mdl_graph_sort(&m->g);
 }
 
