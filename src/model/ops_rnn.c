@@ -122,13 +122,6 @@ static seqk_status rnn_infer(const mdl_node *n, const mdl_info *in,
         snprintf(err, MDL_ERR_LEN, "X and R must be 3-D");
         return SEQK_ERR_SHAPE;
     }
-    for (int k = IN_W; k <= IN_P; k++)
-        if (k != IN_SEQ && k != IN_H0 && k != IN_C0 && k < n->n_in &&
-            in[k].dtype && !in[k].cval) {
-            snprintf(err, MDL_ERR_LEN, "weight input %d must be a constant "
-                     "(an initializer)", k);
-            return SEQK_ERR_UNSUPPORTED;
-        }
     H = a->hidden >= 0 ? a->hidden : in[IN_R].dims[2];
     int64_t T = in[IN_X].dims[a->desc.layout ? 1 : 0];
     int64_t B = in[IN_X].dims[a->desc.layout ? 0 : 1];
@@ -147,7 +140,28 @@ static seqk_status rnn_infer(const mdl_node *n, const mdl_info *in,
     return SEQK_OK;
 }
 
-static void rnn_free(void *s) { seqk_rnn_destroy(s); }
+/* Weights that are constants are set once; weights that are graph inputs
+ * (ONNX node tests do that) are set again at every run. */
+typedef struct rnn_state {
+    seqk_rnn *rnn;
+    int per_run;
+} rnn_state;
+
+static void rnn_free(void *s)
+{
+    rnn_state *r = s;
+    if (r)
+        seqk_rnn_destroy(r->rnn);
+    free(r);
+}
+
+static seqk_status set_weights(seqk_rnn *rnn, int n_in,
+                               const seqk_tensor *const *t)
+{
+    return seqk_rnn_set_weights(rnn, 0, SEQK_WEIGHTS_ONNX, t[IN_W], t[IN_R],
+                                n_in > IN_B ? t[IN_B] : NULL,
+                                n_in > IN_P ? t[IN_P] : NULL);
+}
 
 static seqk_status rnn_prepare(seqk_context *ctx, const mdl_node *n,
                                const mdl_info *in, const mdl_info *out,
@@ -164,14 +178,24 @@ static seqk_status rnn_prepare(seqk_context *ctx, const mdl_node *n,
     d.hidden_size = a->hidden >= 0 ? a->hidden : in[IN_R].dims[2];
     if ((st = seqk_rnn_create(ctx, &d, &rnn)))
         return st;
-    st = seqk_rnn_set_weights(rnn, 0, SEQK_WEIGHTS_ONNX, tin[IN_W], tin[IN_R],
-                              n->n_in > IN_B ? tin[IN_B] : NULL,
-                              n->n_in > IN_P ? tin[IN_P] : NULL);
-    if (st) {
+    rnn_state *rs = calloc(1, sizeof *rs);
+    if (!rs) {
         seqk_rnn_destroy(rnn);
+        return SEQK_ERR_OUT_OF_MEMORY;
+    }
+    rs->rnn = rnn;
+    for (int k = IN_W; k < n->n_in && k <= IN_P; k++)
+        if ((k == IN_W || k == IN_R || k == IN_B || k == IN_P) &&
+            in[k].dtype && !in[k].cval)
+            rs->per_run = 1;
+    st = rs->per_run ? SEQK_OK
+                     : set_weights(rnn, n->n_in,
+                                   (const seqk_tensor *const *)tin);
+    if (st) {
+        rnn_free(rs);
         return st;
     }
-    *state = rnn;
+    *state = rs;
     *free_state = rnn_free;
     return SEQK_OK;
 }
@@ -179,7 +203,11 @@ static seqk_status rnn_prepare(seqk_context *ctx, const mdl_node *n,
 static seqk_status rnn_run(const mdl_run_args *a)
 {
     int n = a->node->n_in, m = a->node->n_out;
-    return seqk_rnn_forward(a->state, a->in[IN_X],
+    const rnn_state *rs = a->state;
+    seqk_status st;
+    if (rs->per_run && (st = set_weights(rs->rnn, n, a->in)))
+        return st;
+    return seqk_rnn_forward(rs->rnn, a->in[IN_X],
                             n > IN_SEQ ? a->in[IN_SEQ] : NULL,
                             n > IN_H0 ? a->in[IN_H0] : NULL,
                             n > IN_C0 ? a->in[IN_C0] : NULL,
