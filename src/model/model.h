@@ -169,6 +169,7 @@ typedef struct mdl_gemm_attrs {
 } mdl_gemm_attrs;
 
 const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad);
+int mdl_op_min_inputs(const mdl_op *op);
 /* Every row, NULL-terminated (for `seqk info` and the README table). */
 const mdl_op *const *mdl_op_table(void);
 /* Rows in ops_rnn.c, host_ops.c */

@@ -596,6 +596,12 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
             return node_error(np, m->opset, SEQK_ERR_FORMAT, err);
         }
     }
+    for (int k = 0; k < mdl_op_min_inputs(op); k++)
+        if (k >= nd->n_in || nd->in[k] < 0) {
+            snprintf(err, sizeof err, "input %d is missing (%s needs %d)", k,
+                     op->name, mdl_op_min_inputs(op));
+            return node_error(np, m->opset, SEQK_ERR_FORMAT, err);
+        }
     for (int k = 0; k < n_extra; k++)
         nd->in[nd->n_in++] = k < n_extra / 2 ? then_out[k]
                                              : else_out[k - n_extra / 2];

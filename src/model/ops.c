@@ -959,6 +959,21 @@ static const mdl_op *const rows[] = {
 
 const mdl_op *const *mdl_op_table(void) { return rows; }
 
+/* Inputs a node of the op must have (present, not ""): the shape and run
+ * functions read them without checking. */
+int mdl_op_min_inputs(const mdl_op *op)
+{
+    static const struct { const char *name; int n; } mins[] = {
+        {"MatMul", 2}, {"Gemm", 2}, {"Add", 2}, {"Sub", 2}, {"Mul", 2},
+        {"Div", 2}, {"Gather", 2}, {"Equal", 2}, {"Where", 3},
+        {"Range", 3}, {"Slice", 3}, {"Reshape", 2}, {"LSTM", 3},
+        {"GRU", 3}, {"RNN", 3}, {"Attention", 3}, {"If", 1}};
+    for (size_t i = 0; i < sizeof mins / sizeof *mins; i++)
+        if (!strcmp(op->name, mins[i].name))
+            return mins[i].n;
+    return 1;
+}
+
 const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad)
 {
     *opset_bad = 0;
