@@ -421,6 +421,11 @@ static seqk_status value_info(mdl_graph *g, int id,
                      vi->name, tt->shape->n_dim, SEQK_MAX_DIMS);
             return SEQK_ERR_SHAPE;
         }
+        /* an output listed twice is described twice: drop the old names */
+        for (int i = 0; i < SEQK_MAX_DIMS; i++) {
+            free(v->dim_names[i]);
+            v->dim_names[i] = NULL;
+        }
         v->ndim = (int)tt->shape->n_dim;
         for (int i = 0; i < v->ndim; i++) {
             const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
