@@ -522,8 +522,10 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
             return node_error(np, m->opset, SEQK_ERR_OUT_OF_MEMORY,
                               "out of memory, or no output name");
         }
+        mdl_host_free(g->values[id].data);
         g->values[id].data = h;
         g->values[id].dtype = h->dtype;
+        g->values[id].producer = -1; /* made: a repeated name is a new value */
         return SEQK_OK;
     }
     if (!strcmp(type, "Loop") || !strcmp(type, "Scan"))
