@@ -847,6 +847,95 @@ SEQK_API seqk_status seqk_linear_forward(seqk_linear *lin,
                                          const seqk_tensor *X,
                                          seqk_tensor *Y);
 
+/* ------------------------------------------------------------- models */
+
+/* Whole ONNX models (README "Run an ONNX model").  A model is loaded once
+ * (ONNX opsets 7..23, default domain); each distinct set of input shapes
+ * gets a plan, made on first use and cached: shapes, constant folding,
+ * dead-node removal, fusions, prepacked weights, buffers reused by
+ * liveness.  Every node runs a library op on the model's context, so a
+ * model runs on every device; on OpenCL the plan stays on the device.
+ * Built without protobuf-c (meson -Donnx=disabled), load returns
+ * SEQK_ERR_UNSUPPORTED.  Load errors are in seqk_last_error(NULL); errors
+ * of a loaded model in seqk_last_error(seqk_model_context(m)).  Each names
+ * the node, its op and opset and what is missing. */
+typedef struct seqk_model seqk_model;
+
+typedef struct seqk_model_options {
+    size_t struct_size;      /* sizeof(seqk_model_options) */
+    /* The context the model runs on (retained; the caller may destroy its
+     * own reference).  NULL: the model makes its own from device and
+     * threads. */
+    seqk_context *context;
+    const char *device;      /* NULL: $SEQK_DEVICE, else "auto" */
+    int threads;             /* 0: $SEQK_NUM_THREADS, else the default */
+    /* The graph outputs to compute (NULL: all); nodes that feed none of
+     * them are dropped. */
+    int n_outputs;
+    const char *const *outputs;
+    /* Folder external data is read from when loading from bytes (NULL:
+     * external data is refused).  Ignored by seqk_model_load, which uses
+     * the model file's folder. */
+    const char *base_dir;
+} seqk_model_options;
+
+SEQK_API void seqk_model_options_init(seqk_model_options *opts);
+/* opts may be NULL (all defaults). */
+SEQK_API seqk_status seqk_model_load(const char *path,
+                                     const seqk_model_options *opts,
+                                     seqk_model **model);
+SEQK_API seqk_status seqk_model_load_bytes(const void *data, size_t size,
+                                           const seqk_model_options *opts,
+                                           seqk_model **model);
+SEQK_API seqk_status seqk_model_destroy(seqk_model *model); /* NULL ignored */
+/* The context inputs must be made on (and outputs live on). */
+SEQK_API seqk_context *seqk_model_context(const seqk_model *model);
+
+/* A graph input or output as the model declares it.  dims[i] is -1 for a
+ * symbolic or unknown dimension; dim_names[i] is then its name (or NULL).
+ * Strings stay valid while the model lives. */
+typedef struct seqk_model_io {
+    size_t struct_size;      /* sizeof(seqk_model_io) */
+    const char *name;
+    seqk_dtype dtype;
+    int ndim;                /* -1: rank unknown */
+    int64_t dims[SEQK_MAX_DIMS];
+    const char *dim_names[SEQK_MAX_DIMS];
+} seqk_model_io;
+
+SEQK_API int seqk_model_input_count(const seqk_model *model);
+SEQK_API int seqk_model_output_count(const seqk_model *model);
+SEQK_API seqk_status seqk_model_input_info(const seqk_model *model, int i,
+                                           seqk_model_io *info);
+SEQK_API seqk_status seqk_model_output_info(const seqk_model *model, int i,
+                                            seqk_model_io *info);
+
+/* Runs the model.  inputs[i] (on the model's context, the dtype the model
+ * declares) feeds the input named in_names[i] (in_names NULL: the model's
+ * inputs in order; every input must be given).  outputs[i] receives the
+ * output named out_names[i] (NULL: the outputs in order, n_out <= count):
+ * a tensor OWNED BY THE MODEL, with its own dtype, valid until the next
+ * run or prepare of the model or its destruction; read it, never destroy
+ * it.  Running again with the same input shapes allocates nothing. */
+SEQK_API seqk_status seqk_model_run(seqk_model *model, int n_in,
+                                    const char *const *in_names,
+                                    const seqk_tensor *const *inputs,
+                                    int n_out, const char *const *out_names,
+                                    seqk_tensor **outputs);
+/* Makes (or finds) the plan for these input shapes without running it:
+ * ndims[i], dims[i] of the input named in_names[i] (NULL: in order). */
+SEQK_API seqk_status seqk_model_prepare(seqk_model *model, int n_in,
+                                        const char *const *in_names,
+                                        const int *ndims,
+                                        const int64_t *const *dims);
+/* Text describing the last plan prepared or run (one line per step: the
+ * nodes, what they became after fusion, the kernel and device; then the
+ * fusions and buffer totals), or the loaded graph when there is no plan
+ * yet.  Like snprintf: writes at most len bytes (terminated when len > 0)
+ * and returns the length of the whole text. */
+SEQK_API size_t seqk_model_describe(seqk_model *model, char *buf,
+                                    size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,7 +23,7 @@ case "$mode" in
   *) echo "usage: $0 replay | run SECONDS [target...]" >&2; exit 2 ;;
 esac
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_npy fuzz_tune_db fuzz_bench_desc fuzz_run fuzz_kernel_cache)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_npy fuzz_tune_db fuzz_bench_desc fuzz_run fuzz_kernel_cache fuzz_onnx_load)
 
 build=${FUZZ_BUILD:-build-fuzz}
 cc=${FUZZ_CC:-}

@@ -110,6 +110,8 @@ static void print_cpu(void)
 int seqk_cmd_info(int argc, char **argv)
 {
     const char *only = NULL;
+    if (argc >= 2 && seqk_is_model_path(argv[1]))
+        return seqk_cmd_model_info(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);

@@ -758,6 +758,8 @@ static int parse_args(int argc, char **argv, run_state *st)
 
 int seqk_cmd_run(int argc, char **argv)
 {
+    if (argc >= 2 && seqk_is_model_path(argv[1]))
+        return seqk_cmd_model_run(argc, argv);
     run_state st;
     memset(&st, 0, sizeof st);
     int rc = parse_args(argc, argv, &st);

@@ -8,5 +8,9 @@
 int seqk_cmd_info(int argc, char **argv);
 int seqk_cmd_run(int argc, char **argv);
 int seqk_cmd_bench(int argc, char **argv);
+/* cmd_model.c: `seqk run/info model.onnx` (argv[1] ends in .onnx) */
+int seqk_is_model_path(const char *arg);
+int seqk_cmd_model_run(int argc, char **argv);
+int seqk_cmd_model_info(int argc, char **argv);
 
 #endif

@@ -1,0 +1,263 @@
+/*
+ * model.h — the ONNX model runner's insides: the graph IR the loader
+ * builds, the op table the planner reads, and the plan the executor runs.
+ *
+ *   load  (onnx_load.c)  ModelProto -> graph: values (dtype, declared dims,
+ *                        constant data) and nodes (op row, parsed attrs);
+ *                        If branches inlined, one node per If selecting
+ *   graph (graph.c)      name table, topological order, cycle check
+ *   plan  (plan.c)       per input-shape set: shapes, constant folding on
+ *                        the host, dead nodes, fusions, liveness -> buffers
+ *   exec  (plan_exec.c)  tensors over the buffers, one library op per step
+ *   ops   (ops*.c)       the op table: one row per ONNX op
+ *
+ * Values are numbered; node inputs/outputs are value ids (-1 = absent).
+ */
+#ifndef SEQK_MODEL_MODEL_H
+#define SEQK_MODEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/internal.h"
+#include "seqk.h"
+
+/* Size caps (README "Run an ONNX model": limits). */
+#define MDL_MAX_FILE_BYTES ((size_t)2 << 30)   /* protobuf's own limit */
+#define MDL_MAX_NODES 200000
+#define MDL_MAX_VALUES 800000
+#define MDL_MAX_NODE_IO 64                     /* inputs or outputs of a node */
+#define MDL_MAX_IF_DEPTH 8
+#define MDL_MAX_FOLD_BYTES ((size_t)256 << 20) /* one folded constant */
+#define MDL_MAX_PLANS 16                       /* cached shape sets */
+#define MDL_OPSET_MIN 7
+#define MDL_OPSET_MAX 23
+
+/* A host tensor: initializers, Constant values, folded results. */
+typedef struct mdl_host {
+    seqk_dtype dtype;
+    int ndim;
+    int64_t dims[SEQK_MAX_DIMS];
+    int64_t numel;
+    size_t bytes;
+    void *data;               /* malloc'd, never NULL (even when empty) */
+} mdl_host;
+
+mdl_host *mdl_host_new(seqk_dtype dtype, int ndim, const int64_t *dims);
+void mdl_host_free(mdl_host *h);
+/* Element i as int64 (i32/i64/bool) or as double (any dtype). */
+int64_t mdl_host_i64(const mdl_host *h, int64_t i);
+double mdl_host_f64(const mdl_host *h, int64_t i);
+
+typedef struct mdl_value {
+    char *name;
+    seqk_dtype dtype;         /* 0 when not declared */
+    int ndim;                 /* -1 when not declared */
+    int64_t dims[SEQK_MAX_DIMS];      /* -1: symbolic or unknown */
+    char *dim_names[SEQK_MAX_DIMS];   /* symbolic names (or NULL) */
+    mdl_host *data;           /* initializer or Constant: known at load */
+    int producer;             /* node id, -1 for inputs and initializers */
+    int is_input, is_output;
+} mdl_value;
+
+struct mdl_op;
+
+typedef struct mdl_node {
+    char *name;               /* the node's name, or "#<index>" */
+    const struct mdl_op *op;
+    int opset;
+    int n_in, n_out;
+    int in[MDL_MAX_NODE_IO], out[MDL_MAX_NODE_IO];
+    void *attrs;              /* the op's parsed attributes (malloc'd) */
+} mdl_node;
+
+typedef struct mdl_graph {
+    mdl_value *values;
+    int n_values, cap_values;
+    mdl_node *nodes;
+    int n_nodes, cap_nodes;
+    int *order;               /* topological order of the nodes */
+    int *inputs, n_inputs;    /* graph inputs that are not initializers */
+    int *outputs, n_outputs;
+    /* name -> value id (open addressing; graph.c) */
+    int *table;
+    size_t table_cap;
+} mdl_graph;
+
+int mdl_graph_find(const mdl_graph *g, const char *name);
+/* A new value (name copied); -1 out of memory.  Names may repeat (If
+ * branches are renamed by the loader, so they do not). */
+int mdl_graph_add_value(mdl_graph *g, const char *name);
+seqk_status mdl_graph_add_node(mdl_graph *g, mdl_node **node);
+/* Topological order into g->order; SEQK_ERR_FORMAT naming a node of a
+ * cycle. */
+seqk_status mdl_graph_sort(mdl_graph *g);
+void mdl_graph_free(mdl_graph *g);
+
+/* ---- plans */
+
+/* What the planner knows of a value for one input-shape set. */
+typedef struct mdl_info {
+    seqk_dtype dtype;
+    int ndim;
+    int64_t dims[SEQK_MAX_DIMS];
+    const mdl_host *cval;     /* the value, when known at plan time */
+} mdl_info;
+
+struct mdl_plan;
+
+/* A step: one node (or a fused group) and the tensors it runs on. */
+typedef struct mdl_step {
+    int node;                 /* the node the step runs */
+    int fused;                /* a second node folded into it (-1) */
+    const char *kind;         /* what it became: "matmul", "linear", ... */
+    int n_in, n_out;
+    int in[MDL_MAX_NODE_IO], out[MDL_MAX_NODE_IO];   /* value ids */
+    void *state;              /* the op's plan objects (rnn, linear) */
+    void (*free_state)(void *state);
+    int views;                /* a view: no kernel runs */
+    int linear;               /* fused into a seqk_linear plan: in[0] X,
+                                 in[1] W, in[2] b (or -1); layout */
+    seqk_linear_layout layout;
+    int is_if;                /* If chosen at run time: in[0] cond, then
+                                 outputs, else outputs */
+} mdl_step;
+
+/* Op rows: one per ONNX op type.  parse reads the node's attributes into
+ * node->attrs; infer gives output dtypes/dims (and may use inputs' cval);
+ * prepare makes the step's plan objects (may be NULL); run executes it
+ * on the plan's tensors.  A row with kind MDL_OP_VIEW runs nothing: its
+ * output 0 is a view of input 0.  MDL_OP_HOST rows only fold (all inputs
+ * must be known at plan time).  fold, when set, computes the outputs on
+ * the host; otherwise constant inputs are run through `run` on a host
+ * (ref) context. */
+enum { MDL_OP_KERNEL = 0, MDL_OP_VIEW, MDL_OP_HOST, MDL_OP_IF };
+
+typedef struct mdl_run_args {
+    seqk_context *ctx;
+    const mdl_node *node;
+    void *state;
+    const seqk_tensor *const *in;  /* NULL for absent inputs */
+    seqk_tensor *const *out;       /* NULL for unused outputs */
+} mdl_run_args;
+
+typedef struct mdl_op {
+    const char *name;
+    int opset_min, opset_max;
+    int kind;
+    const char *core_op;      /* the library op's name ("gemm"), or NULL */
+    seqk_status (*parse)(mdl_node *n, const void *proto, char *err);
+    seqk_status (*infer)(const mdl_node *n, const mdl_info *in,
+                         mdl_info *out, char *err);
+    seqk_status (*prepare)(seqk_context *ctx, const mdl_node *n,
+                           const mdl_info *in, const mdl_info *out,
+                           seqk_tensor *const *tin, seqk_tensor *const *tout,
+                           void **state, void (**free_state)(void *),
+                           char *err);
+    seqk_status (*run)(const mdl_run_args *a);
+    seqk_status (*fold)(const mdl_node *n, const mdl_info *in,
+                        mdl_host **out, char *err);
+} mdl_op;
+
+#define MDL_ERR_LEN 256
+
+/* Gemm's attributes (ops.c parses them; plan.c's fusion reads them). */
+typedef struct mdl_gemm_attrs {
+    int64_t trans_a, trans_b;
+    float alpha, beta;
+} mdl_gemm_attrs;
+
+const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad);
+int mdl_op_min_inputs(const mdl_op *op);
+/* Every row, NULL-terminated (for `seqk info` and the README table). */
+const mdl_op *const *mdl_op_table(void);
+/* Rows in ops_rnn.c, host_ops.c */
+extern const mdl_op mdl_op_lstm, mdl_op_gru, mdl_op_rnn;
+extern const mdl_op mdl_op_shape, mdl_op_constant_of_shape, mdl_op_cast,
+    mdl_op_range, mdl_op_host_slice, mdl_op_equal_host, mdl_op_where_host,
+    mdl_op_size;
+
+/* Attribute helpers over Onnx__NodeProto (ops.c); absent keeps *v. */
+seqk_status mdl_attr_int(const void *proto, const char *name, int64_t *v,
+                         char *err);
+seqk_status mdl_attr_float(const void *proto, const char *name, float *v,
+                           char *err);
+seqk_status mdl_attr_string(const void *proto, const char *name,
+                            char *buf, size_t len, char *err);
+/* ints / floats lists: *n = count (0 when absent); pointers stay valid
+ * while the model lives. */
+seqk_status mdl_attr_ints(const void *proto, const char *name,
+                          const int64_t **v, size_t *n, char *err);
+seqk_status mdl_attr_floats(const void *proto, const char *name,
+                            const float **v, size_t *n, char *err);
+seqk_status mdl_attr_strings(const void *proto, const char *name,
+                             char ***v, size_t *n, char *err);
+/* Whether the node has an attribute `name`. */
+int mdl_attr_has(const void *proto, const char *name);
+
+/* Shape helpers (ops.c). */
+seqk_status mdl_broadcast(const mdl_info *a, const mdl_info *b,
+                          mdl_info *out, char *err);
+int mdl_axis(int64_t axis, int ndim, int *out); /* 0 ok, -1 out of range */
+const char *mdl_dtype_name(seqk_dtype t);
+
+typedef struct mdl_plan {
+    int n_inputs;
+    int in_ndim[64];
+    int64_t in_dims[64][SEQK_MAX_DIMS];
+    mdl_info *info;           /* per value */
+    mdl_host **folded;        /* per value: owned folded constants */
+    seqk_tensor **t;          /* per value: its tensor (view over a buffer,
+                                 an uploaded constant, or NULL) */
+    unsigned char *needed;    /* per value */
+    mdl_step *steps;
+    int n_steps;
+    seqk_tensor **buffers;    /* owners; every value tensor views one */
+    int n_buffers;
+    size_t buffer_bytes, const_bytes;
+    int n_fusions;
+    char *text;               /* what seqk_model_describe prints */
+    size_t text_len, text_cap;
+    unsigned char *own;       /* per value: t[v] is the plan's to destroy */
+    uint64_t last_use;        /* LRU stamp */
+} mdl_plan;
+
+struct seqk_model {
+    seqk_context *ctx;
+    seqk_context *host;       /* a ref context for folding (on demand) */
+    void *proto;              /* Onnx__ModelProto (kept: nodes point in) */
+    mdl_graph g;
+    int opset;
+    int *keep, n_keep;        /* the outputs to compute (value ids) */
+    mdl_plan *plans[MDL_MAX_PLANS];
+    int n_plans;
+    mdl_plan *last;
+    uint64_t clock;
+    /* uploaded initializers: per value, shared by every plan */
+    seqk_tensor **uploads;
+    size_t n_allocs;          /* tensors created since load (tests) */
+    char **strings;           /* names given out by io queries */
+};
+
+/* plan.c */
+void mdl_text_add(mdl_plan *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+seqk_status mdl_plan_get(seqk_model *m, const int *ndims,
+                         const int64_t (*dims)[SEQK_MAX_DIMS],
+                         mdl_plan **plan);
+void mdl_plan_free(seqk_model *m, mdl_plan *p);
+/* plan_exec.c */
+seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p);
+seqk_status mdl_plan_run(seqk_model *m, mdl_plan *p,
+                         const seqk_tensor *const *inputs);
+size_t mdl_describe(seqk_model *m, char *buf, size_t len);
+/* onnx_load.c */
+seqk_status mdl_load(seqk_model *m, const uint8_t *data, size_t size,
+                     const char *base_dir);
+void mdl_unload(seqk_model *m);
+
+/* Tests: tensors the model has created since it was loaded. */
+size_t seqk__model_alloc_count(const seqk_model *m);
+
+#endif /* SEQK_MODEL_MODEL_H */
