@@ -39,8 +39,12 @@ static void check_layout(seqk_context *ctx, seqk_context *rctx,
         if (src(arg, xn, xd, yi, xi))
             memcpy(want + f * es,
                    (char *)x + oo_ravel(xn, xd, xi) * (int64_t)es, es);
-        else
+        else if (pad) /* only Pad's constant mode has positions without a
+                       * source; the others never get here */
             memcpy(want + f * es, pad, es);
+        else
+            ck_abort_msg("%s: output %lld has no source", what,
+                         (long long)f);
     }
     seqk_context *cs[2] = {ctx, rctx};
     for (int c = 0; c < 2; c++) {
