@@ -3,7 +3,7 @@
  * ref device with every symbolic or unknown dim set to 2 (inputs of more
  * than 4096 elements are skipped: the planner would rightly allocate
  * them).  Any status is fine; a crash, leak or sanitizer report is not.
- * Seeds: tests/models/tiny/*.onnx (tests/fuzz/corpus/fuzz_onnx_load/).
+ * Seeds: the tests/models/tiny models (tests/fuzz/corpus/fuzz_onnx_load/).
  */
 #include <stddef.h>
 #include <stdint.h>
