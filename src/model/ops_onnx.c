@@ -1,8 +1,8 @@
 /*
  * ops_onnx.c — op rows of the library's "ONNX ops" (include/seqk.h):
  * Transpose, Expand, Tile, Pad, Split, ReduceSum/Mean/Max,
- * LayerNormalization, Conv (1-D) and the element-wise ops added with them
- * (Pow, Sqrt, ..., comparisons, And/Or/Not).  Inputs that ONNX gives as
+ * LayerNormalization, Conv (1-D); the element-wise ops added with them
+ * are in ops_onnx_ew.c.  Inputs that ONNX gives as
  * tensors but that decide shapes (Expand's shape, Tile's repeats, Pad's
  * pads, Split's split, Reduce's axes, Clip's min/max) must be known at
  * plan time; prepare copies them into the step's state, so run reads no
@@ -15,8 +15,8 @@
 
 #include "model/model.h"
 
-static seqk_status need_known(const mdl_node *n, const mdl_info *in, int k,
-                              const char *what, char *err)
+seqk_status mdl_need_known(const mdl_node *n, const mdl_info *in, int k,
+                           const char *what, char *err)
 {
     if (n->n_in > k && in[k].dtype && !in[k].cval) {
         snprintf(err, MDL_ERR_LEN, "%s must be known at plan time (a "
@@ -26,12 +26,12 @@ static seqk_status need_known(const mdl_node *n, const mdl_info *in, int k,
     return SEQK_OK;
 }
 
-static int present(const mdl_node *n, const mdl_info *in, int k)
+int mdl_present(const mdl_node *n, const mdl_info *in, int k)
 {
     return n->n_in > k && n->in[k] >= 0 && in[k].dtype;
 }
 
-static seqk_status need_f32(const mdl_info *in, int k, char *err)
+seqk_status mdl_need_f32(const mdl_info *in, int k, char *err)
 {
     if (in[k].dtype != SEQK_F32) {
         snprintf(err, MDL_ERR_LEN, "input %d is %s: seqk runs this op on "
@@ -41,18 +41,10 @@ static seqk_status need_f32(const mdl_info *in, int k, char *err)
     return SEQK_OK;
 }
 
-/* A step's state: a list of int64 values read at plan time (pads, axes,
- * repeats, slice starts...) and two floats. */
-typedef struct ivec_state {
-    int n;
-    int64_t v[4 * SEQK_MAX_DIMS];
-    double f0, f1;
-} ivec_state;
-
 static void ivec_free(void *s) { free(s); }
 
-static seqk_status ivec_new(void **state, void (**free_state)(void *),
-                            ivec_state **out)
+seqk_status mdl_ivec_new(void **state, void (**free_state)(void *),
+                         mdl_ivec_state **out)
 {
     if (!(*out = calloc(1, sizeof **out)))
         return SEQK_ERR_OUT_OF_MEMORY;
@@ -120,7 +112,7 @@ static seqk_status expand_infer(const mdl_node *n, const mdl_info *in,
 {
     const mdl_host *s = in[1].cval;
     mdl_info t;
-    seqk_status st = need_known(n, in, 1, "the shape input", err);
+    seqk_status st = mdl_need_known(n, in, 1, "the shape input", err);
     if (st)
         return st;
     if (s->ndim != 1 || s->numel > SEQK_MAX_DIMS) {
@@ -152,7 +144,7 @@ static seqk_status tile_infer(const mdl_node *n, const mdl_info *in,
                               mdl_info *out, char *err)
 {
     const mdl_host *r = in[1].cval;
-    seqk_status st = need_known(n, in, 1, "repeats", err);
+    seqk_status st = mdl_need_known(n, in, 1, "repeats", err);
     if (st)
         return st;
     if (r->numel != in[0].ndim) {
@@ -180,10 +172,10 @@ static seqk_status tile_prepare(seqk_context *ctx, const mdl_node *n,
                                 seqk_tensor *const *tout, void **state,
                                 void (**free_state)(void *), char *err)
 {
-    ivec_state *s;
+    mdl_ivec_state *s;
     seqk_status st;
     (void)ctx; (void)n; (void)out; (void)tin; (void)tout; (void)err;
-    if ((st = ivec_new(state, free_state, &s)))
+    if ((st = mdl_ivec_new(state, free_state, &s)))
         return st;
     s->n = in[0].ndim;
     for (int i = 0; i < s->n; i++)
@@ -193,7 +185,7 @@ static seqk_status tile_prepare(seqk_context *ctx, const mdl_node *n,
 
 static seqk_status tile_run(const mdl_run_args *r)
 {
-    const ivec_state *s = r->state;
+    const mdl_ivec_state *s = r->state;
     return seqk_tile(r->ctx, s->v, r->in[0], r->out[0]);
 }
 
@@ -251,18 +243,18 @@ static seqk_status pad_calc(const mdl_node *n, const mdl_info *in,
             pads[i] = a->pads[i];
         return SEQK_OK;
     }
-    if (!present(n, in, 1)) {
+    if (!mdl_present(n, in, 1)) {
         snprintf(err, MDL_ERR_LEN, "no pads input");
         return SEQK_ERR_FORMAT;
     }
-    if ((st = need_known(n, in, 1, "pads", err)) ||
-        (st = need_known(n, in, 2, "constant_value", err)) ||
-        (st = need_known(n, in, 3, "axes", err)))
+    if ((st = mdl_need_known(n, in, 1, "pads", err)) ||
+        (st = mdl_need_known(n, in, 2, "constant_value", err)) ||
+        (st = mdl_need_known(n, in, 3, "axes", err)))
         return st;
-    if (present(n, in, 2) && in[2].cval->numel > 0)
+    if (mdl_present(n, in, 2) && in[2].cval->numel > 0)
         *value = mdl_host_f64(in[2].cval, 0);
     const mdl_host *p = in[1].cval;
-    if (present(n, in, 3)) {
+    if (mdl_present(n, in, 3)) {
         const mdl_host *ax = in[3].cval;
         if (p->numel != 2 * ax->numel)
             goto bad;
@@ -312,10 +304,10 @@ static seqk_status pad_prepare(seqk_context *ctx, const mdl_node *n,
                                seqk_tensor *const *tout, void **state,
                                void (**free_state)(void *), char *err)
 {
-    ivec_state *s;
+    mdl_ivec_state *s;
     seqk_status st;
     (void)ctx; (void)out; (void)tin; (void)tout;
-    if ((st = ivec_new(state, free_state, &s)))
+    if ((st = mdl_ivec_new(state, free_state, &s)))
         return st;
     s->n = 2 * in[0].ndim;
     return pad_calc(n, in, s->v, &s->f0, err);
@@ -323,7 +315,7 @@ static seqk_status pad_prepare(seqk_context *ctx, const mdl_node *n,
 
 static seqk_status pad_run(const mdl_run_args *r)
 {
-    const ivec_state *s = r->state;
+    const mdl_ivec_state *s = r->state;
     const pad_attrs *a = r->node->attrs;
     seqk_pad_params p;
     seqk_pad_params_init(&p);
@@ -369,12 +361,12 @@ static seqk_status split_infer(const mdl_node *n, const mdl_info *in,
                  (long long)a->axis, in[0].ndim);
         return SEQK_ERR_SHAPE;
     }
-    if ((st = need_known(n, in, 1, "split", err)))
+    if ((st = mdl_need_known(n, in, 1, "split", err)))
         return st;
     int64_t dim = in[0].dims[ax];
     for (int o = 0; o < k; o++) {
         int64_t d;
-        if (present(n, in, 1)) {
+        if (mdl_present(n, in, 1)) {
             if (in[1].cval->numel != k)
                 goto bad;
             d = mdl_host_i64(in[1].cval, o);
@@ -482,7 +474,7 @@ static seqk_reduce_op reduce_kind(const mdl_node *n)
 
 /* The axes (attribute or input 1) into s->v, s->n. */
 static seqk_status reduce_axes(const mdl_node *n, const mdl_info *in,
-                               ivec_state *s, char *err)
+                               mdl_ivec_state *s, char *err)
 {
     const reduce_attrs *a = n->attrs;
     seqk_status st;
@@ -494,9 +486,9 @@ static seqk_status reduce_axes(const mdl_node *n, const mdl_info *in,
             s->v[s->n++] = a->axes[i];
         return SEQK_OK;
     }
-    if ((st = need_known(n, in, 1, "axes", err)))
+    if ((st = mdl_need_known(n, in, 1, "axes", err)))
         return st;
-    if (!present(n, in, 1))
+    if (!mdl_present(n, in, 1))
         return SEQK_OK;
     if (in[1].cval->numel > SEQK_MAX_DIMS)
         goto bad;
@@ -513,10 +505,10 @@ static seqk_status reduce_infer(const mdl_node *n, const mdl_info *in,
 {
     const reduce_attrs *a = n->attrs;
     unsigned char red[SEQK_MAX_DIMS] = {0};
-    ivec_state s;
+    mdl_ivec_state s;
     int nd = 0, ax;
     seqk_status st;
-    if ((st = need_f32(in, 0, err)) || (st = reduce_axes(n, in, &s, err)))
+    if ((st = mdl_need_f32(in, 0, err)) || (st = reduce_axes(n, in, &s, err)))
         return st;
     for (int i = 0; i < s.n; i++) {
         if (mdl_axis(s.v[i], in[0].ndim, &ax) < 0 || red[ax]) {
@@ -544,10 +536,10 @@ static seqk_status reduce_prepare(seqk_context *ctx, const mdl_node *n,
                                   seqk_tensor *const *tout, void **state,
                                   void (**free_state)(void *), char *err)
 {
-    ivec_state *s;
+    mdl_ivec_state *s;
     seqk_status st;
     (void)ctx; (void)out; (void)tin; (void)tout;
-    if ((st = ivec_new(state, free_state, &s)))
+    if ((st = mdl_ivec_new(state, free_state, &s)))
         return st;
     return reduce_axes(n, in, s, err);
 }
@@ -555,7 +547,7 @@ static seqk_status reduce_prepare(seqk_context *ctx, const mdl_node *n,
 static seqk_status reduce_run(const mdl_run_args *r)
 {
     const reduce_attrs *a = r->node->attrs;
-    const ivec_state *s = r->state;
+    const mdl_ivec_state *s = r->state;
     seqk_reduce_params p;
     seqk_reduce_params_init(&p, reduce_kind(r->node));
     p.naxes = s->n;
@@ -599,8 +591,8 @@ static seqk_status ln_infer(const mdl_node *n, const mdl_info *in,
     const ln_attrs *a = n->attrs;
     int ax;
     seqk_status st;
-    if ((st = need_f32(in, 0, err)) || (st = need_f32(in, 1, err)) ||
-        (present(n, in, 2) && (st = need_f32(in, 2, err))))
+    if ((st = mdl_need_f32(in, 0, err)) || (st = mdl_need_f32(in, 1, err)) ||
+        (mdl_present(n, in, 2) && (st = mdl_need_f32(in, 2, err))))
         return st;
     if (mdl_axis(a->axis, in[0].ndim, &ax) < 0) {
         snprintf(err, MDL_ERR_LEN, "axis %lld outside rank %d",
@@ -697,7 +689,7 @@ static seqk_status conv_infer(const mdl_node *n, const mdl_info *in,
 {
     const seqk_conv_params *p = &((const conv_attrs *)n->attrs)->p;
     seqk_status st;
-    if ((st = need_f32(in, 0, err)) || (st = need_f32(in, 1, err)))
+    if ((st = mdl_need_f32(in, 0, err)) || (st = mdl_need_f32(in, 1, err)))
         return st;
     if (in[0].ndim != 3 || in[1].ndim != 3) {
         snprintf(err, MDL_ERR_LEN, "seqk runs Conv with one spatial "
@@ -735,133 +727,3 @@ static seqk_status conv_run(const mdl_run_args *r)
 
 const mdl_op mdl_op_conv = {"Conv", 1, 23, MDL_OP_KERNEL, "conv1d",
                             conv_parse, conv_infer, NULL, conv_run, NULL};
-
-/* ---- element-wise ops with attributes or non-float outputs */
-
-typedef struct ew_attrs {
-    seqk_elementwise_params p;
-} ew_attrs;
-
-static int ew_is_logic(seqk_elementwise_op op)
-{
-    return (op >= SEQK_EW_EQUAL && op <= SEQK_EW_OR) || op == SEQK_EW_NOT;
-}
-
-static seqk_status ew_parse(mdl_node *n, const void *p, char *err)
-{
-    ew_attrs *a = calloc(1, sizeof *a);
-    char approx[16] = "none";
-    seqk_status st;
-    if (!(n->attrs = a))
-        return SEQK_ERR_OUT_OF_MEMORY;
-    int op = seqk_elementwise_from_name(n->op->name);
-    if (op < 0) {
-        snprintf(err, MDL_ERR_LEN, "no element-wise op %s", n->op->name);
-        return SEQK_ERR_UNSUPPORTED;
-    }
-    if (!strcmp(n->op->name, "Gelu")) {
-        if ((st = mdl_attr_string(p, "approximate", approx, sizeof approx,
-                                  err)))
-            return st;
-        if (!strcmp(approx, "tanh"))
-            op = SEQK_EW_GELU_TANH;
-        else if (strcmp(approx, "none")) {
-            snprintf(err, MDL_ERR_LEN, "approximate \"%s\"", approx);
-            return SEQK_ERR_FORMAT;
-        }
-    }
-    seqk_elementwise_params_init(&a->p, (seqk_elementwise_op)op);
-    /* Clip before opset 11: min/max attributes */
-    if ((st = mdl_attr_float(p, !strcmp(n->op->name, "Clip") ? "min"
-                                                              : "alpha",
-                             &a->p.alpha, err)) ||
-        (st = mdl_attr_float(p, !strcmp(n->op->name, "Clip") ? "max"
-                                                              : "beta",
-                             &a->p.beta, err)))
-        return st;
-    return SEQK_OK;
-}
-
-static seqk_status ew_infer(const mdl_node *n, const mdl_info *in,
-                            mdl_info *out, char *err)
-{
-    const ew_attrs *a = n->attrs;
-    seqk_elementwise_op op = a->p.op;
-    seqk_status st;
-    int logic = ew_is_logic(op);
-    if (!logic && (st = need_f32(in, 0, err)))
-        return st;
-    if (seqk_elementwise_arity(op) == 1) {
-        if (op == SEQK_EW_CLIP &&
-            ((st = need_known(n, in, 1, "Clip's min", err)) ||
-             (st = need_known(n, in, 2, "Clip's max", err))))
-            return st;
-        out[0] = in[0];
-        out[0].cval = NULL;
-        out[0].dtype = logic ? SEQK_BOOL : in[0].dtype;
-        return SEQK_OK;
-    }
-    if (in[0].dtype != in[1].dtype) {
-        snprintf(err, MDL_ERR_LEN, "inputs are %s and %s",
-                 mdl_dtype_name(in[0].dtype), mdl_dtype_name(in[1].dtype));
-        return SEQK_ERR_DTYPE;
-    }
-    out[0].dtype = logic ? SEQK_BOOL : in[0].dtype;
-    return mdl_broadcast(&in[0], &in[1], &out[0], err);
-}
-
-static seqk_status ew_prepare(seqk_context *ctx, const mdl_node *n,
-                              const mdl_info *in, const mdl_info *out,
-                              seqk_tensor *const *tin,
-                              seqk_tensor *const *tout, void **state,
-                              void (**free_state)(void *), char *err)
-{
-    const ew_attrs *a = n->attrs;
-    ivec_state *s;
-    seqk_status st;
-    (void)ctx; (void)out; (void)tin; (void)tout; (void)err;
-    if ((st = ivec_new(state, free_state, &s)))
-        return st;
-    s->f0 = a->p.alpha;
-    s->f1 = a->p.beta;
-    if (a->p.op == SEQK_EW_CLIP && n->opset >= 11) {
-        if (present(n, in, 1) && in[1].cval->numel > 0)
-            s->f0 = mdl_host_f64(in[1].cval, 0);
-        if (present(n, in, 2) && in[2].cval->numel > 0)
-            s->f1 = mdl_host_f64(in[2].cval, 0);
-    }
-    return SEQK_OK;
-}
-
-static seqk_status ew_run(const mdl_run_args *r)
-{
-    const ew_attrs *a = r->node->attrs;
-    const ivec_state *s = r->state;
-    seqk_elementwise_params p = a->p;
-    int binary = seqk_elementwise_arity(p.op) == 2;
-    p.alpha = (float)s->f0;
-    p.beta = (float)s->f1;
-    return seqk_elementwise(r->ctx, &p, r->in[0], binary ? r->in[1] : NULL,
-                            r->out[0]);
-}
-
-#define EW_ROW(var, nm, lo)                                                \
-    const mdl_op var = {nm, lo, 23, MDL_OP_KERNEL, "elementwise",          \
-                        ew_parse, ew_infer, ew_prepare, ew_run, NULL}
-EW_ROW(mdl_op_pow, "Pow", 7);
-EW_ROW(mdl_op_sqrt, "Sqrt", 6);
-EW_ROW(mdl_op_abs, "Abs", 6);
-EW_ROW(mdl_op_log, "Log", 6);
-EW_ROW(mdl_op_erf, "Erf", 9);
-EW_ROW(mdl_op_leaky_relu, "LeakyRelu", 6);
-EW_ROW(mdl_op_gelu, "Gelu", 20);
-EW_ROW(mdl_op_hard_sigmoid, "HardSigmoid", 6);
-EW_ROW(mdl_op_clip, "Clip", 6);
-EW_ROW(mdl_op_equal, "Equal", 7);
-EW_ROW(mdl_op_less, "Less", 7);
-EW_ROW(mdl_op_greater, "Greater", 7);
-EW_ROW(mdl_op_less_or_equal, "LessOrEqual", 12);
-EW_ROW(mdl_op_greater_or_equal, "GreaterOrEqual", 12);
-EW_ROW(mdl_op_and, "And", 7);
-EW_ROW(mdl_op_or, "Or", 7);
-EW_ROW(mdl_op_not, "Not", 1);
