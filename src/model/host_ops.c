@@ -1,10 +1,11 @@
 /*
- * host_ops.c — rows that only fold on the host, for the shape chains
- * torch.onnx.export emits (Shape -> Gather -> Unsqueeze -> Concat ->
- * Reshape, ConstantOfShape, Range, Equal/Where on shapes): every input
- * must be known at plan time (Shape and Size need only the shape).  When
- * the library gains Cast/Slice/Equal/Where (onnxops), their rows take
- * these names and run on the device too.  Also the If row.
+ * host_ops.c — rows for the shape chains torch.onnx.export emits (Shape
+ * -> Gather -> Unsqueeze -> Concat -> Reshape, ConstantOfShape, Range,
+ * Where on shapes).  Shape, Size, ConstantOfShape and Range only fold on
+ * the host: every input must be known at plan time (Shape and Size need
+ * only the shape).  Cast, Slice and Where fold here too (any dtype, no
+ * context needed) and run as seqk_cast / seqk_slice / seqk_where when
+ * their inputs are only known at run time.  Also the If row.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -271,8 +272,13 @@ static seqk_status cast_fold(const mdl_node *n, const mdl_info *in,
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_cast = {"Cast", 6, 23, MDL_OP_HOST, NULL, cast_parse,
-                            cast_infer, NULL, NULL, cast_fold};
+static seqk_status cast_run(const mdl_run_args *r)
+{
+    return seqk_cast(r->ctx, r->in[0], r->out[0]);
+}
+
+const mdl_op mdl_op_cast = {"Cast", 6, 23, MDL_OP_KERNEL, "cast", cast_parse,
+                            cast_infer, NULL, cast_run, cast_fold};
 
 /* ---- Range */
 
@@ -413,40 +419,56 @@ static seqk_status slice_fold(const mdl_node *n, const mdl_info *in,
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_host_slice = {"Slice", 10, 23, MDL_OP_HOST, NULL, NULL,
-                                  slice_infer, NULL, NULL, slice_fold};
+/* starts, ends, axes, steps as given (seqk_slice clamps them as
+ * slice_calc does), copied at plan time. */
+typedef struct slice_state {
+    int n;
+    int64_t v[4][SEQK_MAX_DIMS];
+    int has_axes, has_steps;
+} slice_state;
 
-/* ---- Equal, Where */
+static void slice_free(void *s) { free(s); }
 
-static seqk_status equal_infer(const mdl_node *n, const mdl_info *in,
-                               mdl_info *out, char *err)
+static seqk_status slice_prepare(seqk_context *ctx, const mdl_node *n,
+                                 const mdl_info *in, const mdl_info *out,
+                                 seqk_tensor *const *tin,
+                                 seqk_tensor *const *tout, void **state,
+                                 void (**free_state)(void *), char *err)
 {
-    (void)n;
-    out[0].dtype = SEQK_BOOL;
-    return mdl_broadcast(&in[0], &in[1], &out[0], err);
-}
-
-static seqk_status equal_fold(const mdl_node *n, const mdl_info *in,
-                              mdl_host **out, char *err)
-{
-    mdl_info o;
-    seqk_status st = equal_infer(n, in, &o, err);
-    if (st)
-        return st;
-    if (!(out[0] = mdl_host_new(SEQK_BOOL, o.ndim, o.dims)))
-        return oom(err);
-    for (int64_t i = 0; i < out[0]->numel; i++) {
-        int64_t a = bidx(&o, &in[0], i), b = bidx(&o, &in[1], i);
-        int eq = in[0].dtype == SEQK_F32
-                     ? mdl_host_f64(in[0].cval, a) == mdl_host_f64(in[1].cval, b)
-                     : mdl_host_i64(in[0].cval, a) == mdl_host_i64(in[1].cval, b);
-        ((uint8_t *)out[0]->data)[i] = (uint8_t)eq;
+    slice_state *s = calloc(1, sizeof *s);
+    (void)ctx; (void)out; (void)tin; (void)tout; (void)err;
+    if (!s)
+        return SEQK_ERR_OUT_OF_MEMORY;
+    *state = s;
+    *free_state = slice_free;
+    s->n = (int)in[1].cval->numel; /* <= rank: slice_calc checked it */
+    for (int k = 1; k < 5; k++) {
+        const mdl_host *h = n->n_in > k && n->in[k] >= 0 ? in[k].cval : NULL;
+        if (!h)
+            continue;
+        if (k == 3)
+            s->has_axes = 1;
+        if (k == 4)
+            s->has_steps = 1;
+        for (int i = 0; i < s->n; i++)
+            s->v[k - 1][i] = mdl_host_i64(h, i);
     }
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_equal_host = {"Equal", 7, 23, MDL_OP_HOST, NULL, NULL,
-                                  equal_infer, NULL, NULL, equal_fold};
+static seqk_status slice_run(const mdl_run_args *r)
+{
+    const slice_state *s = r->state;
+    return seqk_slice(r->ctx, s->n, s->v[0], s->v[1],
+                      s->has_axes ? s->v[2] : NULL,
+                      s->has_steps ? s->v[3] : NULL, r->in[0], r->out[0]);
+}
+
+const mdl_op mdl_op_slice = {"Slice", 10, 23, MDL_OP_KERNEL, "slice", NULL,
+                             slice_infer, slice_prepare, slice_run,
+                             slice_fold};
+
+/* ---- Where */
 
 static seqk_status where_infer(const mdl_node *n, const mdl_info *in,
                                mdl_info *out, char *err)
@@ -485,8 +507,13 @@ static seqk_status where_fold(const mdl_node *n, const mdl_info *in,
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_where_host = {"Where", 9, 23, MDL_OP_HOST, NULL, NULL,
-                                  where_infer, NULL, NULL, where_fold};
+static seqk_status where_run(const mdl_run_args *r)
+{
+    return seqk_where(r->ctx, r->in[0], r->in[1], r->in[2], r->out[0]);
+}
+
+const mdl_op mdl_op_where = {"Where", 9, 23, MDL_OP_KERNEL, "where", NULL,
+                             where_infer, NULL, where_run, where_fold};
 
 /* ---- If: inputs cond, then outputs..., else outputs... (onnx_load.c).
  * A known condition folds it into views of the chosen branch (plan.c);

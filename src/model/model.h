@@ -175,8 +175,31 @@ const mdl_op *const *mdl_op_table(void);
 /* Rows in ops_rnn.c, host_ops.c */
 extern const mdl_op mdl_op_lstm, mdl_op_gru, mdl_op_rnn;
 extern const mdl_op mdl_op_shape, mdl_op_constant_of_shape, mdl_op_cast,
-    mdl_op_range, mdl_op_host_slice, mdl_op_equal_host, mdl_op_where_host,
-    mdl_op_size;
+    mdl_op_range, mdl_op_slice, mdl_op_where, mdl_op_size;
+/* Rows in ops_onnx.c, ops_onnx_ew.c */
+extern const mdl_op mdl_op_transpose, mdl_op_expand, mdl_op_tile,
+    mdl_op_pad, mdl_op_split, mdl_op_reduce_sum, mdl_op_reduce_mean,
+    mdl_op_reduce_max, mdl_op_layer_norm, mdl_op_conv, mdl_op_pow,
+    mdl_op_sqrt, mdl_op_abs, mdl_op_log, mdl_op_erf, mdl_op_leaky_relu,
+    mdl_op_gelu, mdl_op_hard_sigmoid, mdl_op_clip, mdl_op_equal,
+    mdl_op_less, mdl_op_greater, mdl_op_less_or_equal,
+    mdl_op_greater_or_equal, mdl_op_and, mdl_op_or, mdl_op_not;
+
+/* ops_onnx.c helpers: input k, when the node has it, must be known at
+ * plan time (SEQK_ERR_UNSUPPORTED naming `what`); whether input k is
+ * present; input k must be float32.  A step state of int64 values read
+ * at plan time (pads, axes, repeats) and two doubles. */
+seqk_status mdl_need_known(const mdl_node *n, const mdl_info *in, int k,
+                           const char *what, char *err);
+int mdl_present(const mdl_node *n, const mdl_info *in, int k);
+seqk_status mdl_need_f32(const mdl_info *in, int k, char *err);
+typedef struct mdl_ivec_state {
+    int n;
+    int64_t v[4 * SEQK_MAX_DIMS];
+    double f0, f1;
+} mdl_ivec_state;
+seqk_status mdl_ivec_new(void **state, void (**free_state)(void *),
+                         mdl_ivec_state **out);
 
 /* Attribute helpers over Onnx__NodeProto (ops.c); absent keeps *v. */
 seqk_status mdl_attr_int(const void *proto, const char *name, int64_t *v,

@@ -349,14 +349,22 @@ static seqk_status softmax_run(const mdl_run_args *a)
 {
     const axis_attrs *at = a->node->attrs;
     const views2 *v = a->state;
+    /* LogSoftmax shares the row's attributes and 2-D views */
+    seqk_status (*fn)(seqk_context *, int64_t, const seqk_tensor *,
+                      seqk_tensor *) =
+        a->node->op->name[0] == 'L' ? seqk_log_softmax : seqk_softmax;
     if (v)
-        return seqk_softmax(a->ctx, 1, v->x, v->y);
-    return seqk_softmax(a->ctx, at->axis, a->in[0], a->out[0]);
+        return fn(a->ctx, 1, v->x, v->y);
+    return fn(a->ctx, at->axis, a->in[0], a->out[0]);
 }
 
 static const mdl_op op_softmax = {"Softmax", 1, 23, MDL_OP_KERNEL, "softmax",
                                   softmax_parse, softmax_infer,
                                   softmax_prepare, softmax_run, NULL};
+static const mdl_op op_log_softmax = {"LogSoftmax", 1, 23, MDL_OP_KERNEL,
+                                      "log_softmax", softmax_parse,
+                                      softmax_infer, softmax_prepare,
+                                      softmax_run, NULL};
 
 /* ---- element-wise: f32 on the device; integer ones (shape arithmetic)
  * only fold on the host. */
@@ -953,8 +961,14 @@ static const mdl_op *const rows[] = {
     &op_reshape, &op_flatten, &op_squeeze, &op_unsqueeze, &op_identity,
     &op_dropout,
     &mdl_op_shape, &mdl_op_size, &mdl_op_constant_of_shape, &mdl_op_cast,
-    &mdl_op_range, &mdl_op_host_slice, &mdl_op_equal_host,
-    &mdl_op_where_host,
+    &mdl_op_range, &mdl_op_slice, &mdl_op_where,
+    &op_log_softmax, &mdl_op_transpose, &mdl_op_expand, &mdl_op_tile,
+    &mdl_op_pad, &mdl_op_split, &mdl_op_reduce_sum, &mdl_op_reduce_mean,
+    &mdl_op_reduce_max, &mdl_op_layer_norm, &mdl_op_conv,
+    &mdl_op_pow, &mdl_op_sqrt, &mdl_op_abs, &mdl_op_log, &mdl_op_erf,
+    &mdl_op_leaky_relu, &mdl_op_gelu, &mdl_op_hard_sigmoid, &mdl_op_clip,
+    &mdl_op_equal, &mdl_op_less, &mdl_op_greater, &mdl_op_less_or_equal,
+    &mdl_op_greater_or_equal, &mdl_op_and, &mdl_op_or, &mdl_op_not,
     NULL};
 
 const mdl_op *const *mdl_op_table(void) { return rows; }
@@ -966,6 +980,9 @@ int mdl_op_min_inputs(const mdl_op *op)
     static const struct { const char *name; int n; } mins[] = {
         {"MatMul", 2}, {"Gemm", 2}, {"Add", 2}, {"Sub", 2}, {"Mul", 2},
         {"Div", 2}, {"Gather", 2}, {"Equal", 2}, {"Where", 3},
+        {"Pow", 2}, {"Less", 2}, {"Greater", 2}, {"LessOrEqual", 2},
+        {"GreaterOrEqual", 2}, {"And", 2}, {"Or", 2}, {"Expand", 2},
+        {"Tile", 2}, {"LayerNormalization", 2}, {"Conv", 2},
         {"Range", 3}, {"Slice", 3}, {"Reshape", 2}, {"LSTM", 3},
         {"GRU", 3}, {"RNN", 3}, {"Attention", 3}, {"If", 1}};
     for (size_t i = 0; i < sizeof mins / sizeof *mins; i++)
