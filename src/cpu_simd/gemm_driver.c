@@ -688,6 +688,28 @@ cleanup:
     return st;
 }
 
+/* Runs plan g on a grid of at most threads threads (choose_grid decides
+ * how many pay); an out-of-memory status gets its message. */
+static seqk_status run_gridded(seqk_context *ctx, gemm_plan *g, int threads,
+                               const seqk_gemm_problem *p)
+{
+    seqk_threadpool *pool = NULL;
+    if (threads > 1) {
+        choose_grid(g, threads);
+        threads = g->tm * g->tn;
+        plan_shared(g, threads);
+        if (threads > 1)
+            pool = seqk__pool(ctx);
+    }
+    seqk_status st = run_plan(g, pool, threads);
+    if (st == SEQK_ERR_OUT_OF_MEMORY)
+        return seqk__error(ctx, st,
+                           "GEMM %lldx%lldx%lld: out of memory for packing "
+                           "buffers",
+                           (long long)p->M, (long long)p->N, (long long)p->K);
+    return st;
+}
+
 seqk_status seqk__cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p,
                              const seqk_gemm_blocking *blk,
@@ -703,21 +725,7 @@ seqk_status seqk__cpu_gemm_ex(seqk_context *ctx, const seqk_cpu_isa *isa,
     int threads = seqk__cpu_threads(ctx);
     if (max_threads > 0 && max_threads < threads)
         threads = max_threads;
-    seqk_threadpool *pool = NULL;
-    if (threads > 1) {
-        choose_grid(&g, threads);
-        threads = g.tm * g.tn;
-        plan_shared(&g, threads);
-        if (threads > 1)
-            pool = seqk__pool(ctx);
-    }
-    seqk_status st = run_plan(&g, pool, threads);
-    if (st == SEQK_ERR_OUT_OF_MEMORY)
-        return seqk__error(ctx, st,
-                           "GEMM %lldx%lldx%lld: out of memory for packing "
-                           "buffers",
-                           (long long)p->M, (long long)p->N, (long long)p->K);
-    return st;
+    return run_gridded(ctx, &g, threads, p);
 }
 
 seqk_status seqk__cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
@@ -741,21 +749,7 @@ seqk_status seqk__cpu_gemm_prepacked_b(seqk_context *ctx,
     plan_init(&g, isa->gemm, p, &tuned);
     g.b_packed = b_packed;
     int threads = seqk__cpu_threads(ctx);
-    seqk_threadpool *pool = NULL;
-    if (threads > 1) {
-        choose_grid(&g, threads);
-        threads = g.tm * g.tn;
-        plan_shared(&g, threads);
-        if (threads > 1)
-            pool = seqk__pool(ctx);
-    }
-    seqk_status st = run_plan(&g, pool, threads);
-    if (st == SEQK_ERR_OUT_OF_MEMORY)
-        return seqk__error(ctx, st,
-                           "GEMM %lldx%lldx%lld: out of memory for packing "
-                           "buffers",
-                           (long long)p->M, (long long)p->N, (long long)p->K);
-    return st;
+    return run_gridded(ctx, &g, threads, p);
 }
 
 seqk_status seqk__cpu_gemm_1t(const seqk_cpu_isa *isa,
@@ -764,102 +758,6 @@ seqk_status seqk__cpu_gemm_1t(const seqk_cpu_isa *isa,
     gemm_plan g;
     plan_init(&g, isa->gemm, p, NULL);
     return run_plan(&g, NULL, 1);
-}
-
-/* ---------------------------------------------------------------- MatMul */
-
-typedef struct matmul_job {
-    const seqk_cpu_isa *isa;
-    const seqk_matmul_problem *p;
-    int64_t batches;
-    seqk_status status[64];
-} matmul_job;
-
-/* The GEMM of flat batch index b. */
-static seqk_gemm_problem matmul_batch(const seqk_matmul_problem *p,
-                                      int64_t flat)
-{
-    int64_t rem = flat, a_off = 0, b_off = 0;
-    for (int j = p->nbatch - 1; j >= 0; j--) {
-        int64_t i = rem % p->batch_dims[j];
-        rem /= p->batch_dims[j];
-        a_off += i * p->a_bstride[j];
-        b_off += i * p->b_bstride[j];
-    }
-    seqk_gemm_problem g = {
-        .M = p->M, .N = p->N, .K = p->K, .alpha = 1.0f, .beta = 0.0f,
-        .A = p->A + a_off, .lda = p->K,
-        .B = p->B + b_off, .ldb = p->N,
-        .Y = p->Y + flat * p->M * p->N, .ldy = p->N,
-    };
-    return g;
-}
-
-static void matmul_thread(void *arg, int tid, int nthreads)
-{
-    matmul_job *job = arg;
-    int64_t b0, b1;
-    seqk__split_range(job->batches, 1, tid, nthreads, &b0, &b1);
-    for (int64_t b = b0; b < b1; b++) {
-        seqk_gemm_problem g = matmul_batch(job->p, b);
-        seqk_status st = seqk__cpu_gemm_1t(job->isa, &g);
-        if (st != SEQK_OK)
-            job->status[tid] = st;
-    }
-}
-
-/* Whether all batches share B and A's batches are dense [batches*M, K]:
- * then the batches are one GEMM with M' = batches*M. */
-static int matmul_folds(const seqk_matmul_problem *p)
-{
-    int64_t dense = p->M * p->K;
-    for (int j = p->nbatch - 1; j >= 0; j--) {
-        if (p->batch_dims[j] > 1 &&
-            (p->b_bstride[j] != 0 || p->a_bstride[j] != dense))
-            return 0;
-        dense *= p->batch_dims[j];
-    }
-    return 1;
-}
-
-seqk_status seqk__cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
-                            const seqk_matmul_problem *p)
-{
-    int64_t batches = 1;
-    for (int j = 0; j < p->nbatch; j++)
-        batches *= p->batch_dims[j];
-    if (batches == 0 || p->M == 0 || p->N == 0)
-        return SEQK_OK;
-    if (matmul_folds(p)) {
-        seqk_gemm_problem g = matmul_batch(p, 0);
-        g.M = batches * p->M;
-        return seqk__cpu_gemm(ctx, isa, &g);
-    }
-    /* Many small batches: whole batches per thread; otherwise each batch
-     * is threaded on its own. */
-    int threads = seqk__cpu_threads(ctx);
-    if (threads > 64)
-        threads = 64;
-    const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
-    seqk_threadpool *pool = NULL;
-    if (threads > 1 && batches >= 2 * threads && flops < 64.0e6 &&
-        (pool = seqk__pool(ctx))) {
-        matmul_job job = {.isa = isa, .p = p, .batches = batches};
-        seqk__pool_run_tasks(pool, matmul_thread, &job, threads);
-        for (int t = 0; t < threads; t++)
-            if (job.status[t] != SEQK_OK)
-                return seqk__error(ctx, job.status[t],
-                                   "MatMul: out of memory for packing "
-                                   "buffers");
-        return SEQK_OK;
-    }
-    for (int64_t b = 0; b < batches; b++) {
-        seqk_gemm_problem g = matmul_batch(p, b);
-        seqk_status st = seqk__cpu_gemm(ctx, isa, &g);
-        if (st != SEQK_OK)
-            return st;
-    }
-    return SEQK_OK;
 }
 
 int seqk__cpu_gemm_supports(const seqk_cpu_isa *isa, seqk_op op,

@@ -174,6 +174,9 @@ int mdl_op_min_inputs(const mdl_op *op);
 const mdl_op *const *mdl_op_table(void);
 /* Rows in ops_rnn.c, host_ops.c */
 extern const mdl_op mdl_op_lstm, mdl_op_gru, mdl_op_rnn;
+/* ops_views.c */
+extern const mdl_op mdl_op_reshape, mdl_op_flatten, mdl_op_squeeze,
+    mdl_op_unsqueeze, mdl_op_identity, mdl_op_dropout;
 extern const mdl_op mdl_op_shape, mdl_op_constant_of_shape, mdl_op_cast,
     mdl_op_range, mdl_op_slice, mdl_op_where, mdl_op_size;
 /* Rows in ops_onnx.c, ops_onnx_ew.c */
