@@ -65,6 +65,19 @@ static seqk_status conv1d(seqk_context *c, const seqk_backend *self,
     return seqk__cpu_conv1d(c, ISA(self), p);
 }
 
+static seqk_status layer_norm(seqk_context *c, const seqk_backend *self,
+                              const seqk_layer_norm_problem *p)
+{
+    return seqk__cpu_layer_norm(c, ISA(self), p);
+}
+
+static seqk_status layout(seqk_context *c, const seqk_backend *self,
+                          const seqk_layout_problem *p)
+{
+    (void)self;
+    return seqk__cpu_layout(c, p);
+}
+
 static int supports(const seqk_backend *self, seqk_op op, const void *p,
                     char *why, size_t why_len)
 {
@@ -95,17 +108,18 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
         break;
     case SEQK_OP_ELEMENTWISE:
     case SEQK_OP_ARGMAX:
+    case SEQK_OP_LAYER_NORM:
         table = isa->ew;
         family = "element-wise";
         break;
     case SEQK_OP_GATHER: /* data movement: no entries, ref's memcpy runs */
     case SEQK_OP_TOPK:
     case SEQK_OP_CONCAT:
+    case SEQK_OP_LAYOUT: /* plain C rows (layout_driver.c): no table */
+        return 1;
     case SEQK_OP_WHERE:
     case SEQK_OP_CAST:
-    case SEQK_OP_LAYOUT:
     case SEQK_OP_REDUCE:
-    case SEQK_OP_LAYER_NORM:
     case SEQK_OP_COUNT_:
         break;
     }
@@ -124,6 +138,7 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
         return seqk__cpu_rnn_supports(isa, problem, why, why_len);
     case SEQK_OP_ELEMENTWISE:
     case SEQK_OP_ARGMAX:
+    case SEQK_OP_LAYER_NORM:
         return seqk__cpu_ew_supports(isa, op, problem, why, why_len);
     case SEQK_OP_SOFTMAX:
         if (problem && ((const seqk_softmax_problem *)problem)->log) {
@@ -157,6 +172,8 @@ int seqk__cpu_threads(seqk_context *ctx)
         .elementwise = elementwise,                                         \
         .argmax = argmax,                                                   \
         .conv1d = conv1d,                                                   \
+        .layout = layout,                                                   \
+        .layer_norm = layer_norm,                                           \
         .kernel_names = {                                                   \
             [SEQK_OP_GEMM] = "seqk_f32_gemm__" #name_,                      \
             [SEQK_OP_MATMUL] = "seqk_f32_matmul__" #name_,                  \
@@ -167,6 +184,8 @@ int seqk__cpu_threads(seqk_context *ctx)
             [SEQK_OP_ELEMENTWISE] = "seqk_f32_elementwise__" #name_,        \
             [SEQK_OP_ARGMAX] = "seqk_f32_argmax__" #name_,                  \
             [SEQK_OP_CONV1D] = "seqk_f32_conv1d__" #name_,                  \
+            [SEQK_OP_LAYOUT] = "seqk_layout__cpu",                          \
+            [SEQK_OP_LAYER_NORM] = "seqk_f32_layer_norm__" #name_,          \
         },                                                                  \
         .impl = &seqk__cpu_isa_##name_,                                      \
     };

@@ -54,6 +54,10 @@ seqk_status seqk__cpu_argmax(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_argmax_problem *p);
 seqk_status seqk__cpu_conv1d(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_conv1d_problem *p);
+seqk_status seqk__cpu_layer_norm(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_layer_norm_problem *p);
+/* layout_driver.c: plain C, the same on every ISA (pads go to ref). */
+seqk_status seqk__cpu_layout(seqk_context *ctx, const seqk_layout_problem *p);
 
 /* Whether the drivers take a problem on this ISA; why on refusal.
  * seqk__cpu_supports checks the ISA has the op family's table, then asks

@@ -32,6 +32,11 @@ typedef struct seqk_ew_kernels {
     /* The first (last when select_last) index of the maximum of x[0..n),
      * 1 <= n; NaN is larger than every number. */
     int64_t (*argmax)(int64_t n, const float *x, int select_last);
+    /* LayerNorm of one row x[0..n), n >= 1, into y[0..n) (y may be x):
+     * scale[n], bias[n] or NULL; *mean_out, *inv_out when not NULL. */
+    void (*layer_norm_row)(int64_t n, float eps, const float *x,
+                           const float *scale, const float *bias, float *y,
+                           float *mean_out, float *inv_out);
 } seqk_ew_kernels;
 
 #define SEQK_ISA(name, arch, needs, cflags, title)                          \

@@ -106,11 +106,23 @@ seqk_status seqk__cpu_argmax(seqk_context *ctx, const seqk_cpu_isa *isa,
     return SEQK_OK;
 }
 
+seqk_status seqk__cpu_layer_norm(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_layer_norm_problem *p)
+{
+    (void)ctx;
+    for (int64_t r = 0; r < p->rows && p->n > 0; r++)
+        isa->ew->layer_norm_row(p->n, p->epsilon, p->X + r * p->n, p->scale,
+                                p->bias, p->Y + r * p->n,
+                                p->mean ? p->mean + r : NULL,
+                                p->inv_std ? p->inv_std + r : NULL);
+    return SEQK_OK;
+}
+
 int seqk__cpu_ew_supports(const seqk_cpu_isa *isa, seqk_op op,
                           const void *problem, char *why, size_t why_len)
 {
     (void)isa;
-    if (!problem)
+    if (!problem || op == SEQK_OP_LAYER_NORM)
         return 1;
     if (op == SEQK_OP_ARGMAX) {
         const seqk_argmax_problem *p = problem;

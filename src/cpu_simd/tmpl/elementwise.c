@@ -16,6 +16,7 @@
  *            2^24), then across lanes, then the n % SIMD_V tail in order;
  *            rows with a NaN or inf (x - x is not 0), and rows longer than
  *            2^24, take the scalar loop so that NaN ordering stays exact
+ *   layer_norm_row  tmpl/layer_norm.c
  */
 #include <math.h>
 
@@ -230,9 +231,12 @@ static int64_t SIMD_SUFFIX(seqk_f32_argmax)(int64_t n, const float *x,
     return at;
 }
 
+#include "cpu_simd/tmpl/layer_norm.c"
+
 const seqk_ew_kernels SIMD_SUFFIX(seqk__ew_kernels) = {
     .name = EW_NAME,
     .binary = SIMD_SUFFIX(seqk_f32_ew_binary),
     .unary = SIMD_SUFFIX(seqk_f32_ew_unary),
     .argmax = SIMD_SUFFIX(seqk_f32_argmax),
+    .layer_norm_row = SIMD_SUFFIX(seqk_f32_layer_norm_row),
 };
