@@ -910,6 +910,24 @@ SEQK_API seqk_status seqk_model_input_info(const seqk_model *model, int i,
 SEQK_API seqk_status seqk_model_output_info(const seqk_model *model, int i,
                                             seqk_model_io *info);
 
+/* What an integer input may hold, in the last plan prepared or run (so
+ * that tools such as `seqk bench` can make valid random inputs): kind
+ * SEQK_MODEL_INPUT_INDICES when it indexes a Gather (through Cast,
+ * Reshape-like and Identity nodes): valid values lo..hi (0..axis length
+ * - 1; negative ids are valid too); SEQK_MODEL_INPUT_LENGTHS when it is
+ * an RNN's sequence_lens: lo..hi = 0..T; SEQK_MODEL_INPUT_OTHER otherwise
+ * (lo = hi = 0).  Where an input feeds several such nodes, the tightest
+ * range is given.  SEQK_ERR_INVALID_ARG before any plan exists. */
+typedef enum seqk_model_input_kind {
+    SEQK_MODEL_INPUT_OTHER = 0,
+    SEQK_MODEL_INPUT_INDICES = 1,
+    SEQK_MODEL_INPUT_LENGTHS = 2
+} seqk_model_input_kind;
+
+SEQK_API seqk_status seqk_model_input_range(const seqk_model *model, int i,
+                                            seqk_model_input_kind *kind,
+                                            int64_t *lo, int64_t *hi);
+
 /* Runs the model.  inputs[i] (on the model's context, the dtype the model
  * declares) feeds the input named in_names[i] (in_names NULL: the model's
  * inputs in order; every input must be given).  outputs[i] receives the

@@ -279,6 +279,185 @@ START_TEST(tune_check_without_db)
 }
 END_TEST
 
+/* ------------------------------------------------ seqk bench model.onnx */
+
+/* The JSON line of device dev in o->out (parsed; NULL if none). */
+static cJSON *json_line(const out *o, const char *dev)
+{
+    const char *p = o->out;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        cJSON *j = cJSON_ParseWithLength(p, len);
+        cJSON *d = j ? cJSON_GetObjectItem(j, "device") : NULL;
+        if (cJSON_IsString(d) && !strcmp(d->valuestring, dev))
+            return j;
+        cJSON_Delete(j);
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+static double num(cJSON *j, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItem(j, key);
+    ck_assert_msg(cJSON_IsNumber(v), "no number %s", key);
+    return v->valuedouble;
+}
+
+/* Random inputs from --dim (token ids within the table, full lengths),
+ * every device validated against ref, the load and first-run times. */
+START_TEST(bench_model_random_inputs)
+{
+    static out o;
+    const char *dir = getenv("SEQK_MODELS_DIR");
+    char path[512];
+    if (!dir) { /* built without ONNX: refused with a clear error */
+        const char *args[] = { "bench", "x.onnx", "--device", "ref", NULL };
+        run(&o, NULL, args);
+        ck_assert_int_eq(o.status, 1);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/lstm_classifier.onnx", dir);
+    const char *args[] = { "bench", path, "--device", "ref", "--device",
+                           "cpu", "--repeat", "3", "--min-time", "0",
+                           "--format", "json", "--dim", "batch=3",
+                           "--dim", "seq=7", NULL };
+    run(&o, NULL, args);
+    ck_assert_msg(o.status == 0, "%s\n%s", o.out, o.err);
+    const char *devs[] = { "ref", "cpu" };
+    for (int d = 0; d < 2; d++) {
+        cJSON *j = json_line(&o, devs[d]);
+        ck_assert_msg(j, "no %s line: %s", devs[d], o.out);
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "problem")->valuestring,
+                         "lstm_classifier.onnx");
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "op")->valuestring, "model");
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "inputs")->valuestring,
+                         "tokens=3x7:int64,lengths=3:int64");
+        ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "valid")));
+        ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "validated")));
+        ck_assert(num(j, "ms_median") > 0 && num(j, "runs") >= 3);
+        ck_assert(num(j, "load_ms") > 0 && num(j, "first_run_ms") > 0);
+        ck_assert(num(j, "peak_rss_mb") > 1);
+        ck_assert(num(j, "max_abs_err") <= 1e-3);
+        ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "seqk_git")));
+        cJSON_Delete(j);
+    }
+}
+END_TEST
+
+/* Given inputs are used as they are; the table and CSV forms. */
+START_TEST(bench_model_given_inputs)
+{
+    static out o;
+    const char *dir = getenv("SEQK_MODELS_DIR");
+    char path[512], tok[560], h0[560], c0[560];
+    if (!dir)
+        return;
+    snprintf(path, sizeof path, "%s/charlm_step.onnx", dir);
+    snprintf(tok, sizeof tok, "tokens=%s/charlm_step/b3/inputs/tokens.npy",
+             dir);
+    snprintf(h0, sizeof h0, "h0=%s/charlm_step/b3/inputs/h0.npy", dir);
+    snprintf(c0, sizeof c0, "c0=%s/charlm_step/b3/inputs/c0.npy", dir);
+    const char *args[] = { "bench", path, "-i", tok, "-i", h0, "-i", c0,
+                           "--device", "cpu", "--repeat", "2", "--min-time",
+                           "0", "--format", "csv", NULL };
+    run(&o, NULL, args);
+    ck_assert_msg(o.status == 0, "%s\n%s", o.out, o.err);
+    ck_assert_msg(strstr(o.out, "problem,device,threads,ms_median,ms_min,"
+                         "load_ms,first_run_ms,runs,peak_rss_mb,valid,"), "%s",
+                  o.out);
+    ck_assert_msg(strstr(o.out, "charlm_step.onnx,cpu,") &&
+                  strstr(o.out, ",true,") &&
+                  strstr(o.out, "tokens=3x4:int64,h0=1x3x64:float32,"),
+                  "%s", o.out);
+    /* a shape for one input, the declared one (symbolic dims 1) for the
+     * others: batch 2 in tokens against 1 in h0 fails in the LSTM, and
+     * says so (exit 1) */
+    const char *bad[] = { "bench", path, "--shape", "tokens=2x4", "--device",
+                          "cpu", "--repeat", "1", "--min-time", "0", NULL };
+    run(&o, NULL, bad);
+    ck_assert_msg(o.status == 1 && strstr(o.err, "charlm_step.onnx"), "%d %s",
+                  o.status, o.err);
+}
+END_TEST
+
+START_TEST(bench_model_usage_errors)
+{
+    static out o;
+    const char *dir = getenv("SEQK_MODELS_DIR");
+    char path[512], wrong[600];
+    if (!dir)
+        return;
+    snprintf(path, sizeof path, "%s/charlm_step.onnx", dir);
+    /* h0 given as the int64 tokens file: a dtype error naming both */
+    snprintf(wrong, sizeof wrong, "h0=%s/charlm_step/b1/inputs/tokens.npy",
+             dir);
+    const struct { const char *a[8]; int code; const char *msg; } cs[] = {
+        {{ "bench", path, "-i", "nope=x.npy", NULL }, 2,
+         "no input of that name"},
+        {{ "bench", path, "--dim", "nope=3", NULL }, 2, "no symbolic dim"},
+        {{ "bench", path, "--shape", "tokens=2y3", NULL }, 2,
+         "expected dims"},
+        {{ "bench", path, "gemm:m=1,n=1,k=1", NULL }, 2,
+         "benchmarked alone"},
+        {{ "bench", path, path, NULL }, 2, "one model at a time"},
+        {{ "bench", "--dim", "batch=2", "gemm:m=1,n=1,k=1", NULL }, 2,
+         "are for a model"},
+        {{ "bench", path, "--device", "ref", "-i", wrong, NULL }, 1,
+         "but the model declares float32"},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        run(&o, NULL, cs[i].a);
+        ck_assert_msg(o.status == cs[i].code && strstr(o.err, cs[i].msg),
+                      "case %zu: exit %d: %s", i, o.status, o.err);
+    }
+}
+END_TEST
+
+/* seqk_model_input_range: token ids index the embedding table (60 rows),
+ * lengths bound by the sequence of the plan; other inputs nothing. */
+START_TEST(model_input_range)
+{
+    const char *dir = getenv("SEQK_MODELS_DIR");
+    char path[512];
+    if (!dir)
+        return;
+    snprintf(path, sizeof path, "%s/lstm_classifier.onnx", dir);
+    seqk_model *m = NULL;
+    seqk_model_input_kind kind;
+    int64_t lo = -1, hi = -1;
+    ck_assert_int_eq(seqk_model_load(path, NULL, &m), SEQK_OK);
+    ck_assert_int_eq(seqk_model_input_range(m, 0, &kind, &lo, &hi),
+                     SEQK_ERR_INVALID_ARG); /* no plan yet */
+    const int64_t d0[] = {2, 9}, d1[] = {2};
+    const int64_t *dims[] = {d0, d1};
+    const int nd[] = {2, 1};
+    ck_assert_int_eq(seqk_model_prepare(m, 2, NULL, nd, dims), SEQK_OK);
+    ck_assert_int_eq(seqk_model_input_range(m, 0, &kind, &lo, &hi), SEQK_OK);
+    ck_assert_msg(kind == SEQK_MODEL_INPUT_INDICES && lo == 0 && hi == 59,
+                  "tokens: kind %d %lld..%lld", (int)kind, (long long)lo,
+                  (long long)hi);
+    ck_assert_int_eq(seqk_model_input_range(m, 1, &kind, &lo, &hi), SEQK_OK);
+    ck_assert_msg(kind == SEQK_MODEL_INPUT_LENGTHS && lo == 0 && hi == 9,
+                  "lengths: kind %d %lld..%lld", (int)kind, (long long)lo,
+                  (long long)hi);
+    ck_assert_int_eq(seqk_model_input_range(m, 2, &kind, &lo, &hi),
+                     SEQK_ERR_INVALID_ARG);
+    seqk_model_destroy(m);
+
+    snprintf(path, sizeof path, "%s/charlm_step.onnx", dir);
+    ck_assert_int_eq(seqk_model_load(path, NULL, &m), SEQK_OK);
+    const int64_t t[] = {1, 1}, h[] = {1, 1, 64};
+    const int64_t *dd[] = {t, h, h};
+    const int nn[] = {2, 3, 3};
+    ck_assert_int_eq(seqk_model_prepare(m, 3, NULL, nn, dd), SEQK_OK);
+    ck_assert_int_eq(seqk_model_input_range(m, 1, &kind, &lo, &hi), SEQK_OK);
+    ck_assert(kind == SEQK_MODEL_INPUT_OTHER && lo == 0 && hi == 0);
+    seqk_model_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -291,6 +470,10 @@ int main(void)
     tcase_add_test(tc, bench_tuning_db_hash);
     tcase_add_test(tc, bench_onnx_spellings);
     tcase_add_test(tc, tune_check_without_db);
+    tcase_add_test(tc, bench_model_random_inputs);
+    tcase_add_test(tc, bench_model_given_inputs);
+    tcase_add_test(tc, bench_model_usage_errors);
+    tcase_add_test(tc, model_input_range);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

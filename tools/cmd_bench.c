@@ -26,29 +26,7 @@
 
 #define RUN_CAP 10000
 
-typedef enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV } out_format;
-
-typedef struct bench_opts {
-    const char *suite;
-    const char **problems; /* from the command line */
-    int n_problems;
-    const char **devices;  /* specs as given; "all" expanded later */
-    int n_devices;
-    int threads;
-    out_format format;
-    long repeat;
-    double min_time_ms;
-    int validate;
-    int list;
-} bench_opts;
-
-typedef struct device_ctx {
-    char spec[64];
-    seqk_context *ctx;
-    int is_ref;
-    int profiled; /* device time can be read (OpenCL profiling on) */
-    cli_provenance prov;
-} device_ctx;
+#include "bench_model.h"
 
 typedef struct result {
     const bench_problem *p;
@@ -67,6 +45,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: seqk bench [options] [PROBLEM ...]\n"
+        "       seqk bench model.onnx [-i NAME=x.npy ...] [--shape NAME=AxB ...]\n"
+        "                  [--dim NAME=N ...] [options]\n"
         "\n"
         "Times problems on devices, validates each result against the\n"
         "reference backend and reports median/min milliseconds and GFLOP/s.\n"
@@ -84,6 +64,13 @@ static void usage(FILE *f)
         "  --no-validate     skip the comparison with the reference\n"
         "  --list            print the problems and their FLOPs, run nothing\n"
         "  --help            this text\n"
+        "\n"
+        "model.onnx: the whole model (problem = the file's name).  -i uses\n"
+        "  a .npy as it is; other inputs are random with --shape's dims, or\n"
+        "  the declared ones with --dim for symbolic dims (else 1): token\n"
+        "  ids within the embedding table, full sequence lengths, bool\n"
+        "  false.  Also reports load_ms and first_run_ms (load to first\n"
+        "  result) and peak_rss_mb; outputs are checked against ref.\n"
         "\n"
         "problems:\n"
         "  gemm:m=M,n=N,k=K[,transa=0|1][,transb=0|1]\n"
@@ -110,7 +97,7 @@ static void usage(FILE *f)
         "usable device)\n");
 }
 
-static double now_ms(void)
+double bench_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -164,7 +151,11 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     o->format = FMT_TABLE;
     o->problems = calloc((size_t)argc + 1, sizeof *o->problems);
     o->devices = calloc((size_t)argc + 1, sizeof *o->devices);
-    if (!o->problems || !o->devices) {
+    o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
+    o->shapes = calloc((size_t)argc + 1, sizeof *o->shapes);
+    o->dims = calloc((size_t)argc + 1, sizeof *o->dims);
+    if (!o->problems || !o->devices || !o->inputs || !o->shapes ||
+        !o->dims) {
         fprintf(stderr, "seqk bench: out of memory\n");
         return 1;
     }
@@ -224,15 +215,51 @@ static int parse_args(int argc, char **argv, bench_opts *o)
                 return 2;
             }
             o->min_time_ms = ms;
+        } else if ((v = opt_value(argc, argv, &i, "-i", &missing)) ||
+                   (v = opt_value(argc, argv, &i, "--input", &missing))) {
+            if (missing || !strchr(v, '=')) {
+                fprintf(stderr, "seqk bench: -i expects NAME=file.npy\n");
+                return 2;
+            }
+            o->inputs[o->n_inputs++] = v;
+        } else if ((v = opt_value(argc, argv, &i, "--shape", &missing))) {
+            if (missing || !strchr(v, '=')) {
+                fprintf(stderr, "seqk bench: --shape expects NAME=AxBx...\n");
+                return 2;
+            }
+            o->shapes[o->n_shapes++] = v;
+        } else if ((v = opt_value(argc, argv, &i, "--dim", &missing))) {
+            if (missing || !strchr(v, '=')) {
+                fprintf(stderr, "seqk bench: --dim expects NAME=N\n");
+                return 2;
+            }
+            o->dims[o->n_dims++] = v;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "seqk bench: unknown option '%s' (try seqk bench "
                     "--help)\n", a);
             return 2;
+        } else if (seqk_is_model_path(a)) {
+            if (o->model) {
+                fprintf(stderr, "seqk bench: one model at a time ('%s', "
+                        "'%s')\n", o->model, a);
+                return 2;
+            }
+            o->model = a;
         } else {
             o->problems[o->n_problems++] = a;
         }
     }
-    if (!o->suite && o->n_problems == 0)
+    if (o->model && (o->suite || o->n_problems)) {
+        fprintf(stderr, "seqk bench: a model is benchmarked alone (no "
+                "--suite or problems with it)\n");
+        return 2;
+    }
+    if (!o->model && (o->n_inputs || o->n_shapes || o->n_dims)) {
+        fprintf(stderr, "seqk bench: -i, --shape and --dim are for a "
+                "model (seqk bench model.onnx ...)\n");
+        return 2;
+    }
+    if (!o->suite && o->n_problems == 0 && !o->model)
         o->suite = "quick";
     return 0;
 }
@@ -286,7 +313,7 @@ static int resolve_devices(const bench_opts *o, device_ctx *devs, int *n)
     return 0;
 }
 
-static seqk_status open_context(const char *spec, int threads,
+seqk_status bench_open_context(const char *spec, int threads,
                                 seqk_context **ctx)
 {
     seqk_options opts;
@@ -304,7 +331,7 @@ typedef struct printer {
 } printer;
 
 /* CSV field, quoted when it holds a comma, quote or newline. */
-static void csv_field(const char *s)
+void bench_csv_field(const char *s)
 {
     if (!strpbrk(s, ",\"\n")) {
         fputs(s, stdout);
@@ -409,16 +436,16 @@ static void print_result(const printer *pr, const result *r)
                    r->p->text, pr->w_device, dev, threads, "-", "-", "-",
                    valid_word(r));
     } else {
-        csv_field(r->p->text);
+        bench_csv_field(r->p->text);
         putchar(',');
-        csv_field(dev);
+        bench_csv_field(dev);
         printf(",%d,", threads);
         if (r->ok)
             printf("%.6g,%.6g,%.6g", r->ms_median, r->ms_min, r->gflops);
         else
             printf(",,");
         printf(",%s,%s,", valid_word(r), bench_kind_name(r->p->kind));
-        csv_field(seqk_context_device(r->dev->ctx));
+        bench_csv_field(seqk_context_device(r->dev->ctx));
         if (r->ok)
             printf(",%ld,", r->runs);
         else
@@ -426,7 +453,7 @@ static void print_result(const printer *pr, const result *r)
         if (r->compared)
             printf("%.3g", r->max_err);
         putchar(',');
-        csv_field(r->error);
+        bench_csv_field(r->error);
         const cli_provenance *pv = &r->dev->prov;
         const char *prov[] = {pv->cpu, pv->os, pv->device_name,
                               pv->device_vendor, pv->device_driver,
@@ -434,7 +461,7 @@ static void print_result(const printer *pr, const result *r)
                               pv->tuning_db};
         for (size_t k = 0; k < sizeof prov / sizeof prov[0]; k++) {
             putchar(',');
-            csv_field(prov[k]);
+            bench_csv_field(prov[k]);
         }
         putchar('\n');
     }
@@ -481,9 +508,9 @@ static void measure(const bench_opts *o, const bench_problem *p,
     dtimes = profiled ? malloc((size_t)cap * sizeof *dtimes) : NULL;
     r->device_ms = -1.0;
     while (r->runs < cap && (r->runs < o->repeat || total < o->min_time_ms)) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         seqk_status st = bench_run(inst, err, elen);
-        double t1 = now_ms();
+        double t1 = bench_now_ms();
         if (st != SEQK_OK)
             goto cleanup;
         if (dtimes && seqk_context_device_time(ctx, &dev_ms) == SEQK_OK)
@@ -521,7 +548,7 @@ static int reference(const bench_opts *o, const bench_problem *p,
 {
     bench_instance *inst = NULL;
     int rc = -1;
-    if (!*ref_ctx && open_context("ref", o->threads, ref_ctx) != SEQK_OK) {
+    if (!*ref_ctx && bench_open_context("ref", o->threads, ref_ctx) != SEQK_OK) {
         snprintf(err, elen, "cannot open the reference device: %s",
                  seqk_last_error(NULL));
         return -1;
@@ -682,7 +709,9 @@ int seqk_cmd_bench(int argc, char **argv)
         goto cleanup;
     const char *prof = getenv("SEQK_OPENCL_PROFILE");
     for (int d = 0; d < n_devs; d++) {
-        seqk_status st = open_context(devs[d].spec, o.threads, &devs[d].ctx);
+        double t0 = bench_now_ms();
+        seqk_status st = bench_open_context(devs[d].spec, o.threads, &devs[d].ctx);
+        devs[d].open_ms = bench_now_ms() - t0;
         if (st != SEQK_OK) {
             /* The same code as seqk run: a spec naming no usable device
              * is the user's to fix. */
@@ -711,6 +740,10 @@ int seqk_cmd_bench(int argc, char **argv)
         int w = (int)strlen(devs[d].spec);
         pr.w_device = w > pr.w_device ? w : pr.w_device;
     }
+    if (o.model) {
+        rc = bench_model(&o, devs, n_devs, &ref_ctx);
+        goto cleanup;
+    }
     print_header(&pr);
     for (int i = 0; i < n_probs; i++)
         if (bench_problem_all(&o, &pr, &probs[i], devs, n_devs, &ref_ctx))
@@ -724,5 +757,8 @@ cleanup:
     free(probs);
     free(o.problems);
     free(o.devices);
+    free(o.inputs);
+    free(o.shapes);
+    free(o.dims);
     return rc;
 }

@@ -172,6 +172,10 @@ const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad);
 int mdl_op_min_inputs(const mdl_op *op);
 /* Every row, NULL-terminated (for `seqk info` and the README table). */
 const mdl_op *const *mdl_op_table(void);
+/* Attributes input_range.c reads: Gather's axis (as given, may be
+ * negative), an LSTM/GRU/RNN node's layout. */
+int mdl_gather_axis(const mdl_node *n);
+int mdl_rnn_layout(const mdl_node *n);
 /* Rows in ops_rnn.c, host_ops.c */
 extern const mdl_op mdl_op_lstm, mdl_op_gru, mdl_op_rnn;
 /* ops_views.c */

@@ -78,3 +78,11 @@ size_t seqk_model_describe(seqk_model *m, char *buf, size_t len)
         buf[0] = '\0';
     return 0;
 }
+
+seqk_status seqk_model_input_range(const seqk_model *m, int i,
+                                   seqk_model_input_kind *kind, int64_t *lo,
+                                   int64_t *hi)
+{
+    (void)m; (void)i; (void)kind; (void)lo; (void)hi;
+    return seqk__error(NULL, SEQK_ERR_UNSUPPORTED, NO_ONNX);
+}

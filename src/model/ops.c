@@ -726,3 +726,8 @@ const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad)
     }
     return NULL;
 }
+
+int mdl_gather_axis(const mdl_node *n)
+{
+    return (int)((const axis_attrs *)n->attrs)->axis;
+}

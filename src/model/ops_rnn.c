@@ -221,3 +221,8 @@ const mdl_op mdl_op_gru = {"GRU", 7, 23, MDL_OP_KERNEL, "rnn_layer",
                            rnn_parse, rnn_infer, rnn_prepare, rnn_run, NULL};
 const mdl_op mdl_op_rnn = {"RNN", 7, 23, MDL_OP_KERNEL, "rnn_layer",
                            rnn_parse, rnn_infer, rnn_prepare, rnn_run, NULL};
+
+int mdl_rnn_layout(const mdl_node *n)
+{
+    return ((const rnn_attrs *)n->attrs)->desc.layout;
+}
