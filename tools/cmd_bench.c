@@ -285,7 +285,6 @@ static int add_device(device_ctx *devs, int *n, const char *spec)
 static int resolve_devices(const bench_opts *o, device_ctx *devs, int *n)
 {
     int count = 0, want_all = o->n_devices == 0, rc;
-    seqk_device_count(&count);
     for (int i = 0; i < o->n_devices; i++) {
         if (!strcmp(o->devices[i], "all")) {
             want_all = 1;
@@ -295,6 +294,7 @@ static int resolve_devices(const bench_opts *o, device_ctx *devs, int *n)
             return rc;
     }
     if (want_all) {
+        seqk_device_count(&count);
         for (int i = 0; i < count; i++) {
             seqk_device_info info;
             memset(&info, 0, sizeof info);
@@ -698,7 +698,15 @@ int seqk_cmd_bench(int argc, char **argv)
         goto cleanup;
     }
 
-    seqk_device_count(&count);
+    /* Listing devices starts every OpenCL platform (hundreds of MB with
+     * PoCL): only for "all" */
+    for (int i = 0; i < o.n_devices; i++)
+        if (!strcmp(o.devices[i], "all"))
+            count = -1; /* then listed below */
+    if (o.n_devices == 0 || count < 0) {
+        count = 0;
+        seqk_device_count(&count);
+    }
     devs = calloc((size_t)(o.n_devices + count) + 1, sizeof *devs);
     if (!devs) {
         fprintf(stderr, "seqk bench: out of memory\n");
