@@ -6,6 +6,8 @@ on CPUs and OpenCL devices, from Python.
         y = ctx.matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))
     lstm = seqk.nn.LSTM(32, 64, bidirectional=True)
     out, (h_n, c_n) = lstm(x)
+    with seqk.Model("model.onnx", device="cpu") as m:    # ONNX models
+        outs = m.run({"tokens": ids})                      # {name: ndarray}
 
 Bindings are ctypes over the libseqk.so bundled in the package; foreign
 calls release the GIL.  Errors raise seqk.Error subclasses whose message
@@ -34,6 +36,7 @@ _LAZY = {
     "div": "tensor_ops", "tanh": "tensor_ops", "sigmoid": "tensor_ops",
     "relu": "tensor_ops", "exp": "tensor_ops", "neg": "tensor_ops",
     "concat": "tensor_ops", "Linear": "plans", "AttentionKeys": "plans",
+    "Model": "model", "ModelIO": "model",
 }
 
 __all__ = sorted(_LAZY) + ["errors"] + \

@@ -103,6 +103,23 @@ class LinearDesc(Structure):
                 ("out_features", c_int64), ("weight_layout", c_int)]
 
 
+MAX_DIMS = 8  # SEQK_MAX_DIMS
+
+
+class ModelOptions(Structure):
+    _fields_ = [("struct_size", c_size_t), ("context", ctx_p),
+                ("device", c_char_p), ("threads", c_int),
+                ("n_outputs", c_int), ("outputs", POINTER(c_char_p)),
+                ("base_dir", c_char_p)]
+
+
+class ModelIO(Structure):
+    _fields_ = [("struct_size", c_size_t), ("name", c_char_p),
+                ("dtype", c_int), ("ndim", c_int),
+                ("dims", c_int64 * MAX_DIMS),
+                ("dim_names", c_char_p * MAX_DIMS)]
+
+
 dims_p = POINTER(c_int64)
 
 # name: (restype, argtypes)
@@ -189,6 +206,25 @@ _OPTIONAL = {
     "seqk_linear_forward": (status, [c_void_p, tensor_p, tensor_p]),
     "seqk_tensor_wrap": (status, [ctx_p, c_int, dims_p, c_int, c_void_p,
                                   c_size_t, POINTER(tensor_p)]),
+    # models (seqk.Model)
+    "seqk_model_options_init": (None, [POINTER(ModelOptions)]),
+    "seqk_model_load": (status, [c_char_p, POINTER(ModelOptions),
+                                 POINTER(c_void_p)]),
+    "seqk_model_load_bytes": (status, [c_void_p, c_size_t,
+                                       POINTER(ModelOptions),
+                                       POINTER(c_void_p)]),
+    "seqk_model_destroy": (status, [c_void_p]),
+    "seqk_model_context": (ctx_p, [c_void_p]),
+    "seqk_model_input_count": (c_int, [c_void_p]),
+    "seqk_model_output_count": (c_int, [c_void_p]),
+    "seqk_model_input_info": (status, [c_void_p, c_int, POINTER(ModelIO)]),
+    "seqk_model_output_info": (status, [c_void_p, c_int, POINTER(ModelIO)]),
+    "seqk_model_run": (status, [c_void_p, c_int, POINTER(c_char_p),
+                                POINTER(tensor_p), c_int, POINTER(c_char_p),
+                                POINTER(tensor_p)]),
+    "seqk_model_prepare": (status, [c_void_p, c_int, POINTER(c_char_p),
+                                    POINTER(c_int), POINTER(dims_p)]),
+    "seqk_model_describe": (c_size_t, [c_void_p, c_char_p, c_size_t]),
 }
 
 
