@@ -165,7 +165,9 @@ SEQK_API seqk_status seqk_op_count(int *count);
 /* The kernel dispatch picks for an op on a context: that of the best
  * backend of the context that has one and does not refuse the op as a
  * whole.  A backend may still refuse a particular shape at run time
- * (SEQK_VERBOSE=dispatch shows it). */
+ * (SEQK_VERBOSE=dispatch shows it).  A backend that decides per call
+ * (the OpenCL offload of `auto` contexts, large problems only) is listed
+ * in refused and the kernel is the one that runs everything else. */
 typedef struct seqk_op_kernel {
     size_t struct_size;   /* sizeof(seqk_op_kernel) */
     char op[32];          /* "gemm", "rnn_layer", ... */

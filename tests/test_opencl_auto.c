@@ -187,6 +187,27 @@ START_TEST(auto_untuned_stays_on_cpu)
 }
 END_TEST
 
+/* The kernel an auto context reports for an op is the CPU's, which runs
+ * every problem the offload does not take; the offload is named. */
+START_TEST(auto_reports_the_cpu_kernel)
+{
+    seqk_context *ctx = make("auto");
+    int n = 0;
+    ck_assert_int_eq(seqk_op_count(&n), SEQK_OK);
+    for (int i = 0; i < n; i++) {
+        seqk_op_kernel k = {.struct_size = sizeof k};
+        ck_assert_int_eq(seqk_context_op_kernel(ctx, i, &k), SEQK_OK);
+        if (strcmp(k.op, "gemm") != 0)
+            continue;
+        ck_assert_msg(!strstr(k.kernel, "offload") &&
+                      strstr(k.kernel, "seqk_f32_gemm__"), "%s", k.kernel);
+        ck_assert_msg(strstr(k.refused, "opencl-offload: takes only"), "%s",
+                      k.refused);
+    }
+    seqk_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(auto_runs_tuned_ops_on_opencl)
 {
     seqk_context *ctx = make("auto"), *ref = make("ref");
@@ -258,6 +279,7 @@ int main(void)
     TCase *tc = tcase_create("opencl_auto");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, auto_untuned_stays_on_cpu);
+    tcase_add_test(tc, auto_reports_the_cpu_kernel);
     tcase_add_test(tc, auto_runs_tuned_ops_on_opencl);
     if (!getenv("SEQK_OCL_SMALL")) /* the Oclgrind run: no provoked errors */
         tcase_add_test(tc, auto_falls_back_to_cpu);

@@ -82,6 +82,15 @@ seqk_status seqk_context_op_kernel(seqk_context *ctx, int op,
                      "%s%s: %s", used ? "; " : "", b->spec, why);
             continue;
         }
+        if (b->accepts && i > 0) {
+            /* decides per call (the offload of large problems): the next
+             * backend is what runs the others */
+            size_t used = strlen(info->refused);
+            snprintf(info->refused + used, sizeof info->refused - used,
+                     "%s%s: takes only the problems it accepts per call",
+                     used ? "; " : "", b->spec);
+            continue;
+        }
         snprintf(info->kernel, sizeof info->kernel, "%s", b->kernel_names[op]);
         snprintf(info->backend, sizeof info->backend, "%s", b->spec);
         break;
