@@ -249,13 +249,15 @@ static seqk_status fz_prepare(seqk_context *ctx, mdl_step *step,
         return st;
     }
     if (s->kind == FZ_LN) {
-        /* scale, bias as [n] (the group checked they are X's trailing
-         * shape); no gamma: ones */
+        /* scale, bias viewed as X.shape[axis:] (the group checked their
+         * shapes); no gamma: ones */
+        int a = (int)s->ln.axis, nd = in[0].ndim - a;
         int64_t n = s->ln_dims[1];
         if (step->in[1] >= 0)
-            st = seqk_tensor_reshape_view(tin[1], 1, &n, &s->scale);
-        else if (!(st = seqk_tensor_create(ctx, 1, &n, SEQK_F32,
-                                           &s->scale))) {
+            st = seqk_tensor_reshape_view(tin[1], nd, in[0].dims + a,
+                                          &s->scale);
+        else if (!(st = seqk_tensor_create(ctx, nd, in[0].dims + a,
+                                           SEQK_F32, &s->scale))) {
             float *one = malloc((size_t)n * sizeof *one);
             if (!one)
                 return SEQK_ERR_OUT_OF_MEMORY;
@@ -265,7 +267,8 @@ static seqk_status fz_prepare(seqk_context *ctx, mdl_step *step,
             free(one);
         }
         if (!st && step->in[2] >= 0)
-            st = seqk_tensor_reshape_view(tin[2], 1, &n, &s->bias);
+            st = seqk_tensor_reshape_view(tin[2], nd, in[0].dims + a,
+                                          &s->bias);
     }
     return st;
 }
