@@ -8,6 +8,7 @@
  *   graph (graph.c)      name table, topological order, cycle check
  *   plan  (plan.c)       per input-shape set: shapes, constant folding on
  *                        the host, dead nodes, fusions, liveness -> buffers
+ *   fuse  (fuse.c)       pattern fusions: attention, Gelu, LayerNorm
  *   exec  (plan_exec.c)  tensors over the buffers, one library op per step
  *   ops   (ops*.c)       the op table: one row per ONNX op
  *
