@@ -8,6 +8,7 @@
  *   graph (graph.c)      name table, topological order, cycle check
  *   plan  (plan.c)       per input-shape set: shapes, constant folding on
  *                        the host, dead nodes, fusions, liveness -> buffers
+ *   fuse  (fuse.c)       pattern fusions: attention, Gelu, LayerNorm
  *   exec  (plan_exec.c)  tensors over the buffers, one library op per step
  *   ops   (ops*.c)       the op table: one row per ONNX op
  *
@@ -122,6 +123,15 @@ typedef struct mdl_step {
     seqk_linear_layout layout;
     int is_if;                /* If chosen at run time: in[0] cond, then
                                  outputs, else outputs */
+    /* A pattern fused by fuse.c (attention, Gelu, LayerNorm): its own
+     * plan-time setup (views, scratch; state made by fuse.c) and run,
+     * instead of the node's row. */
+    seqk_status (*fprepare)(seqk_context *ctx, struct mdl_step *s,
+                            const mdl_info *in, seqk_tensor *const *tin,
+                            seqk_tensor *const *tout);
+    seqk_status (*frun)(seqk_context *ctx, void *state,
+                        const seqk_tensor *const *in,
+                        seqk_tensor *const *out);
 } mdl_step;
 
 /* Op rows: one per ONNX op type.  parse reads the node's attributes into
@@ -167,6 +177,16 @@ typedef struct mdl_gemm_attrs {
     int64_t trans_a, trans_b;
     float alpha, beta;
 } mdl_gemm_attrs;
+
+/* Transpose's (ops_onnx.c) and Softmax/ArgMax/TopK/Concat's (ops.c)
+ * attributes, read by fuse.c. */
+typedef struct mdl_perm_attrs {
+    const int64_t *perm;      /* n == 0: reversed axes */
+    size_t n;
+} mdl_perm_attrs;
+typedef struct mdl_axis_attrs {
+    int64_t axis, keepdims, select_last, k, largest, sorted;
+} mdl_axis_attrs;
 
 const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad);
 int mdl_op_min_inputs(const mdl_op *op);
@@ -277,6 +297,13 @@ seqk_status mdl_plan_get(seqk_model *m, const int *ndims,
                          const int64_t (*dims)[SEQK_MAX_DIMS],
                          mdl_plan **plan);
 void mdl_plan_free(seqk_model *m, mdl_plan *p);
+/* fuse.c: the pattern fusions (attention, Gelu, decomposed LayerNorm)
+ * over the nodes that run (runs[i] == 1).  Each match sets runs[i] = 2 on
+ * its nodes and becomes steps[k] (*n of them), to take the place of node
+ * at[k] (its group's last node in topological order). */
+seqk_status mdl_fuse_patterns(seqk_model *m, mdl_plan *p,
+                              unsigned char *runs, mdl_step **steps,
+                              int **at, int *n);
 /* plan_exec.c */
 seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p);
 seqk_status mdl_plan_run(seqk_model *m, mdl_plan *p,

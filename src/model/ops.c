@@ -173,9 +173,7 @@ static const mdl_op op_gemm = {"Gemm", 7, 23, MDL_OP_KERNEL, "gemm",
 /* ---- Softmax: opset 13 is one axis; before it, the input is read as 2-D
  * [prod(dims[:axis]), prod(dims[axis:])] (views made in prepare). */
 
-typedef struct axis_attrs {
-    int64_t axis, keepdims, select_last, k, largest, sorted;
-} axis_attrs;
+typedef mdl_axis_attrs axis_attrs; /* model.h: fuse.c reads them */
 
 static seqk_status softmax_parse(mdl_node *n, const void *p, char *err)
 {

@@ -55,10 +55,7 @@ seqk_status mdl_ivec_new(void **state, void (**free_state)(void *),
 
 /* ---- Transpose */
 
-typedef struct perm_attrs {
-    const int64_t *perm;
-    size_t n;
-} perm_attrs;
+typedef mdl_perm_attrs perm_attrs; /* model.h: fuse.c reads them */
 
 static seqk_status transpose_parse(mdl_node *n, const void *p, char *err)
 {

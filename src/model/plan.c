@@ -11,7 +11,9 @@
  *      needs only its chosen branch.
  *   C  steps in order, with fusions: MatMul(X, W const 2-D) [+ Add(b
  *      const [N])] and Gemm(X, B const, C const [N]) -> one seqk_linear
- *      plan (weights packed once).  Hook for more: fuse_at().
+ *      plan (weights packed once) (fuse_at); before them fuse.c's patterns:
+ *      attention -> seqk_attention, decomposed Gelu -> one element-wise
+ *      op, decomposed LayerNorm -> seqk_layer_norm.
  *
  * plan_exec.c then gives every value its tensor (liveness-based buffers).
  */
@@ -233,8 +235,9 @@ static int is_bias(const mdl_info *b, int64_t n)
            (b->ndim == 1 || (b->ndim == 2 && b->dims[0] == 1));
 }
 
-/* Fusions starting at node i (a hook: attention and LayerNorm/Gelu
- * patterns join here).  1 when the step was filled in. */
+/* Fusions starting at node i: MatMul/Gemm with constant weights (the
+ * multi-node patterns are fuse.c's, matched before).  1 when the step was
+ * filled in. */
 static int fuse_at(seqk_model *m, mdl_plan *p, unsigned char *runs, int i,
                    mdl_step *s)
 {
@@ -252,7 +255,8 @@ static int fuse_at(seqk_model *m, mdl_plan *p, unsigned char *runs, int i,
         for (int k = 0; k < m->n_keep; k++)
             keep |= m->keep[k] == out;
         int c = keep ? -1 : sole_consumer(m, runs, out);
-        if (c >= 0 && !strcmp(m->g.nodes[c].op->name, "Add") &&
+        if (c >= 0 && runs[c] == 1 &&
+            !strcmp(m->g.nodes[c].op->name, "Add") &&
             m->g.nodes[c].n_in == 2) {
             const mdl_node *an = &m->g.nodes[c];
             int other = an->in[0] == out ? an->in[1] : an->in[0];
@@ -328,6 +332,8 @@ static seqk_status build(seqk_model *m, mdl_plan *p)
     char **nerr = calloc((size_t)nn + 1, sizeof *nerr);
     seqk_status *nst = calloc((size_t)nn + 1, sizeof *nst);
     int *bad = malloc(((size_t)nv + 1) * sizeof *bad); /* failing node */
+    mdl_step *fz = NULL;
+    int *fz_at = NULL, n_fz = 0;
 
     p->info = calloc((size_t)nv + 1, sizeof *p->info);
     p->folded = calloc((size_t)nv + 1, sizeof *p->folded);
@@ -448,13 +454,24 @@ static seqk_status build(seqk_model *m, mdl_plan *p)
                 p->needed[nd->in[k]] = 1;
     }
 
-    /* C: steps */
+    /* C: steps, the patterns fuse.c matched first (each in place of its
+     * last node; runs[i] == 2 marks their nodes) */
+    if ((st = mdl_fuse_patterns(m, p, runs, &fz, &fz_at, &n_fz)))
+        goto cleanup;
     for (int oi = 0; oi < nn; oi++) {
         int i = g->order[oi];
         const mdl_node *nd = &g->nodes[i];
         mdl_step *s = &p->steps[p->n_steps];
         if (!runs[i])
             continue;
+        if (runs[i] == 2) {
+            if (fz_at && fz_at[i] >= 0) {
+                *s = fz[fz_at[i]];
+                fz[fz_at[i]].state = NULL;
+                p->n_steps++;
+            }
+            continue;
+        }
         memset(s, 0, sizeof *s);
         s->node = i;
         s->fused = -1;
@@ -488,6 +505,11 @@ cleanup:
     free(nst);
     free(bad);
     free(runs);
+    for (int k = 0; k < n_fz; k++)
+        if (fz[k].state)
+            fz[k].free_state(fz[k].state);
+    free(fz);
+    free(fz_at);
     return st;
 }
 

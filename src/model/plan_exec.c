@@ -278,6 +278,9 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
                                     s->in[2] >= 0 ? tin[2] : NULL, &lin);
             s->state = lin;
             s->free_state = linear_free;
+        } else if (s->frun) {
+            st = s->fprepare ? s->fprepare(m->ctx, s, in, tin, tout)
+                             : SEQK_OK;
         } else if (nd->op->prepare && !s->views && !s->is_if) {
             st = nd->op->prepare(m->ctx, nd, in, out, tin, tout, &s->state,
                                  &s->free_state, err);
@@ -291,7 +294,8 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
                         nd->name, nd->op->name, nd->opset, msg);
             goto cleanup;
         }
-        kernel_name(m->ctx, s->linear ? "gemm" : nd->op->core_op, kname,
+        kernel_name(m->ctx, s->linear ? "gemm" : s->frun ? s->kind
+                                                         : nd->op->core_op, kname,
                     sizeof kname);
         char shape[96];
         seqk__dims_str(out[0].ndim, out[0].dims, shape, sizeof shape);
@@ -371,6 +375,8 @@ seqk_status mdl_plan_run(seqk_model *m, mdl_plan *p,
             tout[o] = s->out[o] >= 0 ? p->t[s->out[o]] : NULL;
         if (s->linear) {
             st = seqk_linear_forward(s->state, tin[0], tout[0]);
+        } else if (s->frun) {
+            st = s->frun(m->ctx, s->state, tin, tout);
         } else if (s->is_if) {
             /* the one host round trip a run may make: the condition */
             uint8_t c[8] = {0};
