@@ -69,6 +69,8 @@ typedef struct seqk_attn_kernels {
      * x may equal y (in place). */
     void (*softmax)(int64_t n, int64_t inner, int64_t c0, int64_t c1,
                     const float *x, float *y);
+    /* LogSoftmax of one contiguous row x[0..n) into y (may be x). */
+    void (*log_softmax_row)(int64_t n, const float *x, float *y);
 
     /* SeqAttention pieces. */
     float (*dot)(int64_t n, const float *a, const float *b);

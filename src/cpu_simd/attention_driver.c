@@ -111,11 +111,16 @@ const seqk_tunable seqk__cpu_attention_tunable = {
 int seqk__cpu_attn_supports(const seqk_cpu_isa *isa, seqk_op op,
                            const void *problem, char *why, size_t why_len)
 {
-    (void)op;
-    (void)problem;
     /* every shape, mask and score kind has a path here */
     if (!ATTN_KERNELS(isa)) {
         snprintf(why, why_len, "no %s attention kernels", isa->spec);
+        return 0;
+    }
+    if (op == SEQK_OP_SOFTMAX && problem &&
+        ((const seqk_softmax_problem *)problem)->log &&
+        ((const seqk_softmax_problem *)problem)->inner != 1) {
+        snprintf(why, why_len, "LogSoftmax over an axis other than the "
+                 "last runs on ref");
         return 0;
     }
     return 1;
@@ -212,7 +217,11 @@ static void softmax_worker(void *arg, int tid, int nthreads)
         int64_t c0 = (u % job->chunks) * SOFTMAX_COLS;
         int64_t c1 = min64(p->inner, c0 + SOFTMAX_COLS);
         int64_t off = o * p->n * p->inner;
-        job->kern->softmax(p->n, p->inner, c0, c1, p->X + off, p->Y + off);
+        if (p->log) /* inner == 1 (supports) */
+            job->kern->log_softmax_row(p->n, p->X + off, p->Y + off);
+        else
+            job->kern->softmax(p->n, p->inner, c0, c1, p->X + off,
+                               p->Y + off);
     }
 }
 

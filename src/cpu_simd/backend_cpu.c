@@ -140,12 +140,6 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     case SEQK_OP_ARGMAX:
     case SEQK_OP_LAYER_NORM:
         return seqk__cpu_ew_supports(isa, op, problem, why, why_len);
-    case SEQK_OP_SOFTMAX:
-        if (problem && ((const seqk_softmax_problem *)problem)->log) {
-            snprintf(why, why_len, "LogSoftmax runs on ref");
-            return 0;
-        }
-        return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     default:
         return seqk__cpu_attn_supports(isa, op, problem, why, why_len);
     }

@@ -398,6 +398,7 @@ const seqk_attn_kernels SIMD_SUFFIX(seqk__attn_kernels) = {
     .online_softmax_row = SIMD_SUFFIX(seqk_f32_attn_online_softmax_row),
     .context = ATTN_CONTEXT_FN,
     .softmax = SIMD_SUFFIX(seqk_f32_softmax),
+    .log_softmax_row = SIMD_SUFFIX(seqk_f32_log_softmax_row),
     .dot = SIMD_SUFFIX(seqk_f32_dot),
     .additive_score = SIMD_SUFFIX(seqk_f32_additive_score),
     .additive_score_u35 = SIMD_SUFFIX(seqk_f32_additive_score_u35),

@@ -223,6 +223,38 @@ static void softmax_contiguous(int64_t n, const float *x, float *y)
     }
 }
 
+/* LogSoftmax of one contiguous row: x - max - log(sum exp(x - max)),
+ * computed from x itself (never log of a softmax, which underflows to
+ * -inf where the answer is a finite -100).  The tails of the two passes
+ * run in scalar C. */
+static void SIMD_SUFFIX(seqk_f32_log_softmax_row)(int64_t n, const float *x,
+                                                  float *y)
+{
+    simd_f32 vmax = simd_set1(-INFINITY);
+    float mx = -INFINITY;
+    int64_t i = 0;
+    for (; i + SIMD_V <= n; i += SIMD_V)
+        vmax = simd_max(vmax, simd_loadu(x + i));
+    for (int64_t j = i; j < n; j++)
+        mx = x[j] > mx ? x[j] : mx;
+    const float vm = simd_reduce_max(vmax);
+    mx = vm > mx ? vm : mx;
+    const simd_f32 vmx = simd_set1(mx);
+    simd_f32 vsum = simd_zero();
+    for (i = 0; i + SIMD_V <= n; i += SIMD_V)
+        vsum = simd_add(vsum, simd_exp_softmax(simd_sub(simd_loadu(x + i),
+                                                        vmx)));
+    float sum = simd_reduce_add(vsum);
+    for (int64_t j = i; j < n; j++)
+        sum += expf(x[j] - mx);
+    const float shift = mx + logf(sum);
+    const simd_f32 vs = simd_set1(shift);
+    for (i = 0; i + SIMD_V <= n; i += SIMD_V)
+        simd_storeu(y + i, simd_sub(simd_loadu(x + i), vs));
+    for (; i < n; i++)
+        y[i] = x[i] - shift;
+}
+
 /* SIMD_V columns from c (the first `left` when tail) of a strided slab,
  * each lane its own softmax down the n rows. */
 SIMD_INLINE void softmax_columns(const int tail, int64_t left, int64_t n,
