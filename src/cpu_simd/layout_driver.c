@@ -70,8 +70,15 @@ static void copy_row(const seqk_layout_problem *p, char *dst,
             memcpy(dst + (size_t)i * es,
                    base + (size_t)(src_index(p, last, i) * ss) * es, es);
     } else if (p->step[last] * ss == 1) {
-        memcpy(dst, base + (size_t)(p->start[last] * ss) * es,
-               (size_t)n * es);
+        const char *src = base + (size_t)(p->start[last] * ss) * es;
+        const size_t bytes = (size_t)n * es;
+        switch (bytes) { /* a head's row: inlined, no libc call */
+        case 16: memcpy(dst, src, 16); break;
+        case 32: memcpy(dst, src, 32); break;
+        case 64: memcpy(dst, src, 64); break;
+        case 128: memcpy(dst, src, 128); break;
+        default: memcpy(dst, src, bytes); break;
+        }
     } else {
         copy_strided(dst, base + (ptrdiff_t)(p->start[last] * ss) * (ptrdiff_t)es,
                      n, p->step[last] * ss, es);
