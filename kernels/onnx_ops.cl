@@ -270,9 +270,11 @@ __kernel void seqk_f32_log_softmax_columns(__global const float *x,
     float sum = 0.0f;
     for (long i = 0; i < n; i++)
         sum += exp(xc[i * inner] - mx);
-    const float lse = mx + log(sum);
+    /* (x - max) - log(sum), not x - (max + log(sum)): with large x the
+     * sum max + log(sum) would round away log(sum)'s low bits */
+    const float ls = log(sum);
     for (long i = 0; i < n; i++)
-        yc[i * inner] = xc[i * inner] - lse;
+        yc[i * inner] = (xc[i * inner] - mx) - ls;
 }
 
 /* has: bit 0 bias, bit 1 mean, bit 2 inv_std (absent ones get any valid

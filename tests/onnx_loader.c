@@ -132,12 +132,92 @@ static int64_t elem_i64(const Onnx__TensorProto *tp, size_t i)
     return v;
 }
 
-int ol_tensor_from_proto(const Onnx__TensorProto *tp, ol_tensor *t,
-                         char *err)
+/* How one data_type is stored: esize bytes per raw_data element, the
+ * typed field's count, the decoded dtype and its size in t->data. */
+typedef struct elem_layout {
+    size_t esize, typed, out_size;
+    seqk_dtype dtype;
+} elem_layout;
+
+static int layout_of(const Onnx__TensorProto *tp, int typed_mode,
+                     elem_layout *l)
+{
+    switch (tp->data_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+        *l = (elem_layout){4, tp->n_float_data, 4, SEQK_F32};
+        return 0;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+        *l = (elem_layout){4, tp->n_int32_data, 4, SEQK_I32};
+        return 0;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+        *l = typed_mode ? (elem_layout){8, tp->n_int64_data, 8, SEQK_I64}
+                        : (elem_layout){8, tp->n_int64_data, 4, SEQK_I32};
+        return 0;
+    default:
+        break;
+    }
+    if (!typed_mode)
+        return -1;
+    switch (tp->data_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: /* typed: in int32_data */
+        *l = (elem_layout){1, tp->n_int32_data, 1, SEQK_BOOL};
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Element i into out (l->out_size bytes); -1 when an int64 does not fit
+ * the int32 of the legacy decode. */
+static int decode_elem(const Onnx__TensorProto *tp, const elem_layout *l,
+                       size_t i, void *out)
+{
+    const uint8_t *raw = tp->has_raw_data ? tp->raw_data.data : NULL;
+    int32_t i32;
+    uint64_t u;
+    int64_t v;
+
+    switch (tp->data_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+        v = elem_i64(tp, i);
+        if (l->out_size == 8) {
+            memcpy(out, &v, 8);
+            return 0;
+        }
+        if (v < INT32_MIN || v > INT32_MAX)
+            return -1;
+        i32 = (int32_t)v;
+        memcpy(out, &i32, 4);
+        return 0;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+        *(uint8_t *)out = raw ? raw[i] != 0 : tp->int32_data[i] != 0;
+        return 0;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+        if (!raw) {
+            memcpy(out, &tp->float_data[i], 4);
+            return 0;
+        }
+        break;
+    default: /* INT32 */
+        if (!raw) {
+            memcpy(out, &tp->int32_data[i], 4);
+            return 0;
+        }
+        break;
+    }
+    u = le32(raw + 4 * i); /* float or int32 bits */
+    i32 = (int32_t)(uint32_t)u;
+    memcpy(out, &i32, 4);
+    return 0;
+}
+
+static int tensor_from_proto(const Onnx__TensorProto *tp, ol_tensor *t,
+                             char *err, int typed_mode)
 {
     char shape[160];
-    size_t numel = 1, esize, typed, have;
+    size_t numel = 1, have;
     int64_t max_elems = (int64_t)OL_MAX_FILE_BYTES;
+    elem_layout l;
 
     memset(t, 0, sizeof *t);
     if (tp->has_data_location &&
@@ -167,66 +247,54 @@ int ol_tensor_from_proto(const Onnx__TensorProto *tp, ol_tensor *t,
     ol_dims_str(t->ndim, t->dims, shape, sizeof shape);
     if (!tp->has_data_type)
         return fail(err, "tensor %s has no data_type", shape);
-    switch (tp->data_type) {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-        t->dtype = SEQK_F32;
-        esize = 4;
-        typed = tp->n_float_data;
-        break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
-        t->dtype = SEQK_I32;
-        esize = 4;
-        typed = tp->n_int32_data;
-        break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-        t->dtype = SEQK_I32;
-        esize = 8;
-        typed = tp->n_int64_data;
-        break;
-    default:
-        return fail(err, "tensor %s has data_type %d; only 1 (float), "
-                    "6 (int32) and 7 (int64) are supported", shape,
+    if (layout_of(tp, typed_mode, &l))
+        return fail(err, typed_mode
+                    ? "tensor %s has data_type %d; only 1 (float), 6 "
+                      "(int32), 7 (int64) and 9 (bool) are supported"
+                    : "tensor %s has data_type %d; only 1 (float), "
+                      "6 (int32) and 7 (int64) are supported", shape,
                     (int)tp->data_type);
-    }
-    if (tp->has_raw_data && typed > 0)
+    t->dtype = l.dtype;
+    t->onnx_type = (int)tp->data_type;
+    if (tp->has_raw_data && l.typed > 0)
         return fail(err, "tensor %s has both raw_data and typed data",
                     shape);
-    if (tp->has_raw_data && tp->raw_data.len % esize)
+    if (tp->has_raw_data && tp->raw_data.len % l.esize)
         return fail(err, "tensor %s: raw_data has %zu bytes, not a "
-                    "multiple of %zu", shape, tp->raw_data.len, esize);
-    have = tp->has_raw_data ? tp->raw_data.len / esize : typed;
+                    "multiple of %zu", shape, tp->raw_data.len, l.esize);
+    have = tp->has_raw_data ? tp->raw_data.len / l.esize : l.typed;
     if (have != numel)
         return fail(err, "tensor %s needs %zu elements but holds %zu",
                     shape, numel, have);
 
-    t->data = malloc((numel ? numel : 1) * 4);
+    t->data = malloc((numel ? numel : 1) * l.out_size);
     if (!t->data)
         return fail(err, "out of memory for tensor %s", shape);
     t->count = numel;
-    for (size_t i = 0; i < numel; i++) {
-        if (esize == 8) {
-            int64_t v = elem_i64(tp, i);
-            if (v < INT32_MIN || v > INT32_MAX) {
-                ol_tensor_free(t);
-                return fail(err, "tensor %s: int64 element %zu = %lld "
-                            "does not fit in int32", shape, i,
-                            (long long)v);
-            }
-            ((int32_t *)t->data)[i] = (int32_t)v;
-        } else if (tp->has_raw_data) {
-            uint32_t u = le32(tp->raw_data.data + 4 * i);
-            memcpy((char *)t->data + 4 * i, &u, 4); /* float or int32 */
-        } else if (t->dtype == SEQK_F32) {
-            ((float *)t->data)[i] = tp->float_data[i];
-        } else {
-            ((int32_t *)t->data)[i] = tp->int32_data[i];
+    for (size_t i = 0; i < numel; i++)
+        if (decode_elem(tp, &l, i, (char *)t->data + i * l.out_size)) {
+            long long v = (long long)elem_i64(tp, i);
+            ol_tensor_free(t);
+            return fail(err, "tensor %s: int64 element %zu = %lld does "
+                        "not fit in int32", shape, i, v);
         }
-    }
     return 0;
 }
 
-int ol_tensor_decode(const uint8_t *buf, size_t len, ol_tensor *t,
-                     char *err)
+int ol_tensor_from_proto(const Onnx__TensorProto *tp, ol_tensor *t,
+                         char *err)
+{
+    return tensor_from_proto(tp, t, err, 0);
+}
+
+int ol_tensor_from_proto_typed(const Onnx__TensorProto *tp, ol_tensor *t,
+                               char *err)
+{
+    return tensor_from_proto(tp, t, err, 1);
+}
+
+static int tensor_decode(const uint8_t *buf, size_t len, ol_tensor *t,
+                         char *err, int typed_mode)
 {
     Onnx__TensorProto *tp;
     int ret;
@@ -236,12 +304,19 @@ int ol_tensor_decode(const uint8_t *buf, size_t len, ol_tensor *t,
     if (!tp)
         return fail(err, "not a valid TensorProto (%zu bytes): truncated "
                     "or corrupt", len);
-    ret = ol_tensor_from_proto(tp, t, err);
+    ret = tensor_from_proto(tp, t, err, typed_mode);
     onnx__tensor_proto__free_unpacked(tp, NULL);
     return ret;
 }
 
-int ol_tensor_load(const char *path, ol_tensor *t, char *err)
+int ol_tensor_decode(const uint8_t *buf, size_t len, ol_tensor *t,
+                     char *err)
+{
+    return tensor_decode(buf, len, t, err, 0);
+}
+
+static int tensor_load(const char *path, ol_tensor *t, char *err,
+                       int typed_mode)
 {
     uint8_t *buf;
     size_t len;
@@ -251,11 +326,21 @@ int ol_tensor_load(const char *path, ol_tensor *t, char *err)
     memset(t, 0, sizeof *t);
     if (ol_read_file(path, OL_MAX_FILE_BYTES, &buf, &len, err))
         return -1;
-    ret = ol_tensor_decode(buf, len, t, why);
+    ret = tensor_decode(buf, len, t, why, typed_mode);
     if (ret)
         fail(err, "%s: %s", path, why);
     free(buf);
     return ret;
+}
+
+int ol_tensor_load(const char *path, ol_tensor *t, char *err)
+{
+    return tensor_load(path, t, err, 0);
+}
+
+int ol_tensor_load_typed(const char *path, ol_tensor *t, char *err)
+{
+    return tensor_load(path, t, err, 1);
 }
 
 static int is_default_domain(const char *d)

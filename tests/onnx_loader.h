@@ -25,13 +25,15 @@
 
 /* A decoded TensorProto.  FLOAT becomes SEQK_F32 (float data); INT32 and
  * INT64 become SEQK_I32 (int32_t data; int64 values must fit).  data is
- * never NULL after a successful decode, even for zero elements. */
+ * never NULL after a successful decode, even for zero elements.
+ * onnx_type is the file's TensorProto data_type. */
 typedef struct ol_tensor {
     int ndim;
     int64_t dims[SEQK_MAX_DIMS];
     seqk_dtype dtype;
     size_t count;
     void *data;
+    int onnx_type;
 } ol_tensor;
 
 void ol_tensor_free(ol_tensor *t); /* frees data, keeps the struct */
@@ -46,6 +48,15 @@ int ol_tensor_from_proto(const Onnx__TensorProto *tp, ol_tensor *t,
 int ol_tensor_decode(const uint8_t *buf, size_t len, ol_tensor *t,
                      char *err);
 int ol_tensor_load(const char *path, ol_tensor *t, char *err);
+
+/* The same, keeping each type the model runner has at its graph I/O as
+ * its own seqk dtype: FLOAT -> SEQK_F32, INT32 -> SEQK_I32, INT64 ->
+ * SEQK_I64 (int64_t data, no range limit), BOOL -> SEQK_BOOL (one byte,
+ * 0 or 1): the runner's graph I/O types.  Other types (int8, uint8,
+ * double, float16, strings, ...) are an error. */
+int ol_tensor_from_proto_typed(const Onnx__TensorProto *tp, ol_tensor *t,
+                               char *err);
+int ol_tensor_load_typed(const char *path, ol_tensor *t, char *err);
 
 /* A model whose graph is one node.  opset is the version imported for the
  * default domain ("" or "ai.onnx"). */

@@ -5,7 +5,8 @@
  * escaping, absolute); float16/double initializers; Constant; If folded
  * and chosen at run time; plan-cache reuse allocates nothing; the error
  * cases (cycle, missing initializer, overflow, truncated, unsupported op,
- * Loop, old opset) with their messages.
+ * Loop, old opset) with their messages.  The ONNX node tests through the
+ * runner are test_model_node.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -328,91 +329,6 @@ START_TEST(run_errors)
 }
 END_TEST
 
-/* ONNX backend node tests (libonnx-testdata) through the model runner:
- * float inputs and outputs only (onnx_loader reads int64 as int32). */
-static const char *const node_tests[] = {
-    "test_add", "test_add_bcast", "test_sub", "test_mul_bcast", "test_div",
-    "test_exp", "test_tanh", "test_sigmoid", "test_relu", "test_neg",
-    "test_matmul_2d", "test_matmul_3d", "test_matmul_4d",
-    "test_gemm_all_attributes", "test_gemm_default_vector_bias",
-    "test_gemm_transposeB", "test_softmax_axis_0", "test_softmax_axis_1",
-    "test_softmax_example", "test_concat_3d_axis_1", "test_flatten_axis2",
-    "test_squeeze", "test_unsqueeze_axis_0", "test_reshape_reduced_dims",
-    "test_lstm_defaults", "test_lstm_with_initial_bias",
-    "test_lstm_with_peepholes", "test_gru_defaults",
-    "test_gru_with_initial_bias", "test_rnn_seq_length",
-    "test_simple_rnn_defaults", "test_simple_rnn_with_initial_bias",
-};
-
-START_TEST(onnx_node_tests)
-{
-    const char *root = getenv("SEQK_ONNX_NODE_DIR");
-    int ran = 0;
-    if (!root)
-        root = "/usr/share/libonnx-testdata/data/node";
-    for (size_t t = 0; t < sizeof node_tests / sizeof *node_tests; t++) {
-        char dir[1024], file[1200], err[OL_MSG_LEN];
-        snprintf(dir, sizeof dir, "%s/%s", root, node_tests[t]);
-        snprintf(file, sizeof file, "%s/model.onnx", dir);
-        FILE *f = fopen(file, "rb");
-        if (!f)
-            continue;
-        fclose(f);
-        seqk_model_options o;
-        seqk_model *m = NULL;
-        seqk_model_options_init(&o);
-        o.device = tu_device(_i);
-        ck_assert_msg(seqk_model_load(file, &o, &m) == SEQK_OK, "%s: %s",
-                      node_tests[t], seqk_last_error(NULL));
-        seqk_context *ctx = seqk_model_context(m);
-        int n = seqk_model_input_count(m);
-        seqk_tensor *in[16] = {NULL}, *out[4] = {NULL};
-        int skip = 0;
-        for (int k = 0; k < n && k < 16; k++) {
-            ol_tensor x;
-            snprintf(file, sizeof file, "%s/test_data_set_0/input_%d.pb", dir,
-                     k);
-            ck_assert_msg(ol_tensor_load(file, &x, err) == 0, "%s", err);
-            if (x.dtype != SEQK_F32) {
-                skip = 1;
-                ol_tensor_free(&x);
-                break;
-            }
-            in[k] = tu_f32(ctx, x.ndim, x.dims, x.data);
-            ol_tensor_free(&x);
-        }
-        int n_out = seqk_model_output_count(m);
-        if (!skip && n_out <= 4) {
-            TU_OK(ctx, seqk_model_run(m, n, NULL,
-                                      (const seqk_tensor *const *)in, n_out,
-                                      NULL, out));
-            for (int k = 0; k < n_out; k++) {
-                ol_tensor want;
-                snprintf(file, sizeof file, "%s/test_data_set_0/output_%d.pb",
-                         dir, k);
-                ck_assert_msg(ol_tensor_load(file, &want, err) == 0, "%s",
-                              err);
-                ck_assert_int_eq(seqk_tensor_numel(out[k]),
-                                 (int64_t)want.count);
-                float *got = tu_read(out[k]);
-                char msg[256];
-                ck_assert_msg(tu_close(got, want.data, want.count, 1e-4f,
-                                       1e-3f, msg, sizeof msg),
-                              "%s output %d on %s: %s", node_tests[t], k,
-                              tu_device(_i), msg);
-                free(got);
-                ol_tensor_free(&want);
-            }
-            ran++;
-        }
-        for (int k = 0; k < 16; k++)
-            seqk_tensor_destroy(in[k]);
-        seqk_model_destroy(m);
-    }
-    (void)ran;
-}
-END_TEST
-
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -425,7 +341,6 @@ int main(void)
     tcase_add_loop_test(tc, misc_ops, 0, nd);
     tcase_add_loop_test(tc, if_folded_and_runtime, 0, nd);
     tcase_add_loop_test(tc, external_data, 0, nd);
-    tcase_add_loop_test(tc, onnx_node_tests, 0, nd);
     tcase_add_test(tc, load_errors);
     tcase_add_test(tc, run_errors);
     suite_add_tcase(s, tc);

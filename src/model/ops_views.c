@@ -66,6 +66,32 @@ bad:
     return SEQK_ERR_SHAPE;
 }
 
+/* Dropout is the identity only in inference: training_mode (input 2,
+ * opset 12) must be known at plan time, and if true the ratio must be 0
+ * (else the output is random and the identity would be wrong). */
+static seqk_status dropout_check(const mdl_node *n, const mdl_info *in,
+                                 char *err)
+{
+    seqk_status st;
+    double ratio = 0.5;
+    if (!mdl_present(n, in, 2))
+        return SEQK_OK;
+    if ((st = mdl_need_known(n, in, 2, "Dropout's training_mode", err)))
+        return st;
+    if (in[2].cval->numel < 1 || !mdl_host_i64(in[2].cval, 0))
+        return SEQK_OK;
+    if ((st = mdl_need_known(n, in, 1, "Dropout's ratio", err)))
+        return st;
+    if (mdl_present(n, in, 1) && in[1].cval->numel > 0)
+        ratio = mdl_host_f64(in[1].cval, 0);
+    if (ratio != 0) {
+        snprintf(err, MDL_ERR_LEN, "training_mode with ratio %g (random "
+                 "dropout) is not supported", ratio);
+        return SEQK_ERR_UNSUPPORTED;
+    }
+    return SEQK_OK;
+}
+
 static seqk_status view_infer(const mdl_node *n, const mdl_info *in,
                               mdl_info *out, char *err)
 {
@@ -81,7 +107,9 @@ static seqk_status view_infer(const mdl_node *n, const mdl_info *in,
     memcpy(o->dims, in[0].dims, sizeof o->dims);
     if (seqk__numel(in[0].ndim, in[0].dims, &numel))
         return SEQK_ERR_OVERFLOW;
-    if (!strcmp(nm, "Identity") || !strcmp(nm, "Dropout"))
+    if (!strcmp(nm, "Dropout"))
+        return dropout_check(n, in, err);
+    if (!strcmp(nm, "Identity"))
         return SEQK_OK;
     if (!strcmp(nm, "Flatten")) {
         if (a->axis < -(int64_t)in[0].ndim || a->axis > in[0].ndim)
