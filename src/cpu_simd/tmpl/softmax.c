@@ -223,7 +223,7 @@ static void softmax_contiguous(int64_t n, const float *x, float *y)
     }
 }
 
-/* LogSoftmax of one contiguous row: x - max - log(sum exp(x - max)),
+/* LogSoftmax of one contiguous row: (x - max) - log(sum exp(x - max)),
  * computed from x itself (never log of a softmax, which underflows to
  * -inf where the answer is a finite -100).  The tails of the two passes
  * run in scalar C. */
@@ -247,12 +247,14 @@ static void SIMD_SUFFIX(seqk_f32_log_softmax_row)(int64_t n, const float *x,
     float sum = simd_reduce_add(vsum);
     for (int64_t j = i; j < n; j++)
         sum += expf(x[j] - mx);
-    const float shift = mx + logf(sum);
-    const simd_f32 vs = simd_set1(shift);
+    /* (x - max) - log(sum): max + log(sum) would round away log(sum)'s
+     * digits when max is large (1e4: an ulp of 1e-3) */
+    const float ls = logf(sum);
+    const simd_f32 vls = simd_set1(ls);
     for (i = 0; i + SIMD_V <= n; i += SIMD_V)
-        simd_storeu(y + i, simd_sub(simd_loadu(x + i), vs));
+        simd_storeu(y + i, simd_sub(simd_sub(simd_loadu(x + i), vmx), vls));
     for (; i < n; i++)
-        y[i] = x[i] - shift;
+        y[i] = (x[i] - mx) - ls;
 }
 
 /* SIMD_V columns from c (the first `left` when tail) of a strided slab,
