@@ -1,5 +1,5 @@
 /*
- * fuse.c — pattern fusions, once per plan (plan.c calls mdl_fuse_patterns
+ * fuse.c — pattern fusions, once per plan (plan.c calls seqk__mdl_fuse_patterns
  * between its needed-node pass and its steps):
  *
  *   attention  MatMul(Q', K'^T) [* or / scalars] [+ mask] -> Softmax(last)
@@ -108,7 +108,7 @@ static int scalar(const fz *f, int v, double *x)
     const mdl_info *in = v >= 0 ? info(f, v) : NULL;
     if (!in || !in->cval || in->dtype != SEQK_F32 || in->cval->numel != 1)
         return 0;
-    *x = mdl_host_f64(in->cval, 0);
+    *x = seqk__mdl_host_f64(in->cval, 0);
     return 1;
 }
 
@@ -288,7 +288,7 @@ static void make_step(fz *f, mdl_step *s, int first, int last,
     s->fprepare = fz_prepare;
     s->frun = fz_run;
     f->p->n_fusions++;
-    mdl_text_add(f->p, "fused: %s '%s' ... %s '%s' (%d nodes) -> %s\n",
+    seqk__mdl_text_add(f->p, "fused: %s '%s' ... %s '%s' (%d nodes) -> %s\n",
                  node(f, first)->op->name, node(f, first)->name,
                  node(f, last)->op->name, node(f, last)->name, f->n_grp,
                  what);
@@ -371,7 +371,8 @@ static int gelu_inner(fz *f, int e, int *tanh_form)
     else if (scalar(f, nd->in[1], &c))
         s = nd->in[0];
     int ps = producer(f, s);
-    if (s < 0 || !near(c, sqrt(2.0 / 3.14159265358979323846)) || !is_op(f, ps, "Add"))
+    if (s < 0 || !near(c, sqrt(2.0 / 3.14159265358979323846)) ||
+        !is_op(f, ps, "Add"))
         return -1;
     grp_add(f, ps);
     for (int side = 0; side < 2 && x < 0; side++) {
@@ -601,7 +602,7 @@ static int match_attention(fz *f, int sm, mdl_step *s)
     fz_state *st;
     f->n_grp = 0;
     if (r < 2 || r > 4 || sc->dtype != SEQK_F32 ||
-        mdl_axis(sa->axis, r, &ax) < 0 || ax != r - 1)
+        seqk__mdl_axis(sa->axis, r, &ax) < 0 || ax != r - 1)
         return 0;
     grp_add(f, sm);
     /* P @ V */
@@ -708,7 +709,7 @@ static int match_attention(fz *f, int sm, mdl_step *s)
 
 /* ---- the pass */
 
-seqk_status mdl_fuse_patterns(seqk_model *m, mdl_plan *p,
+seqk_status seqk__mdl_fuse_patterns(seqk_model *m, mdl_plan *p,
                               unsigned char *runs, mdl_step **steps,
                               int **at, int *n)
 {

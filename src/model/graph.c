@@ -8,7 +8,7 @@
 
 #include "model/model.h"
 
-mdl_host *mdl_host_new(seqk_dtype dtype, int ndim, const int64_t *dims)
+mdl_host *seqk__mdl_host_new(seqk_dtype dtype, int ndim, const int64_t *dims)
 {
     int64_t numel = 1;
     size_t es = seqk_dtype_size(dtype);
@@ -40,7 +40,7 @@ mdl_host *mdl_host_new(seqk_dtype dtype, int ndim, const int64_t *dims)
     return h;
 }
 
-void mdl_host_free(mdl_host *h)
+void seqk__mdl_host_free(mdl_host *h)
 {
     if (!h)
         return;
@@ -48,7 +48,7 @@ void mdl_host_free(mdl_host *h)
     free(h);
 }
 
-int64_t mdl_host_i64(const mdl_host *h, int64_t i)
+int64_t seqk__mdl_host_i64(const mdl_host *h, int64_t i)
 {
     switch (h->dtype) {
     case SEQK_I64: return ((const int64_t *)h->data)[i];
@@ -69,11 +69,11 @@ int64_t mdl_host_i64(const mdl_host *h, int64_t i)
     return 0;
 }
 
-double mdl_host_f64(const mdl_host *h, int64_t i)
+double seqk__mdl_host_f64(const mdl_host *h, int64_t i)
 {
     if (h->dtype == SEQK_F32)
         return ((const float *)h->data)[i];
-    return (double)mdl_host_i64(h, i);
+    return (double)seqk__mdl_host_i64(h, i);
 }
 
 static uint64_t hash_str(const char *s)
@@ -84,7 +84,7 @@ static uint64_t hash_str(const char *s)
     return x;
 }
 
-int mdl_graph_find(const mdl_graph *g, const char *name)
+int seqk__mdl_graph_find(const mdl_graph *g, const char *name)
 {
     if (!g->table_cap || !name)
         return -1;
@@ -127,7 +127,7 @@ static int table_put(mdl_graph *g, int id)
     return 0;
 }
 
-int mdl_graph_add_value(mdl_graph *g, const char *name)
+int seqk__mdl_graph_add_value(mdl_graph *g, const char *name)
 {
     if (g->n_values >= MDL_MAX_VALUES)
         return -1;
@@ -155,7 +155,7 @@ int mdl_graph_add_value(mdl_graph *g, const char *name)
     return id;
 }
 
-seqk_status mdl_graph_add_node(mdl_graph *g, mdl_node **node)
+seqk_status seqk__mdl_graph_add_node(mdl_graph *g, mdl_node **node)
 {
     if (g->n_nodes >= MDL_MAX_NODES)
         return SEQK_ERR_OVERFLOW;
@@ -172,7 +172,7 @@ seqk_status mdl_graph_add_node(mdl_graph *g, mdl_node **node)
     return SEQK_OK;
 }
 
-seqk_status mdl_graph_sort(mdl_graph *g)
+seqk_status seqk__mdl_graph_sort(mdl_graph *g)
 {
     seqk_status st = SEQK_ERR_OUT_OF_MEMORY;
     int n = g->n_nodes, head = 0, tail = 0;
@@ -241,13 +241,13 @@ cleanup:
     return st;
 }
 
-void mdl_graph_free(mdl_graph *g)
+void seqk__mdl_graph_free(mdl_graph *g)
 {
     for (int i = 0; i < g->n_values; i++) {
         free(g->values[i].name);
         for (int d = 0; d < SEQK_MAX_DIMS; d++)
             free(g->values[i].dim_names[d]);
-        mdl_host_free(g->values[i].data);
+        seqk__mdl_host_free(g->values[i].data);
     }
     for (int i = 0; i < g->n_nodes; i++) {
         free(g->nodes[i].name);

@@ -72,9 +72,9 @@ static seqk_status shape_parse(mdl_node *n, const void *p, char *err)
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
     a->b = INT64_MAX;
-    a->has_b = mdl_attr_has(p, "end");
-    seqk_status st = mdl_attr_int(p, "start", &a->a, err);
-    return st ? st : mdl_attr_int(p, "end", &a->b, err);
+    a->has_b = seqk__mdl_attr_has(p, "end");
+    seqk_status st = seqk__mdl_attr_int(p, "start", &a->a, err);
+    return st ? st : seqk__mdl_attr_int(p, "end", &a->b, err);
 }
 
 static void shape_range(const int_attrs *a, int nd, int64_t *s, int64_t *e)
@@ -107,7 +107,7 @@ static seqk_status shape_fold(const mdl_node *n, const mdl_info *in,
     mdl_info o;
     int64_t s, e, numel;
     shape_infer(n, in, &o, err);
-    if (!(out[0] = mdl_host_new(SEQK_I64, o.ndim, o.dims)))
+    if (!(out[0] = seqk__mdl_host_new(SEQK_I64, o.ndim, o.dims)))
         return oom(err);
     if (!strcmp(n->op->name, "Size")) {
         if (seqk__numel(in[0].ndim, in[0].dims, &numel))
@@ -121,9 +121,10 @@ static seqk_status shape_fold(const mdl_node *n, const mdl_info *in,
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_shape = {"Shape", 1, 23, MDL_OP_HOST, NULL, shape_parse,
-                             shape_infer, NULL, NULL, shape_fold};
-const mdl_op mdl_op_size = {"Size", 1, 23, MDL_OP_HOST, NULL, shape_parse,
+const mdl_op seqk__mdl_op_shape = {
+    "Shape",     1,           23,   MDL_OP_HOST, NULL,
+    shape_parse, shape_infer, NULL, NULL,        shape_fold};
+const mdl_op seqk__mdl_op_size = {"Size", 1, 23, MDL_OP_HOST, NULL, shape_parse,
                             shape_infer, NULL, NULL, shape_fold};
 
 /* ---- ConstantOfShape, Cast */
@@ -209,7 +210,7 @@ static seqk_status cos_infer(const mdl_node *n, const mdl_info *in,
     }
     out[0].ndim = (int)s->numel;
     for (int i = 0; i < out[0].ndim; i++)
-        if ((out[0].dims[i] = mdl_host_i64(s, i)) < 0) {
+        if ((out[0].dims[i] = seqk__mdl_host_i64(s, i)) < 0) {
             snprintf(err, MDL_ERR_LEN, "negative dim");
             return SEQK_ERR_SHAPE;
         }
@@ -224,14 +225,14 @@ static seqk_status cos_fold(const mdl_node *n, const mdl_info *in,
     seqk_status st = cos_infer(n, in, &o, err);
     if (st)
         return st;
-    if (!(out[0] = mdl_host_new(a->dtype, o.ndim, o.dims)))
+    if (!(out[0] = seqk__mdl_host_new(a->dtype, o.ndim, o.dims)))
         return oom(err);
     for (int64_t i = 0; i < out[0]->numel; i++)
         put(out[0], i, a->fval, a->ival, a->dtype == SEQK_F32);
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_constant_of_shape = {"ConstantOfShape", 9, 23,
+const mdl_op seqk__mdl_op_constant_of_shape = {"ConstantOfShape", 9, 23,
     MDL_OP_HOST, NULL, cos_parse, cos_infer, NULL, NULL, cos_fold};
 
 static seqk_status cast_parse(mdl_node *n, const void *p, char *err)
@@ -239,7 +240,7 @@ static seqk_status cast_parse(mdl_node *n, const void *p, char *err)
     int_attrs *a = calloc(1, sizeof *a);
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
-    seqk_status st = mdl_attr_int(p, "to", &a->a, err);
+    seqk_status st = seqk__mdl_attr_int(p, "to", &a->a, err);
     if (st)
         return st;
     if (!(a->dtype = onnx_dtype(a->a))) {
@@ -264,10 +265,10 @@ static seqk_status cast_fold(const mdl_node *n, const mdl_info *in,
 {
     const int_attrs *a = n->attrs;
     const mdl_host *x = in[0].cval;
-    if (!(out[0] = mdl_host_new(a->dtype, x->ndim, x->dims)))
+    if (!(out[0] = seqk__mdl_host_new(a->dtype, x->ndim, x->dims)))
         return oom(err);
     for (int64_t i = 0; i < x->numel; i++)
-        put(out[0], i, mdl_host_f64(x, i), mdl_host_i64(x, i),
+        put(out[0], i, seqk__mdl_host_f64(x, i), seqk__mdl_host_i64(x, i),
             x->dtype == SEQK_F32);
     return SEQK_OK;
 }
@@ -277,8 +278,9 @@ static seqk_status cast_run(const mdl_run_args *r)
     return seqk_cast(r->ctx, r->in[0], r->out[0]);
 }
 
-const mdl_op mdl_op_cast = {"Cast", 6, 23, MDL_OP_KERNEL, "cast", cast_parse,
-                            cast_infer, NULL, cast_run, cast_fold};
+const mdl_op seqk__mdl_op_cast = {
+    "Cast",     6,          23,   MDL_OP_KERNEL, "cast",
+    cast_parse, cast_infer, NULL, cast_run,      cast_fold};
 
 /* ---- Range */
 
@@ -292,8 +294,9 @@ static seqk_status range_infer(const mdl_node *n, const mdl_info *in,
                      "known at plan time");
             return SEQK_ERR_UNSUPPORTED;
         }
-    double s = mdl_host_f64(in[0].cval, 0), l = mdl_host_f64(in[1].cval, 0);
-    double d = mdl_host_f64(in[2].cval, 0), c = ceil((l - s) / d);
+    double s = seqk__mdl_host_f64(in[0].cval, 0),
+           l = seqk__mdl_host_f64(in[1].cval, 0);
+    double d = seqk__mdl_host_f64(in[2].cval, 0), c = ceil((l - s) / d);
     if (d == 0 || !(c < 1e9)) {
         snprintf(err, MDL_ERR_LEN, "Range of delta 0 or too many values");
         return SEQK_ERR_SHAPE;
@@ -311,10 +314,12 @@ static seqk_status range_fold(const mdl_node *n, const mdl_info *in,
     seqk_status st = range_infer(n, in, &o, err);
     if (st)
         return st;
-    if (!(out[0] = mdl_host_new(o.dtype, 1, o.dims)))
+    if (!(out[0] = seqk__mdl_host_new(o.dtype, 1, o.dims)))
         return oom(err);
-    double s = mdl_host_f64(in[0].cval, 0), d = mdl_host_f64(in[2].cval, 0);
-    int64_t si = mdl_host_i64(in[0].cval, 0), di = mdl_host_i64(in[2].cval, 0);
+    double s = seqk__mdl_host_f64(in[0].cval, 0),
+           d = seqk__mdl_host_f64(in[2].cval, 0);
+    int64_t si = seqk__mdl_host_i64(in[0].cval, 0),
+            di = seqk__mdl_host_i64(in[2].cval, 0);
     for (int64_t i = 0; i < o.dims[0]; i++)
         put(out[0], i, s + (double)i * d,
             (int64_t)((uint64_t)si + (uint64_t)i * (uint64_t)di),
@@ -322,7 +327,7 @@ static seqk_status range_fold(const mdl_node *n, const mdl_info *in,
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_range = {"Range", 11, 23, MDL_OP_HOST, NULL, NULL,
+const mdl_op seqk__mdl_op_range = {"Range", 11, 23, MDL_OP_HOST, NULL, NULL,
                              range_infer, NULL, NULL, range_fold};
 
 /* ---- Slice (opset 10+: starts, ends, axes, steps as inputs) */
@@ -357,12 +362,13 @@ static seqk_status slice_calc(const mdl_node *n, const mdl_info *in,
     }
     for (int64_t i = 0; i < st->numel; i++) {
         int a;
-        if (mdl_axis(ax ? mdl_host_i64(ax, i) : i, nd, &a) < 0) {
+        if (seqk__mdl_axis(ax ? seqk__mdl_host_i64(ax, i) : i, nd, &a) < 0) {
             snprintf(err, MDL_ERR_LEN, "bad axis");
             return SEQK_ERR_SHAPE;
         }
-        int64_t dim = in[0].dims[a], s = mdl_host_i64(st, i);
-        int64_t e = mdl_host_i64(en, i), k = sp_ ? mdl_host_i64(sp_, i) : 1;
+        int64_t dim = in[0].dims[a], s = seqk__mdl_host_i64(st, i);
+        int64_t e = seqk__mdl_host_i64(en, i),
+                k = sp_ ? seqk__mdl_host_i64(sp_, i) : 1;
         if (k == 0) {
             snprintf(err, MDL_ERR_LEN, "step 0");
             return SEQK_ERR_SHAPE;
@@ -402,7 +408,7 @@ static seqk_status slice_fold(const mdl_node *n, const mdl_info *in,
     seqk_status st = slice_calc(n, in, &o, &sp, err);
     if (st)
         return st;
-    if (!(out[0] = mdl_host_new(o.dtype, o.ndim, o.dims)))
+    if (!(out[0] = seqk__mdl_host_new(o.dtype, o.ndim, o.dims)))
         return oom(err);
     size_t es = seqk_dtype_size(o.dtype);
     for (int64_t i = 0; i < out[0]->numel; i++) {
@@ -451,7 +457,7 @@ static seqk_status slice_prepare(seqk_context *ctx, const mdl_node *n,
         if (k == 4)
             s->has_steps = 1;
         for (int i = 0; i < s->n; i++)
-            s->v[k - 1][i] = mdl_host_i64(h, i);
+            s->v[k - 1][i] = seqk__mdl_host_i64(h, i);
     }
     return SEQK_OK;
 }
@@ -464,9 +470,10 @@ static seqk_status slice_run(const mdl_run_args *r)
                       s->has_steps ? s->v[3] : NULL, r->in[0], r->out[0]);
 }
 
-const mdl_op mdl_op_slice = {"Slice", 10, 23, MDL_OP_KERNEL, "slice", NULL,
-                             slice_infer, slice_prepare, slice_run,
-                             slice_fold};
+const mdl_op seqk__mdl_op_slice = {
+    "Slice",   10,        23,          MDL_OP_KERNEL,
+    "slice",   NULL,      slice_infer, slice_prepare,
+    slice_run, slice_fold};
 
 /* ---- Where */
 
@@ -480,8 +487,8 @@ static seqk_status where_infer(const mdl_node *n, const mdl_info *in,
         snprintf(err, MDL_ERR_LEN, "X and Y dtypes differ");
         return SEQK_ERR_DTYPE;
     }
-    if ((st = mdl_broadcast(&in[0], &in[1], &t, err)) ||
-        (st = mdl_broadcast(&t, &in[2], &out[0], err)))
+    if ((st = seqk__mdl_broadcast(&in[0], &in[1], &t, err)) ||
+        (st = seqk__mdl_broadcast(&t, &in[2], &out[0], err)))
         return st;
     out[0].dtype = in[1].dtype;
     return SEQK_OK;
@@ -494,11 +501,11 @@ static seqk_status where_fold(const mdl_node *n, const mdl_info *in,
     seqk_status st = where_infer(n, in, &o, err);
     if (st)
         return st;
-    if (!(out[0] = mdl_host_new(o.dtype, o.ndim, o.dims)))
+    if (!(out[0] = seqk__mdl_host_new(o.dtype, o.ndim, o.dims)))
         return oom(err);
     size_t es = seqk_dtype_size(o.dtype);
     for (int64_t i = 0; i < out[0]->numel; i++) {
-        int c = mdl_host_i64(in[0].cval, bidx(&o, &in[0], i)) != 0;
+        int c = seqk__mdl_host_i64(in[0].cval, bidx(&o, &in[0], i)) != 0;
         const mdl_info *src = c ? &in[1] : &in[2];
         memcpy((char *)out[0]->data + (size_t)i * es,
                (const char *)src->cval->data + (size_t)bidx(&o, src, i) * es,
@@ -512,7 +519,7 @@ static seqk_status where_run(const mdl_run_args *r)
     return seqk_where(r->ctx, r->in[0], r->in[1], r->in[2], r->out[0]);
 }
 
-const mdl_op mdl_op_where = {"Where", 9, 23, MDL_OP_KERNEL, "where", NULL,
+const mdl_op seqk__mdl_op_where = {"Where", 9, 23, MDL_OP_KERNEL, "where", NULL,
                              where_infer, NULL, where_run, where_fold};
 
 /* ---- If: inputs cond, then outputs..., else outputs... (onnx_load.c).
@@ -525,7 +532,7 @@ static seqk_status if_infer(const mdl_node *n, const mdl_info *in,
 {
     int k = n->n_out;
     if (in[0].cval && in[0].cval->numel >= 1) {
-        int c = mdl_host_i64(in[0].cval, 0) != 0;
+        int c = seqk__mdl_host_i64(in[0].cval, 0) != 0;
         for (int o = 0; o < k; o++) {
             out[o] = in[1 + (c ? 0 : k) + o];
             out[o].cval = NULL;
@@ -546,5 +553,5 @@ static seqk_status if_infer(const mdl_node *n, const mdl_info *in,
     return SEQK_OK;
 }
 
-const mdl_op mdl_op_if = {"If", 1, 23, MDL_OP_IF, NULL, NULL, if_infer,
+const mdl_op seqk__mdl_op_if = {"If", 1, 23, MDL_OP_IF, NULL, NULL, if_infer,
                           NULL, NULL, NULL};

@@ -42,7 +42,7 @@ static void consider(const mdl_graph *g, const mdl_plan *p, int n, int k,
     if (!strcmp(op, "Gather") && k == 1 && nd->in[0] >= 0) {
         const mdl_info *data = &p->info[nd->in[0]];
         int ax;
-        if (mdl_axis(mdl_gather_axis(nd), data->ndim, &ax) == 0 &&
+        if (seqk__mdl_axis(seqk__mdl_gather_axis(nd), data->ndim, &ax) == 0 &&
             data->dims[ax] > 0) {
             bound = data->dims[ax] - 1;
             what = SEQK_MODEL_INPUT_INDICES;
@@ -50,7 +50,7 @@ static void consider(const mdl_graph *g, const mdl_plan *p, int n, int k,
     } else if (is_rnn(op) && k == 4 && nd->in[0] >= 0) {
         const mdl_info *x = &p->info[nd->in[0]];
         if (x->ndim == 3) {
-            bound = x->dims[mdl_rnn_layout(nd) ? 1 : 0];
+            bound = x->dims[seqk__mdl_rnn_layout(nd) ? 1 : 0];
             what = SEQK_MODEL_INPUT_LENGTHS;
         }
     }

@@ -44,7 +44,7 @@ static seqk_status load(const void *data, size_t size,
         if ((st = seqk_context_create(&co, &m->ctx)))
             goto fail;
     }
-    if ((st = mdl_load(m, data, size, base_dir)))
+    if ((st = seqk__mdl_load(m, data, size, base_dir)))
         goto fail;
     /* the outputs to keep */
     m->keep = calloc((size_t)m->g.n_outputs + 1, sizeof *m->keep);
@@ -154,12 +154,12 @@ seqk_status seqk_model_destroy(seqk_model *m)
     if (!m)
         return SEQK_OK;
     for (int i = 0; i < m->n_plans; i++)
-        mdl_plan_free(m, m->plans[i]);
+        seqk__mdl_plan_free(m, m->plans[i]);
     for (int v = 0; m->uploads && v < m->g.n_values; v++)
         seqk_tensor_destroy(m->uploads[v]);
     free(m->uploads);
     free(m->keep);
-    mdl_unload(m);
+    seqk__mdl_unload(m);
     seqk_context_destroy(m->host);
     seqk_context_destroy(m->ctx);
     free(m);
@@ -272,7 +272,7 @@ seqk_status seqk_model_prepare(seqk_model *m, int n_in,
                 return seqk__error(m->ctx, SEQK_ERR_SHAPE, "seqk_model_"
                                    "prepare: input %d has a negative dim", i);
     }
-    return mdl_plan_get(m, nd, (const int64_t (*)[SEQK_MAX_DIMS])d, &p);
+    return seqk__mdl_plan_get(m, nd, (const int64_t (*)[SEQK_MAX_DIMS])d, &p);
 }
 
 seqk_status seqk_model_run(seqk_model *m, int n_in,
@@ -310,8 +310,8 @@ seqk_status seqk_model_run(seqk_model *m, int n_in,
         if (v->dtype && t->dtype != v->dtype)
             return seqk__error(m->ctx, SEQK_ERR_DTYPE, "seqk_model_run: input "
                                "'%s' is %s but the model declares %s", v->name,
-                               mdl_dtype_name(t->dtype),
-                               mdl_dtype_name(v->dtype));
+                               seqk__mdl_dtype_name(t->dtype),
+                               seqk__mdl_dtype_name(v->dtype));
         ordered[k] = t;
         nd[k] = t->ndim;
         memcpy(d[k], t->dims, sizeof d[k]);
@@ -334,8 +334,9 @@ seqk_status seqk_model_run(seqk_model *m, int n_in,
                                "'%s' is not an output the model computes",
                                out_names && out_names[i] ? out_names[i] : "");
     }
-    if ((st = mdl_plan_get(m, nd, (const int64_t (*)[SEQK_MAX_DIMS])d, &p)) ||
-        (st = mdl_plan_run(m, p, ordered)))
+    if ((st = seqk__mdl_plan_get(m, nd, (const int64_t(*)[SEQK_MAX_DIMS])d,
+                                 &p)) ||
+        (st = seqk__mdl_plan_run(m, p, ordered)))
         return st;
     for (int i = 0; i < n_out; i++)
         outputs[i] = p->t[which[i]];
@@ -347,7 +348,7 @@ size_t seqk_model_describe(seqk_model *m, char *buf, size_t len)
     char *text = NULL;
     size_t n = 0, cap = 0;
     int counts[64] = {0};
-    const mdl_op *const *rows = mdl_op_table();
+    const mdl_op *const *rows = seqk__mdl_op_table();
 #define ADD(...)                                                            \
     do {                                                                    \
         char line_[512];                                                    \
@@ -395,7 +396,7 @@ size_t seqk_model_describe(seqk_model *m, char *buf, size_t len)
                 snprintf(dims + o, sizeof dims - o, "]");
             }
             ADD("%s %-20s %-8s %s\n", pass ? "output" : "input ", v->name,
-                v->dtype ? mdl_dtype_name(v->dtype) : "?", dims);
+                v->dtype ? seqk__mdl_dtype_name(v->dtype) : "?", dims);
         }
     }
     for (int i = 0; i < m->g.n_nodes; i++)

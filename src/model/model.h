@@ -45,11 +45,11 @@ typedef struct mdl_host {
     void *data;               /* malloc'd, never NULL (even when empty) */
 } mdl_host;
 
-mdl_host *mdl_host_new(seqk_dtype dtype, int ndim, const int64_t *dims);
-void mdl_host_free(mdl_host *h);
+mdl_host *seqk__mdl_host_new(seqk_dtype dtype, int ndim, const int64_t *dims);
+void seqk__mdl_host_free(mdl_host *h);
 /* Element i as int64 (i32/i64/bool) or as double (any dtype). */
-int64_t mdl_host_i64(const mdl_host *h, int64_t i);
-double mdl_host_f64(const mdl_host *h, int64_t i);
+int64_t seqk__mdl_host_i64(const mdl_host *h, int64_t i);
+double seqk__mdl_host_f64(const mdl_host *h, int64_t i);
 
 typedef struct mdl_value {
     char *name;
@@ -86,15 +86,15 @@ typedef struct mdl_graph {
     size_t table_cap;
 } mdl_graph;
 
-int mdl_graph_find(const mdl_graph *g, const char *name);
+int seqk__mdl_graph_find(const mdl_graph *g, const char *name);
 /* A new value (name copied); -1 out of memory.  Names may repeat (If
  * branches are renamed by the loader, so they do not). */
-int mdl_graph_add_value(mdl_graph *g, const char *name);
-seqk_status mdl_graph_add_node(mdl_graph *g, mdl_node **node);
+int seqk__mdl_graph_add_value(mdl_graph *g, const char *name);
+seqk_status seqk__mdl_graph_add_node(mdl_graph *g, mdl_node **node);
 /* Topological order into g->order; SEQK_ERR_FORMAT naming a node of a
  * cycle. */
-seqk_status mdl_graph_sort(mdl_graph *g);
-void mdl_graph_free(mdl_graph *g);
+seqk_status seqk__mdl_graph_sort(mdl_graph *g);
+void seqk__mdl_graph_free(mdl_graph *g);
 
 /* ---- plans */
 
@@ -188,69 +188,75 @@ typedef struct mdl_axis_attrs {
     int64_t axis, keepdims, select_last, k, largest, sorted;
 } mdl_axis_attrs;
 
-const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad);
-int mdl_op_min_inputs(const mdl_op *op);
+const mdl_op *seqk__mdl_op_find(const char *name, int opset, int *opset_bad);
+int seqk__mdl_op_min_inputs(const mdl_op *op);
 /* Every row, NULL-terminated (for `seqk info` and the README table). */
-const mdl_op *const *mdl_op_table(void);
+const mdl_op *const *seqk__mdl_op_table(void);
 /* Attributes input_range.c reads: Gather's axis (as given, may be
  * negative), an LSTM/GRU/RNN node's layout. */
-int mdl_gather_axis(const mdl_node *n);
-int mdl_rnn_layout(const mdl_node *n);
+int seqk__mdl_gather_axis(const mdl_node *n);
+int seqk__mdl_rnn_layout(const mdl_node *n);
 /* Rows in ops_rnn.c, host_ops.c */
-extern const mdl_op mdl_op_lstm, mdl_op_gru, mdl_op_rnn;
+extern const mdl_op seqk__mdl_op_lstm, seqk__mdl_op_gru, seqk__mdl_op_rnn;
 /* ops_views.c */
-extern const mdl_op mdl_op_reshape, mdl_op_flatten, mdl_op_squeeze,
-    mdl_op_unsqueeze, mdl_op_identity, mdl_op_dropout;
-extern const mdl_op mdl_op_shape, mdl_op_constant_of_shape, mdl_op_cast,
-    mdl_op_range, mdl_op_slice, mdl_op_where, mdl_op_size;
+extern const mdl_op seqk__mdl_op_reshape, seqk__mdl_op_flatten,
+    seqk__mdl_op_squeeze, seqk__mdl_op_unsqueeze, seqk__mdl_op_identity,
+    seqk__mdl_op_dropout;
+extern const mdl_op seqk__mdl_op_shape, seqk__mdl_op_constant_of_shape,
+    seqk__mdl_op_cast, seqk__mdl_op_range, seqk__mdl_op_slice,
+    seqk__mdl_op_where, seqk__mdl_op_size;
 /* Rows in ops_onnx.c, ops_onnx_ew.c */
-extern const mdl_op mdl_op_transpose, mdl_op_expand, mdl_op_tile,
-    mdl_op_pad, mdl_op_split, mdl_op_reduce_sum, mdl_op_reduce_mean,
-    mdl_op_reduce_max, mdl_op_layer_norm, mdl_op_conv, mdl_op_pow,
-    mdl_op_sqrt, mdl_op_abs, mdl_op_log, mdl_op_erf, mdl_op_leaky_relu,
-    mdl_op_gelu, mdl_op_hard_sigmoid, mdl_op_clip, mdl_op_equal,
-    mdl_op_less, mdl_op_greater, mdl_op_less_or_equal,
-    mdl_op_greater_or_equal, mdl_op_and, mdl_op_or, mdl_op_not;
+extern const mdl_op seqk__mdl_op_transpose, seqk__mdl_op_expand,
+    seqk__mdl_op_tile, seqk__mdl_op_pad, seqk__mdl_op_split,
+    seqk__mdl_op_reduce_sum, seqk__mdl_op_reduce_mean, seqk__mdl_op_reduce_max,
+    seqk__mdl_op_layer_norm, seqk__mdl_op_conv, seqk__mdl_op_pow,
+    seqk__mdl_op_sqrt, seqk__mdl_op_abs, seqk__mdl_op_log, seqk__mdl_op_erf,
+    seqk__mdl_op_leaky_relu, seqk__mdl_op_gelu, seqk__mdl_op_hard_sigmoid,
+    seqk__mdl_op_clip, seqk__mdl_op_equal, seqk__mdl_op_less,
+    seqk__mdl_op_greater, seqk__mdl_op_less_or_equal,
+    seqk__mdl_op_greater_or_equal, seqk__mdl_op_and, seqk__mdl_op_or,
+    seqk__mdl_op_not;
 
 /* ops_onnx.c helpers: input k, when the node has it, must be known at
  * plan time (SEQK_ERR_UNSUPPORTED naming `what`); whether input k is
  * present; input k must be float32.  A step state of int64 values read
  * at plan time (pads, axes, repeats) and two doubles. */
-seqk_status mdl_need_known(const mdl_node *n, const mdl_info *in, int k,
+seqk_status seqk__mdl_need_known(const mdl_node *n, const mdl_info *in, int k,
                            const char *what, char *err);
-int mdl_present(const mdl_node *n, const mdl_info *in, int k);
-seqk_status mdl_need_f32(const mdl_info *in, int k, char *err);
+int seqk__mdl_present(const mdl_node *n, const mdl_info *in, int k);
+seqk_status seqk__mdl_need_f32(const mdl_info *in, int k, char *err);
 typedef struct mdl_ivec_state {
     int n;
     int64_t v[4 * SEQK_MAX_DIMS];
     double f0, f1;
 } mdl_ivec_state;
-seqk_status mdl_ivec_new(void **state, void (**free_state)(void *),
+seqk_status seqk__mdl_ivec_new(void **state, void (**free_state)(void *),
                          mdl_ivec_state **out);
 
 /* Attribute helpers over Onnx__NodeProto (ops.c); absent keeps *v. */
-seqk_status mdl_attr_int(const void *proto, const char *name, int64_t *v,
+seqk_status seqk__mdl_attr_int(const void *proto, const char *name, int64_t *v,
                          char *err);
-seqk_status mdl_attr_float(const void *proto, const char *name, float *v,
+seqk_status seqk__mdl_attr_float(const void *proto, const char *name, float *v,
                            char *err);
-seqk_status mdl_attr_string(const void *proto, const char *name,
+seqk_status seqk__mdl_attr_string(const void *proto, const char *name,
                             char *buf, size_t len, char *err);
 /* ints / floats lists: *n = count (0 when absent); pointers stay valid
  * while the model lives. */
-seqk_status mdl_attr_ints(const void *proto, const char *name,
+seqk_status seqk__mdl_attr_ints(const void *proto, const char *name,
                           const int64_t **v, size_t *n, char *err);
-seqk_status mdl_attr_floats(const void *proto, const char *name,
+seqk_status seqk__mdl_attr_floats(const void *proto, const char *name,
                             const float **v, size_t *n, char *err);
-seqk_status mdl_attr_strings(const void *proto, const char *name,
+seqk_status seqk__mdl_attr_strings(const void *proto, const char *name,
                              char ***v, size_t *n, char *err);
 /* Whether the node has an attribute `name`. */
-int mdl_attr_has(const void *proto, const char *name);
+int seqk__mdl_attr_has(const void *proto, const char *name);
 
 /* Shape helpers (ops.c). */
-seqk_status mdl_broadcast(const mdl_info *a, const mdl_info *b,
+seqk_status seqk__mdl_broadcast(const mdl_info *a, const mdl_info *b,
                           mdl_info *out, char *err);
-int mdl_axis(int64_t axis, int ndim, int *out); /* 0 ok, -1 out of range */
-const char *mdl_dtype_name(seqk_dtype t);
+int seqk__mdl_axis(int64_t axis, int ndim,
+                   int *out); /* 0 ok, -1 out of range */
+const char *seqk__mdl_dtype_name(seqk_dtype t);
 
 typedef struct mdl_plan {
     int n_inputs;
@@ -291,28 +297,28 @@ struct seqk_model {
 };
 
 /* plan.c */
-void mdl_text_add(mdl_plan *p, const char *fmt, ...)
+void seqk__mdl_text_add(mdl_plan *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-seqk_status mdl_plan_get(seqk_model *m, const int *ndims,
+seqk_status seqk__mdl_plan_get(seqk_model *m, const int *ndims,
                          const int64_t (*dims)[SEQK_MAX_DIMS],
                          mdl_plan **plan);
-void mdl_plan_free(seqk_model *m, mdl_plan *p);
+void seqk__mdl_plan_free(seqk_model *m, mdl_plan *p);
 /* fuse.c: the pattern fusions (attention, Gelu, decomposed LayerNorm)
  * over the nodes that run (runs[i] == 1).  Each match sets runs[i] = 2 on
  * its nodes and becomes steps[k] (*n of them), to take the place of node
  * at[k] (its group's last node in topological order). */
-seqk_status mdl_fuse_patterns(seqk_model *m, mdl_plan *p,
+seqk_status seqk__mdl_fuse_patterns(seqk_model *m, mdl_plan *p,
                               unsigned char *runs, mdl_step **steps,
                               int **at, int *n);
 /* plan_exec.c */
-seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p);
-seqk_status mdl_plan_run(seqk_model *m, mdl_plan *p,
+seqk_status seqk__mdl_plan_alloc(seqk_model *m, mdl_plan *p);
+seqk_status seqk__mdl_plan_run(seqk_model *m, mdl_plan *p,
                          const seqk_tensor *const *inputs);
-size_t mdl_describe(seqk_model *m, char *buf, size_t len);
+size_t seqk__mdl_describe(seqk_model *m, char *buf, size_t len);
 /* onnx_load.c */
-seqk_status mdl_load(seqk_model *m, const uint8_t *data, size_t size,
+seqk_status seqk__mdl_load(seqk_model *m, const uint8_t *data, size_t size,
                      const char *base_dir);
-void mdl_unload(seqk_model *m);
+void seqk__mdl_unload(seqk_model *m);
 
 /* Tests: tensors the model has created since it was loaded. */
 size_t seqk__model_alloc_count(const seqk_model *m);

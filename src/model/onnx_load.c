@@ -24,7 +24,7 @@
 #include "model/model.h"
 #include "onnx.pb-c.h"
 
-extern const mdl_op mdl_op_if;
+extern const mdl_op seqk__mdl_op_if;
 
 /* Names of a subgraph resolve to its own values first, then outward. */
 typedef struct scope {
@@ -41,7 +41,7 @@ static int scope_find(const mdl_graph *g, const scope *s, const char *name)
         for (int i = s->n - 1; i >= 0; i--)
             if (strcmp(s->names[i], name) == 0)
                 return s->ids[i];
-    return mdl_graph_find(g, name);
+    return seqk__mdl_graph_find(g, name);
 }
 
 /* A new value for `name` in scope s (top level: s == NULL). */
@@ -49,7 +49,7 @@ static int scope_add(mdl_graph *g, scope *s, const char *name)
 {
     char buf[512];
     if (!s)
-        return mdl_graph_add_value(g, name);
+        return seqk__mdl_graph_add_value(g, name);
     snprintf(buf, sizeof buf, "%s%s", s->prefix, name);
     if (s->n == s->cap) {
         int cap = s->cap ? s->cap * 2 : 16;
@@ -63,7 +63,7 @@ static int scope_add(mdl_graph *g, scope *s, const char *name)
         s->ids = ii;
         s->cap = cap;
     }
-    int id = mdl_graph_add_value(g, buf);
+    int id = seqk__mdl_graph_add_value(g, buf);
     if (id < 0)
         return -1;
     s->names[s->n] = g->values[id].name + strlen(s->prefix);
@@ -82,7 +82,7 @@ static int scope_output(mdl_graph *g, scope *s, const char *name)
             if (strcmp(s->names[i], name) == 0)
                 id = s->ids[i];
     } else {
-        id = mdl_graph_find(g, name);
+        id = seqk__mdl_graph_find(g, name);
     }
     if (id >= 0 && g->values[id].producer == -2)
         return id;
@@ -187,8 +187,10 @@ static seqk_status read_external(const char *base_dir, const char *location,
     size_t bl = strlen(real_base);
     if (strncmp(real, real_base, bl) != 0 || (real[bl] != '/' &&
                                               strcmp(real_base, "/") != 0)) {
-        snprintf(err, MDL_ERR_LEN, "external data '%.60s' resolves to '%.100s', "
-                 "outside the model's folder: refused", location, real);
+        snprintf(err, MDL_ERR_LEN,
+                 "external data '%.60s' resolves to '%.100s', "
+                 "outside the model's folder: refused",
+                 location, real);
         return SEQK_ERR_INVALID_ARG;
     }
     f = fopen(real, "rb");
@@ -237,7 +239,7 @@ static seqk_status tensor_from_proto(const Onnx__TensorProto *tp,
     }
     for (size_t i = 0; i < tp->n_dims; i++)
         dims[i] = tp->dims[i];
-    h = mdl_host_new(dt, (int)tp->n_dims, dims);
+    h = seqk__mdl_host_new(dt, (int)tp->n_dims, dims);
     if (!h) {
         snprintf(err, MDL_ERR_LEN, "tensor '%s': bad or too large dims "
                  "(product overflows or exceeds %zu MB)", tp->name,
@@ -387,7 +389,7 @@ cleanup:
     if (st == SEQK_OK)
         *out = h;
     else
-        mdl_host_free(h);
+        seqk__mdl_host_free(h);
     return st;
 }
 
@@ -456,17 +458,18 @@ static seqk_status constant_value(const Onnx__NodeProto *np,
         if (!strcmp(nm, "value") && a->t)
             return tensor_from_proto(a->t, base_dir, out, err);
         if (!strcmp(nm, "value_float") &&
-            (h = mdl_host_new(SEQK_F32, 0, NULL)))
+            (h = seqk__mdl_host_new(SEQK_F32, 0, NULL)))
             *(float *)h->data = a->f;
         else if (!strcmp(nm, "value_int") &&
-                 (h = mdl_host_new(SEQK_I64, 0, NULL)))
+                 (h = seqk__mdl_host_new(SEQK_I64, 0, NULL)))
             *(int64_t *)h->data = a->i;
         else if (!strcmp(nm, "value_floats") &&
                  (one = (int64_t)a->n_floats,
-                  h = mdl_host_new(SEQK_F32, 1, &one)))
+                  h = seqk__mdl_host_new(SEQK_F32, 1, &one)))
             memcpy(h->data, a->floats, a->n_floats * sizeof(float));
         else if (!strcmp(nm, "value_ints") &&
-                 (one = (int64_t)a->n_ints, h = mdl_host_new(SEQK_I64, 1, &one)))
+                 (one = (int64_t)a->n_ints,
+                  h = seqk__mdl_host_new(SEQK_I64, 1, &one)))
             memcpy(h->data, a->ints, a->n_ints * sizeof(int64_t));
         else
             continue;
@@ -518,11 +521,11 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
         int id = np->output[0] && *np->output[0]
                      ? scope_output(g, sc, np->output[0]) : -1;
         if (id < 0) {
-            mdl_host_free(h);
+            seqk__mdl_host_free(h);
             return node_error(np, m->opset, SEQK_ERR_OUT_OF_MEMORY,
                               "out of memory, or no output name");
         }
-        mdl_host_free(g->values[id].data);
+        seqk__mdl_host_free(g->values[id].data);
         g->values[id].data = h;
         g->values[id].dtype = h->dtype;
         g->values[id].producer = -1; /* made: a repeated name is a new value */
@@ -531,8 +534,8 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
     if (!strcmp(type, "Loop") || !strcmp(type, "Scan"))
         return node_error(np, m->opset, SEQK_ERR_UNSUPPORTED,
                           "control flow Loop/Scan is not supported (only If)");
-    op = !strcmp(type, "If") ? &mdl_op_if
-                             : mdl_op_find(type, m->opset, &bad_opset);
+    op = !strcmp(type, "If") ? &seqk__mdl_op_if
+                             : seqk__mdl_op_find(type, m->opset, &bad_opset);
     if (!op) {
         if (bad_opset)
             snprintf(err, sizeof err, "seqk implements %s only for other "
@@ -542,7 +545,7 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
         return node_error(np, m->opset, SEQK_ERR_UNSUPPORTED, err);
     }
     int n_extra = 0;
-    if (op == &mdl_op_if) {
+    if (op == &seqk__mdl_op_if) {
         const Onnx__GraphProto *br[2] = {NULL, NULL};
         if (depth >= MDL_MAX_IF_DEPTH)
             return node_error(np, m->opset, SEQK_ERR_UNSUPPORTED,
@@ -577,7 +580,7 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
             return node_error(np, m->opset, SEQK_ERR_UNSUPPORTED,
                               "If with more than 31 outputs");
     }
-    st = mdl_graph_add_node(g, &nd);
+    st = seqk__mdl_graph_add_node(g, &nd);
     if (st != SEQK_OK)
         return node_error(np, m->opset, st, "too many nodes");
     nd->op = op;
@@ -603,10 +606,10 @@ static seqk_status add_node(seqk_model *m, const Onnx__NodeProto *np,
             return node_error(np, m->opset, SEQK_ERR_FORMAT, err);
         }
     }
-    for (int k = 0; k < mdl_op_min_inputs(op); k++)
+    for (int k = 0; k < seqk__mdl_op_min_inputs(op); k++)
         if (k >= nd->n_in || nd->in[k] < 0) {
             snprintf(err, sizeof err, "input %d is missing (%s needs %d)", k,
-                     op->name, mdl_op_min_inputs(op));
+                     op->name, seqk__mdl_op_min_inputs(op));
             return node_error(np, m->opset, SEQK_ERR_FORMAT, err);
         }
     for (int k = 0; k < n_extra; k++)
@@ -649,7 +652,7 @@ static seqk_status build_graph(seqk_model *m, const Onnx__GraphProto *gp,
             return seqk__error(NULL, st, "model: initializer: %s", err);
         int id = scope_add(g, sc, tp->name ? tp->name : "");
         if (id < 0) {
-            mdl_host_free(h);
+            seqk__mdl_host_free(h);
             return seqk__error(NULL, SEQK_ERR_OUT_OF_MEMORY,
                                "model: too many values");
         }
@@ -666,7 +669,7 @@ static seqk_status build_graph(seqk_model *m, const Onnx__GraphProto *gp,
         for (size_t i = 0; i < gp->n_input; i++) {
             const Onnx__ValueInfoProto *vi = gp->input[i];
             const char *nm = vi->name ? vi->name : "";
-            int id = mdl_graph_find(g, nm);
+            int id = seqk__mdl_graph_find(g, nm);
             if (id >= 0 && g->values[id].data)
                 continue; /* an initializer with a default: not an input */
             if (id >= 0)
@@ -676,7 +679,7 @@ static seqk_status build_graph(seqk_model *m, const Onnx__GraphProto *gp,
             if (g->n_inputs >= 64)
                 return seqk__error(NULL, SEQK_ERR_UNSUPPORTED,
                                    "model: more than 64 graph inputs");
-            id = mdl_graph_add_value(g, nm);
+            id = seqk__mdl_graph_add_value(g, nm);
             if (id < 0)
                 return SEQK_ERR_OUT_OF_MEMORY;
             st = value_info(g, id, vi, err);
@@ -739,7 +742,7 @@ static seqk_status build_graph(seqk_model *m, const Onnx__GraphProto *gp,
     return SEQK_OK;
 }
 
-seqk_status mdl_load(seqk_model *m, const uint8_t *data, size_t size,
+seqk_status seqk__mdl_load(seqk_model *m, const uint8_t *data, size_t size,
                      const char *base_dir)
 {
     Onnx__ModelProto *mp;
@@ -780,12 +783,12 @@ seqk_status mdl_load(seqk_model *m, const uint8_t *data, size_t size,
     for (int v = 0; v < m->g.n_values; v++)
         if (m->g.values[v].producer == -2)
             m->g.values[v].producer = -1; /* declared, never produced */
-    return mdl_graph_sort(&m->g);
+    return seqk__mdl_graph_sort(&m->g);
 }
 
-void mdl_unload(seqk_model *m)
+void seqk__mdl_unload(seqk_model *m)
 {
-    mdl_graph_free(&m->g);
+    seqk__mdl_graph_free(&m->g);
     if (m->proto)
         onnx__model_proto__free_unpacked(m->proto, NULL);
     m->proto = NULL;

@@ -14,7 +14,7 @@
 
 /* ---- shapes */
 
-const char *mdl_dtype_name(seqk_dtype t)
+const char *seqk__mdl_dtype_name(seqk_dtype t)
 {
     switch (t) {
     case SEQK_F32: return "float32";
@@ -25,7 +25,7 @@ const char *mdl_dtype_name(seqk_dtype t)
     return "unknown";
 }
 
-int mdl_axis(int64_t axis, int ndim, int *out)
+int seqk__mdl_axis(int64_t axis, int ndim, int *out)
 {
     if (axis < -(int64_t)ndim || axis >= ndim)
         return -1;
@@ -33,7 +33,7 @@ int mdl_axis(int64_t axis, int ndim, int *out)
     return 0;
 }
 
-seqk_status mdl_broadcast(const mdl_info *a, const mdl_info *b,
+seqk_status seqk__mdl_broadcast(const mdl_info *a, const mdl_info *b,
                           mdl_info *out, char *err)
 {
     int n = a->ndim > b->ndim ? a->ndim : b->ndim;
@@ -61,7 +61,7 @@ static seqk_status need_f32(const mdl_info *in, int k, char *err)
 {
     if (in[k].dtype != SEQK_F32) {
         snprintf(err, MDL_ERR_LEN, "input %d is %s: seqk runs this op on "
-                 "float32", k, mdl_dtype_name(in[k].dtype));
+                 "float32", k, seqk__mdl_dtype_name(in[k].dtype));
         return SEQK_ERR_DTYPE;
     }
     return SEQK_OK;
@@ -93,7 +93,7 @@ static seqk_status matmul_infer(const mdl_node *n, const mdl_info *in,
     bb.ndim = b.ndim > 2 ? b.ndim - 2 : 0;
     memcpy(ba.dims, a.dims, sizeof ba.dims);
     memcpy(bb.dims, b.dims, sizeof bb.dims);
-    if ((st = mdl_broadcast(&ba, &bb, &o, err)))
+    if ((st = seqk__mdl_broadcast(&ba, &bb, &o, err)))
         return st;
     out[0].dtype = SEQK_F32;
     out[0].ndim = o.ndim;
@@ -124,12 +124,12 @@ static seqk_status gemm_parse(mdl_node *n, const void *p, char *err)
     if (!(n->attrs = g))
         return SEQK_ERR_OUT_OF_MEMORY;
     g->alpha = g->beta = 1.0f;
-    if ((st = mdl_attr_int(p, "transA", &g->trans_a, err)) ||
-        (st = mdl_attr_int(p, "transB", &g->trans_b, err)) ||
-        (st = mdl_attr_float(p, "alpha", &g->alpha, err)) ||
-        (st = mdl_attr_float(p, "beta", &g->beta, err)))
+    if ((st = seqk__mdl_attr_int(p, "transA", &g->trans_a, err)) ||
+        (st = seqk__mdl_attr_int(p, "transB", &g->trans_b, err)) ||
+        (st = seqk__mdl_attr_float(p, "alpha", &g->alpha, err)) ||
+        (st = seqk__mdl_attr_float(p, "beta", &g->beta, err)))
         return st;
-    if (mdl_attr_has(p, "broadcast") && n->opset < 7) {
+    if (seqk__mdl_attr_has(p, "broadcast") && n->opset < 7) {
         snprintf(err, MDL_ERR_LEN, "legacy broadcast attribute");
         return SEQK_ERR_UNSUPPORTED;
     }
@@ -181,7 +181,7 @@ static seqk_status softmax_parse(mdl_node *n, const void *p, char *err)
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
     a->axis = n->opset >= 13 ? -1 : 1;
-    return mdl_attr_int(p, "axis", &a->axis, err);
+    return seqk__mdl_attr_int(p, "axis", &a->axis, err);
 }
 
 static seqk_status same_f32_infer(const mdl_node *n, const mdl_info *in,
@@ -199,7 +199,7 @@ static seqk_status softmax_infer(const mdl_node *n, const mdl_info *in,
 {
     const axis_attrs *a = n->attrs;
     int ax;
-    if (mdl_axis(a->axis, in[0].ndim, &ax) < 0) {
+    if (seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0) {
         snprintf(err, MDL_ERR_LEN, "axis %lld outside rank %d",
                  (long long)a->axis, in[0].ndim);
         return SEQK_ERR_SHAPE;
@@ -233,7 +233,7 @@ static seqk_status softmax_prepare(seqk_context *ctx, const mdl_node *n,
     views2 *v;
     seqk_status st;
     (void)ctx; (void)out; (void)err;
-    if (n->opset >= 13 || mdl_axis(a->axis, in[0].ndim, &ax) < 0 ||
+    if (n->opset >= 13 || seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0 ||
         ax == in[0].ndim - 1)
         return SEQK_OK;
     for (int i = 0; i < in[0].ndim; i++)
@@ -287,11 +287,12 @@ static seqk_status ew_infer(const mdl_node *n, const mdl_info *in,
     }
     if (in[0].dtype != in[1].dtype) {
         snprintf(err, MDL_ERR_LEN, "inputs are %s and %s",
-                 mdl_dtype_name(in[0].dtype), mdl_dtype_name(in[1].dtype));
+                 seqk__mdl_dtype_name(in[0].dtype),
+                 seqk__mdl_dtype_name(in[1].dtype));
         return SEQK_ERR_DTYPE;
     }
     out[0].dtype = in[0].dtype;
-    st = mdl_broadcast(&in[0], &in[1], &out[0], err);
+    st = seqk__mdl_broadcast(&in[0], &in[1], &out[0], err);
     return st;
 }
 
@@ -323,13 +324,13 @@ static seqk_status ew_fold(const mdl_node *n, const mdl_info *in,
     if (in[0].dtype == SEQK_F32)
         return SEQK_OK; /* the library op folds it */
     if (binary) {
-        if (mdl_broadcast(&in[0], &in[1], &oi, err))
+        if (seqk__mdl_broadcast(&in[0], &in[1], &oi, err))
             return SEQK_ERR_SHAPE;
     } else {
         info_copy_shape(&oi, &in[0]);
     }
     o = &oi;
-    mdl_host *h = mdl_host_new(in[0].dtype, o->ndim, o->dims);
+    mdl_host *h = seqk__mdl_host_new(in[0].dtype, o->ndim, o->dims);
     if (!h)
         return SEQK_ERR_OUT_OF_MEMORY;
     for (int64_t i = 0; i < h->numel; i++) {
@@ -351,9 +352,9 @@ static seqk_status ew_fold(const mdl_node *n, const mdl_info *in,
                 }
             }
         }
-        int64_t x = mdl_host_i64(in[0].cval, ia), y = 0, z = 0;
+        int64_t x = seqk__mdl_host_i64(in[0].cval, ia), y = 0, z = 0;
         if (binary)
-            y = mdl_host_i64(in[1].cval, ib);
+            y = seqk__mdl_host_i64(in[1].cval, ib);
         /* unsigned arithmetic: wraps like ONNX Runtime, no UB */
         if (!strcmp(nm, "Add"))
             z = (int64_t)((uint64_t)x + (uint64_t)y);
@@ -368,9 +369,9 @@ static seqk_status ew_fold(const mdl_node *n, const mdl_info *in,
         else if (!strcmp(nm, "Relu"))
             z = x > 0 ? x : 0;
         else {
-            mdl_host_free(h);
+            seqk__mdl_host_free(h);
             snprintf(err, MDL_ERR_LEN, "%s on %s", nm,
-                     mdl_dtype_name(in[0].dtype));
+                     seqk__mdl_dtype_name(in[0].dtype));
             return SEQK_ERR_DTYPE;
         }
         if (h->dtype == SEQK_I64)
@@ -408,14 +409,15 @@ static seqk_status axis_parse(mdl_node *n, const void *p, char *err)
     a->axis = !strcmp(n->op->name, "TopK") ? -1 : 0;
     a->keepdims = a->largest = a->sorted = 1;
     a->k = -1;
-    if ((st = mdl_attr_int(p, "axis", &a->axis, err)) ||
-        (st = mdl_attr_int(p, "keepdims", &a->keepdims, err)) ||
-        (st = mdl_attr_int(p, "select_last_index", &a->select_last, err)) ||
-        (st = mdl_attr_int(p, "largest", &a->largest, err)) ||
-        (st = mdl_attr_int(p, "sorted", &a->sorted, err)) ||
-        (st = mdl_attr_int(p, "k", &a->k, err)))
+    if ((st = seqk__mdl_attr_int(p, "axis", &a->axis, err)) ||
+        (st = seqk__mdl_attr_int(p, "keepdims", &a->keepdims, err)) ||
+        (st = seqk__mdl_attr_int(p, "select_last_index", &a->select_last,
+                                 err)) ||
+        (st = seqk__mdl_attr_int(p, "largest", &a->largest, err)) ||
+        (st = seqk__mdl_attr_int(p, "sorted", &a->sorted, err)) ||
+        (st = seqk__mdl_attr_int(p, "k", &a->k, err)))
         return st;
-    if (!strcmp(n->op->name, "Concat") && !mdl_attr_has(p, "axis")) {
+    if (!strcmp(n->op->name, "Concat") && !seqk__mdl_attr_has(p, "axis")) {
         snprintf(err, MDL_ERR_LEN, "Concat without axis");
         return SEQK_ERR_FORMAT;
     }
@@ -434,11 +436,11 @@ static seqk_status gather_infer(const mdl_node *n, const mdl_info *in,
 {
     const axis_attrs *a = n->attrs;
     int ax, nd = 0;
-    if (mdl_axis(a->axis, in[0].ndim, &ax) < 0)
+    if (seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0)
         return bad_axis(a, in[0].ndim, err);
     if (in[1].dtype != SEQK_I64 && in[1].dtype != SEQK_I32) {
         snprintf(err, MDL_ERR_LEN, "indices are %s (int32 or int64)",
-                 mdl_dtype_name(in[1].dtype));
+                 seqk__mdl_dtype_name(in[1].dtype));
         return SEQK_ERR_DTYPE;
     }
     if (in[0].ndim - 1 + in[1].ndim > SEQK_MAX_DIMS) {
@@ -474,7 +476,7 @@ static seqk_status argmax_infer(const mdl_node *n, const mdl_info *in,
     seqk_status st = need_f32(in, 0, err);
     if (st)
         return st;
-    if (mdl_axis(a->axis, in[0].ndim, &ax) < 0)
+    if (seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0)
         return bad_axis(a, in[0].ndim, err);
     for (int i = 0; i < in[0].ndim; i++)
         if (i != ax)
@@ -509,7 +511,7 @@ static int64_t topk_k(const mdl_node *n, const mdl_info *in)
         return a->k;
     if (n->n_in < 2 || !in[1].cval || in[1].cval->numel != 1)
         return -2;
-    return mdl_host_i64(in[1].cval, 0);
+    return seqk__mdl_host_i64(in[1].cval, 0);
 }
 
 static seqk_status topk_infer(const mdl_node *n, const mdl_info *in,
@@ -526,7 +528,7 @@ static seqk_status topk_infer(const mdl_node *n, const mdl_info *in,
                  "constant or computed from shapes)");
         return SEQK_ERR_UNSUPPORTED;
     }
-    if (mdl_axis(a->axis, in[0].ndim, &ax) < 0)
+    if (seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0)
         return bad_axis(a, in[0].ndim, err);
     if (k < 0 || k > in[0].dims[ax]) {
         snprintf(err, MDL_ERR_LEN, "K=%lld outside 0..%lld", (long long)k,
@@ -562,7 +564,7 @@ static seqk_status concat_infer(const mdl_node *n, const mdl_info *in,
 {
     const axis_attrs *a = n->attrs;
     int ax;
-    if (mdl_axis(a->axis, in[0].ndim, &ax) < 0)
+    if (seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0)
         return bad_axis(a, in[0].ndim, err);
     info_copy_shape(&out[0], &in[0]);
     out[0].dtype = in[0].dtype;
@@ -608,12 +610,12 @@ static seqk_status attn_parse(mdl_node *n, const void *p, char *err)
     seqk_status st;
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
-    if ((st = mdl_attr_int(p, "is_causal", &a->is_causal, err)) ||
-        (st = mdl_attr_int(p, "q_num_heads", &a->q_heads, err)) ||
-        (st = mdl_attr_int(p, "kv_num_heads", &a->kv_heads, err)) ||
-        (st = mdl_attr_int(p, "qk_matmul_output_mode", &a->mode, err)) ||
-        (st = mdl_attr_float(p, "scale", &a->scale, err)) ||
-        (st = mdl_attr_float(p, "softcap", &a->softcap, err)))
+    if ((st = seqk__mdl_attr_int(p, "is_causal", &a->is_causal, err)) ||
+        (st = seqk__mdl_attr_int(p, "q_num_heads", &a->q_heads, err)) ||
+        (st = seqk__mdl_attr_int(p, "kv_num_heads", &a->kv_heads, err)) ||
+        (st = seqk__mdl_attr_int(p, "qk_matmul_output_mode", &a->mode, err)) ||
+        (st = seqk__mdl_attr_float(p, "scale", &a->scale, err)) ||
+        (st = seqk__mdl_attr_float(p, "softcap", &a->softcap, err)))
         return st;
     if (n->n_in > 4 || n->n_out > 1) {
         snprintf(err, MDL_ERR_LEN, "past_key/past_value and the present/qk "
@@ -673,30 +675,74 @@ static const mdl_op op_attention = {"Attention", 23, 23, MDL_OP_KERNEL,
 
 /* ---- the table */
 
-static const mdl_op *const rows[] = {
-    &op_matmul, &op_gemm, &op_softmax,
-    &op_add, &op_sub, &op_mul, &op_div,
-    &op_tanh, &op_sigmoid, &op_relu, &op_exp, &op_neg,
-    &op_gather, &op_argmax, &op_topk, &op_concat, &op_attention,
-    &mdl_op_lstm, &mdl_op_gru, &mdl_op_rnn,
-    &mdl_op_reshape, &mdl_op_flatten, &mdl_op_squeeze, &mdl_op_unsqueeze, &mdl_op_identity,
-    &mdl_op_dropout,
-    &mdl_op_shape, &mdl_op_size, &mdl_op_constant_of_shape, &mdl_op_cast,
-    &mdl_op_range, &mdl_op_slice, &mdl_op_where,
-    &op_log_softmax, &mdl_op_transpose, &mdl_op_expand, &mdl_op_tile,
-    &mdl_op_pad, &mdl_op_split, &mdl_op_reduce_sum, &mdl_op_reduce_mean,
-    &mdl_op_reduce_max, &mdl_op_layer_norm, &mdl_op_conv,
-    &mdl_op_pow, &mdl_op_sqrt, &mdl_op_abs, &mdl_op_log, &mdl_op_erf,
-    &mdl_op_leaky_relu, &mdl_op_gelu, &mdl_op_hard_sigmoid, &mdl_op_clip,
-    &mdl_op_equal, &mdl_op_less, &mdl_op_greater, &mdl_op_less_or_equal,
-    &mdl_op_greater_or_equal, &mdl_op_and, &mdl_op_or, &mdl_op_not,
-    NULL};
+static const mdl_op *const rows[] = {&op_matmul,
+                                     &op_gemm,
+                                     &op_softmax,
+                                     &op_add,
+                                     &op_sub,
+                                     &op_mul,
+                                     &op_div,
+                                     &op_tanh,
+                                     &op_sigmoid,
+                                     &op_relu,
+                                     &op_exp,
+                                     &op_neg,
+                                     &op_gather,
+                                     &op_argmax,
+                                     &op_topk,
+                                     &op_concat,
+                                     &op_attention,
+                                     &seqk__mdl_op_lstm,
+                                     &seqk__mdl_op_gru,
+                                     &seqk__mdl_op_rnn,
+                                     &seqk__mdl_op_reshape,
+                                     &seqk__mdl_op_flatten,
+                                     &seqk__mdl_op_squeeze,
+                                     &seqk__mdl_op_unsqueeze,
+                                     &seqk__mdl_op_identity,
+                                     &seqk__mdl_op_dropout,
+                                     &seqk__mdl_op_shape,
+                                     &seqk__mdl_op_size,
+                                     &seqk__mdl_op_constant_of_shape,
+                                     &seqk__mdl_op_cast,
+                                     &seqk__mdl_op_range,
+                                     &seqk__mdl_op_slice,
+                                     &seqk__mdl_op_where,
+                                     &op_log_softmax,
+                                     &seqk__mdl_op_transpose,
+                                     &seqk__mdl_op_expand,
+                                     &seqk__mdl_op_tile,
+                                     &seqk__mdl_op_pad,
+                                     &seqk__mdl_op_split,
+                                     &seqk__mdl_op_reduce_sum,
+                                     &seqk__mdl_op_reduce_mean,
+                                     &seqk__mdl_op_reduce_max,
+                                     &seqk__mdl_op_layer_norm,
+                                     &seqk__mdl_op_conv,
+                                     &seqk__mdl_op_pow,
+                                     &seqk__mdl_op_sqrt,
+                                     &seqk__mdl_op_abs,
+                                     &seqk__mdl_op_log,
+                                     &seqk__mdl_op_erf,
+                                     &seqk__mdl_op_leaky_relu,
+                                     &seqk__mdl_op_gelu,
+                                     &seqk__mdl_op_hard_sigmoid,
+                                     &seqk__mdl_op_clip,
+                                     &seqk__mdl_op_equal,
+                                     &seqk__mdl_op_less,
+                                     &seqk__mdl_op_greater,
+                                     &seqk__mdl_op_less_or_equal,
+                                     &seqk__mdl_op_greater_or_equal,
+                                     &seqk__mdl_op_and,
+                                     &seqk__mdl_op_or,
+                                     &seqk__mdl_op_not,
+                                     NULL};
 
-const mdl_op *const *mdl_op_table(void) { return rows; }
+const mdl_op *const *seqk__mdl_op_table(void) { return rows; }
 
 /* Inputs a node of the op must have (present, not ""): the shape and run
  * functions read them without checking. */
-int mdl_op_min_inputs(const mdl_op *op)
+int seqk__mdl_op_min_inputs(const mdl_op *op)
 {
     static const struct { const char *name; int n; } mins[] = {
         {"MatMul", 2}, {"Gemm", 2}, {"Add", 2}, {"Sub", 2}, {"Mul", 2},
@@ -712,7 +758,7 @@ int mdl_op_min_inputs(const mdl_op *op)
     return 1;
 }
 
-const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad)
+const mdl_op *seqk__mdl_op_find(const char *name, int opset, int *opset_bad)
 {
     *opset_bad = 0;
     for (int i = 0; rows[i]; i++) {
@@ -725,7 +771,7 @@ const mdl_op *mdl_op_find(const char *name, int opset, int *opset_bad)
     return NULL;
 }
 
-int mdl_gather_axis(const mdl_node *n)
+int seqk__mdl_gather_axis(const mdl_node *n)
 {
     return (int)((const axis_attrs *)n->attrs)->axis;
 }

@@ -20,12 +20,12 @@ static const Onnx__AttributeProto *attr(const void *proto, const char *name)
     return NULL;
 }
 
-int mdl_attr_has(const void *proto, const char *name)
+int seqk__mdl_attr_has(const void *proto, const char *name)
 {
     return attr(proto, name) != NULL;
 }
 
-seqk_status mdl_attr_int(const void *proto, const char *name, int64_t *v,
+seqk_status seqk__mdl_attr_int(const void *proto, const char *name, int64_t *v,
                          char *err)
 {
     const Onnx__AttributeProto *a = attr(proto, name);
@@ -39,7 +39,7 @@ seqk_status mdl_attr_int(const void *proto, const char *name, int64_t *v,
     return SEQK_OK;
 }
 
-seqk_status mdl_attr_float(const void *proto, const char *name, float *v,
+seqk_status seqk__mdl_attr_float(const void *proto, const char *name, float *v,
                            char *err)
 {
     const Onnx__AttributeProto *a = attr(proto, name);
@@ -53,8 +53,8 @@ seqk_status mdl_attr_float(const void *proto, const char *name, float *v,
     return SEQK_OK;
 }
 
-seqk_status mdl_attr_string(const void *proto, const char *name, char *buf,
-                            size_t len, char *err)
+seqk_status seqk__mdl_attr_string(const void *proto, const char *name,
+                                  char *buf, size_t len, char *err)
 {
     const Onnx__AttributeProto *a = attr(proto, name);
     if (!a)
@@ -69,7 +69,7 @@ seqk_status mdl_attr_string(const void *proto, const char *name, char *buf,
     return SEQK_OK;
 }
 
-seqk_status mdl_attr_ints(const void *proto, const char *name,
+seqk_status seqk__mdl_attr_ints(const void *proto, const char *name,
                           const int64_t **v, size_t *n, char *err)
 {
     const Onnx__AttributeProto *a = attr(proto, name);
@@ -86,7 +86,7 @@ seqk_status mdl_attr_ints(const void *proto, const char *name,
     return SEQK_OK;
 }
 
-seqk_status mdl_attr_floats(const void *proto, const char *name,
+seqk_status seqk__mdl_attr_floats(const void *proto, const char *name,
                             const float **v, size_t *n, char *err)
 {
     const Onnx__AttributeProto *a = attr(proto, name);

@@ -15,7 +15,7 @@
 
 #include "model/model.h"
 
-seqk_status mdl_need_known(const mdl_node *n, const mdl_info *in, int k,
+seqk_status seqk__mdl_need_known(const mdl_node *n, const mdl_info *in, int k,
                            const char *what, char *err)
 {
     if (n->n_in > k && in[k].dtype && !in[k].cval) {
@@ -26,16 +26,16 @@ seqk_status mdl_need_known(const mdl_node *n, const mdl_info *in, int k,
     return SEQK_OK;
 }
 
-int mdl_present(const mdl_node *n, const mdl_info *in, int k)
+int seqk__mdl_present(const mdl_node *n, const mdl_info *in, int k)
 {
     return n->n_in > k && n->in[k] >= 0 && in[k].dtype;
 }
 
-seqk_status mdl_need_f32(const mdl_info *in, int k, char *err)
+seqk_status seqk__mdl_need_f32(const mdl_info *in, int k, char *err)
 {
     if (in[k].dtype != SEQK_F32) {
         snprintf(err, MDL_ERR_LEN, "input %d is %s: seqk runs this op on "
-                 "float32", k, mdl_dtype_name(in[k].dtype));
+                 "float32", k, seqk__mdl_dtype_name(in[k].dtype));
         return SEQK_ERR_DTYPE;
     }
     return SEQK_OK;
@@ -43,7 +43,7 @@ seqk_status mdl_need_f32(const mdl_info *in, int k, char *err)
 
 static void ivec_free(void *s) { free(s); }
 
-seqk_status mdl_ivec_new(void **state, void (**free_state)(void *),
+seqk_status seqk__mdl_ivec_new(void **state, void (**free_state)(void *),
                          mdl_ivec_state **out)
 {
     if (!(*out = calloc(1, sizeof **out)))
@@ -62,7 +62,7 @@ static seqk_status transpose_parse(mdl_node *n, const void *p, char *err)
     perm_attrs *a = calloc(1, sizeof *a);
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
-    return mdl_attr_ints(p, "perm", &a->perm, &a->n, err);
+    return seqk__mdl_attr_ints(p, "perm", &a->perm, &a->n, err);
 }
 
 static seqk_status transpose_infer(const mdl_node *n, const mdl_info *in,
@@ -98,7 +98,7 @@ static seqk_status transpose_run(const mdl_run_args *r)
                           r->out[0]);
 }
 
-const mdl_op mdl_op_transpose = {"Transpose", 1, 23, MDL_OP_KERNEL,
+const mdl_op seqk__mdl_op_transpose = {"Transpose", 1, 23, MDL_OP_KERNEL,
                                  "transpose", transpose_parse,
                                  transpose_infer, NULL, transpose_run, NULL};
 
@@ -109,7 +109,7 @@ static seqk_status expand_infer(const mdl_node *n, const mdl_info *in,
 {
     const mdl_host *s = in[1].cval;
     mdl_info t;
-    seqk_status st = mdl_need_known(n, in, 1, "the shape input", err);
+    seqk_status st = seqk__mdl_need_known(n, in, 1, "the shape input", err);
     if (st)
         return st;
     if (s->ndim != 1 || s->numel > SEQK_MAX_DIMS) {
@@ -119,12 +119,12 @@ static seqk_status expand_infer(const mdl_node *n, const mdl_info *in,
     }
     t.ndim = (int)s->numel;
     for (int i = 0; i < t.ndim; i++)
-        if ((t.dims[i] = mdl_host_i64(s, i)) < 0) {
+        if ((t.dims[i] = seqk__mdl_host_i64(s, i)) < 0) {
             snprintf(err, MDL_ERR_LEN, "negative shape value");
             return SEQK_ERR_SHAPE;
         }
     out[0].dtype = in[0].dtype;
-    return mdl_broadcast(&in[0], &t, &out[0], err);
+    return seqk__mdl_broadcast(&in[0], &t, &out[0], err);
 }
 
 static seqk_status expand_run(const mdl_run_args *r)
@@ -132,8 +132,9 @@ static seqk_status expand_run(const mdl_run_args *r)
     return seqk_expand(r->ctx, r->in[0], r->out[0]);
 }
 
-const mdl_op mdl_op_expand = {"Expand", 8, 23, MDL_OP_KERNEL, "expand", NULL,
-                              expand_infer, NULL, expand_run, NULL};
+const mdl_op seqk__mdl_op_expand = {
+    "Expand",     8,    23,         MDL_OP_KERNEL, "expand", NULL,
+    expand_infer, NULL, expand_run, NULL};
 
 /* ---- Tile (repeats input) */
 
@@ -141,7 +142,7 @@ static seqk_status tile_infer(const mdl_node *n, const mdl_info *in,
                               mdl_info *out, char *err)
 {
     const mdl_host *r = in[1].cval;
-    seqk_status st = mdl_need_known(n, in, 1, "repeats", err);
+    seqk_status st = seqk__mdl_need_known(n, in, 1, "repeats", err);
     if (st)
         return st;
     if (r->numel != in[0].ndim) {
@@ -152,7 +153,7 @@ static seqk_status tile_infer(const mdl_node *n, const mdl_info *in,
     out[0] = in[0];
     out[0].cval = NULL;
     for (int i = 0; i < in[0].ndim; i++) {
-        int64_t k = mdl_host_i64(r, i);
+        int64_t k = seqk__mdl_host_i64(r, i);
         if (k < 0) {
             snprintf(err, MDL_ERR_LEN, "negative repeat");
             return SEQK_ERR_SHAPE;
@@ -172,11 +173,11 @@ static seqk_status tile_prepare(seqk_context *ctx, const mdl_node *n,
     mdl_ivec_state *s;
     seqk_status st;
     (void)ctx; (void)n; (void)out; (void)tin; (void)tout; (void)err;
-    if ((st = mdl_ivec_new(state, free_state, &s)))
+    if ((st = seqk__mdl_ivec_new(state, free_state, &s)))
         return st;
     s->n = in[0].ndim;
     for (int i = 0; i < s->n; i++)
-        s->v[i] = mdl_host_i64(in[1].cval, i);
+        s->v[i] = seqk__mdl_host_i64(in[1].cval, i);
     return SEQK_OK;
 }
 
@@ -186,7 +187,7 @@ static seqk_status tile_run(const mdl_run_args *r)
     return seqk_tile(r->ctx, s->v, r->in[0], r->out[0]);
 }
 
-const mdl_op mdl_op_tile = {"Tile", 6, 23, MDL_OP_KERNEL, "tile", NULL,
+const mdl_op seqk__mdl_op_tile = {"Tile", 6, 23, MDL_OP_KERNEL, "tile", NULL,
                             tile_infer, tile_prepare, tile_run, NULL};
 
 /* ---- Pad: pads (and value) as attributes before opset 11, inputs after;
@@ -206,9 +207,9 @@ static seqk_status pad_parse(mdl_node *n, const void *p, char *err)
     seqk_status st;
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
-    if ((st = mdl_attr_string(p, "mode", mode, sizeof mode, err)) ||
-        (st = mdl_attr_ints(p, "pads", &a->pads, &a->n_pads, err)) ||
-        (st = mdl_attr_float(p, "value", &a->value, err)))
+    if ((st = seqk__mdl_attr_string(p, "mode", mode, sizeof mode, err)) ||
+        (st = seqk__mdl_attr_ints(p, "pads", &a->pads, &a->n_pads, err)) ||
+        (st = seqk__mdl_attr_float(p, "value", &a->value, err)))
         return st;
     if (!strcmp(mode, "constant"))
         a->mode = SEQK_PAD_CONSTANT;
@@ -240,34 +241,34 @@ static seqk_status pad_calc(const mdl_node *n, const mdl_info *in,
             pads[i] = a->pads[i];
         return SEQK_OK;
     }
-    if (!mdl_present(n, in, 1)) {
+    if (!seqk__mdl_present(n, in, 1)) {
         snprintf(err, MDL_ERR_LEN, "no pads input");
         return SEQK_ERR_FORMAT;
     }
-    if ((st = mdl_need_known(n, in, 1, "pads", err)) ||
-        (st = mdl_need_known(n, in, 2, "constant_value", err)) ||
-        (st = mdl_need_known(n, in, 3, "axes", err)))
+    if ((st = seqk__mdl_need_known(n, in, 1, "pads", err)) ||
+        (st = seqk__mdl_need_known(n, in, 2, "constant_value", err)) ||
+        (st = seqk__mdl_need_known(n, in, 3, "axes", err)))
         return st;
-    if (mdl_present(n, in, 2) && in[2].cval->numel > 0)
-        *value = mdl_host_f64(in[2].cval, 0);
+    if (seqk__mdl_present(n, in, 2) && in[2].cval->numel > 0)
+        *value = seqk__mdl_host_f64(in[2].cval, 0);
     const mdl_host *p = in[1].cval;
-    if (mdl_present(n, in, 3)) {
+    if (seqk__mdl_present(n, in, 3)) {
         const mdl_host *ax = in[3].cval;
         if (p->numel != 2 * ax->numel)
             goto bad;
         for (int64_t i = 0; i < ax->numel; i++) {
             int d;
-            if (mdl_axis(mdl_host_i64(ax, i), nd, &d) < 0)
+            if (seqk__mdl_axis(seqk__mdl_host_i64(ax, i), nd, &d) < 0)
                 goto bad;
-            pads[d] = mdl_host_i64(p, i);
-            pads[nd + d] = mdl_host_i64(p, ax->numel + i);
+            pads[d] = seqk__mdl_host_i64(p, i);
+            pads[nd + d] = seqk__mdl_host_i64(p, ax->numel + i);
         }
         return SEQK_OK;
     }
     if (p->numel != 2 * nd)
         goto bad;
     for (int i = 0; i < 2 * nd; i++)
-        pads[i] = mdl_host_i64(p, i);
+        pads[i] = seqk__mdl_host_i64(p, i);
     return SEQK_OK;
 bad:
     snprintf(err, MDL_ERR_LEN, "pads/axes do not match rank %d", nd);
@@ -304,7 +305,7 @@ static seqk_status pad_prepare(seqk_context *ctx, const mdl_node *n,
     mdl_ivec_state *s;
     seqk_status st;
     (void)ctx; (void)out; (void)tin; (void)tout;
-    if ((st = mdl_ivec_new(state, free_state, &s)))
+    if ((st = seqk__mdl_ivec_new(state, free_state, &s)))
         return st;
     s->n = 2 * in[0].ndim;
     return pad_calc(n, in, s->v, &s->f0, err);
@@ -321,7 +322,7 @@ static seqk_status pad_run(const mdl_run_args *r)
     return seqk_pad(r->ctx, &p, s->v, r->in[0], r->out[0]);
 }
 
-const mdl_op mdl_op_pad = {"Pad", 2, 23, MDL_OP_KERNEL, "pad", pad_parse,
+const mdl_op seqk__mdl_op_pad = {"Pad", 2, 23, MDL_OP_KERNEL, "pad", pad_parse,
                            pad_infer, pad_prepare, pad_run, NULL};
 
 /* ---- Split: sizes from the split attribute (< 13) or input (13+), or
@@ -339,9 +340,9 @@ static seqk_status split_parse(mdl_node *n, const void *p, char *err)
     seqk_status st;
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
-    if ((st = mdl_attr_int(p, "axis", &a->axis, err)) ||
-        (st = mdl_attr_int(p, "num_outputs", &a->num_outputs, err)) ||
-        (st = mdl_attr_ints(p, "split", &a->split, &a->n_split, err)))
+    if ((st = seqk__mdl_attr_int(p, "axis", &a->axis, err)) ||
+        (st = seqk__mdl_attr_int(p, "num_outputs", &a->num_outputs, err)) ||
+        (st = seqk__mdl_attr_ints(p, "split", &a->split, &a->n_split, err)))
         return st;
     return SEQK_OK;
 }
@@ -353,20 +354,20 @@ static seqk_status split_infer(const mdl_node *n, const mdl_info *in,
     int ax, k = n->n_out;
     int64_t total = 0;
     seqk_status st;
-    if (mdl_axis(a->axis, in[0].ndim, &ax) < 0) {
+    if (seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0) {
         snprintf(err, MDL_ERR_LEN, "axis %lld outside rank %d",
                  (long long)a->axis, in[0].ndim);
         return SEQK_ERR_SHAPE;
     }
-    if ((st = mdl_need_known(n, in, 1, "split", err)))
+    if ((st = seqk__mdl_need_known(n, in, 1, "split", err)))
         return st;
     int64_t dim = in[0].dims[ax];
     for (int o = 0; o < k; o++) {
         int64_t d;
-        if (mdl_present(n, in, 1)) {
+        if (seqk__mdl_present(n, in, 1)) {
             if (in[1].cval->numel != k)
                 goto bad;
-            d = mdl_host_i64(in[1].cval, o);
+            d = seqk__mdl_host_i64(in[1].cval, o);
         } else if (a->n_split) {
             if (a->n_split != (size_t)k)
                 goto bad;
@@ -436,7 +437,7 @@ static seqk_status split_run(const mdl_run_args *r)
     return seqk_split(r->ctx, a->axis, r->node->n_out, r->in[0], outs);
 }
 
-const mdl_op mdl_op_split = {"Split", 2, 23, MDL_OP_KERNEL, "split",
+const mdl_op seqk__mdl_op_split = {"Split", 2, 23, MDL_OP_KERNEL, "split",
                              split_parse, split_infer, split_prepare,
                              split_run, NULL};
 
@@ -455,9 +456,9 @@ static seqk_status reduce_parse(mdl_node *n, const void *p, char *err)
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
     a->keepdims = 1;
-    if ((st = mdl_attr_int(p, "keepdims", &a->keepdims, err)) ||
-        (st = mdl_attr_int(p, "noop_with_empty_axes", &a->noop, err)) ||
-        (st = mdl_attr_ints(p, "axes", &a->axes, &a->n_axes, err)))
+    if ((st = seqk__mdl_attr_int(p, "keepdims", &a->keepdims, err)) ||
+        (st = seqk__mdl_attr_int(p, "noop_with_empty_axes", &a->noop, err)) ||
+        (st = seqk__mdl_attr_ints(p, "axes", &a->axes, &a->n_axes, err)))
         return st;
     return SEQK_OK;
 }
@@ -483,14 +484,14 @@ static seqk_status reduce_axes(const mdl_node *n, const mdl_info *in,
             s->v[s->n++] = a->axes[i];
         return SEQK_OK;
     }
-    if ((st = mdl_need_known(n, in, 1, "axes", err)))
+    if ((st = seqk__mdl_need_known(n, in, 1, "axes", err)))
         return st;
-    if (!mdl_present(n, in, 1))
+    if (!seqk__mdl_present(n, in, 1))
         return SEQK_OK;
     if (in[1].cval->numel > SEQK_MAX_DIMS)
         goto bad;
     for (int64_t i = 0; i < in[1].cval->numel; i++)
-        s->v[s->n++] = mdl_host_i64(in[1].cval, i);
+        s->v[s->n++] = seqk__mdl_host_i64(in[1].cval, i);
     return SEQK_OK;
 bad:
     snprintf(err, MDL_ERR_LEN, "more than %d axes", SEQK_MAX_DIMS);
@@ -505,10 +506,11 @@ static seqk_status reduce_infer(const mdl_node *n, const mdl_info *in,
     mdl_ivec_state s;
     int nd = 0, ax;
     seqk_status st;
-    if ((st = mdl_need_f32(in, 0, err)) || (st = reduce_axes(n, in, &s, err)))
+    if ((st = seqk__mdl_need_f32(in, 0, err)) ||
+        (st = reduce_axes(n, in, &s, err)))
         return st;
     for (int i = 0; i < s.n; i++) {
-        if (mdl_axis(s.v[i], in[0].ndim, &ax) < 0 || red[ax]) {
+        if (seqk__mdl_axis(s.v[i], in[0].ndim, &ax) < 0 || red[ax]) {
             snprintf(err, MDL_ERR_LEN, "bad or repeated axis %lld",
                      (long long)s.v[i]);
             return SEQK_ERR_SHAPE;
@@ -536,7 +538,7 @@ static seqk_status reduce_prepare(seqk_context *ctx, const mdl_node *n,
     mdl_ivec_state *s;
     seqk_status st;
     (void)ctx; (void)out; (void)tin; (void)tout;
-    if ((st = mdl_ivec_new(state, free_state, &s)))
+    if ((st = seqk__mdl_ivec_new(state, free_state, &s)))
         return st;
     return reduce_axes(n, in, s, err);
 }
@@ -557,9 +559,9 @@ static seqk_status reduce_run(const mdl_run_args *r)
 #define REDUCE_ROW(var, nm)                                                \
     const mdl_op var = {nm, 1, 23, MDL_OP_KERNEL, "reduce", reduce_parse,  \
                         reduce_infer, reduce_prepare, reduce_run, NULL}
-REDUCE_ROW(mdl_op_reduce_sum, "ReduceSum");
-REDUCE_ROW(mdl_op_reduce_mean, "ReduceMean");
-REDUCE_ROW(mdl_op_reduce_max, "ReduceMax");
+REDUCE_ROW(seqk__mdl_op_reduce_sum, "ReduceSum");
+REDUCE_ROW(seqk__mdl_op_reduce_mean, "ReduceMean");
+REDUCE_ROW(seqk__mdl_op_reduce_max, "ReduceMax");
 
 /* ---- LayerNormalization (17) */
 
@@ -576,8 +578,8 @@ static seqk_status ln_parse(mdl_node *n, const void *p, char *err)
         return SEQK_ERR_OUT_OF_MEMORY;
     a->axis = -1;
     a->epsilon = 1e-5f;
-    if ((st = mdl_attr_int(p, "axis", &a->axis, err)) ||
-        (st = mdl_attr_float(p, "epsilon", &a->epsilon, err)))
+    if ((st = seqk__mdl_attr_int(p, "axis", &a->axis, err)) ||
+        (st = seqk__mdl_attr_float(p, "epsilon", &a->epsilon, err)))
         return st;
     return SEQK_OK;
 }
@@ -588,10 +590,11 @@ static seqk_status ln_infer(const mdl_node *n, const mdl_info *in,
     const ln_attrs *a = n->attrs;
     int ax;
     seqk_status st;
-    if ((st = mdl_need_f32(in, 0, err)) || (st = mdl_need_f32(in, 1, err)) ||
-        (mdl_present(n, in, 2) && (st = mdl_need_f32(in, 2, err))))
+    if ((st = seqk__mdl_need_f32(in, 0, err)) ||
+        (st = seqk__mdl_need_f32(in, 1, err)) ||
+        (seqk__mdl_present(n, in, 2) && (st = seqk__mdl_need_f32(in, 2, err))))
         return st;
-    if (mdl_axis(a->axis, in[0].ndim, &ax) < 0) {
+    if (seqk__mdl_axis(a->axis, in[0].ndim, &ax) < 0) {
         snprintf(err, MDL_ERR_LEN, "axis %lld outside rank %d",
                  (long long)a->axis, in[0].ndim);
         return SEQK_ERR_SHAPE;
@@ -621,7 +624,7 @@ static seqk_status ln_run(const mdl_run_args *r)
                            n->n_out > 2 ? r->out[2] : NULL);
 }
 
-const mdl_op mdl_op_layer_norm = {"LayerNormalization", 17, 23,
+const mdl_op seqk__mdl_op_layer_norm = {"LayerNormalization", 17, 23,
                                   MDL_OP_KERNEL, "layer_norm", ln_parse,
                                   ln_infer, NULL, ln_run, NULL};
 
@@ -641,13 +644,13 @@ static seqk_status conv_parse(mdl_node *n, const void *p, char *err)
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
     seqk_conv_params_init(&a->p);
-    if ((st = mdl_attr_int(p, "group", &a->p.group, err)) ||
-        (st = mdl_attr_string(p, "auto_pad", ap, sizeof ap, err)))
+    if ((st = seqk__mdl_attr_int(p, "group", &a->p.group, err)) ||
+        (st = seqk__mdl_attr_string(p, "auto_pad", ap, sizeof ap, err)))
         return st;
     static const char *const one[] = {"strides", "dilations",
                                       "kernel_shape"};
     for (int i = 0; i < 3; i++) {
-        if ((st = mdl_attr_ints(p, one[i], &v, &k, err)))
+        if ((st = seqk__mdl_attr_ints(p, one[i], &v, &k, err)))
             return st;
         if (k > 1)
             goto not1d;
@@ -656,7 +659,7 @@ static seqk_status conv_parse(mdl_node *n, const void *p, char *err)
         if (k == 1 && i == 1)
             a->p.dilation = v[0];
     }
-    if ((st = mdl_attr_ints(p, "pads", &v, &k, err)))
+    if ((st = seqk__mdl_attr_ints(p, "pads", &v, &k, err)))
         return st;
     if (k > 2)
         goto not1d;
@@ -686,7 +689,8 @@ static seqk_status conv_infer(const mdl_node *n, const mdl_info *in,
 {
     const seqk_conv_params *p = &((const conv_attrs *)n->attrs)->p;
     seqk_status st;
-    if ((st = mdl_need_f32(in, 0, err)) || (st = mdl_need_f32(in, 1, err)))
+    if ((st = seqk__mdl_need_f32(in, 0, err)) ||
+        (st = seqk__mdl_need_f32(in, 1, err)))
         return st;
     if (in[0].ndim != 3 || in[1].ndim != 3) {
         snprintf(err, MDL_ERR_LEN, "seqk runs Conv with one spatial "
@@ -722,5 +726,5 @@ static seqk_status conv_run(const mdl_run_args *r)
                        r->node->n_in > 2 ? r->in[2] : NULL, r->out[0]);
 }
 
-const mdl_op mdl_op_conv = {"Conv", 1, 23, MDL_OP_KERNEL, "conv1d",
+const mdl_op seqk__mdl_op_conv = {"Conv", 1, 23, MDL_OP_KERNEL, "conv1d",
                             conv_parse, conv_infer, NULL, conv_run, NULL};

@@ -36,7 +36,7 @@ static seqk_status ew_parse(mdl_node *n, const void *p, char *err)
         return SEQK_ERR_UNSUPPORTED;
     }
     if (!strcmp(n->op->name, "Gelu")) {
-        if ((st = mdl_attr_string(p, "approximate", approx, sizeof approx,
+        if ((st = seqk__mdl_attr_string(p, "approximate", approx, sizeof approx,
                                   err)))
             return st;
         if (!strcmp(approx, "tanh"))
@@ -48,10 +48,10 @@ static seqk_status ew_parse(mdl_node *n, const void *p, char *err)
     }
     seqk_elementwise_params_init(&a->p, (seqk_elementwise_op)op);
     /* Clip before opset 11: min/max attributes */
-    if ((st = mdl_attr_float(p, !strcmp(n->op->name, "Clip") ? "min"
+    if ((st = seqk__mdl_attr_float(p, !strcmp(n->op->name, "Clip") ? "min"
                                                               : "alpha",
                              &a->p.alpha, err)) ||
-        (st = mdl_attr_float(p, !strcmp(n->op->name, "Clip") ? "max"
+        (st = seqk__mdl_attr_float(p, !strcmp(n->op->name, "Clip") ? "max"
                                                               : "beta",
                              &a->p.beta, err)))
         return st;
@@ -65,12 +65,12 @@ static seqk_status ew_infer(const mdl_node *n, const mdl_info *in,
     seqk_elementwise_op op = a->p.op;
     seqk_status st;
     int logic = ew_is_logic(op);
-    if (!logic && (st = mdl_need_f32(in, 0, err)))
+    if (!logic && (st = seqk__mdl_need_f32(in, 0, err)))
         return st;
     if (seqk_elementwise_arity(op) == 1) {
         if (op == SEQK_EW_CLIP &&
-            ((st = mdl_need_known(n, in, 1, "Clip's min", err)) ||
-             (st = mdl_need_known(n, in, 2, "Clip's max", err))))
+            ((st = seqk__mdl_need_known(n, in, 1, "Clip's min", err)) ||
+             (st = seqk__mdl_need_known(n, in, 2, "Clip's max", err))))
             return st;
         out[0] = in[0];
         out[0].cval = NULL;
@@ -79,11 +79,12 @@ static seqk_status ew_infer(const mdl_node *n, const mdl_info *in,
     }
     if (in[0].dtype != in[1].dtype) {
         snprintf(err, MDL_ERR_LEN, "inputs are %s and %s",
-                 mdl_dtype_name(in[0].dtype), mdl_dtype_name(in[1].dtype));
+                 seqk__mdl_dtype_name(in[0].dtype),
+                 seqk__mdl_dtype_name(in[1].dtype));
         return SEQK_ERR_DTYPE;
     }
     out[0].dtype = logic ? SEQK_BOOL : in[0].dtype;
-    return mdl_broadcast(&in[0], &in[1], &out[0], err);
+    return seqk__mdl_broadcast(&in[0], &in[1], &out[0], err);
 }
 
 static seqk_status ew_prepare(seqk_context *ctx, const mdl_node *n,
@@ -96,15 +97,15 @@ static seqk_status ew_prepare(seqk_context *ctx, const mdl_node *n,
     mdl_ivec_state *s;
     seqk_status st;
     (void)ctx; (void)out; (void)tin; (void)tout; (void)err;
-    if ((st = mdl_ivec_new(state, free_state, &s)))
+    if ((st = seqk__mdl_ivec_new(state, free_state, &s)))
         return st;
     s->f0 = a->p.alpha;
     s->f1 = a->p.beta;
     if (a->p.op == SEQK_EW_CLIP && n->opset >= 11) {
-        if (mdl_present(n, in, 1) && in[1].cval->numel > 0)
-            s->f0 = mdl_host_f64(in[1].cval, 0);
-        if (mdl_present(n, in, 2) && in[2].cval->numel > 0)
-            s->f1 = mdl_host_f64(in[2].cval, 0);
+        if (seqk__mdl_present(n, in, 1) && in[1].cval->numel > 0)
+            s->f0 = seqk__mdl_host_f64(in[1].cval, 0);
+        if (seqk__mdl_present(n, in, 2) && in[2].cval->numel > 0)
+            s->f1 = seqk__mdl_host_f64(in[2].cval, 0);
     }
     return SEQK_OK;
 }
@@ -124,20 +125,20 @@ static seqk_status ew_run(const mdl_run_args *r)
 #define EW_ROW(var, nm, lo)                                                \
     const mdl_op var = {nm, lo, 23, MDL_OP_KERNEL, "elementwise",          \
                         ew_parse, ew_infer, ew_prepare, ew_run, NULL}
-EW_ROW(mdl_op_pow, "Pow", 7);
-EW_ROW(mdl_op_sqrt, "Sqrt", 6);
-EW_ROW(mdl_op_abs, "Abs", 6);
-EW_ROW(mdl_op_log, "Log", 6);
-EW_ROW(mdl_op_erf, "Erf", 9);
-EW_ROW(mdl_op_leaky_relu, "LeakyRelu", 6);
-EW_ROW(mdl_op_gelu, "Gelu", 20);
-EW_ROW(mdl_op_hard_sigmoid, "HardSigmoid", 6);
-EW_ROW(mdl_op_clip, "Clip", 6);
-EW_ROW(mdl_op_equal, "Equal", 7);
-EW_ROW(mdl_op_less, "Less", 7);
-EW_ROW(mdl_op_greater, "Greater", 7);
-EW_ROW(mdl_op_less_or_equal, "LessOrEqual", 12);
-EW_ROW(mdl_op_greater_or_equal, "GreaterOrEqual", 12);
-EW_ROW(mdl_op_and, "And", 7);
-EW_ROW(mdl_op_or, "Or", 7);
-EW_ROW(mdl_op_not, "Not", 1);
+EW_ROW(seqk__mdl_op_pow, "Pow", 7);
+EW_ROW(seqk__mdl_op_sqrt, "Sqrt", 6);
+EW_ROW(seqk__mdl_op_abs, "Abs", 6);
+EW_ROW(seqk__mdl_op_log, "Log", 6);
+EW_ROW(seqk__mdl_op_erf, "Erf", 9);
+EW_ROW(seqk__mdl_op_leaky_relu, "LeakyRelu", 6);
+EW_ROW(seqk__mdl_op_gelu, "Gelu", 20);
+EW_ROW(seqk__mdl_op_hard_sigmoid, "HardSigmoid", 6);
+EW_ROW(seqk__mdl_op_clip, "Clip", 6);
+EW_ROW(seqk__mdl_op_equal, "Equal", 7);
+EW_ROW(seqk__mdl_op_less, "Less", 7);
+EW_ROW(seqk__mdl_op_greater, "Greater", 7);
+EW_ROW(seqk__mdl_op_less_or_equal, "LessOrEqual", 12);
+EW_ROW(seqk__mdl_op_greater_or_equal, "GreaterOrEqual", 12);
+EW_ROW(seqk__mdl_op_and, "And", 7);
+EW_ROW(seqk__mdl_op_or, "Or", 7);
+EW_ROW(seqk__mdl_op_not, "Not", 1);

@@ -42,14 +42,15 @@ static seqk_status rnn_parse(mdl_node *n, const void *p, char *err)
         return SEQK_ERR_OUT_OF_MEMORY;
     a->hidden = -1;
     seqk_rnn_desc_init(&a->desc, cell, 1, 1);
-    if ((st = mdl_attr_int(p, "hidden_size", &a->hidden, err)) ||
-        (st = mdl_attr_int(p, "layout", &layout, err)) ||
-        (st = mdl_attr_int(p, "input_forget", &input_forget, err)) ||
-        (st = mdl_attr_int(p, "linear_before_reset", &lbr, err)) ||
-        (st = mdl_attr_float(p, "clip", &a->desc.clip, err)) ||
-        (st = mdl_attr_string(p, "direction", dir, sizeof dir, err)) ||
-        (st = mdl_attr_floats(p, "activation_alpha", &alpha, &n_alpha, err)) ||
-        (st = mdl_attr_floats(p, "activation_beta", &beta, &n_beta, err)))
+    if ((st = seqk__mdl_attr_int(p, "hidden_size", &a->hidden, err)) ||
+        (st = seqk__mdl_attr_int(p, "layout", &layout, err)) ||
+        (st = seqk__mdl_attr_int(p, "input_forget", &input_forget, err)) ||
+        (st = seqk__mdl_attr_int(p, "linear_before_reset", &lbr, err)) ||
+        (st = seqk__mdl_attr_float(p, "clip", &a->desc.clip, err)) ||
+        (st = seqk__mdl_attr_string(p, "direction", dir, sizeof dir, err)) ||
+        (st = seqk__mdl_attr_floats(p, "activation_alpha", &alpha, &n_alpha,
+                                    err)) ||
+        (st = seqk__mdl_attr_floats(p, "activation_beta", &beta, &n_beta, err)))
         return st;
     for (size_t i = 0; i < np->n_attribute; i++)
         if (np->attribute[i]->name &&
@@ -115,7 +116,7 @@ static seqk_status rnn_infer(const mdl_node *n, const mdl_info *in,
     for (int k = 0; k < n->n_in && k <= IN_P; k++)
         if (in[k].dtype && k != IN_SEQ && in[k].dtype != SEQK_F32) {
             snprintf(err, MDL_ERR_LEN, "input %d is %s (float32)", k,
-                     mdl_dtype_name(in[k].dtype));
+                     seqk__mdl_dtype_name(in[k].dtype));
             return SEQK_ERR_DTYPE;
         }
     if (in[IN_X].ndim != 3 || in[IN_R].ndim != 3) {
@@ -215,14 +216,14 @@ static seqk_status rnn_run(const mdl_run_args *a)
                             m > 2 ? a->out[2] : NULL);
 }
 
-const mdl_op mdl_op_lstm = {"LSTM", 7, 23, MDL_OP_KERNEL, "rnn_layer",
+const mdl_op seqk__mdl_op_lstm = {"LSTM", 7, 23, MDL_OP_KERNEL, "rnn_layer",
                             rnn_parse, rnn_infer, rnn_prepare, rnn_run, NULL};
-const mdl_op mdl_op_gru = {"GRU", 7, 23, MDL_OP_KERNEL, "rnn_layer",
+const mdl_op seqk__mdl_op_gru = {"GRU", 7, 23, MDL_OP_KERNEL, "rnn_layer",
                            rnn_parse, rnn_infer, rnn_prepare, rnn_run, NULL};
-const mdl_op mdl_op_rnn = {"RNN", 7, 23, MDL_OP_KERNEL, "rnn_layer",
+const mdl_op seqk__mdl_op_rnn = {"RNN", 7, 23, MDL_OP_KERNEL, "rnn_layer",
                            rnn_parse, rnn_infer, rnn_prepare, rnn_run, NULL};
 
-int mdl_rnn_layout(const mdl_node *n)
+int seqk__mdl_rnn_layout(const mdl_node *n)
 {
     return ((const rnn_attrs *)n->attrs)->desc.layout;
 }

@@ -25,9 +25,9 @@ static seqk_status view_parse(mdl_node *n, const void *p, char *err)
     if (!(n->attrs = a))
         return SEQK_ERR_OUT_OF_MEMORY;
     a->axis = 1;
-    if ((st = mdl_attr_int(p, "axis", &a->axis, err)) ||
-        (st = mdl_attr_int(p, "allowzero", &a->allowzero, err)) ||
-        (st = mdl_attr_ints(p, "axes", &a->axes, &a->n_axes, err)))
+    if ((st = seqk__mdl_attr_int(p, "axis", &a->axis, err)) ||
+        (st = seqk__mdl_attr_int(p, "allowzero", &a->allowzero, err)) ||
+        (st = seqk__mdl_attr_ints(p, "axes", &a->axes, &a->n_axes, err)))
         return st;
     if (!strcmp(n->op->name, "Dropout") && n->n_out > 1 && n->out[1] >= 0) {
         snprintf(err, MDL_ERR_LEN, "the Dropout mask output is not "
@@ -59,7 +59,7 @@ static seqk_status view_axes(const mdl_node *n, const mdl_info *in,
     if (in[1].cval->numel > SEQK_MAX_DIMS)
         goto bad;
     for (int64_t i = 0; i < in[1].cval->numel; i++)
-        axes[(*n_axes)++] = mdl_host_i64(in[1].cval, i);
+        axes[(*n_axes)++] = seqk__mdl_host_i64(in[1].cval, i);
     return SEQK_OK;
 bad:
     snprintf(err, MDL_ERR_LEN, "more than %d axes", SEQK_MAX_DIMS);
@@ -74,16 +74,16 @@ static seqk_status dropout_check(const mdl_node *n, const mdl_info *in,
 {
     seqk_status st;
     double ratio = 0.5;
-    if (!mdl_present(n, in, 2))
+    if (!seqk__mdl_present(n, in, 2))
         return SEQK_OK;
-    if ((st = mdl_need_known(n, in, 2, "Dropout's training_mode", err)))
+    if ((st = seqk__mdl_need_known(n, in, 2, "Dropout's training_mode", err)))
         return st;
-    if (in[2].cval->numel < 1 || !mdl_host_i64(in[2].cval, 0))
+    if (in[2].cval->numel < 1 || !seqk__mdl_host_i64(in[2].cval, 0))
         return SEQK_OK;
-    if ((st = mdl_need_known(n, in, 1, "Dropout's ratio", err)))
+    if ((st = seqk__mdl_need_known(n, in, 1, "Dropout's ratio", err)))
         return st;
-    if (mdl_present(n, in, 1) && in[1].cval->numel > 0)
-        ratio = mdl_host_f64(in[1].cval, 0);
+    if (seqk__mdl_present(n, in, 1) && in[1].cval->numel > 0)
+        ratio = seqk__mdl_host_f64(in[1].cval, 0);
     if (ratio != 0) {
         snprintf(err, MDL_ERR_LEN, "training_mode with ratio %g (random "
                  "dropout) is not supported", ratio);
@@ -141,7 +141,7 @@ static seqk_status view_infer(const mdl_node *n, const mdl_info *in,
         }
         o->ndim = (int)s->numel;
         for (int i = 0; i < o->ndim; i++) {
-            int64_t d = mdl_host_i64(s, i);
+            int64_t d = seqk__mdl_host_i64(s, i);
             if (d == 0 && !a->allowzero)
                 d = i < in[0].ndim ? in[0].dims[i] : -3;
             if (d == -1 && infer < 0) {
@@ -149,7 +149,7 @@ static seqk_status view_infer(const mdl_node *n, const mdl_info *in,
                 d = 1;
             } else if (d < 0) {
                 snprintf(err, MDL_ERR_LEN, "bad shape value %lld at %d",
-                         (long long)mdl_host_i64(s, i), i);
+                         (long long)seqk__mdl_host_i64(s, i), i);
                 return SEQK_ERR_SHAPE;
             }
             o->dims[i] = d;
@@ -178,7 +178,7 @@ static seqk_status view_infer(const mdl_node *n, const mdl_info *in,
         unsigned char drop[SEQK_MAX_DIMS] = {0};
         o->ndim = 0;
         for (int i = 0; i < n_axes; i++) {
-            if (mdl_axis(axes[i], in[0].ndim, &ax) < 0 ||
+            if (seqk__mdl_axis(axes[i], in[0].ndim, &ax) < 0 ||
                 in[0].dims[ax] != 1) {
                 snprintf(err, MDL_ERR_LEN, "axis %lld is not a dim of size 1",
                          (long long)axes[i]);
@@ -200,7 +200,7 @@ static seqk_status view_infer(const mdl_node *n, const mdl_info *in,
         return SEQK_ERR_SHAPE;
     }
     for (int i = 0; i < n_axes; i++) {
-        if (mdl_axis(axes[i], rank, &ax) < 0 || ins[ax]) {
+        if (seqk__mdl_axis(axes[i], rank, &ax) < 0 || ins[ax]) {
             snprintf(err, MDL_ERR_LEN, "bad or repeated axis %lld",
                      (long long)axes[i]);
             return SEQK_ERR_SHAPE;
@@ -216,9 +216,9 @@ static seqk_status view_infer(const mdl_node *n, const mdl_info *in,
 #define VIEW_ROW(var, nm, lo)                                              \
     const mdl_op var = {nm, lo, 23, MDL_OP_VIEW, NULL, view_parse,         \
                         view_infer, NULL, NULL, NULL}
-VIEW_ROW(mdl_op_reshape, "Reshape", 5);
-VIEW_ROW(mdl_op_flatten, "Flatten", 1);
-VIEW_ROW(mdl_op_squeeze, "Squeeze", 1);
-VIEW_ROW(mdl_op_unsqueeze, "Unsqueeze", 1);
-VIEW_ROW(mdl_op_identity, "Identity", 1);
-VIEW_ROW(mdl_op_dropout, "Dropout", 1);
+VIEW_ROW(seqk__mdl_op_reshape, "Reshape", 5);
+VIEW_ROW(seqk__mdl_op_flatten, "Flatten", 1);
+VIEW_ROW(seqk__mdl_op_squeeze, "Squeeze", 1);
+VIEW_ROW(seqk__mdl_op_unsqueeze, "Unsqueeze", 1);
+VIEW_ROW(seqk__mdl_op_identity, "Identity", 1);
+VIEW_ROW(seqk__mdl_op_dropout, "Dropout", 1);

@@ -24,9 +24,9 @@
 
 #include "model/model.h"
 
-extern const mdl_op mdl_op_if;
+extern const mdl_op seqk__mdl_op_if;
 
-void mdl_text_add(mdl_plan *p, const char *fmt, ...)
+void seqk__mdl_text_add(mdl_plan *p, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -49,7 +49,7 @@ void mdl_text_add(mdl_plan *p, const char *fmt, ...)
     p->text_len += (size_t)n;
 }
 
-void mdl_plan_free(seqk_model *m, mdl_plan *p)
+void seqk__mdl_plan_free(seqk_model *m, mdl_plan *p)
 {
     if (!p)
         return;
@@ -62,7 +62,7 @@ void mdl_plan_free(seqk_model *m, mdl_plan *p)
     for (int b = 0; b < p->n_buffers; b++)
         seqk_tensor_destroy(p->buffers[b]);
     for (int v = 0; p->folded && v < m->g.n_values; v++)
-        mdl_host_free(p->folded[v]);
+        seqk__mdl_host_free(p->folded[v]);
     free(p->info);
     free(p->folded);
     free(p->t);
@@ -103,7 +103,8 @@ static seqk_status fold_generic(seqk_model *m, const mdl_node *nd,
     for (int k = 0; k < nd->n_out; k++) {
         if (nd->out[k] < 0)
             continue;
-        if (!(res[k] = mdl_host_new(out[k].dtype, out[k].ndim, out[k].dims))) {
+        if (!(res[k] =
+                  seqk__mdl_host_new(out[k].dtype, out[k].ndim, out[k].dims))) {
             st = SEQK_ERR_OUT_OF_MEMORY;
             goto cleanup;
         }
@@ -127,7 +128,7 @@ cleanup:
     }
     if (st)
         for (int k = 0; k < nd->n_out; k++) {
-            mdl_host_free(res[k]);
+            seqk__mdl_host_free(res[k]);
             res[k] = NULL;
         }
     return st;
@@ -146,7 +147,8 @@ static void try_fold(seqk_model *m, mdl_plan *p, const mdl_node *nd,
 {
     mdl_host *res[MDL_MAX_NODE_IO] = {NULL};
     char err[MDL_ERR_LEN] = "";
-    int host_only = nd->op == &mdl_op_shape || nd->op == &mdl_op_size;
+    int host_only =
+        nd->op == &seqk__mdl_op_shape || nd->op == &seqk__mdl_op_size;
     size_t total = 0;
     seqk_status st = SEQK_OK;
 
@@ -154,7 +156,7 @@ static void try_fold(seqk_model *m, mdl_plan *p, const mdl_node *nd,
         const mdl_host *c = in[0].cval;
         if (!c || c->numel < 1)
             return;
-        int off = mdl_host_i64(c, 0) ? 1 : 1 + nd->n_out;
+        int off = seqk__mdl_host_i64(c, 0) ? 1 : 1 + nd->n_out;
         for (int o = 0; o < nd->n_out; o++)
             if (nd->out[o] >= 0)
                 p->info[nd->out[o]].cval = in[off + o].cval;
@@ -171,7 +173,8 @@ static void try_fold(seqk_model *m, mdl_plan *p, const mdl_node *nd,
     if (total > MDL_MAX_FOLD_BYTES)
         return;
     if (nd->op->kind == MDL_OP_VIEW) {
-        if (!(res[0] = mdl_host_new(out[0].dtype, out[0].ndim, out[0].dims)))
+        if (!(res[0] =
+                  seqk__mdl_host_new(out[0].dtype, out[0].ndim, out[0].dims)))
             return;
         memcpy(res[0]->data, in[0].cval->data, res[0]->bytes);
     } else if (nd->op->fold) {
@@ -181,7 +184,7 @@ static void try_fold(seqk_model *m, mdl_plan *p, const mdl_node *nd,
         st = fold_generic(m, nd, in, out, res, err);
     for (int o = 0; o < nd->n_out; o++) {
         if (st != SEQK_OK || nd->out[o] < 0) {
-            mdl_host_free(res[o]);
+            seqk__mdl_host_free(res[o]);
             continue;
         }
         p->folded[nd->out[o]] = res[o];
@@ -277,15 +280,16 @@ static int fuse_at(seqk_model *m, mdl_plan *p, unsigned char *runs, int i,
             runs[add] = 0;
             s->fused = add;
             s->out[0] = m->g.nodes[add].out[0];
-            mdl_text_add(p, "fused: MatMul '%s' + Add '%s' -> linear\n",
+            seqk__mdl_text_add(p, "fused: MatMul '%s' + Add '%s' -> linear\n",
                      nd->name, m->g.nodes[add].name);
             seqk__log(m->ctx, SEQK_VERBOSE_DISPATCH, "model: fused MatMul "
                       "'%s' + Add '%s' -> linear", nd->name,
                       m->g.nodes[add].name);
         } else {
             s->out[0] = out;
-            mdl_text_add(p, "fused: MatMul '%s' (constant weights) -> linear\n",
-                     nd->name);
+            seqk__mdl_text_add(
+                p, "fused: MatMul '%s' (constant weights) -> linear\n",
+                nd->name);
             seqk__log(m->ctx, SEQK_VERBOSE_DISPATCH, "model: MatMul '%s' "
                       "(constant weights) -> linear", nd->name);
         }
@@ -309,7 +313,8 @@ static int fuse_at(seqk_model *m, mdl_plan *p, unsigned char *runs, int i,
         s->out[0] = nd->out[0];
         s->n_out = 1;
         s->kind = "linear";
-        mdl_text_add(p, "fused: Gemm '%s' (constant B) -> linear\n", nd->name);
+        seqk__mdl_text_add(p, "fused: Gemm '%s' (constant B) -> linear\n",
+                           nd->name);
         p->n_fusions++;
         return 1;
     }
@@ -373,7 +378,7 @@ static seqk_status build(seqk_model *m, mdl_plan *p)
         /* a folded If needs only its chosen branch to be good */
         if (from >= 0 && nd->op->kind == MDL_OP_IF && in[0].cval &&
             bad[nd->in[0]] < 0) {
-            int off = mdl_host_i64(in[0].cval, 0) ? 1 : 1 + nd->n_out;
+            int off = seqk__mdl_host_i64(in[0].cval, 0) ? 1 : 1 + nd->n_out;
             from = -1;
             for (int o = 0; o < nd->n_out; o++)
                 if (nd->in[off + o] >= 0 && bad[nd->in[off + o]] >= 0)
@@ -430,7 +435,7 @@ static seqk_status build(seqk_model *m, mdl_plan *p)
             }
         runs[i] = 1;
         if (nd->op->kind == MDL_OP_IF && p->info[nd->in[0]].cval) {
-            int off = mdl_host_i64(p->info[nd->in[0]].cval, 0) ? 1
+            int off = seqk__mdl_host_i64(p->info[nd->in[0]].cval, 0) ? 1
                                                                 : 1 + nd->n_out;
             for (int o = 0; o < nd->n_out; o++)
                 if (nd->out[o] >= 0 && p->needed[nd->out[o]] &&
@@ -441,7 +446,7 @@ static seqk_status build(seqk_model *m, mdl_plan *p)
         if (nd->op->kind == MDL_OP_HOST) {
             const mdl_info *x = &p->info[nd->in[0]], *y = &p->info[nd->out[0]];
             /* a Cast to the type it already has is a view */
-            if (nd->op != &mdl_op_cast || x->dtype != y->dtype) {
+            if (nd->op != &seqk__mdl_op_cast || x->dtype != y->dtype) {
                 st = node_fail(m, nd, SEQK_ERR_UNSUPPORTED, "its inputs are "
                                "only known at run time, and seqk has no "
                                "run-time kernel for this op yet (it folds "
@@ -456,7 +461,7 @@ static seqk_status build(seqk_model *m, mdl_plan *p)
 
     /* C: steps, the patterns fuse.c matched first (each in place of its
      * last node; runs[i] == 2 marks their nodes) */
-    if ((st = mdl_fuse_patterns(m, p, runs, &fz, &fz_at, &n_fz)))
+    if ((st = seqk__mdl_fuse_patterns(m, p, runs, &fz, &fz_at, &n_fz)))
         goto cleanup;
     for (int oi = 0; oi < nn; oi++) {
         int i = g->order[oi];
@@ -526,7 +531,7 @@ static int same_shapes(const mdl_plan *p, int n, const int *ndims,
     return 1;
 }
 
-seqk_status mdl_plan_get(seqk_model *m, const int *ndims,
+seqk_status seqk__mdl_plan_get(seqk_model *m, const int *ndims,
                          const int64_t (*dims)[SEQK_MAX_DIMS],
                          mdl_plan **out)
 {
@@ -548,10 +553,10 @@ seqk_status mdl_plan_get(seqk_model *m, const int *ndims,
         p->in_ndim[i] = ndims[i];
         memcpy(p->in_dims[i], dims[i], sizeof p->in_dims[i]);
     }
-    if ((st = build(m, p)) || (st = mdl_plan_alloc(m, p))) {
+    if ((st = build(m, p)) || (st = seqk__mdl_plan_alloc(m, p))) {
         if (st == SEQK_ERR_OUT_OF_MEMORY && !seqk_last_error(m->ctx)[0])
             seqk__error(m->ctx, st, "model: out of memory making a plan");
-        mdl_plan_free(m, p);
+        seqk__mdl_plan_free(m, p);
         return st;
     }
     if (m->n_plans == MDL_MAX_PLANS) {
@@ -561,7 +566,7 @@ seqk_status mdl_plan_get(seqk_model *m, const int *ndims,
                 lru = i;
         if (m->last == m->plans[lru])
             m->last = NULL;
-        mdl_plan_free(m, m->plans[lru]);
+        seqk__mdl_plan_free(m, m->plans[lru]);
         m->plans[lru] = m->plans[--m->n_plans];
     }
     p->last_use = ++m->clock;

@@ -99,7 +99,7 @@ typedef struct bufslot {
     int busy;
 } bufslot;
 
-seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
+seqk_status seqk__mdl_plan_alloc(seqk_model *m, mdl_plan *p)
 {
     const mdl_graph *g = &m->g;
     int nv = g->n_values, ns = p->n_steps, nb = 0;
@@ -139,7 +139,7 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
             if (s->views == 1 && o == 0)
                 src = s->in[0];
             else if (s->views == 2)
-                src = nd->in[(mdl_host_i64(p->info[nd->in[0]].cval, 0)
+                src = nd->in[(seqk__mdl_host_i64(p->info[nd->in[0]].cval, 0)
                                   ? 1 : 1 + nd->n_out) + o];
             root[v] = src >= 0 ? (root[src] >= 0 ? root[src] : -2 - src) : v;
         }
@@ -167,7 +167,8 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
                     continue;
                 if (best < 0 ||
                     (bufs[b].bytes >= need &&
-                     (bufs[best].bytes < need || bufs[b].bytes < bufs[best].bytes)) ||
+                     (bufs[best].bytes < need ||
+                      bufs[b].bytes < bufs[best].bytes)) ||
                     (bufs[b].bytes < need && bufs[best].bytes < need &&
                      bufs[b].bytes > bufs[best].bytes))
                     best = b;
@@ -229,9 +230,13 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
             if (root[v] == v) {
                 base = p->buffers[buf_of[v]];
             } else {
-                int src = s->views == 1 ? s->in[0]
-                          : nd->in[(mdl_host_i64(p->info[nd->in[0]].cval, 0)
-                                        ? 1 : 1 + nd->n_out) + o];
+                int src =
+                    s->views == 1
+                        ? s->in[0]
+                        : nd->in[(seqk__mdl_host_i64(p->info[nd->in[0]].cval, 0)
+                                      ? 1
+                                      : 1 + nd->n_out) +
+                                 o];
                 if (!p->t[src] && p->info[src].cval &&
                     (st = upload(m, p, src)))
                     goto cleanup;
@@ -256,7 +261,8 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
     for (int i = 0; i < ns; i++) {
         mdl_step *s = &p->steps[i];
         const mdl_node *nd = &g->nodes[s->node];
-        seqk_tensor *tin[MDL_MAX_NODE_IO] = {NULL}, *tout[MDL_MAX_NODE_IO] = {NULL};
+        seqk_tensor *tin[MDL_MAX_NODE_IO] = {NULL},
+                    *tout[MDL_MAX_NODE_IO] = {NULL};
         mdl_info in[MDL_MAX_NODE_IO], out[MDL_MAX_NODE_IO];
         char err[MDL_ERR_LEN] = "", kname[64];
         for (int k = 0; k < s->n_in; k++) {
@@ -294,12 +300,15 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
                         nd->name, nd->op->name, nd->opset, msg);
             goto cleanup;
         }
-        kernel_name(m->ctx, s->linear ? "gemm" : s->frun ? s->kind
-                                                         : nd->op->core_op, kname,
-                    sizeof kname);
+        kernel_name(m->ctx,
+                    s->linear ? "gemm"
+                    : s->frun ? s->kind
+                              : nd->op->core_op,
+                    kname, sizeof kname);
         char shape[96];
         seqk__dims_str(out[0].ndim, out[0].dims, shape, sizeof shape);
-        const char *dev = s->views || s->is_if ? "-" : seqk_context_device(m->ctx);
+        const char *dev =
+            s->views || s->is_if ? "-" : seqk_context_device(m->ctx);
         if (s->views)
             snprintf(kname, sizeof kname, "(no kernel)");
         seqk__log(m->ctx, SEQK_VERBOSE_DISPATCH, "model: step %d: %s '%s'%s%s "
@@ -307,23 +316,25 @@ seqk_status mdl_plan_alloc(seqk_model *m, mdl_plan *p)
                   s->fused >= 0 ? " + " : "",
                   s->fused >= 0 ? g->nodes[s->fused].op->name : "", s->kind,
                   shape, kname, dev);
-        mdl_text_add(p, "  %3d  %-10s %-24.24s%s%-8s -> %-12s %-14s %s on %s\n",
-                     i, nd->op->name, nd->name, s->fused >= 0 ? " + " : "",
-                     s->fused >= 0 ? g->nodes[s->fused].op->name : "",
-                     s->kind, shape, kname, dev);
+        seqk__mdl_text_add(
+            p, "  %3d  %-10s %-24.24s%s%-8s -> %-12s %-14s %s on %s\n", i,
+            nd->op->name, nd->name, s->fused >= 0 ? " + " : "",
+            s->fused >= 0 ? g->nodes[s->fused].op->name : "", s->kind, shape,
+            kname, dev);
     }
     if (fusions) {
         for (const char *l = fusions; *l;) {
             const char *e = strchr(l, '\n');
             int n = e ? (int)(e - l) + 1 : (int)strlen(l);
-            mdl_text_add(p, "%.*s", n, l);
+            seqk__mdl_text_add(p, "%.*s", n, l);
             l += n;
         }
         free(fusions);
         fusions = NULL;
     }
-    mdl_text_add(p, "%d steps, %d fusions, %d buffers of %zu bytes in all\n",
-                 ns, p->n_fusions, p->n_buffers, p->buffer_bytes);
+    seqk__mdl_text_add(p,
+                       "%d steps, %d fusions, %d buffers of %zu bytes in all\n",
+                       ns, p->n_fusions, p->n_buffers, p->buffer_bytes);
     st = SEQK_OK;
 cleanup:
     free(fusions);
@@ -353,7 +364,7 @@ static seqk_status tcopy(seqk_context *ctx, seqk_tensor *dst,
                        "seqk_model_context(model)");
 }
 
-seqk_status mdl_plan_run(seqk_model *m, mdl_plan *p,
+seqk_status seqk__mdl_plan_run(seqk_model *m, mdl_plan *p,
                          const seqk_tensor *const *inputs)
 {
     const mdl_graph *g = &m->g;
