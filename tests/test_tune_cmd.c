@@ -43,23 +43,39 @@ static const char *path_of(const char *name)
     return p;
 }
 
+/* Device i's facts in *d when it is available, else 0. */
+static int available_device(int i, seqk_device_info *d)
+{
+    memset(d, 0, sizeof *d);
+    d->struct_size = sizeof *d;
+    return seqk_device_info_get(i, d) == SEQK_OK && d->available;
+}
+
 /* The best CPU SIMD device, or NULL. */
 static const char *cpu_device(void)
 {
     static char spec[32];
     int count = 0;
+    seqk_device_info d;
     spec[0] = '\0';
     seqk_device_count(&count);
-    for (int i = 0; i < count; i++) {
-        seqk_device_info d;
-        memset(&d, 0, sizeof d);
-        d.struct_size = sizeof d;
-        if (seqk_device_info_get(i, &d) == SEQK_OK && d.available &&
-            d.kind == SEQK_DEVICE_CPU_SIMD &&
+    for (int i = 0; i < count; i++)
+        if (available_device(i, &d) && d.kind == SEQK_DEVICE_CPU_SIMD &&
             (!spec[0] || !strcmp(d.spec, "avx512")))
             snprintf(spec, sizeof spec, "%s", d.spec);
-    }
     return spec[0] ? spec : NULL;
+}
+
+/* Whether device opencl:0.0 is available (the OpenCL e2e tests). */
+static int have_opencl(void)
+{
+    int count = 0;
+    seqk_device_info d;
+    seqk_device_count(&count);
+    for (int i = 0; i < count; i++)
+        if (available_device(i, &d) && !strcmp(d.spec, "opencl:0.0"))
+            return 1;
+    return 0;
 }
 
 static char out_buf[65536], err_buf[65536];
@@ -271,22 +287,6 @@ START_TEST(e2e_failing_candidates_never_chosen)
                       "failed candidate %d chosen", k);
 }
 END_TEST
-
-/* Whether device opencl:0.0 is available (the OpenCL e2e tests). */
-static int have_opencl(void)
-{
-    int count = 0;
-    seqk_device_count(&count);
-    for (int i = 0; i < count; i++) {
-        seqk_device_info d;
-        memset(&d, 0, sizeof d);
-        d.struct_size = sizeof d;
-        if (seqk_device_info_get(i, &d) == SEQK_OK && d.available &&
-            !strcmp(d.spec, "opencl:0.0"))
-            return 1;
-    }
-    return 0;
-}
 
 /* The tasks of a device run smallest legal space first (the GEMM path's
  * 5 points before the tiled kernel's tens of thousands). */
