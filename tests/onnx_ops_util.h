@@ -1,7 +1,8 @@
 /*
- * onnx_ops_util.h — what test_onnx_ops.c and test_onnx_ops_layout.c
- * share: tensor shortcuts over any dtype, shape arithmetic, random data
- * and the "run on the device and on ref, check both" helper.
+ * onnx_ops_util.h — what the op suites share (test_tensor_ops*.c,
+ * test_onnx_ops*.c): tensor shortcuts over any dtype, shape arithmetic
+ * (broadcasting included), random data, and the entry points of the
+ * suites' second files.
  */
 #ifndef SEQK_TESTS_ONNX_OPS_UTIL_H
 #define SEQK_TESTS_ONNX_OPS_UTIL_H
@@ -70,6 +71,44 @@ static inline int64_t oo_ravel(int nd, const int64_t *d, const int64_t *idx)
     return f;
 }
 
+/* The products of d's dims before and after axis ax. */
+static inline void oo_around(int nd, const int64_t *d, int ax,
+                             int64_t *outer, int64_t *inner)
+{
+    *outer = *inner = 1;
+    for (int i = 0; i < ax; i++)
+        *outer *= d[i];
+    for (int i = ax + 1; i < nd; i++)
+        *inner *= d[i];
+}
+
+/* The broadcast shape of a and b into yd; returns its rank. */
+static inline int oo_bshape(int an, const int64_t *ad, int bn,
+                            const int64_t *bd, int64_t *yd)
+{
+    const int yn = an > bn ? an : bn;
+    for (int i = 0; i < yn; i++) {
+        const int ia = an - yn + i, ib = bn - yn + i;
+        const int64_t da = ia >= 0 ? ad[ia] : 1, db = ib >= 0 ? bd[ib] : 1;
+        yd[i] = da == 1 ? db : da;
+    }
+    return yn;
+}
+
+/* The flat index in an input of shape (n, d) broadcast to (yn, yd) that
+ * output element y reads. */
+static inline int64_t oo_bsrc(int64_t y, int yn, const int64_t *yd, int n,
+                              const int64_t *d)
+{
+    int64_t idx[SEQK_MAX_DIMS], f = 0;
+    oo_unravel(y, yn, yd, idx);
+    for (int i = 0; i < n; i++) {
+        const int64_t v = d[i] == 1 ? 0 : idx[yn - n + i];
+        f = f * d[i] + v;
+    }
+    return f;
+}
+
 /* Random elements of dt (bool 0/1; ints of both signs; floats in
  * [lo, hi], from a few levels when ties). */
 static inline void *oo_rand(tu_rng *r, seqk_dtype dt, int64_t n, float lo,
@@ -97,5 +136,18 @@ static inline void *oo_rand(tu_rng *r, seqk_dtype dt, int64_t n, float lo,
 
 static const seqk_dtype oo_dtypes[4] = {SEQK_F32, SEQK_I32, SEQK_I64,
                                         SEQK_BOOL};
+
+/* Destroys the n tensors of objs (NULLs allowed). */
+static inline void oo_destroy(seqk_tensor *const *objs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        seqk_tensor_destroy(objs[i]);
+}
+#define OO_DESTROY(objs) oo_destroy((objs), sizeof(objs) / sizeof((objs)[0]))
+
+/* The second files of the split suites add their tests (looped over the
+ * nd devices) to the main file's test case. */
+void tensor_ops_ew_tests(TCase *tc, int nd); /* test_tensor_ops_ew.c */
+void onnx_ops_nn_tests(TCase *tc, int nd);   /* test_onnx_ops_nn.c */
 
 #endif

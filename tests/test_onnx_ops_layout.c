@@ -465,8 +465,7 @@ START_TEST(layout_bad_input)
     TU_FAILS(ctx, seqk_split(ctx, 3, 2, X, outs), SEQK_ERR_INVALID_ARG,
              "Split axis 3 is outside");
     seqk_tensor *objs[] = {X, Y, Yi, Y5};
-    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
-        seqk_tensor_destroy(objs[i]);
+    OO_DESTROY(objs);
     seqk_context_destroy(ctx);
 }
 END_TEST

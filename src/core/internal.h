@@ -120,6 +120,14 @@ seqk_status seqk__check_dims(seqk_context *ctx, const seqk_tensor *t,
                              const char *what, int ndim,
                              const int64_t *dims, const char *why);
 
+/* tensor.c: the checks of a new tensor's descriptor (ndim in range,
+ * dims non-NULL and >= 0, a known dtype, numel elements plus reserve
+ * bytes addressable), messages starting with fn; *numel on success. */
+seqk_status seqk__check_tensor_desc(seqk_context *ctx, const char *fn,
+                                    int ndim, const int64_t *dims,
+                                    seqk_dtype dtype, size_t reserve,
+                                    int64_t *numel);
+
 /* Whether the data of two tensors share memory (NULLs and empty tensors
  * never do); outputs must not overlap inputs. */
 int seqk__tensors_overlap(const seqk_tensor *a, const seqk_tensor *b);

@@ -12,6 +12,39 @@
 
 #include "core/internal.h"
 
+/* The checks every new tensor's descriptor passes (seqk_tensor_create,
+ * seqk_tensor_wrap); `fn` starts the messages, and reserve bytes must
+ * still fit in a size_t beside the data. */
+seqk_status seqk__check_tensor_desc(seqk_context *ctx, const char *fn,
+                                    int ndim, const int64_t *dims,
+                                    seqk_dtype dtype, size_t reserve,
+                                    int64_t *numel)
+{
+    char shape[128];
+    if (ndim < 0 || ndim > SEQK_MAX_DIMS)
+        return seqk__error(ctx, SEQK_ERR_SHAPE, "%s: ndim %d is outside 0..%d",
+                           fn, ndim, SEQK_MAX_DIMS);
+    if (ndim > 0 && !dims)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "%s: dims is NULL with ndim %d", fn, ndim);
+    const size_t esize = seqk_dtype_size(dtype);
+    if (esize == 0)
+        return seqk__error(ctx, SEQK_ERR_DTYPE, "%s: unknown dtype %d", fn,
+                           (int)dtype);
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] < 0)
+            return seqk__error(ctx, SEQK_ERR_SHAPE,
+                               "%s: dims %s has a negative dimension", fn,
+                               seqk__dims_str(ndim, dims, shape,
+                                              sizeof shape));
+    if (seqk__numel(ndim, dims, numel) ||
+        (uint64_t)*numel > (SIZE_MAX - reserve) / esize)
+        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                           "%s: dims %s are too large to address", fn,
+                           seqk__dims_str(ndim, dims, shape, sizeof shape));
+    return SEQK_OK;
+}
+
 seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
                                const int64_t *dims, seqk_dtype dtype,
                                seqk_tensor **out)
@@ -27,30 +60,13 @@ seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "seqk_tensor_create: tensor (the output) is NULL");
     *out = NULL;
-    if (ndim < 0 || ndim > SEQK_MAX_DIMS)
-        return seqk__error(ctx, SEQK_ERR_SHAPE,
-                           "seqk_tensor_create: ndim %d is outside 0..%d",
-                           ndim, SEQK_MAX_DIMS);
-    if (ndim > 0 && !dims)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "seqk_tensor_create: dims is NULL with ndim %d",
-                           ndim);
-    size_t esize = seqk_dtype_size(dtype);
-    if (esize == 0)
-        return seqk__error(ctx, SEQK_ERR_DTYPE,
-                           "seqk_tensor_create: unknown dtype %d", (int)dtype);
-    for (int i = 0; i < ndim; i++)
-        if (dims[i] < 0)
-            return seqk__error(ctx, SEQK_ERR_SHAPE,
-                               "seqk_tensor_create: dims %s has a negative "
-                               "dimension",
-                               seqk__dims_str(ndim, dims, shape, sizeof shape));
-    if (seqk__numel(ndim, dims, &numel) ||
-        (uint64_t)numel > (SIZE_MAX - SEQK_TENSOR_GUARD_BYTES - 64) / esize)
-        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                           "seqk_tensor_create: dims %s are too large to "
-                           "address",
-                           seqk__dims_str(ndim, dims, shape, sizeof shape));
+    seqk_status st = seqk__check_tensor_desc(ctx, "seqk_tensor_create", ndim,
+                                             dims, dtype,
+                                             SEQK_TENSOR_GUARD_BYTES + 64,
+                                             &numel);
+    if (st)
+        return st;
+    const size_t esize = seqk_dtype_size(dtype);
 
     t = calloc(1, sizeof *t);
     if (!t)
@@ -64,7 +80,7 @@ seqk_status seqk_tensor_create(seqk_context *ctx, int ndim,
     t->numel = numel;
     t->bytes = (size_t)numel * esize;
     if (ctx->dev) {
-        seqk_status st = ctx->dev->alloc(ctx, t->bytes, &t->data);
+        st = ctx->dev->alloc(ctx, t->bytes, &t->data);
         if (st != SEQK_OK) {
             free(t);
             return st;

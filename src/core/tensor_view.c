@@ -180,30 +180,11 @@ seqk_status seqk_tensor_wrap(seqk_context *ctx, int ndim,
                            "cl_mem with seqk_opencl_tensor_wrap "
                            "(seqk_opencl.h) or copy with seqk_tensor_write",
                            ctx->device, ctx->dev->title);
-    if (ndim < 0 || ndim > SEQK_MAX_DIMS)
-        return seqk__error(ctx, SEQK_ERR_SHAPE,
-                           "seqk_tensor_wrap: ndim %d is outside 0..%d",
-                           ndim, SEQK_MAX_DIMS);
-    if (ndim > 0 && !dims)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "seqk_tensor_wrap: dims is NULL with ndim %d",
-                           ndim);
+    seqk_status st = seqk__check_tensor_desc(ctx, "seqk_tensor_wrap", ndim,
+                                             dims, dtype, 0, &numel);
+    if (st)
+        return st;
     const size_t esize = seqk_dtype_size(dtype);
-    if (esize == 0)
-        return seqk__error(ctx, SEQK_ERR_DTYPE,
-                           "seqk_tensor_wrap: unknown dtype %d", (int)dtype);
-    for (int i = 0; i < ndim; i++)
-        if (dims[i] < 0)
-            return seqk__error(ctx, SEQK_ERR_SHAPE,
-                               "seqk_tensor_wrap: dims %s has a negative "
-                               "dimension",
-                               seqk__dims_str(ndim, dims, shape, sizeof shape));
-    if (seqk__numel(ndim, dims, &numel) ||
-        (uint64_t)numel > SIZE_MAX / esize)
-        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                           "seqk_tensor_wrap: dims %s are too large to "
-                           "address",
-                           seqk__dims_str(ndim, dims, shape, sizeof shape));
     const size_t need = (size_t)numel * esize;
     if (bytes != need)
         return seqk__error(ctx, SEQK_ERR_SHAPE,

@@ -30,7 +30,7 @@
  *   4. seqk_f32_rnn_final: yh / yc from the final states.
  *
  * Weights (host pointers of the plan) are uploaded once per plan into the
- * layer's seqk_backend_cache, with device scratch (xp, rg, state
+ * layer's seqk_backend_cache (cl_rnn_cache.c), with device scratch (xp, rg, state
  * ping-pong, lengths) that grows when a call needs more.  Lengths are
  * uploaded (a blocking write) only when they differ from the last call's.
  */
@@ -40,6 +40,7 @@
 
 #include "opencl/cl_gemm.h"
 #include "opencl/cl_rnn.h"
+#include "opencl/cl_rnn_cache.h"
 
 /* ---------------------------------------------------------- tunables */
 
@@ -103,209 +104,12 @@ const seqk_tunable seqk__cl_rnn_step_tunable = {
     .legal = step_legal,
 };
 
-/* ------------------------------------------------------------ cache */
-
-#define ALIGN_FLOATS 16
-
-typedef struct rnn_cache {
-    seqk_context *ctx;
-    /* what the weights are for */
-    seqk_cell cell;
-    int D, lbr, has_bias, has_p;
-    int64_t H, I;
-    const float *src_W, *src_R, *src_bias, *src_P;
-    seqk_activation act[6];
-    /* one range: W | R | xbias [D][GH] | rbh [D][H] | P [D][3H] | acts */
-    void *wrange;
-    float *W, *R, *xbias, *rbh, *P, *acts;
-    void *rtrange; /* R transposed [D][H][GH], made when fused runs */
-    float *RT;
-    /* scratch: xp | rg | hs[2] | cs[2] | z | rh | lens */
-    void *srange;
-    size_t sbytes;
-    int32_t *lens_host; /* lengths on the device (lens_n valid ones) */
-    int64_t lens_cap, lens_n;
-} rnn_cache;
-
-static void cache_free(void *data)
-{
-    rnn_cache *c = data;
-    if (!c)
-        return;
-    seqk__cl_free(c->ctx, c->wrange);
-    seqk__cl_free(c->ctx, c->rtrange);
-    seqk__cl_free(c->ctx, c->srange);
-    free(c->lens_host);
-    free(c);
-}
-
-static int num_gates(seqk_cell cell)
-{
-    return cell == SEQK_CELL_LSTM ? 4 : cell == SEQK_CELL_GRU ? 3 : 1;
-}
-
-/* a * b without overflow; 0 on overflow. */
-static int mul_ok(uint64_t a, uint64_t b, uint64_t *out)
-{
-    if (a && b > UINT64_MAX / a)
-        return 0;
-    *out = a * b;
-    return 1;
-}
-
-static uint64_t round_floats(uint64_t n)
-{
-    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-}
-
-static int cache_matches(const rnn_cache *c, const seqk_rnn_layer_problem *p)
-{
-    return c->ctx && c->cell == p->cell && c->D == p->num_dirs &&
-           c->H == p->H && c->I == p->I &&
-           c->lbr == (p->cell == SEQK_CELL_GRU && p->linear_before_reset) &&
-           c->src_W == p->W && c->src_R == p->R && c->src_bias == p->bias &&
-           c->src_P == p->P;
-}
-
-/* Writes acts [D][3][kind, alpha, beta] from p->act to the device. */
-static seqk_status upload_acts(seqk_context *ctx, rnn_cache *c,
-                               const seqk_rnn_layer_problem *p)
-{
-    float a[18];
-    for (int i = 0; i < 2 * 3; i++) {
-        a[i * 3] = (float)p->act[i].kind;
-        a[i * 3 + 1] = p->act[i].alpha;
-        a[i * 3 + 2] = p->act[i].beta;
-    }
-    memcpy(c->act, p->act, sizeof c->act);
-    return seqk__cl_write(ctx, c->acts, a, (size_t)c->D * 9 * sizeof(float));
-}
-
-/* A new cache with p's weights on the device. */
-static seqk_status cache_create(seqk_context *ctx,
-                                const seqk_rnn_layer_problem *p,
-                                rnn_cache **out)
-{
-    const int D = p->num_dirs, G = num_gates(p->cell);
-    const int64_t H = p->H, I = p->I;
-    const int lbr = p->cell == SEQK_CELL_GRU && p->linear_before_reset;
-    uint64_t GH, nw, nr, nxb, nrb, np, total = 0, bytes;
-    float *host = NULL;
-    seqk_status st = SEQK_OK;
-    *out = NULL;
-
-    if (!mul_ok((uint64_t)G, (uint64_t)H, &GH) ||
-        !mul_ok(GH * D, (uint64_t)I, &nw) || !mul_ok(GH * D, (uint64_t)H, &nr))
-        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                           "OpenCL RNN: weights of %d x %lld x %lld overflow",
-                           D * G, (long long)H, (long long)I);
-    nw = round_floats(nw);
-    nr = round_floats(nr);
-    nxb = round_floats(D * GH);
-    nrb = round_floats((uint64_t)D * H);
-    np = round_floats((uint64_t)D * 3 * H);
-    total = nw + nr + nxb + nrb + np + round_floats(18);
-    if (!mul_ok(total, sizeof(float), &bytes) || bytes > SIZE_MAX)
-        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                           "OpenCL RNN: weights of %llu floats overflow",
-                           (unsigned long long)total);
-
-    rnn_cache *c = calloc(1, sizeof *c);
-    host = calloc((size_t)total, sizeof(float));
-    if (!c || !host) {
-        st = seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
-                         "OpenCL RNN: out of memory staging %llu floats of "
-                         "weights", (unsigned long long)total);
-        goto cleanup;
-    }
-    c->ctx = ctx;
-    c->cell = p->cell;
-    c->D = D;
-    c->H = H;
-    c->I = I;
-    c->lbr = lbr;
-    c->src_W = p->W;
-    c->src_R = p->R;
-    c->src_bias = p->bias;
-    c->src_P = p->P;
-    c->has_bias = p->bias != NULL;
-    c->has_p = p->P != NULL;
-
-    /* host image of the range */
-    float *hW = host, *hR = hW + nw, *hxb = hR + nr, *hrb = hxb + nxb;
-    float *hP = hrb + nrb;
-    memcpy(hW, p->W, (size_t)(D * GH * I) * sizeof(float));
-    memcpy(hR, p->R, (size_t)(D * GH * H) * sizeof(float));
-    if (p->bias) {
-        for (int d = 0; d < D; d++) {
-            const float *wb = p->bias + (uint64_t)d * 2 * GH, *rb = wb + GH;
-            for (uint64_t g = 0; g < GH; g++) {
-                /* GRU lbr=1: r multiplies Rbh, so it stays out of xp */
-                const int keep_out = lbr && g >= 2 * (uint64_t)H;
-                hxb[d * GH + g] = keep_out ? wb[g] : wb[g] + rb[g];
-                if (keep_out)
-                    hrb[d * H + (int64_t)(g - 2 * H)] = rb[g];
-            }
-        }
-    }
-    if (p->P)
-        memcpy(hP, p->P, (size_t)(D * 3 * H) * sizeof(float));
-
-    if ((st = seqk__cl_alloc(ctx, (size_t)bytes, &c->wrange)))
-        goto cleanup;
-    c->W = c->wrange;
-    c->R = c->W + nw;
-    c->xbias = c->R + nr;
-    c->rbh = c->xbias + nxb;
-    c->P = c->rbh + nrb;
-    c->acts = c->P + np;
-    if ((st = seqk__cl_write(ctx, c->wrange, host, (size_t)bytes)) ||
-        (st = upload_acts(ctx, c, p)))
-        goto cleanup;
-    *out = c;
-    c = NULL;
-cleanup:
-    free(host);
-    cache_free(c);
-    return st;
-}
-
-/* R transposed, for the fused variant (made once per plan). */
-static seqk_status cache_rt(seqk_context *ctx, rnn_cache *c)
-{
-    if (c->RT)
-        return SEQK_OK;
-    const int D = c->D;
-    const int64_t H = c->H, GH = num_gates(c->cell) * H;
-    const size_t n = (size_t)D * (size_t)GH * (size_t)H; /* checked above */
-    float *host = malloc(n * sizeof(float));
-    seqk_status st;
-    if (!host)
-        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
-                           "OpenCL RNN: out of memory transposing R");
-    for (int d = 0; d < D; d++)
-        for (int64_t g = 0; g < GH; g++)
-            for (int64_t k = 0; k < H; k++)
-                host[(d * H + k) * GH + g] = c->src_R[(d * GH + g) * H + k];
-    st = seqk__cl_alloc(ctx, n * sizeof(float), &c->rtrange);
-    if (!st)
-        st = seqk__cl_write(ctx, c->rtrange, host, n * sizeof(float));
-    free(host);
-    if (st) {
-        seqk__cl_free(ctx, c->rtrange);
-        c->rtrange = NULL;
-        return st;
-    }
-    c->RT = c->rtrange;
-    return SEQK_OK;
-}
-
 /* --------------------------------------------------------------- run */
 
 typedef struct rnn_run {
     seqk_context *ctx;
     const seqk_rnn_layer_problem *p;
-    rnn_cache *c;
+    seqk_cl_rnn_cache *c;
     int D, G, lbr0, launches;
     int fused;      /* the kernels' fused: 0 GEMM, 1 R transposed, 2 R */
     int sequence;   /* one launch for all steps (seqk_f32_rnn_seq_*) */
@@ -325,25 +129,29 @@ typedef struct rnn_run {
 static seqk_status scratch_for(rnn_run *r)
 {
     const seqk_rnn_layer_problem *p = r->p;
-    rnn_cache *c = r->c;
+    seqk_cl_rnn_cache *c = r->c;
     const uint64_t D = (uint64_t)r->D, B = (uint64_t)p->B, T = (uint64_t)p->T;
     const uint64_t GH = (uint64_t)r->GH, H = (uint64_t)p->H;
     uint64_t nxp, ntb, nrg, dbh, total, bytes;
-    if (!mul_ok(T, B, &ntb) || !mul_ok(ntb, GH * D, &nxp) ||
-        !mul_ok(B * D, GH, &nrg) || !mul_ok(B * D, H, &dbh) ||
+    if (!seqk_cl_rnn_mul_ok(T, B, &ntb) ||
+        !seqk_cl_rnn_mul_ok(ntb, GH * D, &nxp) ||
+        !seqk_cl_rnn_mul_ok(B * D, GH, &nrg) ||
+        !seqk_cl_rnn_mul_ok(B * D, H, &dbh) ||
         ntb > INT_MAX || dbh > INT_MAX || GH > INT_MAX)
         return seqk__error(r->ctx, SEQK_ERR_OVERFLOW,
                            "OpenCL RNN: T=%lld B=%lld H=%lld is too large "
                            "for the device kernels", (long long)p->T,
                            (long long)p->B, (long long)p->H);
-    const uint64_t oxp = 0, org = oxp + round_floats(nxp);
-    const uint64_t ohs = org + round_floats(nrg);
-    const uint64_t ocs = ohs + 2 * round_floats(dbh);
-    const uint64_t oz = ocs + (p->cell == SEQK_CELL_LSTM ? 2 * round_floats(dbh) : 0);
-    const uint64_t orh = oz + (r->lbr0 ? round_floats(dbh) : 0);
-    const uint64_t olens = orh + (r->lbr0 ? round_floats(dbh) : 0);
-    total = olens + round_floats(B);
-    if (total < olens || !mul_ok(total, sizeof(float), &bytes) ||
+    const uint64_t rdbh = seqk_cl_rnn_round_floats(dbh);
+    const uint64_t oxp = 0, org = oxp + seqk_cl_rnn_round_floats(nxp);
+    const uint64_t ohs = org + seqk_cl_rnn_round_floats(nrg);
+    const uint64_t ocs = ohs + 2 * rdbh;
+    const uint64_t oz = ocs + (p->cell == SEQK_CELL_LSTM ? 2 * rdbh : 0);
+    const uint64_t orh = oz + (r->lbr0 ? rdbh : 0);
+    const uint64_t olens = orh + (r->lbr0 ? rdbh : 0);
+    total = olens + seqk_cl_rnn_round_floats(B);
+    if (total < olens ||
+        !seqk_cl_rnn_mul_ok(total, sizeof(float), &bytes) ||
         bytes > SIZE_MAX)
         return seqk__error(r->ctx, SEQK_ERR_OVERFLOW,
                            "OpenCL RNN: scratch of %llu floats overflows",
@@ -374,7 +182,7 @@ static seqk_status scratch_for(rnn_run *r)
 static seqk_status lens_upload(rnn_run *r)
 {
     const seqk_rnn_layer_problem *p = r->p;
-    rnn_cache *c = r->c;
+    seqk_cl_rnn_cache *c = r->c;
     if (!p->seq_lens)
         return SEQK_OK;
     const size_t bytes = (size_t)p->B * sizeof(int32_t);
@@ -728,7 +536,7 @@ seqk_status seqk__cl_rnn_layer(seqk_context *ctx,
                               const seqk_rnn_layer_problem *p)
 {
     rnn_run r;
-    rnn_cache *owned = NULL;
+    seqk_cl_rnn_cache *owned = NULL;
     seqk_status st;
     memset(&r, 0, sizeof r);
     if (p->B == 0 || p->H == 0)
@@ -736,23 +544,23 @@ seqk_status seqk__cl_rnn_layer(seqk_context *ctx,
 
     /* weights: the plan's cache when it holds ours for these weights */
     seqk_backend_cache *cache = p->cache;
-    rnn_cache *c = NULL;
+    seqk_cl_rnn_cache *c = NULL;
     if (cache && cache->owner == &seqk__backend_opencl && cache->data &&
-        cache_matches(cache->data, p) &&
-        ((rnn_cache *)cache->data)->ctx == ctx) {
+        seqk__cl_rnn_cache_matches(cache->data, p) &&
+        ((seqk_cl_rnn_cache *)cache->data)->ctx == ctx) {
         c = cache->data;
         if (memcmp(c->act, p->act, sizeof c->act) &&
-            (st = upload_acts(ctx, c, p)))
+            (st = seqk__cl_rnn_cache_upload_acts(ctx, c, p)))
             return st;
     } else {
-        if ((st = cache_create(ctx, p, &c)))
+        if ((st = seqk__cl_rnn_cache_create(ctx, p, &c)))
             return st;
         if (cache) {
             if (cache->data && cache->free_fn)
                 cache->free_fn(cache->data);
             cache->owner = &seqk__backend_opencl;
             cache->data = c;
-            cache->free_fn = cache_free;
+            cache->free_fn = seqk__cl_rnn_cache_free;
         } else {
             owned = c;
         }
@@ -762,7 +570,7 @@ seqk_status seqk__cl_rnn_layer(seqk_context *ctx,
     r.p = p;
     r.c = c;
     r.D = p->num_dirs;
-    r.G = num_gates(p->cell);
+    r.G = seqk_cl_rnn_gates(p->cell);
     r.GH = r.G * p->H;
     r.lbr0 = p->cell == SEQK_CELL_GRU && !p->linear_before_reset;
     int swg;
@@ -771,7 +579,7 @@ seqk_status seqk__cl_rnn_layer(seqk_context *ctx,
             : variant == VARIANT_FUSED_ROWS ? 2
                                             : 0;
     if ((st = scratch_for(&r)) || (st = lens_upload(&r)) ||
-        (r.fused == 1 && (st = cache_rt(ctx, c))))
+        (r.fused == 1 && (st = seqk__cl_rnn_cache_rt(ctx, c))))
         goto cleanup;
 
     /* X as one [rows, I] matrix when its strides allow */
@@ -844,6 +652,6 @@ seqk_status seqk__cl_rnn_layer(seqk_context *ctx,
               : r.fused == 2 ? "fused step, R rows" : "GEMM + gates",
               r.sequence ? r.swg : r.wg, r.launches, step_launches, waits);
 cleanup:
-    cache_free(owned);
+    seqk__cl_rnn_cache_free(owned);
     return st;
 }
