@@ -610,8 +610,8 @@ int bench_model(const bench_opts *o, device_ctx *devs, int n_devs,
         if (r.ok && o->validate) {
             r.validated = 1;
             if (!have_ref) {
-                snprintf(r.error, sizeof r.error, "reference run failed: %s",
-                         err);
+                snprintf(r.error, sizeof r.error, "reference run failed: "
+                         "%.700s", err);
                 r.valid = 0;
             } else {
                 compare(out, ref_out, n_out, &r);

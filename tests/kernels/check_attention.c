@@ -208,7 +208,7 @@ static void check_online_softmax(const seqk_attn_kernels *k)
                 const float corr =
                     k->online_softmax_row(n, n_pad, scale, softcap,
                                           use_bias ? bias : NULL, s, &mx, &sum);
-                char shape[96];
+                char shape[192];
                 snprintf(shape, sizeof shape,
                          "%s n=%lld n_pad=%lld scale=%g softcap=%g bias=%d "
                          "earlier=%d",
