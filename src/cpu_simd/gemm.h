@@ -53,6 +53,16 @@ typedef void (*seqk_sgemm_pack_t_fn)(int64_t k, int64_t rows, int64_t w,
                                      const float *src, int64_t ld,
                                      float *dst, int64_t next_rows);
 
+/* The direct small products of tmpl/gemm_small.c (no packing):
+ *   small: y[i*ldy + j] = (add ? y : 0) + alpha * sum_p x[i*ldx + p] *
+ *          b[p*ldb + j]   (op(B) row-major in place)
+ *   dot:   the same with b[j*ldb + p]   (op(B)'s columns K-contiguous)
+ * for i < m, j < n, any m, n, k >= 0. */
+typedef void (*seqk_sgemm_small_fn)(int64_t m, int64_t n, int64_t k,
+                                    const float *x, int64_t ldx,
+                                    const float *b, int64_t ldb, float *y,
+                                    int64_t ldy, float alpha, int add);
+
 typedef struct seqk_gemm_kernels {
     const char *name; /* e.g. "seqk_f32_gemm_ukernel_6x16__avx2" */
     int mr, nr;
@@ -81,6 +91,9 @@ typedef struct seqk_gemm_kernels {
                    int64_t ldx, const float *b, float *y, int64_t ldy,
                    float alpha, int add, const float *pf);
     const char *skinny_name; /* "seqk_f32_gemm_skinny_6x16__avx2" */
+    /* Direct small products (NULL: none on this ISA). */
+    seqk_sgemm_small_fn small, dot;
+    const char *small_name, *dot_name;
 } seqk_gemm_kernels;
 
 /* Rows up to which a linear plan's GEMM runs as a matrix-vector product. */
@@ -139,6 +152,26 @@ int seqk__cpu_gemm_skinny_n(const seqk_cpu_isa *isa,
                            const seqk_gemm_problem *p);
 seqk_status seqk__cpu_gemm_skinny(seqk_context *ctx, const seqk_cpu_isa *isa,
                                  const seqk_gemm_problem *p);
+
+/* The direct small path (gemm_driver_small.c): which kernel serves p
+ * without packing (SEQK_GEMM_SMALL_NONE: none does; the blocked or skinny
+ * driver runs it), the whole product on up to max_threads threads (<= 0:
+ * the context's count), and the block of rows [i0, i1) x columns
+ * [j0, j1) on the calling thread. */
+enum {
+    SEQK_GEMM_SMALL_NONE = 0,
+    SEQK_GEMM_SMALL_B,   /* op(B) row-major in place: the small kernel */
+    SEQK_GEMM_SMALL_DOT  /* op(B) with K contiguous: the dot kernel */
+};
+int seqk__cpu_gemm_small_kind(const seqk_cpu_isa *isa,
+                             const seqk_gemm_problem *p);
+seqk_status seqk__cpu_gemm_small(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_gemm_problem *p, int kind,
+                                 int max_threads);
+void seqk__cpu_gemm_small_block(const seqk_cpu_isa *isa,
+                                const seqk_gemm_problem *p, int kind,
+                                int64_t i0, int64_t i1, int64_t j0,
+                                int64_t j1);
 
 /* One-thread GEMM that never touches the pool, for use inside a pool run
  * (each thread its own problem).  Allocates its packing buffers; returns

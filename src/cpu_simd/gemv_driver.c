@@ -30,6 +30,9 @@
 
 static void cache_free(void *data) { seqk__aligned_free(data); }
 
+static seqk_status skinny_run(seqk_context *ctx, const seqk_cpu_isa *isa,
+                              const seqk_gemm_problem *p, const float *bp);
+
 typedef struct gemv_job {
     const seqk_gemm_kernels *kern;
     const seqk_gemm_problem *p;
@@ -75,6 +78,13 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
     if (p->M == 0 || p->N == 0 || p->K == 0 || p->alpha == 0.0f ||
         p->trans_a)
         return seqk__cpu_gemm_ex(ctx, isa, p, NULL, 0);
+    /* one output feature: dot products with W's row in place (a panel
+     * would pad it to nr columns) */
+    if (p->N == 1) {
+        const int kind = seqk__cpu_gemm_small_kind(isa, p);
+        if (kind)
+            return seqk__cpu_gemm_small(ctx, isa, p, kind, 0);
+    }
 
     if (cache->owner != isa || !cache->data) {
         const int64_t floats = seqk__cpu_gemm_packed_b_floats(p->K, p->N,
@@ -100,6 +110,11 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         cache->free_fn = cache_free;
     }
 
+    /* many rows, few columns: the rows in place through the skinny
+     * kernel against the cached panels (no A packing, no tile setup) */
+    if (kern->skinny && p->M > SEQK_SKINNY_MAX_ROWS &&
+        p->N <= SEQK_SKINNY_MAX_COLS)
+        return skinny_run(ctx, isa, p, cache->data);
     if (!kern->gemv || (p->M > SEQK_GEMV_MAX_ROWS &&
                         (p->M > SEQK_SKINNY_MAX_ROWS || !kern->skinny)))
         return seqk__cpu_gemm_prepacked_b(ctx, isa, p, cache->data);
@@ -127,6 +142,9 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
 /* K rows of a panel per pass: the panel part stays in L2 while every row
  * tile of the chunk streams it. */
 #define SKINNY_PANEL_BYTES (256 * 1024)
+/* One thread's rate through the skinny kernel at these sizes (flop per
+ * ns, counting the padded columns), for seqk__pool_threads_for. */
+#define SKINNY_FLOP_PER_NS 50.0
 
 typedef struct skinny_job {
     const seqk_gemm_kernels *kern;
@@ -191,24 +209,33 @@ seqk_status seqk__cpu_gemm_skinny(seqk_context *ctx, const seqk_cpu_isa *isa,
                            (long long)p->M, (long long)p->N, (long long)p->K);
     seqk__cpu_gemm_pack_b(kern, p->K, p->N, p->B, p->trans_b ? 1 : p->ldb,
                           p->trans_b ? p->ldb : 1, bp);
+    seqk_status st = skinny_run(ctx, isa, p, bp);
+    seqk__aligned_free(bp);
+    return st;
+}
 
+/* The skinny product of p's rows against packed panels bp. */
+static seqk_status skinny_run(seqk_context *ctx, const seqk_cpu_isa *isa,
+                              const seqk_gemm_problem *p, const float *bp)
+{
+    const seqk_gemm_kernels *kern = isa->gemm;
     skinny_job job = {kern, p, bp, 0, 0};
     job.rows = SKINNY_CHUNK_BYTES / 4 / p->K;
     if (job.rows < 16)
         job.rows = 16;
     job.kb = SKINNY_PANEL_BYTES / 4 / kern->nr;
-    /* a thread per 16 rows and 1 Mflop at least: waking one costs ~10 us */
-    const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
-    int nthreads = seqk__cpu_threads(ctx);
+    /* a thread per 16 rows at least, and per grain of work (at the
+     * padded width the kernel computes) */
+    const int64_t ncols = (p->N + kern->nr - 1) / kern->nr * kern->nr;
+    const double flops = 2.0 * (double)p->M * (double)ncols * (double)p->K;
+    int nthreads = seqk__pool_threads_for(seqk__cpu_threads(ctx),
+                                          flops / SKINNY_FLOP_PER_NS);
     if (nthreads > p->M / 16)
         nthreads = (int)(p->M / 16);
-    if (nthreads > flops / 1.0e6)
-        nthreads = (int)(flops / 1.0e6);
     seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
     if (pool)
-        seqk__pool_run(pool, skinny_worker, &job, nthreads);
+        seqk__pool_run_tasks(pool, skinny_worker, &job, nthreads);
     else
         skinny_worker(&job, 0, 1);
-    seqk__aligned_free(bp);
     return SEQK_OK;
 }
