@@ -461,7 +461,7 @@ END_TEST
 
 /* ------------------------------------------------------ direct small path */
 
-/* The small and dot kernels straight: every row count of a register tile
+/* The small, small_rows and dot kernels straight: every row count of a register tile
  * and past it, column counts around the vector and panel widths, K of 0,
  * 1, odd; add on and off; padded strides with sentinels that must stay. */
 START_TEST(small_kernels_direct)
@@ -482,12 +482,17 @@ START_TEST(small_kernels_direct)
     float *y = malloc(sizeof(float) * 40 * 80);
     float *want = malloc(sizeof(float) * 40 * 80);
     ck_assert(y && want);
-    for (int dot = 0; dot < 2; dot++)
+    /* mode 0: small, 1: dot, 2: small_rows with B's rows in reverse */
+    const float *rows[40];
+    for (int mode = 0; mode < 3; mode++)
         for (size_t im = 0; im < sizeof ms / sizeof ms[0]; im++)
             for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
                 for (size_t ik = 0; ik < sizeof ks / sizeof ks[0]; ik++) {
+                    const int dot = mode == 1;
                     const int64_t m = ms[im], n = ns[in], k = ks[ik];
                     const int64_t ldx = k + 1, ldb = dot ? k + 3 : n + 2;
+                    for (int64_t p = 0; p < k; p++)
+                        rows[p] = b + (k - 1 - p) * ldb;
                     const int64_t ldy = n + 1;
                     const int add = (int)((im + in + ik) % 2);
                     const float alpha = add ? -0.5f : 1.25f;
@@ -500,18 +505,26 @@ START_TEST(small_kernels_direct)
                             double acc = 0;
                             for (int64_t p = 0; p < k; p++)
                                 acc += (double)x[i * ldx + p] *
-                                       b[dot ? j * ldb + p : p * ldb + j];
+                                       (dot ? b[j * ldb + p]
+                                        : mode ? rows[p][j]
+                                               : b[p * ldb + j]);
                             want[i * ldy + j] =
                                 (float)((add ? want[i * ldy + j] : 0.0) +
                                         alpha * acc);
                         }
-                    (dot ? kern->dot : kern->small)(m, n, k, x, ldx, b, ldb,
-                                                    y, ldy, alpha, add);
+                    if (mode == 2)
+                        kern->small_rows(m, n, k, x, ldx, rows, y, ldy, alpha,
+                                         add);
+                    else
+                        (dot ? kern->dot : kern->small)(m, n, k, x, ldx, b,
+                                                        ldb, y, ldy, alpha,
+                                                        add);
                     char msg[256];
                     if (!tu_close(y, want, 40 * 80, 1e-5f, 1e-5f, msg,
                                   sizeof msg))
-                        ck_abort_msg("%s m=%lld n=%lld k=%lld add=%d: %s",
+                        ck_abort_msg("%s%s m=%lld n=%lld k=%lld add=%d: %s",
                                      dot ? kern->dot_name : kern->small_name,
+                                     mode == 2 ? " (rows)" : "",
                                      (long long)m, (long long)n,
                                      (long long)k, add, msg);
                 }
@@ -573,19 +586,20 @@ END_TEST
 
 /* A linear plan's GEMM (b_cache set) on the paths that read the cached
  * or unpacked weights: one output feature (dot products, W's row in
- * place), many rows of few columns (skinny over the cached panels), and
- * the blocked GEMM past them; twice each, the second call from the
- * cache. */
+ * place), few rows (gemv / skinny), many rows of up to 128 columns
+ * (skinny over the cached panels), and the blocked GEMM past them; twice
+ * each, the second call from the cache. */
 START_TEST(cached_linear_paths)
 {
     const seqk_cpu_isa *isa = isa_of(tu_device(_i));
     if (!isa)
         return;
-    const int64_t shapes[][3] = {{512, 1, 32}, {3, 1, 70}, {512, 32, 32},
-                                 {100, 64, 17}, {40, 70, 64}, {16, 70, 64}};
+    const int64_t shapes[][3] = {{512, 1, 32},  {3, 1, 70},    {512, 32, 32},
+                                 {100, 64, 17}, {40, 70, 64},  {16, 70, 64},
+                                 {512, 96, 32}, {200, 150, 40}};
     for (int threads = 1; threads <= 2; threads++) {
         seqk_context *ctx = context_threads(_i, threads);
-        for (int s = 0; s < 6; s++)
+        for (int s = 0; s < 8; s++)
             for (int tb = 0; tb < 2; tb++) {
                 seqk_backend_cache cache;
                 memset(&cache, 0, sizeof cache);
@@ -613,7 +627,8 @@ START_TEST(cached_linear_paths)
 END_TEST
 
 /* Conv1d through the driver on 1 and 2 threads against a plain loop:
- * padding wider than the input, strides, dilation, groups, pointwise, and
+ * padding wider than the input, strides (below and past K), dilation,
+ * groups, pointwise, a large item (im2col and the threaded GEMM), and
  * enough small items that threads take whole items. */
 START_TEST(conv_items_threads)
 {
@@ -626,7 +641,8 @@ START_TEST(conv_items_threads)
         {16, 20, 64, 32, 3, 1, 1, 1, 1, 1}, {16, 32, 64, 32, 3, 2, 1, 1, 1, 1},
         {3, 4, 5, 6, 3, 1, 1, 7, 6, 2},     {5, 6, 33, 9, 4, 3, 2, 2, 1, 3},
         {9, 8, 40, 8, 1, 1, 1, 0, 0, 1},    {2, 3, 1, 4, 5, 1, 1, 4, 0, 1},
-        {1, 64, 300, 128, 5, 1, 1, 2, 2, 1},
+        {1, 64, 300, 128, 5, 1, 1, 2, 2, 1}, {2, 3, 50, 4, 2, 5, 1, 0, 0, 1},
+        {4, 2, 9, 3, 3, 2, 3, 5, 5, 1},
     };
     for (int threads = 1; threads <= 2; threads++) {
         seqk_context *ctx = context_threads(_i, threads);

@@ -91,8 +91,12 @@ typedef struct seqk_gemm_kernels {
                    int64_t ldx, const float *b, float *y, int64_t ldy,
                    float alpha, int add, const float *pf);
     const char *skinny_name; /* "seqk_f32_gemm_skinny_6x16__avx2" */
-    /* Direct small products (NULL: none on this ISA). */
+    /* Direct small products (NULL: none on this ISA); small_rows is small
+     * with op(B)'s row p at rows[p] (columns 0..n-1 there). */
     seqk_sgemm_small_fn small, dot;
+    void (*small_rows)(int64_t m, int64_t n, int64_t k, const float *x,
+                       int64_t ldx, const float *const *rows, float *y,
+                       int64_t ldy, float alpha, int add);
     const char *small_name, *dot_name;
 } seqk_gemm_kernels;
 
@@ -172,6 +176,33 @@ void seqk__cpu_gemm_small_block(const seqk_cpu_isa *isa,
                                 const seqk_gemm_problem *p, int kind,
                                 int64_t i0, int64_t i1, int64_t j0,
                                 int64_t j1);
+
+/* y[j] = beta * c[j*c_sn] (add: +=) for j < n, with the unit and zero
+ * strides (a row of C, a bias broadcast along the row) as loops the
+ * compiler vectorizes. */
+static inline void seqk__gemm_c_row(float *y, const float *c, int64_t c_sn,
+                                    float beta, int64_t n, int add)
+{
+    if (c_sn == 0) {
+        const float v = beta * c[0];
+        if (add)
+            for (int64_t j = 0; j < n; j++)
+                y[j] += v;
+        else
+            for (int64_t j = 0; j < n; j++)
+                y[j] = v;
+    } else if (c_sn == 1) {
+        if (add)
+            for (int64_t j = 0; j < n; j++)
+                y[j] += beta * c[j];
+        else
+            for (int64_t j = 0; j < n; j++)
+                y[j] = beta * c[j];
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = (add ? y[j] : 0.0f) + beta * c[j * c_sn];
+    }
+}
 
 /* One-thread GEMM that never touches the pool, for use inside a pool run
  * (each thread its own problem).  Allocates its packing buffers; returns

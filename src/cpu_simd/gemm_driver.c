@@ -408,13 +408,7 @@ static void init_tile(const gemm_plan *g, int64_t i0, int64_t j0, int64_t m,
     for (int64_t i = 0; i < m; i++) {
         float *y = g->Y + (i0 + i) * g->ldy + j0;
         const float *c = g->C + (i0 + i) * g->c_sm + j0 * g->c_sn;
-        if (g->c_sn == 1) {
-            for (int64_t j = 0; j < n; j++)
-                y[j] = g->beta * c[j];
-        } else {
-            for (int64_t j = 0; j < n; j++)
-                y[j] = g->beta * c[j * g->c_sn];
-        }
+        seqk__gemm_c_row(y, c, g->c_sn, g->beta, n, 0);
     }
 }
 

@@ -55,12 +55,10 @@ void seqk__cpu_gemm_small_block(const seqk_cpu_isa *isa,
         return;
     int add = 0;
     if (p->C && p->beta != 0.0f) {
-        for (int64_t i = i0; i < i1; i++) {
-            float *y = p->Y + i * p->ldy;
-            const float *c = p->C + i * p->c_sm;
-            for (int64_t j = j0; j < j1; j++)
-                y[j] = p->beta * c[j * p->c_sn];
-        }
+        for (int64_t i = i0; i < i1; i++)
+            seqk__gemm_c_row(p->Y + i * p->ldy + j0,
+                             p->C + i * p->c_sm + j0 * p->c_sn, p->c_sn,
+                             p->beta, j1 - j0, 0);
         add = 1;
     }
     /* op(B) column j starts at B + j (small) or B + j*ldb (dot) */

@@ -153,5 +153,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx2 = {
     .small = seqk_f32_gemm_small__avx2,
     .small_name = "seqk_f32_gemm_small_6x16__avx2",
     .dot = seqk_f32_gemm_dot__avx2,
+    .small_rows = seqk_f32_gemm_small_rows__avx2,
     .dot_name = "seqk_f32_gemm_dot_4x2__avx2",
 };

@@ -153,5 +153,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx512 = {
     .small = seqk_f32_gemm_small__avx512,
     .small_name = "seqk_f32_gemm_small_14x32__avx512",
     .dot = seqk_f32_gemm_dot__avx512,
+    .small_rows = seqk_f32_gemm_small_rows__avx512,
     .dot_name = "seqk_f32_gemm_dot_4x4__avx512",
 };

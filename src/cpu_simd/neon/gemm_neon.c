@@ -119,5 +119,6 @@ const seqk_gemm_kernels seqk__gemm_kernels__neon = {
     .small = seqk_f32_gemm_small__neon,
     .small_name = "seqk_f32_gemm_small_8x12__neon",
     .dot = seqk_f32_gemm_dot__neon,
+    .small_rows = seqk_f32_gemm_small_rows__neon,
     .dot_name = "seqk_f32_gemm_dot_4x4__neon",
 };

@@ -19,14 +19,18 @@
  *   (split evenly as the skinny kernel does); per tile and k step, nv
  *   loads of b's row (the last one masked to n) and r x nv FMAs.
  *
+ * small_rows: the same with op(B)'s row p at rows[p] (any addresses; a
+ * conv's shifted input rows, so that no im2col is written).
+ *
  * dot: op(B) given by its columns, K contiguous (a transposed B, or a
  * single column), w[j*ldw + p] = op(B)[p, j]:
  *
  *   y[i*ldy + j] = (add ? y[i*ldy + j] : 0)
  *                  + alpha * sum_{p<k} x[i*ldx + p] * w[j*ldw + p]
  *
- *   tiles of up to 4 rows x 4 (16 registers: 2) columns of dot products, vectors along k
- *   (the last one masked), one horizontal sum per output.  For N = 1
+ *   tiles of up to 4 rows x 4 (16 registers: 2) columns of dot
+ *   products, vectors along k (the last one masked), one horizontal sum
+ *   per output.  For N = 1
  *   (a linear to one feature) this is the product with no padding of N
  *   to a panel width.
  */
@@ -37,12 +41,15 @@
 #endif
 
 /* One register tile of r rows x nv vectors; the last vector holds
- * `last` (1..SIMD_V) columns, loaded masked when tail.  r, nv and tail
- * are constants at every call site. */
+ * `last` (1..SIMD_V) columns, loaded masked when tail.  b's row p is
+ * b + p*ldb, or rows[p] + j0 when ind.  r, nv, tail and ind are constants
+ * at every call site. */
 SIMD_INLINE void small_tile(const int r, const int nv, const int tail,
-                            int64_t last, int64_t k, const float *x,
-                            int64_t ldx, const float *b, int64_t ldb,
-                            float *y, int64_t ldy, float alpha, int add)
+                            const int ind, int64_t last, int64_t k,
+                            const float *x, int64_t ldx, const float *b,
+                            int64_t ldb, const float *const *rows,
+                            int64_t j0, float *y, int64_t ldy, float alpha,
+                            int add)
 {
     simd_f32 acc[SKINNY_MR][GEMM_NV];
     SEQK_UNROLL_FULL
@@ -52,12 +59,13 @@ SIMD_INLINE void small_tile(const int r, const int nv, const int tail,
             acc[i][v] = simd_zero();
     }
     for (int64_t p = 0; p < k; p++) {
+        const float *bp = ind ? rows[p] + j0 : b + p * ldb;
         simd_f32 bv[GEMM_NV];
         SEQK_UNROLL_FULL
         for (int v = 0; v < nv; v++)
             bv[v] = tail && v == nv - 1
-                        ? simd_load_tail(b + p * ldb + v * SIMD_V, last)
-                        : simd_loadu(b + p * ldb + v * SIMD_V);
+                        ? simd_load_tail(bp + v * SIMD_V, last)
+                        : simd_loadu(bp + v * SIMD_V);
         SEQK_UNROLL_FULL
         for (int i = 0; i < r; i++) {
             const simd_f32 xb = simd_broadcast(x + i * ldx + p);
@@ -88,15 +96,25 @@ SIMD_INLINE void small_tile(const int r, const int nv, const int tail,
 
 #define SMALL_ROWS(r) ((r) < SKINNY_MR ? (r) : SKINNY_MR)
 
-SIMD_INLINE void small_rows_nv(const int nv, const int tail, int r,
-                               int64_t last, int64_t k, const float *x,
-                               int64_t ldx, const float *b, int64_t ldb,
-                               float *y, int64_t ldy, float alpha, int add)
+/* The arguments of one column block of a tile, passed down the
+ * specializations. */
+typedef struct small_args {
+    int64_t last, k, ldx, ldb, j0, ldy;
+    const float *x, *b;
+    const float *const *rows;
+    float *y;
+    float alpha;
+    int add;
+} small_args;
+
+SIMD_INLINE void small_rows_nv(const int nv, const int tail, const int ind,
+                               int r, const small_args *a)
 {
 #define SMALL_CASE(R)                                                       \
     case R:                                                                 \
-        small_tile(SMALL_ROWS(R), nv, tail, last, k, x, ldx, b, ldb, y,     \
-                   ldy, alpha, add);                                        \
+        small_tile(SMALL_ROWS(R), nv, tail, ind, a->last, a->k, a->x,       \
+                   a->ldx, a->b, a->ldb, a->rows, a->j0, a->y, a->ldy,      \
+                   a->alpha, a->add);                                       \
         return;
     switch (r) {
     SMALL_CASE(1) SMALL_CASE(2) SMALL_CASE(3) SMALL_CASE(4)
@@ -108,20 +126,20 @@ SIMD_INLINE void small_rows_nv(const int nv, const int tail, int r,
 #undef SMALL_CASE
 }
 
-/* Out of line per (vector count, tail), so each instance's registers are
- * its own. */
-static __attribute__((noinline)) void
-small_rows(int nv, int tail, int r, int64_t last, int64_t k, const float *x,
-           int64_t ldx, const float *b, int64_t ldb, float *y, int64_t ldy,
-           float alpha, int add)
+/* Out of line per (vector count, tail, ind), so each instance's
+ * registers are its own. */
+static __attribute__((noinline)) void small_rows(int nv, int tail, int ind,
+                                                 int r, const small_args *a)
 {
 #define SMALL_NV(NV)                                                        \
-    if (tail)                                                               \
-        small_rows_nv(NV, 1, r, last, k, x, ldx, b, ldb, y, ldy, alpha,     \
-                      add);                                                 \
+    if (tail && ind)                                                        \
+        small_rows_nv(NV, 1, 1, r, a);                                      \
+    else if (tail)                                                          \
+        small_rows_nv(NV, 1, 0, r, a);                                      \
+    else if (ind)                                                           \
+        small_rows_nv(NV, 0, 1, r, a);                                      \
     else                                                                    \
-        small_rows_nv(NV, 0, r, last, k, x, ldx, b, ldb, y, ldy, alpha,     \
-                      add);                                                 \
+        small_rows_nv(NV, 0, 0, r, a);                                      \
     return;
     if (GEMM_NV > 2 && nv > 2) {
         SMALL_NV(GEMM_NV)
@@ -133,12 +151,11 @@ small_rows(int nv, int tail, int r, int64_t last, int64_t k, const float *x,
 #undef SMALL_NV
 }
 
-static void SIMD_SUFFIX(seqk_f32_gemm_small)(int64_t m, int64_t n,
-                                             int64_t k, const float *x,
-                                             int64_t ldx, const float *b,
-                                             int64_t ldb, float *y,
-                                             int64_t ldy, float alpha,
-                                             int add)
+/* Both entries: b's rows b + p*ldb, or rows[p] (rows != NULL). */
+static void small_any(int64_t m, int64_t n, int64_t k, const float *x,
+                      int64_t ldx, const float *b, int64_t ldb,
+                      const float *const *rows, float *y, int64_t ldy,
+                      float alpha, int add)
 {
     enum { NR = GEMM_NV * SIMD_V };
     if (m <= 0 || n <= 0)
@@ -147,14 +164,35 @@ static void SIMD_SUFFIX(seqk_f32_gemm_small)(int64_t m, int64_t n,
     for (int64_t j = 0; j < n; j += NR) {
         const int64_t nb = n - j < NR ? n - j : NR;
         const int nv = (int)((nb + SIMD_V - 1) / SIMD_V);
-        const int64_t last = nb - (int64_t)(nv - 1) * SIMD_V;
+        small_args a = {.last = nb - (int64_t)(nv - 1) * SIMD_V, .k = k,
+                        .ldx = ldx, .ldb = ldb, .j0 = j, .ldy = ldy,
+                        .b = rows ? NULL : b + j, .rows = rows,
+                        .alpha = alpha, .add = add};
         for (int64_t q = 0; q < g; q++) {
             const int64_t i0 = q * m / g, i1 = (q + 1) * m / g;
-            small_rows(nv, last < SIMD_V, (int)(i1 - i0), last, k,
-                       x + i0 * ldx, ldx, b + j, ldb, y + i0 * ldy + j, ldy,
-                       alpha, add);
+            a.x = x + i0 * ldx;
+            a.y = y + i0 * ldy + j;
+            small_rows(nv, a.last < SIMD_V, rows != NULL, (int)(i1 - i0),
+                       &a);
         }
     }
+}
+
+static void SIMD_SUFFIX(seqk_f32_gemm_small)(int64_t m, int64_t n,
+                                             int64_t k, const float *x,
+                                             int64_t ldx, const float *b,
+                                             int64_t ldb, float *y,
+                                             int64_t ldy, float alpha,
+                                             int add)
+{
+    small_any(m, n, k, x, ldx, b, ldb, NULL, y, ldy, alpha, add);
+}
+
+static void SIMD_SUFFIX(seqk_f32_gemm_small_rows)(
+    int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
+    const float *const *rows, float *y, int64_t ldy, float alpha, int add)
+{
+    small_any(m, n, k, x, ldx, NULL, 0, rows, y, ldy, alpha, add);
 }
 
 /* ------------------------------------------------------------------ dot */
