@@ -461,9 +461,10 @@ END_TEST
 
 /* ------------------------------------------------------ direct small path */
 
-/* The small, small_rows and dot kernels straight: every row count of a register tile
- * and past it, column counts around the vector and panel widths, K of 0,
- * 1, odd; add on and off; padded strides with sentinels that must stay. */
+/* The small, small_rows and dot kernels straight: every row count of a
+ * register tile and past it, column counts around the vector and panel
+ * widths, K of 0, 1, odd; add on and off; no C, a value per row, a full
+ * C; padded strides with sentinels that must stay. */
 START_TEST(small_kernels_direct)
 {
     const seqk_cpu_isa *isa = isa_of(tu_device(_i));
@@ -479,6 +480,7 @@ START_TEST(small_kernels_direct)
     tu_rng_init(&r, 6000);
     float *x = tu_rand(&r, 40 * 80, -1, 1);
     float *b = tu_rand(&r, 80 * 80, -1, 1);
+    float *cv = tu_rand(&r, 40 * 80, -1, 1); /* C, row stride 80 */
     float *y = malloc(sizeof(float) * 40 * 80);
     float *want = malloc(sizeof(float) * 40 * 80);
     ck_assert(y && want);
@@ -496,6 +498,10 @@ START_TEST(small_kernels_direct)
                     const int64_t ldy = n + 1;
                     const int add = (int)((im + in + ik) % 2);
                     const float alpha = add ? -0.5f : 1.25f;
+                    /* C: none, a value per row (c_sn 0), or a full C */
+                    const int cf = (int)((im + 2 * in + ik) % 3);
+                    const float *c = cf ? cv : NULL;
+                    const int64_t c_sm = cf == 1 ? 1 : 80, c_sn = cf == 2;
                     for (int64_t q = 0; q < 40 * 80; q++)
                         y[q] = q < m * ldy && q % ldy < n ? (float)q / 7.0f
                                                           : SENTINEL;
@@ -510,26 +516,29 @@ START_TEST(small_kernels_direct)
                                                : b[p * ldb + j]);
                             want[i * ldy + j] =
                                 (float)((add ? want[i * ldy + j] : 0.0) +
-                                        alpha * acc);
+                                        alpha * acc +
+                                        (c ? c[i * c_sm + j * c_sn] : 0.0));
                         }
                     if (mode == 2)
                         kern->small_rows(m, n, k, x, ldx, rows, y, ldy, alpha,
-                                         add);
+                                         add, c, c_sm, c_sn);
                     else
                         (dot ? kern->dot : kern->small)(m, n, k, x, ldx, b,
                                                         ldb, y, ldy, alpha,
-                                                        add);
+                                                        add, c, c_sm, c_sn);
                     char msg[256];
                     if (!tu_close(y, want, 40 * 80, 1e-5f, 1e-5f, msg,
                                   sizeof msg))
-                        ck_abort_msg("%s%s m=%lld n=%lld k=%lld add=%d: %s",
+                        ck_abort_msg("%s%s m=%lld n=%lld k=%lld add=%d "
+                                     "C form %d: %s",
                                      dot ? kern->dot_name : kern->small_name,
                                      mode == 2 ? " (rows)" : "",
                                      (long long)m, (long long)n,
-                                     (long long)k, add, msg);
+                                     (long long)k, add, cf, msg);
                 }
     free(x);
     free(b);
+    free(cv);
     free(y);
     free(want);
 }
@@ -587,8 +596,9 @@ END_TEST
 /* A linear plan's GEMM (b_cache set) on the paths that read the cached
  * or unpacked weights: one output feature (dot products, W's row in
  * place), few rows (gemv / skinny), many rows of up to 128 columns
- * (skinny over the cached panels), and the blocked GEMM past them; twice
- * each, the second call from the cache. */
+ * (the direct kernel over the cached panels, or the skinny driver for
+ * long panels), and the blocked GEMM past them; twice each, the second
+ * call from the cache. */
 START_TEST(cached_linear_paths)
 {
     const seqk_cpu_isa *isa = isa_of(tu_device(_i));
@@ -596,17 +606,21 @@ START_TEST(cached_linear_paths)
         return;
     const int64_t shapes[][3] = {{512, 1, 32},  {3, 1, 70},    {512, 32, 32},
                                  {100, 64, 17}, {40, 70, 64},  {16, 70, 64},
-                                 {512, 96, 32}, {200, 150, 40}};
+                                 {512, 96, 32}, {200, 150, 40},
+                                 {64, 40, 1100}};
     for (int threads = 1; threads <= 2; threads++) {
         seqk_context *ctx = context_threads(_i, threads);
-        for (int s = 0; s < 8; s++)
+        for (int s = 0; s < 9; s++)
             for (int tb = 0; tb < 2; tb++) {
                 seqk_backend_cache cache;
                 memset(&cache, 0, sizeof cache);
                 case_data d;
                 case_ldb_pad = tb ? 5 : 0;
+                /* a linear's bias row mostly; the other C forms too */
+                const int cform = (s + tb) % 3 ? 2 : (s + threads) % 5;
                 case_make(&d, shapes[s][0], shapes[s][1], shapes[s][2], 0,
-                          tb, 1.0f, 1.0f, 2, (uint64_t)(6200 + 2 * s + tb));
+                          tb, 1.0f, cform % 2 ? 0.5f : 1.0f, cform,
+                          (uint64_t)(6200 + 2 * s + tb));
                 case_ldb_pad = 5;
                 d.p.b_cache = &cache;
                 for (int rep = 0; rep < 2; rep++) {

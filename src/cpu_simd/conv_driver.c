@@ -149,17 +149,11 @@ static void item_phased(const conv_job *job, int64_t i, float *P,
     const seqk_gemm_kernels *kern = job->isa->gemm;
     const int64_t n = i / p->group, g = i % p->group;
     phase_split(p, job->cg, job->lu, item_x(job, i), P);
-    float *y = p->Y + (n * p->M + g * job->mg) * p->Lout;
-    if (p->B) { /* each output row starts as its bias */
-        for (int64_t m = 0; m < job->mg; m++) {
-            const float bias = p->B[g * job->mg + m];
-            for (int64_t t = 0; t < p->Lout; t++)
-                y[m * p->Lout + t] = bias;
-        }
-    }
+    /* the bias, one value per output row, added to each tile in L1 */
     kern->small_rows(job->mg, p->Lout, job->rows,
-                     p->W + g * job->mg * job->rows, job->rows, ptrs, y,
-                     p->Lout, 1.0f, p->B != NULL);
+                     p->W + g * job->mg * job->rows, job->rows, ptrs,
+                     p->Y + (n * p->M + g * job->mg) * p->Lout, p->Lout,
+                     1.0f, 0, p->B ? p->B + g * job->mg : NULL, 1, 0);
 }
 
 static void conv_items(void *arg, int tid, int ntasks)

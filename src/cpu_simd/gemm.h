@@ -25,6 +25,10 @@
  * Micro-panels are packed when first used (A during the first jr, B
  * during the first ic), while they are hot in L1.  Threads split M and N
  * into a grid of sub-problems, each with its own packing buffers.
+ *
+ * Tiny problems (up to 2M multiply-adds; seqk__cpu_gemm_small_kind) skip
+ * all of that: the direct kernels of tmpl/gemm_small.c read both operands
+ * in place (gemm_driver_small.c).
  */
 #ifndef SEQK_CPU_SIMD_GEMM_H
 #define SEQK_CPU_SIMD_GEMM_H
@@ -55,13 +59,16 @@ typedef void (*seqk_sgemm_pack_t_fn)(int64_t k, int64_t rows, int64_t w,
 
 /* The direct small products of tmpl/gemm_small.c (no packing):
  *   small: y[i*ldy + j] = (add ? y : 0) + alpha * sum_p x[i*ldx + p] *
- *          b[p*ldb + j]   (op(B) row-major in place)
+ *          b[p*ldb + j] + (c ? c[i*c_sm + j*c_sn] : 0)
+ *          (op(B) row-major in place; c_sn 0 or 1)
  *   dot:   the same with b[j*ldb + p]   (op(B)'s columns K-contiguous)
  * for i < m, j < n, any m, n, k >= 0. */
 typedef void (*seqk_sgemm_small_fn)(int64_t m, int64_t n, int64_t k,
                                     const float *x, int64_t ldx,
                                     const float *b, int64_t ldb, float *y,
-                                    int64_t ldy, float alpha, int add);
+                                    int64_t ldy, float alpha, int add,
+                                    const float *c, int64_t c_sm,
+                                    int64_t c_sn);
 
 typedef struct seqk_gemm_kernels {
     const char *name; /* e.g. "seqk_f32_gemm_ukernel_6x16__avx2" */
@@ -96,7 +103,8 @@ typedef struct seqk_gemm_kernels {
     seqk_sgemm_small_fn small, dot;
     void (*small_rows)(int64_t m, int64_t n, int64_t k, const float *x,
                        int64_t ldx, const float *const *rows, float *y,
-                       int64_t ldy, float alpha, int add);
+                       int64_t ldy, float alpha, int add, const float *c,
+                       int64_t c_sm, int64_t c_sn);
     const char *small_name, *dot_name;
 } seqk_gemm_kernels;
 

@@ -11,8 +11,9 @@
  *   dot     op(B) with K contiguous: transposed B, or a single column
  *           (N = 1: a matrix-vector product along K, no nr padding)
  *
- * beta*C is written into Y first (C broadcast by its strides) and the
- * kernel accumulates onto it.  Threads split M (or N when M is too short)
+ * The kernels add C as they store when beta is 1 and C is a row, a bias
+ * row or a bias column; other forms are written into Y first as beta*C
+ * and the kernel accumulates onto them.  Threads split M (or N when M is too short)
  * only when each one gets enough work to pay for its dispatch.
  */
 #include "cpu_simd/gemm.h"
@@ -54,18 +55,25 @@ void seqk__cpu_gemm_small_block(const seqk_cpu_isa *isa,
     if (i0 >= i1 || j0 >= j1)
         return;
     int add = 0;
+    const float *c = NULL;
     if (p->C && p->beta != 0.0f) {
-        for (int64_t i = i0; i < i1; i++)
-            seqk__gemm_c_row(p->Y + i * p->ldy + j0,
-                             p->C + i * p->c_sm + j0 * p->c_sn, p->c_sn,
-                             p->beta, j1 - j0, 0);
-        add = 1;
+        if (p->beta == 1.0f && (p->c_sn == 0 || p->c_sn == 1)) {
+            /* the kernel adds C as it stores (a bias row or column) */
+            c = p->C + i0 * p->c_sm + j0 * p->c_sn;
+        } else {
+            for (int64_t i = i0; i < i1; i++)
+                seqk__gemm_c_row(p->Y + i * p->ldy + j0,
+                                 p->C + i * p->c_sm + j0 * p->c_sn, p->c_sn,
+                                 p->beta, j1 - j0, 0);
+            add = 1;
+        }
     }
     /* op(B) column j starts at B + j (small) or B + j*ldb (dot) */
     const float *b = p->B + (kind == SEQK_GEMM_SMALL_DOT ? j0 * p->ldb : j0);
     (kind == SEQK_GEMM_SMALL_DOT ? k->dot : k->small)(
         i1 - i0, j1 - j0, p->K, p->A + i0 * p->lda, p->lda, b, p->ldb,
-        p->Y + i0 * p->ldy + j0, p->ldy, p->alpha, add);
+        p->Y + i0 * p->ldy + j0, p->ldy, p->alpha, add, c, p->c_sm,
+        p->c_sn);
 }
 
 typedef struct small_job {

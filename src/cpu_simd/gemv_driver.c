@@ -1,6 +1,8 @@
 /*
- * gemv_driver.c — the GEMM of a linear plan (problem b_cache set): op(B)
- * is packed once into the plan's slot, then
+ * gemv_driver.c — the GEMM of a linear plan (problem b_cache set).  One
+ * output feature (N = 1) runs as dot products on W's row in place
+ * (gemm_driver_small.c); otherwise op(B) is packed once into the plan's
+ * slot, then
  *
  *   M <= SEQK_GEMV_MAX_ROWS   matrix-vector product: threads split the
  *                             nr-column panels; each panel streams once
@@ -10,6 +12,10 @@
  *   M <= SEQK_SKINNY_MAX_ROWS the same split, through the skinny kernel
  *                             (register tiles of rows, x read in place,
  *                             the next panel prefetched)
+ *   larger M, N <= 128        the direct small kernel (panels in L1/L2,
+ *                             bias added in its store) or the skinny
+ *                             kernel, threads splitting the rows (A read
+ *                             in place, no tile setup)
  *   larger M                  the blocked GEMM (gemm_driver.c) reading the
  *                             same panels instead of packing B per call
  *
@@ -38,6 +44,68 @@ static void cache_free(void *data) { seqk__aligned_free(data); }
 
 static seqk_status skinny_run(seqk_context *ctx, const seqk_cpu_isa *isa,
                               const seqk_gemm_problem *p, const float *bp);
+
+/* Panels up to this size (K x nr floats) run many rows through the
+ * direct small kernel (each register tile re-reads the panel from L1/L2);
+ * larger ones through the skinny driver, which blocks K. */
+#define PANEL_DIRECT_BYTES (64 * 1024)
+/* One thread's rate there (flop per ns, padded columns counted). */
+#define PANEL_FLOP_PER_NS 50.0
+
+typedef struct panels_job {
+    const seqk_gemm_kernels *kern;
+    const seqk_gemm_problem *p;
+    const float *bp;
+} panels_job;
+
+static void panels_worker(void *arg, int tid, int ntasks)
+{
+    const panels_job *job = arg;
+    const seqk_gemm_problem *p = job->p;
+    const int64_t nr = job->kern->nr;
+    int64_t i0, i1;
+    seqk__split_range(p->M, 4, tid, ntasks, &i0, &i1);
+    if (i0 >= i1)
+        return;
+    const float *c = NULL;
+    int add = 0;
+    if (p->C && p->beta != 0.0f) {
+        if (p->beta == 1.0f && (p->c_sn == 0 || p->c_sn == 1)) {
+            c = p->C + i0 * p->c_sm; /* added as the kernel stores */
+        } else {
+            for (int64_t i = i0; i < i1; i++)
+                seqk__gemm_c_row(p->Y + i * p->ldy, p->C + i * p->c_sm,
+                                 p->c_sn, p->beta, p->N, 0);
+            add = 1;
+        }
+    }
+    for (int64_t j = 0; j < p->N; j += nr)
+        job->kern->small(i1 - i0, p->N - j < nr ? p->N - j : nr, p->K,
+                         p->A + i0 * p->lda, p->lda, job->bp + j * p->K, nr,
+                         p->Y + i0 * p->ldy + j, p->ldy, p->alpha, add,
+                         c ? c + j * p->c_sn : NULL, p->c_sm, p->c_sn);
+}
+
+/* Rows of A against the cached panels bp through the direct kernel,
+ * threads splitting the rows when the work pays for them. */
+static seqk_status panels_run(seqk_context *ctx, const seqk_cpu_isa *isa,
+                              const seqk_gemm_problem *p, const float *bp)
+{
+    panels_job job = {isa->gemm, p, bp};
+    const int64_t ncols = (p->N + isa->gemm->nr - 1) / isa->gemm->nr *
+                          isa->gemm->nr;
+    const double flops = 2.0 * (double)p->M * (double)ncols * (double)p->K;
+    int n = seqk__pool_threads_for(seqk__cpu_threads(ctx),
+                                   flops / PANEL_FLOP_PER_NS);
+    if (n > p->M / 16)
+        n = (int)(p->M / 16);
+    seqk_threadpool *pool = n > 1 ? seqk__pool(ctx) : NULL;
+    if (pool)
+        seqk__pool_run_tasks(pool, panels_worker, &job, n);
+    else
+        panels_worker(&job, 0, 1);
+    return SEQK_OK;
+}
 
 typedef struct gemv_job {
     const seqk_gemm_kernels *kern;
@@ -114,11 +182,15 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         cache->free_fn = cache_free;
     }
 
-    /* many rows, few columns: the rows in place through the skinny
-     * kernel against the cached panels (no A packing, no tile setup) */
-    if (kern->skinny && p->M > SEQK_SKINNY_MAX_ROWS &&
-        p->N <= SKINNY_CACHED_MAX_COLS)
-        return skinny_run(ctx, isa, p, cache->data);
+    /* many rows, few columns: the rows in place against the cached
+     * panels (no A packing, no tile setup); panels that stay in L1/L2
+     * through the direct kernel, which adds the bias as it stores */
+    if (p->M > SEQK_SKINNY_MAX_ROWS && p->N <= SKINNY_CACHED_MAX_COLS) {
+        if (kern->small && p->K * kern->nr * 4 <= PANEL_DIRECT_BYTES)
+            return panels_run(ctx, isa, p, cache->data);
+        if (kern->skinny)
+            return skinny_run(ctx, isa, p, cache->data);
+    }
     if (!kern->gemv || (p->M > SEQK_GEMV_MAX_ROWS &&
                         (p->M > SEQK_SKINNY_MAX_ROWS || !kern->skinny)))
         return seqk__cpu_gemm_prepacked_b(ctx, isa, p, cache->data);

@@ -19,6 +19,11 @@
  *   (split evenly as the skinny kernel does); per tile and k step, nv
  *   loads of b's row (the last one masked to n) and r x nv FMAs.
  *
+ * Every entry also adds C (c != NULL): y[i*ldy + j] += c[i*c_sm + j*c_sn],
+ * c_sn 0 (a value per row: a conv's bias) or 1 (a row: a linear's bias,
+ * or a full C), to each tile right after it is stored (in L1): no
+ * separate pass over y.
+ *
  * small_rows: the same with op(B)'s row p at rows[p] (any addresses; a
  * conv's shifted input rows, so that no im2col is written).
  *
@@ -94,6 +99,29 @@ SIMD_INLINE void small_tile(const int r, const int nv, const int tail,
     }
 }
 
+/* y[i*ldy + j] += c[i*c_sm + j*c_sn] for i < m, j < n (c_sn 0 or 1): C
+ * added to a tile just stored, while it is in L1.  A loop of its own,
+ * not part of the unrolled tile stores (which it would double). */
+static void small_add_c(int64_t m, int64_t n, float *y, int64_t ldy,
+                        const float *c, int64_t c_sm, int64_t c_sn)
+{
+    for (int64_t i = 0; i < m; i++) {
+        float *yr = y + i * ldy;
+        const float *ci = c + i * c_sm;
+        const simd_f32 c0 = simd_broadcast(ci);
+        int64_t j = 0;
+        for (; j + SIMD_V <= n; j += SIMD_V)
+            simd_storeu(yr + j, simd_add(simd_loadu(yr + j),
+                                         c_sn ? simd_loadu(ci + j) : c0));
+        if (j < n)
+            simd_store_tail(yr + j,
+                            simd_add(simd_load_tail(yr + j, n - j),
+                                     c_sn ? simd_load_tail(ci + j, n - j)
+                                          : c0),
+                            n - j);
+    }
+}
+
 #define SMALL_ROWS(r) ((r) < SKINNY_MR ? (r) : SKINNY_MR)
 
 /* The arguments of one column block of a tile, passed down the
@@ -155,7 +183,8 @@ static __attribute__((noinline)) void small_rows(int nv, int tail, int ind,
 static void small_any(int64_t m, int64_t n, int64_t k, const float *x,
                       int64_t ldx, const float *b, int64_t ldb,
                       const float *const *rows, float *y, int64_t ldy,
-                      float alpha, int add)
+                      float alpha, int add, const float *c, int64_t c_sm,
+                      int64_t c_sn)
 {
     enum { NR = GEMM_NV * SIMD_V };
     if (m <= 0 || n <= 0)
@@ -174,6 +203,9 @@ static void small_any(int64_t m, int64_t n, int64_t k, const float *x,
             a.y = y + i0 * ldy + j;
             small_rows(nv, a.last < SIMD_V, rows != NULL, (int)(i1 - i0),
                        &a);
+            if (c)
+                small_add_c(i1 - i0, nb, a.y, ldy, c + i0 * c_sm + j * c_sn,
+                            c_sm, c_sn);
         }
     }
 }
@@ -183,16 +215,20 @@ static void SIMD_SUFFIX(seqk_f32_gemm_small)(int64_t m, int64_t n,
                                              int64_t ldx, const float *b,
                                              int64_t ldb, float *y,
                                              int64_t ldy, float alpha,
-                                             int add)
+                                             int add, const float *c,
+                                             int64_t c_sm, int64_t c_sn)
 {
-    small_any(m, n, k, x, ldx, b, ldb, NULL, y, ldy, alpha, add);
+    small_any(m, n, k, x, ldx, b, ldb, NULL, y, ldy, alpha, add, c, c_sm,
+              c_sn);
 }
 
 static void SIMD_SUFFIX(seqk_f32_gemm_small_rows)(
     int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
-    const float *const *rows, float *y, int64_t ldy, float alpha, int add)
+    const float *const *rows, float *y, int64_t ldy, float alpha, int add,
+    const float *c, int64_t c_sm, int64_t c_sn)
 {
-    small_any(m, n, k, x, ldx, NULL, 0, rows, y, ldy, alpha, add);
+    small_any(m, n, k, x, ldx, NULL, 0, rows, y, ldy, alpha, add, c, c_sm,
+              c_sn);
 }
 
 /* ------------------------------------------------------------------ dot */
@@ -268,7 +304,9 @@ static void SIMD_SUFFIX(seqk_f32_gemm_dot)(int64_t m, int64_t n, int64_t k,
                                            const float *x, int64_t ldx,
                                            const float *w, int64_t ldw,
                                            float *y, int64_t ldy,
-                                           float alpha, int add)
+                                           float alpha, int add,
+                                           const float *cm, int64_t c_sm,
+                                           int64_t c_sn)
 {
     for (int64_t i = 0; i < m; i += 4) {
         const int r = (int)(m - i < 4 ? m - i : 4);
@@ -286,6 +324,11 @@ static void SIMD_SUFFIX(seqk_f32_gemm_dot)(int64_t m, int64_t n, int64_t k,
             default: dot_rows_c(1, r, k, xi, ldx, wj, ldw, yij, ldy, alpha,
                                 add); break;
             }
+            if (cm) /* + C while the tile is in L1 */
+                for (int a = 0; a < r; a++)
+                    for (int b = 0; b < c; b++)
+                        yij[a * ldy + b] +=
+                            cm[(i + a) * c_sm + (j + b) * c_sn];
         }
     }
 }
