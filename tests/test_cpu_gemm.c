@@ -186,6 +186,10 @@ typedef struct case_data {
 
 enum { TAIL = 37 };
 
+/* ldb = (trans_b ? K : N) + case_ldb_pad: 0 makes a single column of a
+ * plain B contiguous along K (the dot path). */
+static int64_t case_ldb_pad = 5;
+
 /* cform: 0 none, 1 [M,N], 2 row [N], 3 column [M,1], 4 scalar. */
 static void case_make(case_data *d, int64_t M, int64_t N, int64_t K, int ta,
                       int tb, float alpha, float beta, int cform,
@@ -203,7 +207,7 @@ static void case_make(case_data *d, int64_t M, int64_t N, int64_t K, int ta,
     p->alpha = alpha;
     p->beta = beta;
     p->lda = (ta ? M : K) + 3;
-    p->ldb = (tb ? K : N) + 5;
+    p->ldb = (tb ? K : N) + case_ldb_pad;
     p->ldy = N + 2;
     int64_t asz = (ta ? K : M) * p->lda, bsz = (tb ? N : K) * p->ldb;
     d->A = tu_rand(&r, (size_t)asz + 1, -1, 1);
@@ -455,6 +459,262 @@ START_TEST(driver_entry_points)
 }
 END_TEST
 
+/* ------------------------------------------------------ direct small path */
+
+/* The small, small_rows and dot kernels straight: every row count of a
+ * register tile and past it, column counts around the vector and panel
+ * widths, K of 0, 1, odd; add on and off; no C, a value per row, a full
+ * C; padded strides with sentinels that must stay. */
+START_TEST(small_kernels_direct)
+{
+    const seqk_cpu_isa *isa = isa_of(tu_device(_i));
+    if (!isa || !isa->gemm->small)
+        return;
+    const seqk_gemm_kernels *kern = isa->gemm;
+    const int64_t nr = kern->nr, v = nr / (kern->nr % 3 ? 2 : 3);
+    const int64_t ms[] = {0, 1, 2, 3, 4, 5, 7, 13, 14, 15, 17, 33};
+    const int64_t ns[] = {0, 1, 3, v - 1, v, v + 1, nr - 1, nr, nr + 1,
+                          2 * nr + 3};
+    const int64_t ks[] = {0, 1, 5, 16, 33};
+    tu_rng r;
+    tu_rng_init(&r, 6000);
+    float *x = tu_rand(&r, 40 * 80, -1, 1);
+    float *b = tu_rand(&r, 80 * 80, -1, 1);
+    float *cv = tu_rand(&r, 40 * 80, -1, 1); /* C, row stride 80 */
+    float *y = malloc(sizeof(float) * 40 * 80);
+    float *want = malloc(sizeof(float) * 40 * 80);
+    ck_assert(y && want);
+    /* mode 0: small, 1: dot, 2: small_rows with B's rows in reverse */
+    const float *rows[40];
+    for (int mode = 0; mode < 3; mode++)
+        for (size_t im = 0; im < sizeof ms / sizeof ms[0]; im++)
+            for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
+                for (size_t ik = 0; ik < sizeof ks / sizeof ks[0]; ik++) {
+                    const int dot = mode == 1;
+                    const int64_t m = ms[im], n = ns[in], k = ks[ik];
+                    const int64_t ldx = k + 1, ldb = dot ? k + 3 : n + 2;
+                    for (int64_t p = 0; p < k; p++)
+                        rows[p] = b + (k - 1 - p) * ldb;
+                    const int64_t ldy = n + 1;
+                    const int add = (int)((im + in + ik) % 2);
+                    const float alpha = add ? -0.5f : 1.25f;
+                    /* C: none, a value per row (c_sn 0), or a full C */
+                    const int cf = (int)((im + 2 * in + ik) % 3);
+                    const float *c = cf ? cv : NULL;
+                    const int64_t c_sm = cf == 1 ? 1 : 80, c_sn = cf == 2;
+                    for (int64_t q = 0; q < 40 * 80; q++)
+                        y[q] = q < m * ldy && q % ldy < n ? (float)q / 7.0f
+                                                          : SENTINEL;
+                    memcpy(want, y, sizeof(float) * 40 * 80);
+                    for (int64_t i = 0; i < m; i++)
+                        for (int64_t j = 0; j < n; j++) {
+                            double acc = 0;
+                            for (int64_t p = 0; p < k; p++)
+                                acc += (double)x[i * ldx + p] *
+                                       (dot ? b[j * ldb + p]
+                                        : mode ? rows[p][j]
+                                               : b[p * ldb + j]);
+                            want[i * ldy + j] =
+                                (float)((add ? want[i * ldy + j] : 0.0) +
+                                        alpha * acc +
+                                        (c ? c[i * c_sm + j * c_sn] : 0.0));
+                        }
+                    if (mode == 2)
+                        kern->small_rows(m, n, k, x, ldx, rows, y, ldy, alpha,
+                                         add, c, c_sm, c_sn);
+                    else
+                        (dot ? kern->dot : kern->small)(m, n, k, x, ldx, b,
+                                                        ldb, y, ldy, alpha,
+                                                        add, c, c_sm, c_sn);
+                    char msg[256];
+                    if (!tu_close(y, want, 40 * 80, 1e-5f, 1e-5f, msg,
+                                  sizeof msg))
+                        ck_abort_msg("%s%s m=%lld n=%lld k=%lld add=%d "
+                                     "C form %d: %s",
+                                     dot ? kern->dot_name : kern->small_name,
+                                     mode == 2 ? " (rows)" : "",
+                                     (long long)m, (long long)n,
+                                     (long long)k, add, cf, msg);
+                }
+    free(x);
+    free(b);
+    free(cv);
+    free(y);
+    free(want);
+}
+END_TEST
+
+/* Problems the driver sends down the direct path (the kind asserted), on
+ * 1 and 2 threads: every C form, a single column both ways, a transposed
+ * B, shapes that split rows and that split columns across threads. */
+START_TEST(small_path_problems)
+{
+    const seqk_cpu_isa *isa = isa_of(tu_device(_i));
+    if (!isa || !isa->gemm->small)
+        return;
+    static const struct {
+        int64_t M, N, K;
+        int tb, pad, kind;
+    } cs[] = {
+        {512, 32, 32, 0, 5, SEQK_GEMM_SMALL_B},  /* splits rows */
+        {16, 70, 64, 0, 5, SEQK_GEMM_SMALL_B},
+        {1, 32, 32, 0, 5, SEQK_GEMM_SMALL_B},    /* an attention step */
+        {3, 2000, 300, 0, 5, SEQK_GEMM_SMALL_B}, /* splits columns */
+        {29, 1, 31, 0, 0, SEQK_GEMM_SMALL_DOT},  /* one column, ldb 1 */
+        {5000, 1, 64, 1, 5, SEQK_GEMM_SMALL_DOT},
+        {13, 7, 19, 1, 5, SEQK_GEMM_SMALL_DOT},  /* tiny, transposed B */
+        {29, 1, 31, 0, 5, SEQK_GEMM_SMALL_B},    /* one column, strided */
+    };
+    for (int threads = 1; threads <= 2; threads++) {
+        seqk_context *ctx = context_threads(_i, threads);
+        for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++)
+            for (int cform = 0; cform < 5; cform++) {
+                case_data d;
+                case_ldb_pad = cs[c].pad;
+                case_make(&d, cs[c].M, cs[c].N, cs[c].K, 0, cs[c].tb,
+                          cform == 3 ? 0.5f : 1.0f, cform == 2 ? -1.0f : 1.0f,
+                          cform, (uint64_t)(6100 + 8 * c + (size_t)cform));
+                case_ldb_pad = 5;
+                ck_assert_int_eq(seqk__cpu_gemm_small_kind(isa, &d.p),
+                                 cs[c].kind);
+                TU_OK(ctx, seqk__cpu_gemm(ctx, isa, &d.p));
+                case_check(&d, threads == 1 ? "small path"
+                                            : "small path, 2 threads");
+                /* the one-thread entry takes the same path */
+                for (int64_t x = 0; x < d.p.M * d.p.ldy; x++)
+                    if (x % d.p.ldy < d.p.N)
+                        d.Y[x] = NAN;
+                ck_assert_int_eq(seqk__cpu_gemm_1t(isa, &d.p), SEQK_OK);
+                case_check(&d, "small path, seqk__cpu_gemm_1t");
+                case_free(&d);
+            }
+        seqk_context_destroy(ctx);
+    }
+}
+END_TEST
+
+/* A linear plan's GEMM (b_cache set) on the paths that read the cached
+ * or unpacked weights: one output feature (dot products, W's row in
+ * place), few rows (gemv / skinny), many rows of up to 128 columns
+ * (the direct kernel over the cached panels, or the skinny driver for
+ * long panels), and the blocked GEMM past them; twice each, the second
+ * call from the cache. */
+START_TEST(cached_linear_paths)
+{
+    const seqk_cpu_isa *isa = isa_of(tu_device(_i));
+    if (!isa)
+        return;
+    const int64_t shapes[][3] = {{512, 1, 32},  {3, 1, 70},    {512, 32, 32},
+                                 {100, 64, 17}, {40, 70, 64},  {16, 70, 64},
+                                 {512, 96, 32}, {200, 150, 40},
+                                 {64, 40, 1100}};
+    for (int threads = 1; threads <= 2; threads++) {
+        seqk_context *ctx = context_threads(_i, threads);
+        for (int s = 0; s < 9; s++)
+            for (int tb = 0; tb < 2; tb++) {
+                seqk_backend_cache cache;
+                memset(&cache, 0, sizeof cache);
+                case_data d;
+                case_ldb_pad = tb ? 5 : 0;
+                /* a linear's bias row mostly; the other C forms too */
+                const int cform = (s + tb) % 3 ? 2 : (s + threads) % 5;
+                case_make(&d, shapes[s][0], shapes[s][1], shapes[s][2], 0,
+                          tb, 1.0f, cform % 2 ? 0.5f : 1.0f, cform,
+                          (uint64_t)(6200 + 2 * s + tb));
+                case_ldb_pad = 5;
+                d.p.b_cache = &cache;
+                for (int rep = 0; rep < 2; rep++) {
+                    for (int64_t x = 0; x < d.p.M * d.p.ldy; x++)
+                        if (x % d.p.ldy < d.p.N)
+                            d.Y[x] = NAN;
+                    TU_OK(ctx, seqk__cpu_gemm(ctx, isa, &d.p));
+                    case_check(&d, rep ? "cached linear, from the cache"
+                                       : "cached linear");
+                }
+                if (cache.data && cache.free_fn)
+                    cache.free_fn(cache.data);
+                case_free(&d);
+            }
+        seqk_context_destroy(ctx);
+    }
+}
+END_TEST
+
+/* Conv1d through the driver on 1 and 2 threads against a plain loop:
+ * padding wider than the input, strides (below and past K), dilation,
+ * groups, pointwise, a large item (im2col and the threaded GEMM), and
+ * enough small items that threads take whole items. */
+START_TEST(conv_items_threads)
+{
+    const seqk_cpu_isa *isa = isa_of(tu_device(_i));
+    if (!isa)
+        return;
+    static const struct {
+        int64_t N, C, L, M, K, s, d, pb, pe, g;
+    } cs[] = {
+        {16, 20, 64, 32, 3, 1, 1, 1, 1, 1}, {16, 32, 64, 32, 3, 2, 1, 1, 1, 1},
+        {3, 4, 5, 6, 3, 1, 1, 7, 6, 2},     {5, 6, 33, 9, 4, 3, 2, 2, 1, 3},
+        {9, 8, 40, 8, 1, 1, 1, 0, 0, 1},    {2, 3, 1, 4, 5, 1, 1, 4, 0, 1},
+        {1, 64, 300, 128, 5, 1, 1, 2, 2, 1}, {2, 3, 50, 4, 2, 5, 1, 0, 0, 1},
+        {4, 2, 9, 3, 3, 2, 3, 5, 5, 1},
+    };
+    for (int threads = 1; threads <= 2; threads++) {
+        seqk_context *ctx = context_threads(_i, threads);
+        for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+            seqk_conv1d_problem p = {
+                .N = cs[c].N, .C = cs[c].C, .L = cs[c].L, .M = cs[c].M,
+                .K = cs[c].K, .stride = cs[c].s, .dilation = cs[c].d,
+                .pad_begin = cs[c].pb, .group = cs[c].g};
+            const int64_t ext = p.dilation * (p.K - 1) + 1;
+            p.Lout = (p.L + cs[c].pb + cs[c].pe - ext) / p.stride + 1;
+            const int64_t cg = p.C / p.group, mg = p.M / p.group;
+            const size_t ny = (size_t)(p.N * p.M * p.Lout);
+            tu_rng r;
+            tu_rng_init(&r, 6300 + c);
+            float *x = tu_rand(&r, (size_t)(p.N * p.C * p.L), -1, 1);
+            float *w = tu_rand(&r, (size_t)(p.M * cg * p.K), -1, 1);
+            float *b = tu_rand(&r, (size_t)p.M, -1, 1);
+            float *y = malloc(sizeof(float) * (ny + TAIL));
+            float *want = malloc(sizeof(float) * (ny + TAIL));
+            ck_assert(y && want);
+            for (size_t q = 0; q < ny + TAIL; q++)
+                y[q] = want[q] = q < ny ? NAN : SENTINEL;
+            for (int64_t n = 0; n < p.N; n++)
+                for (int64_t m = 0; m < p.M; m++)
+                    for (int64_t t = 0; t < p.Lout; t++) {
+                        double acc = c % 2 ? 0 : b[m];
+                        for (int64_t ci = 0; ci < cg; ci++)
+                            for (int64_t k = 0; k < p.K; k++) {
+                                int64_t at = t * p.stride + k * p.dilation -
+                                             p.pad_begin;
+                                if (at >= 0 && at < p.L)
+                                    acc += (double)w[(m * cg + ci) * p.K + k] *
+                                           x[(n * p.C + (m / mg) * cg + ci) *
+                                                 p.L + at];
+                            }
+                        want[(n * p.M + m) * p.Lout + t] = (float)acc;
+                    }
+            p.X = x;
+            p.W = w;
+            p.B = c % 2 ? NULL : b;
+            p.Y = y;
+            TU_OK(ctx, seqk__cpu_conv1d(ctx, isa, &p));
+            char msg[256];
+            ck_assert_msg(tu_close(y, want, ny + TAIL, 2e-5f, 2e-5f, msg,
+                                   sizeof msg),
+                          "conv case %d, %d threads: %s", (int)c, threads,
+                          msg);
+            free(x);
+            free(w);
+            free(b);
+            free(y);
+            free(want);
+        }
+        seqk_context_destroy(ctx);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------- through the API */
 
 START_TEST(api_gemm)
@@ -634,6 +894,10 @@ int main(void)
     tcase_add_loop_test(tc, problem_degenerate, 0, nd);
     tcase_add_loop_test(tc, problem_threads, 0, nd);
     tcase_add_loop_test(tc, driver_entry_points, 0, nd);
+    tcase_add_loop_test(tc, small_kernels_direct, 0, nd);
+    tcase_add_loop_test(tc, small_path_problems, 0, nd);
+    tcase_add_loop_test(tc, cached_linear_paths, 0, nd);
+    tcase_add_loop_test(tc, conv_items_threads, 0, nd);
     tcase_add_loop_test(tc, api_gemm, 0, nd);
     tcase_add_loop_test(tc, api_matmul_broadcast, 0, nd);
     suite_add_tcase(s, tc);

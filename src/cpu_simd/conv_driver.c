@@ -1,69 +1,272 @@
 /*
  * conv_driver.c — Conv1d on the CPU backends through the ISA's GEMM
- * (gemm_driver.c): per batch item n and group g, im2col then one GEMM.
- * No ISA flags here.
+ * kernels: per batch item n and group g one product
  *
+ *   Y[n, g*mg .. , :] = W_g [mg, cg*K] * col + B_g
  *   col [cg*K, Lout]:  col[c*K + k, t] = X[n, g*cg + c, t*stride +
  *                      k*dilation - pad_begin]  (0 outside [0, L))
- *   Y[n, g*mg .. , :] = W_g [mg, cg*K] * col + B_g  (bias as GEMM's C,
- *                      broadcast along the row: c_sm 1, c_sn 0)
  *
- * A pointwise conv (K 1, stride 1, dilation 1, no pad) uses X's rows as
- * col directly.  The GEMM threads as the library's GEMM does.
+ * Small items (a speech front end: 32 x 64 outputs over 60 taps) write no
+ * col at all.  The input is split by phase, padded with zeros:
+ *
+ *   P[r][c][u] = X[n, g*cg + c, u*stride + r - pad_begin]   r < stride
+ *
+ * so that with k*dilation = q*stride + r, col's row c*K + k is the
+ * contiguous run P[r][c][q .. q + Lout): the direct small kernel
+ * (tmpl/gemm_small.c, small_rows) reads those rows through a table of
+ * row pointers built once, and W_g in place.  That copies X once instead
+ * of K times.  Threads take whole items when together they pay for it,
+ * each with its own buffers.
+ *
+ * Larger items (or an ISA without the direct kernels) write col (each
+ * row's padding, then its interior without per-element bounds tests) and
+ * run the library's GEMM, threaded on its own; a pointwise conv (K 1,
+ * stride 1, dilation 1, no pad) uses X's rows as col directly.
+ * The bias enters as GEMM's C (broadcast along the row: c_sm 1, c_sn 0).
+ * No ISA flags here.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "cpu_simd/cpu_simd.h"
+#include "cpu_simd/gemm.h"
+
+/* One thread's rate on a small conv item, flop per ns (speech's conv1
+ * items at ~45 on avx512 here): the estimate for seqk__pool_threads_for. */
+#define CONV_FLOP_PER_NS 40.0
+/* Items up to this many flops take the direct path (no col; threads over
+ * items): a threaded GEMM gains nothing on them. */
+#define CONV_ITEM_MAX_FLOPS 4.0e6
+
+typedef struct conv_job {
+    const seqk_cpu_isa *isa;
+    const seqk_conv1d_problem *p;
+    int64_t cg, mg, rows;
+    int direct;   /* pointwise: X's rows are col */
+    int phased;   /* the direct small kernel on phase buffers */
+    int64_t lu;   /* phased: P's row length */
+    int64_t buf_floats, buf_ptrs; /* per thread */
+    float *buf;
+    const float **ptrs;
+    seqk_status status[64];
+} conv_job;
+
+/* col for the group's cg channels x. */
+static void im2col(const seqk_conv1d_problem *p, int64_t cg,
+                   const float *x, float *col)
+{
+    const int64_t L = p->L, Lout = p->Lout, s = p->stride;
+    for (int64_t c = 0; c < cg; c++)
+        for (int64_t k = 0; k < p->K; k++) {
+            float *row = col + (c * p->K + k) * Lout;
+            const float *xr = x + c * L;
+            const int64_t off = k * p->dilation - p->pad_begin;
+            /* t*s + off in [0, L) for t in [lo, hi) */
+            int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+            int64_t hi = L - 1 - off < 0 ? 0 : (L - 1 - off) / s + 1;
+            lo = lo < Lout ? lo : Lout;
+            hi = hi < Lout ? hi : Lout;
+            hi = hi > lo ? hi : lo;
+            for (int64_t t = 0; t < lo; t++)
+                row[t] = 0.0f;
+            if (s == 1) {
+                memcpy(row + lo, xr + lo + off,
+                       (size_t)(hi - lo) * sizeof(float));
+            } else {
+                for (int64_t t = lo; t < hi; t++)
+                    row[t] = xr[t * s + off];
+            }
+            for (int64_t t = hi; t < Lout; t++)
+                row[t] = 0.0f;
+        }
+}
+
+/* The phase buffers P of the group's cg channels x (layout above). */
+static void phase_split(const seqk_conv1d_problem *p, int64_t cg,
+                        int64_t lu, const float *x, float *P)
+{
+    const int64_t L = p->L, s = p->stride;
+    for (int64_t r = 0; r < s; r++)
+        for (int64_t c = 0; c < cg; c++) {
+            float *row = P + (r * cg + c) * lu;
+            const float *xr = x + c * p->L;
+            const int64_t off = r - p->pad_begin;
+            /* u*s + off in [0, L) for u in [lo, hi) */
+            int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+            int64_t hi = L - 1 - off < 0 ? 0 : (L - 1 - off) / s + 1;
+            lo = lo < lu ? lo : lu;
+            hi = hi < lu ? hi : lu;
+            hi = hi > lo ? hi : lo;
+            for (int64_t u = 0; u < lo; u++)
+                row[u] = 0.0f;
+            if (s == 1) {
+                memcpy(row + lo, xr + lo + off,
+                       (size_t)(hi - lo) * sizeof(float));
+            } else if (s == 2) { /* a constant stride the compiler vectorizes */
+                const float *xo = xr + off;
+                for (int64_t u = lo; u < hi; u++)
+                    row[u] = xo[2 * u];
+            } else {
+                for (int64_t u = lo; u < hi; u++)
+                    row[u] = xr[u * s + off];
+            }
+            for (int64_t u = hi; u < lu; u++)
+                row[u] = 0.0f;
+        }
+}
+
+/* Item i's input channels: X[n, g*cg ..]. */
+static const float *item_x(const conv_job *job, int64_t i)
+{
+    const seqk_conv1d_problem *p = job->p;
+    return p->X + (i / p->group * p->C + i % p->group * job->cg) * p->L;
+}
+
+/* Item i's GEMM, its col written into col first (unless direct). */
+static seqk_gemm_problem item_gemm(const conv_job *job, int64_t i,
+                                   float *col)
+{
+    const seqk_conv1d_problem *p = job->p;
+    const int64_t n = i / p->group, g = i % p->group;
+    const float *x = item_x(job, i);
+    if (!job->direct)
+        im2col(p, job->cg, x, col);
+    seqk_gemm_problem gp = {
+        .M = job->mg, .N = p->Lout, .K = job->rows, .alpha = 1.0f,
+        .beta = p->B ? 1.0f : 0.0f,
+        .A = p->W + g * job->mg * job->rows, .lda = job->rows,
+        .B = job->direct ? x : col, .ldb = p->Lout,
+        .C = p->B ? p->B + g * job->mg : NULL, .c_sm = 1, .c_sn = 0,
+        .Y = p->Y + (n * p->M + g * job->mg) * p->Lout, .ldy = p->Lout};
+    return gp;
+}
+
+/* Item i through the direct kernel on this thread's phase buffers. */
+static void item_phased(const conv_job *job, int64_t i, float *P,
+                        const float **ptrs)
+{
+    const seqk_conv1d_problem *p = job->p;
+    const seqk_gemm_kernels *kern = job->isa->gemm;
+    const int64_t n = i / p->group, g = i % p->group;
+    phase_split(p, job->cg, job->lu, item_x(job, i), P);
+    /* the bias, one value per output row, added to each tile in L1 */
+    kern->small_rows(job->mg, p->Lout, job->rows,
+                     p->W + g * job->mg * job->rows, job->rows, ptrs,
+                     p->Y + (n * p->M + g * job->mg) * p->Lout, p->Lout,
+                     1.0f, 0, p->B ? p->B + g * job->mg : NULL, 1, 0);
+}
+
+static void conv_items(void *arg, int tid, int ntasks)
+{
+    conv_job *job = arg;
+    const seqk_conv1d_problem *p = job->p;
+    float *buf = job->buf ? job->buf + (int64_t)tid * job->buf_floats : NULL;
+    const float **ptrs = NULL;
+    if (job->phased) {
+        /* col's row c*K + k is P[r][c] + q, k*dilation = q*stride + r */
+        ptrs = job->ptrs + (int64_t)tid * job->buf_ptrs;
+        for (int64_t c = 0; c < job->cg; c++)
+            for (int64_t k = 0; k < p->K; k++) {
+                const int64_t kd = k * p->dilation;
+                ptrs[c * p->K + k] = buf + ((kd % p->stride) * job->cg + c) *
+                                               job->lu +
+                                     kd / p->stride;
+            }
+    }
+    int64_t i0, i1;
+    seqk__split_range(p->N * p->group, 1, tid, ntasks, &i0, &i1);
+    for (int64_t i = i0; i < i1; i++) {
+        if (job->phased) {
+            item_phased(job, i, buf, ptrs);
+            continue;
+        }
+        seqk_gemm_problem gp = item_gemm(job, i, buf);
+        seqk_status st = seqk__cpu_gemm_1t(job->isa, &gp);
+        if (st != SEQK_OK)
+            job->status[tid] = st;
+    }
+}
 
 seqk_status seqk__cpu_conv1d(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_conv1d_problem *p)
 {
     seqk_status st = SEQK_OK;
-    const int64_t cg = p->C / p->group, mg = p->M / p->group;
-    const int64_t rows = cg * p->K; /* <= W's numel: no overflow */
-    const int direct = p->K == 1 && p->stride == 1 && p->pad_begin == 0 &&
-                       p->Lout == p->L;
-    float *col = NULL;
-    if (!direct) {
-        int64_t n;
-        if (seqk__mul_i64(rows, p->Lout, &n) ||
-            n > (int64_t)(SIZE_MAX / sizeof(float)))
-            return seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                               "Conv: im2col of %lld x %lld overflows",
-                               (long long)rows, (long long)p->Lout);
-        col = seqk__aligned_alloc((size_t)(n ? n : 1) * sizeof(float));
-        if (!col)
-            return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
-                               "Conv: out of memory for the im2col buffer "
-                               "(%lld floats)", (long long)n);
+    conv_job job = {.isa = isa, .p = p};
+    job.cg = p->C / p->group;
+    job.mg = p->M / p->group;
+    job.rows = job.cg * p->K; /* <= W's numel: no overflow */
+    job.direct = p->K == 1 && p->stride == 1 && p->pad_begin == 0 &&
+                 p->Lout == p->L;
+    const int64_t items = p->N * p->group;
+    if (items == 0 || p->Lout == 0 || job.mg == 0)
+        return SEQK_OK;
+
+    /* small items: the direct kernel, threads over items when together
+     * they pay for it */
+    const double item_flops = 2.0 * (double)job.mg * (double)p->Lout *
+                              (double)job.rows;
+    const int small = item_flops <= CONV_ITEM_MAX_FLOPS;
+    int nt = 1;
+    if (small) {
+        int threads = seqk__cpu_threads(ctx);
+        threads = threads > 64 ? 64 : threads;
+        nt = seqk__pool_threads_for(threads, item_flops * (double)items /
+                                                 CONV_FLOP_PER_NS);
+        nt = nt < items ? nt : (int)items;
     }
-    for (int64_t n = 0; n < p->N && st == SEQK_OK; n++)
-        for (int64_t g = 0; g < p->group && st == SEQK_OK; g++) {
-            const float *x = p->X + (n * p->C + g * cg) * p->L;
-            const float *B = x;
-            if (!direct) {
-                for (int64_t c = 0; c < cg; c++)
-                    for (int64_t k = 0; k < p->K; k++) {
-                        float *row = col + (c * p->K + k) * p->Lout;
-                        const float *xr = x + c * p->L;
-                        const int64_t off = k * p->dilation - p->pad_begin;
-                        for (int64_t t = 0; t < p->Lout; t++) {
-                            const int64_t at = t * p->stride + off;
-                            row[t] = at >= 0 && at < p->L ? xr[at] : 0.0f;
-                        }
-                    }
-                B = col;
-            }
-            seqk_gemm_problem gp = {
-                .M = mg, .N = p->Lout, .K = rows, .alpha = 1.0f,
-                .beta = p->B ? 1.0f : 0.0f,
-                .A = p->W + g * mg * rows, .lda = rows,
-                .B = B, .ldb = p->Lout,
-                .C = p->B ? p->B + g * mg : NULL, .c_sm = 1, .c_sn = 0,
-                .Y = p->Y + (n * p->M + g * mg) * p->Lout, .ldy = p->Lout};
+    /* (no more phases than taps: a stride past K would copy X's unused
+     * columns into phases no tap reads) */
+    job.phased = small && !job.direct && isa->gemm->small_rows &&
+                 job.rows > 0 && p->stride <= p->K;
+    int64_t floats = 0;
+    int ovf = 0;
+    if (job.phased) {
+        /* P: stride phases x cg rows of Lout + the largest q */
+        job.lu = p->Lout + (p->K - 1) * p->dilation / p->stride;
+        ovf = seqk__mul_i64(p->stride * job.cg, job.lu, &floats);
+        job.buf_ptrs = job.rows;
+    } else if (!job.direct) {
+        ovf = seqk__mul_i64(job.rows, p->Lout, &floats);
+    }
+    if (ovf || floats > (int64_t)(SIZE_MAX / sizeof(float)) / 2 / nt)
+        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                           "Conv: the %s buffer of %lld x %lld overflows",
+                           job.phased ? "input" : "im2col",
+                           (long long)job.rows, (long long)p->Lout);
+    if (floats > 0) {
+        /* whole cache lines per thread */
+        job.buf_floats = (floats + 15) / 16 * 16;
+        job.buf = seqk__aligned_alloc((size_t)job.buf_floats * (size_t)nt *
+                                      sizeof(float));
+        job.ptrs = job.buf_ptrs ? malloc(sizeof *job.ptrs *
+                                         (size_t)(job.buf_ptrs * nt))
+                                : NULL;
+        if (!job.buf || (job.buf_ptrs && !job.ptrs)) {
+            st = seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                             "Conv: out of memory for the %s buffer (%lld "
+                             "floats)", job.phased ? "input" : "im2col",
+                             (long long)floats);
+            goto cleanup;
+        }
+    }
+    seqk_threadpool *pool = nt > 1 ? seqk__pool(ctx) : NULL;
+    if (small) {
+        if (pool)
+            seqk__pool_run_tasks(pool, conv_items, &job, nt);
+        else
+            conv_items(&job, 0, 1);
+        for (int t = 0; t < nt && st == SEQK_OK; t++)
+            if (job.status[t] != SEQK_OK)
+                st = seqk__error(ctx, job.status[t],
+                                 "Conv: out of memory for packing buffers");
+    } else {
+        for (int64_t i = 0; i < items && st == SEQK_OK; i++) {
+            seqk_gemm_problem gp = item_gemm(&job, i, job.buf);
             st = seqk__cpu_gemm(ctx, isa, &gp);
         }
-    seqk__aligned_free(col);
+    }
+cleanup:
+    seqk__aligned_free(job.buf);
+    free(job.ptrs);
     return st;
 }

@@ -25,6 +25,10 @@
  * Micro-panels are packed when first used (A during the first jr, B
  * during the first ic), while they are hot in L1.  Threads split M and N
  * into a grid of sub-problems, each with its own packing buffers.
+ *
+ * Tiny problems (up to 2M multiply-adds; seqk__cpu_gemm_small_kind) skip
+ * all of that: the direct kernels of tmpl/gemm_small.c read both operands
+ * in place (gemm_driver_small.c).
  */
 #ifndef SEQK_CPU_SIMD_GEMM_H
 #define SEQK_CPU_SIMD_GEMM_H
@@ -52,6 +56,19 @@ typedef void (*seqk_sgemm_ukernel_fn)(int64_t kc, const float *a,
 typedef void (*seqk_sgemm_pack_t_fn)(int64_t k, int64_t rows, int64_t w,
                                      const float *src, int64_t ld,
                                      float *dst, int64_t next_rows);
+
+/* The direct small products of tmpl/gemm_small.c (no packing):
+ *   small: y[i*ldy + j] = (add ? y : 0) + alpha * sum_p x[i*ldx + p] *
+ *          b[p*ldb + j] + (c ? c[i*c_sm + j*c_sn] : 0)
+ *          (op(B) row-major in place; c_sn 0 or 1)
+ *   dot:   the same with b[j*ldb + p]   (op(B)'s columns K-contiguous)
+ * for i < m, j < n, any m, n, k >= 0. */
+typedef void (*seqk_sgemm_small_fn)(int64_t m, int64_t n, int64_t k,
+                                    const float *x, int64_t ldx,
+                                    const float *b, int64_t ldb, float *y,
+                                    int64_t ldy, float alpha, int add,
+                                    const float *c, int64_t c_sm,
+                                    int64_t c_sn);
 
 typedef struct seqk_gemm_kernels {
     const char *name; /* e.g. "seqk_f32_gemm_ukernel_6x16__avx2" */
@@ -81,6 +98,14 @@ typedef struct seqk_gemm_kernels {
                    int64_t ldx, const float *b, float *y, int64_t ldy,
                    float alpha, int add, const float *pf);
     const char *skinny_name; /* "seqk_f32_gemm_skinny_6x16__avx2" */
+    /* Direct small products (NULL: none on this ISA); small_rows is small
+     * with op(B)'s row p at rows[p] (columns 0..n-1 there). */
+    seqk_sgemm_small_fn small, dot;
+    void (*small_rows)(int64_t m, int64_t n, int64_t k, const float *x,
+                       int64_t ldx, const float *const *rows, float *y,
+                       int64_t ldy, float alpha, int add, const float *c,
+                       int64_t c_sm, int64_t c_sn);
+    const char *small_name, *dot_name;
 } seqk_gemm_kernels;
 
 /* Rows up to which a linear plan's GEMM runs as a matrix-vector product. */
@@ -139,6 +164,53 @@ int seqk__cpu_gemm_skinny_n(const seqk_cpu_isa *isa,
                            const seqk_gemm_problem *p);
 seqk_status seqk__cpu_gemm_skinny(seqk_context *ctx, const seqk_cpu_isa *isa,
                                  const seqk_gemm_problem *p);
+
+/* The direct small path (gemm_driver_small.c): which kernel serves p
+ * without packing (SEQK_GEMM_SMALL_NONE: none does; the blocked or skinny
+ * driver runs it), the whole product on up to max_threads threads (<= 0:
+ * the context's count), and the block of rows [i0, i1) x columns
+ * [j0, j1) on the calling thread. */
+enum {
+    SEQK_GEMM_SMALL_NONE = 0,
+    SEQK_GEMM_SMALL_B,   /* op(B) row-major in place: the small kernel */
+    SEQK_GEMM_SMALL_DOT  /* op(B) with K contiguous: the dot kernel */
+};
+int seqk__cpu_gemm_small_kind(const seqk_cpu_isa *isa,
+                             const seqk_gemm_problem *p);
+seqk_status seqk__cpu_gemm_small(seqk_context *ctx, const seqk_cpu_isa *isa,
+                                 const seqk_gemm_problem *p, int kind,
+                                 int max_threads);
+void seqk__cpu_gemm_small_block(const seqk_cpu_isa *isa,
+                                const seqk_gemm_problem *p, int kind,
+                                int64_t i0, int64_t i1, int64_t j0,
+                                int64_t j1);
+
+/* y[j] = beta * c[j*c_sn] (add: +=) for j < n, with the unit and zero
+ * strides (a row of C, a bias broadcast along the row) as loops the
+ * compiler vectorizes. */
+static inline void seqk__gemm_c_row(float *y, const float *c, int64_t c_sn,
+                                    float beta, int64_t n, int add)
+{
+    if (c_sn == 0) {
+        const float v = beta * c[0];
+        if (add)
+            for (int64_t j = 0; j < n; j++)
+                y[j] += v;
+        else
+            for (int64_t j = 0; j < n; j++)
+                y[j] = v;
+    } else if (c_sn == 1) {
+        if (add)
+            for (int64_t j = 0; j < n; j++)
+                y[j] += beta * c[j];
+        else
+            for (int64_t j = 0; j < n; j++)
+                y[j] = beta * c[j];
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = (add ? y[j] : 0.0f) + beta * c[j * c_sn];
+    }
+}
 
 /* One-thread GEMM that never touches the pool, for use inside a pool run
  * (each thread its own problem).  Allocates its packing buffers; returns

@@ -408,13 +408,7 @@ static void init_tile(const gemm_plan *g, int64_t i0, int64_t j0, int64_t m,
     for (int64_t i = 0; i < m; i++) {
         float *y = g->Y + (i0 + i) * g->ldy + j0;
         const float *c = g->C + (i0 + i) * g->c_sm + j0 * g->c_sn;
-        if (g->c_sn == 1) {
-            for (int64_t j = 0; j < n; j++)
-                y[j] = g->beta * c[j];
-        } else {
-            for (int64_t j = 0; j < n; j++)
-                y[j] = g->beta * c[j * g->c_sn];
-        }
+        seqk__gemm_c_row(y, c, g->c_sn, g->beta, n, 0);
     }
 }
 
@@ -733,6 +727,9 @@ seqk_status seqk__cpu_gemm(seqk_context *ctx, const seqk_cpu_isa *isa,
 {
     if (p->b_cache)
         return seqk__cpu_gemm_cached(ctx, isa, p);
+    const int small = seqk__cpu_gemm_small_kind(isa, p);
+    if (small)
+        return seqk__cpu_gemm_small(ctx, isa, p, small, 0);
     if (seqk__cpu_gemm_skinny_n(isa, p))
         return seqk__cpu_gemm_skinny(ctx, isa, p);
     return seqk__cpu_gemm_ex(ctx, isa, p, NULL, 0);
@@ -755,6 +752,11 @@ seqk_status seqk__cpu_gemm_prepacked_b(seqk_context *ctx,
 seqk_status seqk__cpu_gemm_1t(const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p)
 {
+    const int small = seqk__cpu_gemm_small_kind(isa, p);
+    if (small) {
+        seqk__cpu_gemm_small_block(isa, p, small, 0, p->M, 0, p->N);
+        return SEQK_OK;
+    }
     gemm_plan g;
     plan_init(&g, isa->gemm, p, NULL);
     return run_plan(&g, NULL, 1);

@@ -1,6 +1,8 @@
 /*
- * gemv_driver.c — the GEMM of a linear plan (problem b_cache set): op(B)
- * is packed once into the plan's slot, then
+ * gemv_driver.c — the GEMM of a linear plan (problem b_cache set).  One
+ * output feature (N = 1) runs as dot products on W's row in place
+ * (gemm_driver_small.c); otherwise op(B) is packed once into the plan's
+ * slot, then
  *
  *   M <= SEQK_GEMV_MAX_ROWS   matrix-vector product: threads split the
  *                             nr-column panels; each panel streams once
@@ -10,6 +12,10 @@
  *   M <= SEQK_SKINNY_MAX_ROWS the same split, through the skinny kernel
  *                             (register tiles of rows, x read in place,
  *                             the next panel prefetched)
+ *   larger M, N <= 128        the direct small kernel (panels in L1/L2,
+ *                             bias added in its store) or the skinny
+ *                             kernel, threads splitting the rows (A read
+ *                             in place, no tile setup)
  *   larger M                  the blocked GEMM (gemm_driver.c) reading the
  *                             same panels instead of packing B per call
  *
@@ -28,7 +34,78 @@
  * picks the thread count (seqk__pool_threads_for). */
 #define GEMV_NS_PER_BYTE 0.01
 
+/* Columns up to which a cached linear of many rows runs through the
+ * skinny kernel (rows in place) rather than the blocked GEMM (A packed
+ * per call): transformer_layer's 512 x 96 x 32 QKV projection runs
+ * faster so. */
+#define SKINNY_CACHED_MAX_COLS 128
+
 static void cache_free(void *data) { seqk__aligned_free(data); }
+
+static seqk_status skinny_run(seqk_context *ctx, const seqk_cpu_isa *isa,
+                              const seqk_gemm_problem *p, const float *bp);
+
+/* Panels up to this size (K x nr floats) run many rows through the
+ * direct small kernel (each register tile re-reads the panel from L1/L2);
+ * larger ones through the skinny driver, which blocks K. */
+#define PANEL_DIRECT_BYTES (64 * 1024)
+/* One thread's rate there (flop per ns, padded columns counted). */
+#define PANEL_FLOP_PER_NS 50.0
+
+typedef struct panels_job {
+    const seqk_gemm_kernels *kern;
+    const seqk_gemm_problem *p;
+    const float *bp;
+} panels_job;
+
+static void panels_worker(void *arg, int tid, int ntasks)
+{
+    const panels_job *job = arg;
+    const seqk_gemm_problem *p = job->p;
+    const int64_t nr = job->kern->nr;
+    int64_t i0, i1;
+    seqk__split_range(p->M, 4, tid, ntasks, &i0, &i1);
+    if (i0 >= i1)
+        return;
+    const float *c = NULL;
+    int add = 0;
+    if (p->C && p->beta != 0.0f) {
+        if (p->beta == 1.0f && (p->c_sn == 0 || p->c_sn == 1)) {
+            c = p->C + i0 * p->c_sm; /* added as the kernel stores */
+        } else {
+            for (int64_t i = i0; i < i1; i++)
+                seqk__gemm_c_row(p->Y + i * p->ldy, p->C + i * p->c_sm,
+                                 p->c_sn, p->beta, p->N, 0);
+            add = 1;
+        }
+    }
+    for (int64_t j = 0; j < p->N; j += nr)
+        job->kern->small(i1 - i0, p->N - j < nr ? p->N - j : nr, p->K,
+                         p->A + i0 * p->lda, p->lda, job->bp + j * p->K, nr,
+                         p->Y + i0 * p->ldy + j, p->ldy, p->alpha, add,
+                         c ? c + j * p->c_sn : NULL, p->c_sm, p->c_sn);
+}
+
+/* Rows of A against the cached panels bp through the direct kernel,
+ * threads splitting the rows when the work pays for them. */
+static seqk_status panels_run(seqk_context *ctx, const seqk_cpu_isa *isa,
+                              const seqk_gemm_problem *p, const float *bp)
+{
+    panels_job job = {isa->gemm, p, bp};
+    const int64_t ncols = (p->N + isa->gemm->nr - 1) / isa->gemm->nr *
+                          isa->gemm->nr;
+    const double flops = 2.0 * (double)p->M * (double)ncols * (double)p->K;
+    int n = seqk__pool_threads_for(seqk__cpu_threads(ctx),
+                                   flops / PANEL_FLOP_PER_NS);
+    if (n > p->M / 16)
+        n = (int)(p->M / 16);
+    seqk_threadpool *pool = n > 1 ? seqk__pool(ctx) : NULL;
+    if (pool)
+        seqk__pool_run_tasks(pool, panels_worker, &job, n);
+    else
+        panels_worker(&job, 0, 1);
+    return SEQK_OK;
+}
 
 typedef struct gemv_job {
     const seqk_gemm_kernels *kern;
@@ -57,12 +134,10 @@ static void gemv_worker(void *arg, int tid, int nthreads)
         if (!C)
             continue;
         /* + beta*C while the slab is hot */
-        for (int64_t i = 0; i < p->M; i++) {
-            float *y = p->Y + i * p->ldy + j;
-            const float *c = C + i * p->c_sm + j * p->c_sn;
-            for (int64_t q = 0; q < n; q++)
-                y[q] += p->beta * c[q * p->c_sn];
-        }
+        for (int64_t i = 0; i < p->M; i++)
+            seqk__gemm_c_row(p->Y + i * p->ldy + j,
+                             C + i * p->c_sm + j * p->c_sn, p->c_sn,
+                             p->beta, n, 1);
     }
 }
 
@@ -75,6 +150,13 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
     if (p->M == 0 || p->N == 0 || p->K == 0 || p->alpha == 0.0f ||
         p->trans_a)
         return seqk__cpu_gemm_ex(ctx, isa, p, NULL, 0);
+    /* one output feature: dot products with W's row in place (a panel
+     * would pad it to nr columns) */
+    if (p->N == 1) {
+        const int kind = seqk__cpu_gemm_small_kind(isa, p);
+        if (kind)
+            return seqk__cpu_gemm_small(ctx, isa, p, kind, 0);
+    }
 
     if (cache->owner != isa || !cache->data) {
         const int64_t floats = seqk__cpu_gemm_packed_b_floats(p->K, p->N,
@@ -100,6 +182,15 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         cache->free_fn = cache_free;
     }
 
+    /* many rows, few columns: the rows in place against the cached
+     * panels (no A packing, no tile setup); panels that stay in L1/L2
+     * through the direct kernel, which adds the bias as it stores */
+    if (p->M > SEQK_SKINNY_MAX_ROWS && p->N <= SKINNY_CACHED_MAX_COLS) {
+        if (kern->small && p->K * kern->nr * 4 <= PANEL_DIRECT_BYTES)
+            return panels_run(ctx, isa, p, cache->data);
+        if (kern->skinny)
+            return skinny_run(ctx, isa, p, cache->data);
+    }
     if (!kern->gemv || (p->M > SEQK_GEMV_MAX_ROWS &&
                         (p->M > SEQK_SKINNY_MAX_ROWS || !kern->skinny)))
         return seqk__cpu_gemm_prepacked_b(ctx, isa, p, cache->data);
@@ -127,6 +218,9 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
 /* K rows of a panel per pass: the panel part stays in L2 while every row
  * tile of the chunk streams it. */
 #define SKINNY_PANEL_BYTES (256 * 1024)
+/* One thread's rate through the skinny kernel at these sizes (flop per
+ * ns, counting the padded columns), for seqk__pool_threads_for. */
+#define SKINNY_FLOP_PER_NS 50.0
 
 typedef struct skinny_job {
     const seqk_gemm_kernels *kern;
@@ -146,12 +240,10 @@ static void skinny_worker(void *arg, int tid, int nthreads)
         const int64_t m = i1 - i < job->rows ? i1 - i : job->rows;
         const int from_c = p->C && p->beta != 0.0f;
         if (from_c) /* Y = beta*C first, as the blocked driver does */
-            for (int64_t r = 0; r < m; r++) {
-                float *y = p->Y + (i + r) * p->ldy;
-                const float *c = p->C + (i + r) * p->c_sm;
-                for (int64_t q = 0; q < p->N; q++)
-                    y[q] = p->beta * c[q * p->c_sn];
-            }
+            for (int64_t r = 0; r < m; r++)
+                seqk__gemm_c_row(p->Y + (i + r) * p->ldy,
+                                 p->C + (i + r) * p->c_sm, p->c_sn, p->beta,
+                                 p->N, 0);
         for (int64_t j = 0; j < p->N; j += nr) {
             const int64_t n = p->N - j < nr ? p->N - j : nr;
             for (int64_t k0 = 0; k0 < K; k0 += job->kb) {
@@ -191,24 +283,33 @@ seqk_status seqk__cpu_gemm_skinny(seqk_context *ctx, const seqk_cpu_isa *isa,
                            (long long)p->M, (long long)p->N, (long long)p->K);
     seqk__cpu_gemm_pack_b(kern, p->K, p->N, p->B, p->trans_b ? 1 : p->ldb,
                           p->trans_b ? p->ldb : 1, bp);
+    seqk_status st = skinny_run(ctx, isa, p, bp);
+    seqk__aligned_free(bp);
+    return st;
+}
 
+/* The skinny product of p's rows against packed panels bp. */
+static seqk_status skinny_run(seqk_context *ctx, const seqk_cpu_isa *isa,
+                              const seqk_gemm_problem *p, const float *bp)
+{
+    const seqk_gemm_kernels *kern = isa->gemm;
     skinny_job job = {kern, p, bp, 0, 0};
     job.rows = SKINNY_CHUNK_BYTES / 4 / p->K;
     if (job.rows < 16)
         job.rows = 16;
     job.kb = SKINNY_PANEL_BYTES / 4 / kern->nr;
-    /* a thread per 16 rows and 1 Mflop at least: waking one costs ~10 us */
-    const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
-    int nthreads = seqk__cpu_threads(ctx);
+    /* a thread per 16 rows at least, and per grain of work (at the
+     * padded width the kernel computes) */
+    const int64_t ncols = (p->N + kern->nr - 1) / kern->nr * kern->nr;
+    const double flops = 2.0 * (double)p->M * (double)ncols * (double)p->K;
+    int nthreads = seqk__pool_threads_for(seqk__cpu_threads(ctx),
+                                          flops / SKINNY_FLOP_PER_NS);
     if (nthreads > p->M / 16)
         nthreads = (int)(p->M / 16);
-    if (nthreads > flops / 1.0e6)
-        nthreads = (int)(flops / 1.0e6);
     seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
     if (pool)
-        seqk__pool_run(pool, skinny_worker, &job, nthreads);
+        seqk__pool_run_tasks(pool, skinny_worker, &job, nthreads);
     else
         skinny_worker(&job, 0, 1);
-    seqk__aligned_free(bp);
     return SEQK_OK;
 }

@@ -1,11 +1,17 @@
 /*
  * matmul_driver.c — ONNX MatMul on the CPU backends: batched and
  * broadcast products as GEMM calls.  Batches that fold into one GEMM
- * (B shared, A's batches dense) are one call with M' = batches * M; many
- * small batches are one-thread GEMMs with threads taking whole batches;
- * otherwise each batch is a GEMM threaded on its own.
+ * (B shared, A's batches dense) are one call with M' = batches * M; tiny
+ * batches (the direct kernels take them) run one after another on the
+ * caller unless their total pays for threads; many small batches are
+ * one-thread GEMMs with threads taking whole batches; otherwise each batch
+ * is a GEMM threaded on its own.
  */
 #include "cpu_simd/gemm.h"
+
+/* One thread's rate on the direct small kernels (as gemm_driver_small.c
+ * estimates it), flop per ns. */
+#define MATMUL_SMALL_FLOP_PER_NS 40.0
 
 typedef struct matmul_job {
     const seqk_cpu_isa *isa;
@@ -81,6 +87,21 @@ seqk_status seqk__cpu_matmul(seqk_context *ctx, const seqk_cpu_isa *isa,
         threads = 64;
     const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
     seqk_threadpool *pool = NULL;
+    seqk_gemm_problem g0 = matmul_batch(p, 0);
+    if (seqk__cpu_gemm_small_kind(isa, &g0)) {
+        /* tiny batches (an attention step's M = 1 products): the direct
+         * kernel per batch, threads only when the whole pays for them */
+        int n = seqk__pool_threads_for(
+            threads, flops * (double)batches / MATMUL_SMALL_FLOP_PER_NS);
+        threads = n < batches ? n : (int)batches;
+        pool = threads > 1 ? seqk__pool(ctx) : NULL;
+        matmul_job job = {.isa = isa, .p = p, .batches = batches};
+        if (pool)
+            seqk__pool_run_tasks(pool, matmul_thread, &job, threads);
+        else
+            matmul_thread(&job, 0, 1);
+        return SEQK_OK; /* the direct path allocates nothing */
+    }
     if (threads > 1 && batches >= 2 * threads && flops < 64.0e6 &&
         (pool = seqk__pool(ctx))) {
         matmul_job job = {.isa = isa, .p = p, .batches = batches};

@@ -27,6 +27,7 @@
 #include "cpu_simd/tmpl/gemv.c"
 #define SKINNY_MR 6
 #include "cpu_simd/tmpl/gemm_skinny.c"
+#include "cpu_simd/tmpl/gemm_small.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -149,4 +150,9 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx2 = {
     .gemv_name = "seqk_f32_gemv_4x16__avx2",
     .skinny = seqk_f32_gemm_skinny__avx2,
     .skinny_name = "seqk_f32_gemm_skinny_6x16__avx2",
+    .small = seqk_f32_gemm_small__avx2,
+    .small_name = "seqk_f32_gemm_small_6x16__avx2",
+    .dot = seqk_f32_gemm_dot__avx2,
+    .small_rows = seqk_f32_gemm_small_rows__avx2,
+    .dot_name = "seqk_f32_gemm_dot_4x2__avx2",
 };

@@ -29,6 +29,7 @@
 #include "cpu_simd/tmpl/gemv.c"
 #define SKINNY_MR 14
 #include "cpu_simd/tmpl/gemm_skinny.c"
+#include "cpu_simd/tmpl/gemm_small.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -149,4 +150,9 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx512 = {
     .gemv_name = "seqk_f32_gemv_4x32__avx512",
     .skinny = seqk_f32_gemm_skinny__avx512,
     .skinny_name = "seqk_f32_gemm_skinny_14x32__avx512",
+    .small = seqk_f32_gemm_small__avx512,
+    .small_name = "seqk_f32_gemm_small_14x32__avx512",
+    .dot = seqk_f32_gemm_dot__avx512,
+    .small_rows = seqk_f32_gemm_small_rows__avx512,
+    .dot_name = "seqk_f32_gemm_dot_4x4__avx512",
 };

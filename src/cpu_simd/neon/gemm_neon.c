@@ -26,6 +26,7 @@
 #include "cpu_simd/tmpl/gemv.c"
 #define SKINNY_MR 8
 #include "cpu_simd/tmpl/gemm_skinny.c"
+#include "cpu_simd/tmpl/gemm_small.c"
 
 enum { MR = GEMM_MR, NR = GEMM_NV * SIMD_V };
 
@@ -115,4 +116,9 @@ const seqk_gemm_kernels seqk__gemm_kernels__neon = {
     .gemv_name = "seqk_f32_gemv_4x12__neon",
     .skinny = seqk_f32_gemm_skinny__neon,
     .skinny_name = "seqk_f32_gemm_skinny_8x12__neon",
+    .small = seqk_f32_gemm_small__neon,
+    .small_name = "seqk_f32_gemm_small_8x12__neon",
+    .dot = seqk_f32_gemm_dot__neon,
+    .small_rows = seqk_f32_gemm_small_rows__neon,
+    .dot_name = "seqk_f32_gemm_dot_4x4__neon",
 };
