@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "cpu_simd/elementwise.h"
+#include "cpu_simd/simd/fastmath.h"
 
 SIMD_INLINE simd_f32 ew_binary_op(const seqk_elementwise_op op, simd_f32 a,
                                   simd_f32 b)
@@ -66,10 +67,10 @@ SIMD_INLINE simd_f32 ew_unary_op(const seqk_elementwise_op op, simd_f32 x,
         const simd_f32 lo = simd_select(simd_cmp_lt(x, al), al, x);
         return simd_select(simd_cmp_lt(be, lo), be, lo);
     }
-    case SEQK_EW_TANH: return simd_tanh_u10(x);
-    case SEQK_EW_SIGMOID:
-        /* exp(-x) = inf for x < -88 gives 1/inf = 0, as it should */
-        return simd_div(one, simd_add(one, simd_exp(simd_neg(x))));
+    /* inline, under 3 ulp (simd/fastmath.h): SLEEF's tanhf u10 was most of
+     * a decoder step's attention Tanh */
+    case SEQK_EW_TANH: return simd_tanh_fast(x);
+    case SEQK_EW_SIGMOID: return simd_sigmoid_fast(x);
     case SEQK_EW_RELU:
         /* ordered compare: NaN stays NaN, as in the reference */
         return simd_select(simd_cmp_lt(x, simd_zero()), simd_zero(), x);
