@@ -16,13 +16,19 @@
  *        the same registers; no XW at all.
  *      (GRU linear_before_reset = 1 keeps x . W_h and Rb_h apart from
  *      h . R_h: they meet inside r (.) (...).)
- *   3. One seqk__pool_run per chunk (one in all for the fused projection):
- *      thread i owns a contiguous slice of the hidden units (all gates of
- *      them) of every direction for the whole sequence, so its slices of
- *      W and R stay in its caches; it projects the XW of its own units,
- *      so no barrier separates projection and steps.  Both directions
- *      advance in the same step, and seqk__pool_barrier separates steps
- *      (h_t of every unit must exist before step t+1 reads it).
+ *   3. Threads, two ways:
+ *      - batch split (the packed weights fit in L2: every thread streams
+ *        all of them each step): one seqk__pool_run_tasks for the whole
+ *        layer; the tasks claim blocks of batch rows and run each block
+ *        through every chunk and step with all its units, no barriers;
+ *      - unit split (larger weights): one seqk__pool_run per chunk (one
+ *        in all for the fused projection): thread i owns a contiguous
+ *        slice of the hidden units (all gates of them) of every direction
+ *        for the whole sequence, so its slices of W and R stay in its
+ *        caches; it projects the XW of its own units, so no barrier
+ *        separates projection and steps.  Both directions advance in the
+ *        same step, and seqk__pool_barrier separates steps (h_t of every
+ *        unit must exist before step t+1 reads it).
  *
  * Sequences: at step k, batch row b is active while k < len_b, at time
  * t = k (forward) or len_b-1-k (reverse).  Only active rows are computed;
@@ -32,6 +38,7 @@
  * before the first barrier and yh/yc written after the last one, so yh
  * may alias h0 and yc c0.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +59,10 @@
 #define FUSED_MIN_BATCH_L3 8
 #define FUSED_MIN_BATCH_DRAM 32
 
+/* Rows per block of the batch split (rnn_task) at least: two register
+ * tiles' worth (4-6 rows each); with 4-row blocks the per-step overheads
+ * cost 4 % more at batch 16. */
+#define BLOCK_MIN_ROWS 8
 /* One thread's time per multiply-add of a layer with its gate math
  * (avx512, H 32-64, batch 16: ~0.03 ns), for batch_tasks. */
 #define BATCH_NS_PER_FMA 0.03
@@ -309,6 +320,8 @@ typedef struct rnn_run {
     int64_t Hp, ld;   /* ld: floats of an XW row (all directions) */
     int64_t chunk_len; /* steps per chunk */
     int64_t granule;   /* thread slices: multiples of this many units */
+    int nblocks;       /* batch split: blocks of rows the tasks claim */
+    atomic_int next_block;
     rnn_chunk chunk;
     float *xw;        /* the chunk's XW (not fused) */
     const float *bias; /* [D][ng*Hp]: Wb + Rb as XW rows */
@@ -555,17 +568,28 @@ static void rnn_thread(void *arg, int tid, int nthreads)
     run_chunk(r, &r->chunk, &pt);
 }
 
-/* Batch split: task i all the units of a slice of the rows, every chunk,
- * no barriers (its sequences depend on no other rows). */
+/* Batch split: each task claims blocks of rows until none is left and
+ * runs every unit of them through every chunk, no barriers (the block's
+ * sequences depend on no other rows).  Blocks rather than one slice per
+ * task: a worker that starts late (a busy machine) still takes what the
+ * caller has not, instead of leaving it all to the caller or making it
+ * wait. */
 static void rnn_task(void *arg, int task, int ntasks)
 {
-    const rnn_run *r = arg;
+    rnn_run *r = arg;
     rnn_part pt = {0, 0, 0, r->p->H, 0, NULL, NULL, NULL, NULL, NULL, NULL};
-    seqk__split_range(r->p->B, 1, task, ntasks, &pt.b0, &pt.b1);
+    (void)ntasks;
     part_lists(r, task, &pt);
-    rnn_chunk ch;
-    for (int64_t i = 0; chunk_of(r, i, &ch); i++)
-        run_chunk(r, &ch, &pt);
+    for (;;) {
+        const int blk = atomic_fetch_add_explicit(&r->next_block, 1,
+                                                  memory_order_relaxed);
+        if (blk >= r->nblocks)
+            break;
+        seqk__split_range(r->p->B, 1, blk, r->nblocks, &pt.b0, &pt.b1);
+        rnn_chunk ch;
+        for (int64_t i = 0; chunk_of(r, i, &ch); i++)
+            run_chunk(r, &ch, &pt);
+    }
 }
 
 /* ------------------------------------------------------------ the entry */
@@ -756,8 +780,14 @@ seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
             memcpy(rbh + d * Hp, rb + 2 * H, (size_t)H * sizeof(float));
     }
 
-    if (ntasks > 1) /* batch split: every chunk in one run */
+    if (ntasks > 1) { /* batch split: every chunk in one run */
+        /* blocks of BLOCK_MIN_ROWS rows at least, up to four per task */
+        int64_t nb = B / BLOCK_MIN_ROWS;
+        nb = nb > 4 * ntasks ? 4 * ntasks : nb < ntasks ? ntasks : nb;
+        r.nblocks = (int)nb;
+        atomic_init(&r.next_block, 0);
         seqk__pool_run_tasks(r.pool, rnn_task, &r, (int)ntasks);
+    }
     else /* chunk by chunk */
         for (int64_t i = 0; chunk_of(&r, i, &r.chunk); i++)
             seqk__pool_run(r.pool, rnn_thread, &r, (int)nthreads);
