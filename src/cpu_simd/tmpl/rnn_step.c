@@ -596,6 +596,38 @@ static inline int64_t group_start(int64_t nrows, int64_t n, int64_t g)
     return g * (nrows / n) + (g < nrows % n ? g : nrows % n);
 }
 
+/* The step when all rows fit in one register tile (batch 1, small
+ * batches): the dot products of up to MR_MAX / nrows tiles first, then
+ * their gate math, so that the tiles' activation chains overlap (with one
+ * row the gate math is latency-bound: i, g -> c -> tanh(c) -> h). */
+static void step_one_group(const seqk_rnn_step_args *a, int64_t tile_begin,
+                           int64_t tile_end, float *buf)
+{
+    const int nv = seqk_rnn_stage_nvec(a->stage, a->input_forget);
+    const int roff = seqk_rnn_stage_racc(a->stage);
+    const int vpg = seqk_rnn_stage_vpg(a->stage);
+    const int nr = (int)a->nrows, nacc = nv + roff;
+    const int64_t H = a->H, K = a->K, per = MR_MAX / nr;
+    const float *in[MR_MAX], *x[MR_MAX];
+    const prefetch_slice pf = {NULL, NULL, 0, 0};
+    for (int r = 0; r < nr; r++) {
+        in[r] = a->in + a->rows[r] * a->Hp;
+        x[r] = K > 0 ? a->x[r] : NULL;
+    }
+    for (int64_t j0 = tile_begin; j0 < tile_end; j0 += per) {
+        const int64_t j1 = j0 + per < tile_end ? j0 + per : tile_end;
+        for (int64_t j = j0; j < j1; j++) {
+            if (j + 1 < tile_end)
+                prefetch_rows(a, j + 1, 0, nr, vpg);
+            dot(K, K > 0 ? a->wpanel + j * K * nv * V : NULL, x, H,
+                a->panel + j * H * nv * V, in, nr, nv, roff, &pf,
+                buf + (j - j0) * nr * nacc * V);
+        }
+        for (int64_t j = j0; j < j1; j++)
+            finish(a, j, 0, nr, buf + (j - j0) * nr * nacc * V);
+    }
+}
+
 /* Tiles [tile_begin, tile_end) for all rows, one register tile of rows
  * at a time: its dot products over the whole k range (the tile's panels
  * stay in L2 for the next row group), then its gates. */
@@ -612,6 +644,10 @@ static void SIMD_SUFFIX(seqk_f32_rnn_step)(const seqk_rnn_step_args *a,
     _Alignas(64) float buf[MR_MAX * NVEC_MAX * V];
     const float *in[MR_MAX], *x[MR_MAX];
 
+    if (ngroups == 1) {
+        step_one_group(a, tile_begin, tile_end, buf);
+        return;
+    }
     for (int64_t j = tile_begin; j < tile_end; j++) {
         const float *wb = a->panel + j * H * nv * V;
         const float *wa = K > 0 ? a->wpanel + j * K * nv * V : NULL;
