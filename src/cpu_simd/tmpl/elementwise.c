@@ -44,11 +44,12 @@ SIMD_INLINE simd_f32 ew_unary_op(const seqk_elementwise_op op, simd_f32 x,
     case SEQK_EW_SQRT: return simd_sqrt(x);
     case SEQK_EW_ABS: return simd_abs(x);
     case SEQK_EW_LOG: return simd_log(x);
-    case SEQK_EW_ERF: return simd_erf(x);
+    case SEQK_EW_ERF: return simd_erf_fast(x);
     case SEQK_EW_LEAKY_RELU:
         return simd_select(simd_cmp_ge(x, simd_zero()), x, simd_mul(x, al));
     case SEQK_EW_GELU: {
-        const simd_f32 e = simd_erf(simd_mul(x, simd_set1(0.70710678f)));
+        const simd_f32 e =
+            simd_erf_fast(simd_mul(x, simd_set1(0.70710678f)));
         return simd_mul(simd_mul(half, x), simd_add(one, e));
     }
     case SEQK_EW_GELU_TANH: {
