@@ -455,6 +455,18 @@ START_TEST(test_chunks)
     c = base_case(SEQK_CELL_GRU, SEQK_BIDIRECTIONAL, 25, 33, 8, 64);
     c.lens = 1;
     check_all_isas(&c, 3, 953);
+    /* the chunks of a batch split: each thread its rows through all of
+     * them (5 rows: 3 + 2), GRU lbr=0's two passes with no barrier */
+    seqk__cpu_rnn_split = 2;
+    c = base_case(SEQK_CELL_LSTM, SEQK_BIDIRECTIONAL, 25, 5, 8, 70);
+    c.lens = 1;
+    c.peep = 1;
+    check_all_isas(&c, 2, 954);
+    c = base_case(SEQK_CELL_GRU, SEQK_BIDIRECTIONAL, 25, 5, 8, 40);
+    c.lens = 1;
+    c.lbr = 0;
+    check_all_isas(&c, 2, 955);
+    seqk__cpu_rnn_split = 0;
     seqk__cpu_rnn_xw_chunk_bytes = saved;
 }
 END_TEST
@@ -539,12 +551,16 @@ START_TEST(test_threads)
             rnn_data d;
             data_make(&c, 1600 + (uint64_t)cell, &d);
             rnn_out out1 = {NULL, NULL, NULL};
-            for (int t = 1; t <= 3; t++) {
+            /* 2, 3 threads by units, then by rows (16 rows: 8 + 8 and
+             * 6 + 5 + 5) */
+            for (int t = 1; t <= 5; t++) {
+                const int nt = t <= 3 ? t : t - 2;
+                seqk__cpu_rnn_split = t <= 3 ? 1 : 2;
                 char desc[320];
-                describe(&c, g_isa[i].spec, t, desc, sizeof desc);
+                describe(&c, g_isa[i].spec, nt, desc, sizeof desc);
                 rnn_out o;
                 out_make(&c, &d, &o);
-                seqk_context *ctx = make_ctx(g_isa[i].spec, t);
+                seqk_context *ctx = make_ctx(g_isa[i].spec, nt);
                 seqk_rnn_layer_problem p = problem_of(&c, &d, &o);
                 ck_assert_int_eq(seqk__cpu_rnn_layer(ctx, g_isa[i].isa, &p),
                                  SEQK_OK);
@@ -560,6 +576,7 @@ START_TEST(test_threads)
                         desc);
                 out_free(&o);
             }
+            seqk__cpu_rnn_split = 0;
             out_free(&out1);
             data_free(&d);
             check_case(&c, &g_isa[i], 3, NULL, 1600 + (uint64_t)cell);

@@ -8,7 +8,7 @@
  *                leading dimensions moves each operand's offset by its
  *                strides (0 where it broadcasts); threads take
  *                contiguous ranges of Y's elements when the problem is
- *                large enough (EW_NS_PER_ELEM), starting mid-row
+ *                large enough (ns_per_elem), starting mid-row
  *   argmax       contiguous rows only (inner == 1, ArgMax over the last
  *                axis, the decoder's case); other axes go to ref
  *
@@ -24,6 +24,10 @@
  * count.  Decoder-sized problems (a few thousand elements) stay on the
  * calling thread. */
 #define EW_NS_PER_ELEM 0.1
+/* The ops that evaluate a function per element are compute-bound: Tanh
+ * (inline, ~25 zmm ops a vector) takes ~0.4 ns an element here, so a
+ * decoder's [16, 32, 32] attention Tanh (6 us) is worth a second thread. */
+#define EW_NS_PER_ELEM_MATH 0.4
 /* Elements per thread share: multiples of a cache line of Y. */
 #define EW_ALIGN 16
 
@@ -81,6 +85,24 @@ static void ew_worker(void *arg, int tid, int nthreads)
         ew_range(job->k, job->p, e0, e1);
 }
 
+/* One thread's time per element of op. */
+static double ns_per_elem(seqk_elementwise_op op)
+{
+    switch (op) {
+    case SEQK_EW_POW:
+    case SEQK_EW_TANH:
+    case SEQK_EW_SIGMOID:
+    case SEQK_EW_EXP:
+    case SEQK_EW_LOG:
+    case SEQK_EW_ERF:
+    case SEQK_EW_GELU:
+    case SEQK_EW_GELU_TANH:
+        return EW_NS_PER_ELEM_MATH;
+    default:
+        return EW_NS_PER_ELEM;
+    }
+}
+
 seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
                                   const seqk_elementwise_problem *p)
 {
@@ -88,7 +110,7 @@ seqk_status seqk__cpu_elementwise(seqk_context *ctx, const seqk_cpu_isa *isa,
         return SEQK_OK;
     ew_job job = {isa->ew, p};
     int nthreads = seqk__pool_threads_for(
-        seqk__cpu_threads(ctx), (double)p->numel * EW_NS_PER_ELEM);
+        seqk__cpu_threads(ctx), (double)p->numel * ns_per_elem(p->op));
     seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
     if (pool)
         seqk__pool_run_tasks(pool, ew_worker, &job, nthreads);

@@ -187,6 +187,12 @@ typedef struct seqk_rnn_kernels {
  * and the tuner; set it only while no RNN layer runs. */
 extern int64_t seqk__cpu_rnn_xw_chunk_bytes;
 
+/* How the driver splits a layer between threads: 0 its rule (rows when
+ * the weights fit in L2, rnn_driver.c), 1 always by hidden units (with
+ * barriers between steps), 2 always by batch rows when it has two.  A
+ * knob for tests; set it only while no RNN layer runs. */
+extern int seqk__cpu_rnn_split;
+
 extern const seqk_rnn_kernels seqk__rnn_kernels__avx2;
 extern const seqk_rnn_kernels seqk__rnn_kernels__avx512;
 extern const seqk_rnn_kernels seqk__rnn_kernels__neon;

@@ -16,13 +16,19 @@
  *        the same registers; no XW at all.
  *      (GRU linear_before_reset = 1 keeps x . W_h and Rb_h apart from
  *      h . R_h: they meet inside r (.) (...).)
- *   3. One seqk__pool_run per chunk (one in all for the fused projection):
- *      thread i owns a contiguous slice of the hidden units (all gates of
- *      them) of every direction for the whole sequence, so its slices of
- *      W and R stay in its caches; it projects the XW of its own units,
- *      so no barrier separates projection and steps.  Both directions
- *      advance in the same step, and seqk__pool_barrier separates steps
- *      (h_t of every unit must exist before step t+1 reads it).
+ *   3. Threads, two ways:
+ *      - batch split (the packed weights fit in L2: every thread streams
+ *        all of them each step): one seqk__pool_run_tasks for the whole
+ *        layer; the tasks claim blocks of batch rows and run each block
+ *        through every chunk and step with all its units, no barriers;
+ *      - unit split (larger weights): one seqk__pool_run per chunk (one
+ *        in all for the fused projection): thread i owns a contiguous
+ *        slice of the hidden units (all gates of them) of every direction
+ *        for the whole sequence, so its slices of W and R stay in its
+ *        caches; it projects the XW of its own units, so no barrier
+ *        separates projection and steps.  Both directions advance in the
+ *        same step, and seqk__pool_barrier separates steps (h_t of every
+ *        unit must exist before step t+1 reads it).
  *
  * Sequences: at step k, batch row b is active while k < len_b, at time
  * t = k (forward) or len_b-1-k (reverse).  Only active rows are computed;
@@ -32,6 +38,7 @@
  * before the first barrier and yh/yc written after the last one, so yh
  * may alias h0 and yc c0.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +59,16 @@
 #define FUSED_MIN_BATCH_L3 8
 #define FUSED_MIN_BATCH_DRAM 32
 
+/* Rows per block of the batch split (rnn_task) at least: two register
+ * tiles' worth (4-6 rows each); with 4-row blocks the per-step overheads
+ * cost 4 % more at batch 16. */
+#define BLOCK_MIN_ROWS 8
+/* One thread's time per multiply-add of a layer with its gate math
+ * (avx512, H 32-64, batch 16: ~0.03 ns), for batch_tasks. */
+#define BATCH_NS_PER_FMA 0.03
+
 int64_t seqk__cpu_rnn_xw_chunk_bytes = (int64_t)4 << 20;
+int seqk__cpu_rnn_split = 0;
 
 /* The tuner's view of the layer (shape {H, B}); every default (0) keeps
  * the rules above:
@@ -304,6 +320,8 @@ typedef struct rnn_run {
     int64_t Hp, ld;   /* ld: floats of an XW row (all directions) */
     int64_t chunk_len; /* steps per chunk */
     int64_t granule;   /* thread slices: multiples of this many units */
+    int nblocks;       /* batch split: blocks of rows the tasks claim */
+    atomic_int next_block;
     rnn_chunk chunk;
     float *xw;        /* the chunk's XW (not fused) */
     const float *bias; /* [D][ng*Hp]: Wb + Rb as XW rows */
@@ -336,25 +354,51 @@ static void kernel_args(const rnn_run *r, int d, int s, seqk_rnn_step_args *a)
     a->bias = r->bias + d * r->ng * r->Hp;
 }
 
-/* The chunk's XW of units [u0, u1), every direction: the rows (slot, b)
- * of steps the sequences have. */
-static void project_chunk(const rnn_run *r, int tid, int64_t u0, int64_t u1)
+/* What one thread runs: batch rows [b0, b1) and hidden units [u0, u1) of
+ * every direction, with its own row lists.  sync: other threads share
+ * these rows (they own other units), so the steps meet at barriers; a
+ * part with every unit of its rows depends on no other thread. */
+typedef struct rnn_part {
+    int64_t b0, b1, u0, u1;
+    int sync;
+    int32_t *rows;          /* [D*B] the active rows of the current step */
+    const float **xwp, **xp;
+    float **yp;
+    const float **pxp;      /* [chunk_len*B] the chunk's projection rows */
+    float **pxwp;
+} rnn_part;
+
+/* The lists of thread (or task) i (rnn_run). */
+static void part_lists(const rnn_run *r, int64_t i, rnn_part *pt)
+{
+    const int64_t o = i * r->p->num_dirs * r->p->B;
+    const int64_t po = i * (r->fused ? 0 : r->chunk_len * r->p->B);
+    pt->rows = r->rows + o;
+    pt->xwp = r->xwp + o;
+    pt->xp = r->xp + o;
+    pt->yp = r->yp + o;
+    pt->pxp = r->pxp + po;
+    pt->pxwp = r->pxwp + po;
+}
+
+/* The chunk's XW of the part's units and rows, every direction: the rows
+ * (slot, b) of steps the sequences have. */
+static void project_chunk(const rnn_run *r, const rnn_chunk *ch,
+                          const rnn_part *pt)
 {
     const seqk_rnn_layer_problem *p = r->p;
-    const int64_t B = p->B, S = r->chunk.k1 - r->chunk.k0;
-    const float **xp = r->pxp + tid * r->chunk_len * B;
-    float **xwp = r->pxwp + tid * r->chunk_len * B;
+    const int64_t B = p->B, S = ch->k1 - ch->k0;
     for (int d = 0; d < p->num_dirs; d++) {
         int64_t n = 0;
         for (int64_t s = 0; s < S; s++)
-            for (int64_t b = 0; b < B; b++) {
+            for (int64_t b = pt->b0; b < pt->b1; b++) {
                 const int64_t t = is_reverse(p, d)
-                                      ? seq_len(p, b) - r->chunk.k1 + s
-                                      : r->chunk.k0 + s;
+                                      ? seq_len(p, b) - ch->k1 + s
+                                      : ch->k0 + s;
                 if (t < 0 || t >= seq_len(p, b))
                     continue;
-                xp[n] = p->x + t * p->x_st + b * p->x_sb;
-                xwp[n] = r->xw + (s * B + b) * r->ld + d * r->ng * r->Hp;
+                pt->pxp[n] = p->x + t * p->x_st + b * p->x_sb;
+                pt->pxwp[n] = r->xw + (s * B + b) * r->ld + d * r->ng * r->Hp;
                 n++;
             }
         for (int s = 0; s < r->nstages && n > 0; s++) {
@@ -363,54 +407,56 @@ static void project_chunk(const rnn_run *r, int tid, int64_t u0, int64_t u1)
             seqk_rnn_step_args a;
             kernel_args(r, d, s, &a);
             a.K = p->I;
-            a.x = xp;
-            a.xw_out = xwp;
+            a.x = pt->pxp;
+            a.xw_out = pt->pxwp;
             a.nrows = n;
-            r->kern->project(&a, u0 / U, (u1 + U - 1) / U);
+            r->kern->project(&a, pt->u0 / U, (pt->u1 + U - 1) / U);
         }
     }
 }
 
-/* Lists the rows of direction d still running at step k; returns their
- * count. */
-static int64_t active_rows(const rnn_run *r, int d, int64_t k, int32_t *rows,
-                           const float **xwp, const float **xp, float **yp)
+/* Lists the part's rows of direction d still running at step k; returns
+ * their count. */
+static int64_t active_rows(const rnn_run *r, const rnn_chunk *ch,
+                           const rnn_part *pt, int d, int64_t k)
 {
     const seqk_rnn_layer_problem *p = r->p;
     const int rev = is_reverse(p, d);
-    const int64_t s = rev ? r->chunk.k1 - 1 - k : k - r->chunk.k0;
+    const int64_t s = rev ? ch->k1 - 1 - k : k - ch->k0;
+    const int64_t o = d * p->B;
     int64_t n = 0;
-    for (int64_t b = 0; b < p->B; b++) {
+    for (int64_t b = pt->b0; b < pt->b1; b++) {
         const int64_t len = seq_len(p, b);
         if (k >= len)
             continue;
         const int64_t t = rev ? len - 1 - k : k;
-        rows[n] = (int32_t)b;
+        pt->rows[o + n] = (int32_t)b;
         if (r->fused) {
-            xwp[n] = r->bias + d * r->ng * r->Hp;
-            xp[n] = p->x + t * p->x_st + b * p->x_sb;
+            pt->xwp[o + n] = r->bias + d * r->ng * r->Hp;
+            pt->xp[o + n] = p->x + t * p->x_st + b * p->x_sb;
         } else {
-            xwp[n] = r->xw + (s * p->B + b) * r->ld + d * r->ng * r->Hp;
+            pt->xwp[o + n] =
+                r->xw + (s * p->B + b) * r->ld + d * r->ng * r->Hp;
         }
-        yp[n] = p->y ? p->y + t * p->y_st + d * p->y_sd + b * p->y_sb : NULL;
+        pt->yp[o + n] =
+            p->y ? p->y + t * p->y_st + d * p->y_sd + b * p->y_sb : NULL;
         n++;
     }
     return n;
 }
 
-/* One step k of every direction over hidden units [u0, u1). */
-static void step(const rnn_run *r, int64_t k, int64_t u0, int64_t u1,
-                 int32_t *rows, const float **xwp, const float **xp,
-                 float **yp)
+/* One step k of every direction over the part's units and rows. */
+static void step(const rnn_run *r, const rnn_chunk *ch, const rnn_part *pt,
+                 int64_t k)
 {
     const seqk_rnn_layer_problem *p = r->p;
     const int64_t B = p->B, Hp = r->Hp, D = p->num_dirs;
+    const int64_t u0 = pt->u0, u1 = pt->u1;
     const int V = r->kern->vlen, cur = (int)(k & 1);
     int64_t nact[2] = {0, 0};
 
     for (int d = 0; d < D; d++)
-        nact[d] = active_rows(r, d, k, rows + d * B, xwp + d * B, xp + d * B,
-                              yp + d * B);
+        nact[d] = active_rows(r, ch, pt, d, k);
     for (int s = 0; s < r->nstages; s++) {
         for (int d = 0; d < D && u1 > u0 && nact[d] > 0; d++) {
             const int64_t U = (int64_t)seqk_rnn_stage_vpg(r->stage[s]) * V;
@@ -419,12 +465,12 @@ static void step(const rnn_run *r, int64_t k, int64_t u0, int64_t u1,
             kernel_args(r, d, s, &a);
             if (r->fused) {
                 a.K = p->I;
-                a.x = xp + d * B;
+                a.x = pt->xp + d * B;
             }
             a.nrows = nact[d];
-            a.rows = rows + d * B;
-            a.xw = xwp + d * B;
-            a.y = p->y ? (float *const *)(yp + d * B) : NULL;
+            a.rows = pt->rows + d * B;
+            a.xw = pt->xwp + d * B;
+            a.y = p->y ? (float *const *)(pt->yp + d * B) : NULL;
             a.hprev = r->h[cur] + off;
             a.in = a.stage == SEQK_RNN_STAGE_GRU_H ? r->rh + off : a.hprev;
             a.hnew = r->h[cur ^ 1] + off;
@@ -436,31 +482,33 @@ static void step(const rnn_run *r, int64_t k, int64_t u0, int64_t u1,
             a.clip = p->clip;
             r->kern->step(&a, u0 / U, (u1 + U - 1) / U);
         }
-        if (s + 1 < r->nstages) /* GRU: r (.) h of every unit first */
+        /* GRU: r (.) h of every unit first (a part with all the units of
+         * its rows has them already) */
+        if (s + 1 < r->nstages && pt->sync)
             seqk__pool_barrier(r->pool);
     }
     /* y is zero past the end of each sequence */
     if (p->y && u1 > u0)
         for (int64_t d = 0; d < D; d++)
-            for (int64_t b = 0; b < B; b++)
+            for (int64_t b = pt->b0; b < pt->b1; b++)
                 if (k >= seq_len(p, b))
                     memset(p->y + k * p->y_st + d * p->y_sd + b * p->y_sb +
                                u0, 0, (size_t)(u1 - u0) * sizeof(float));
 }
 
-static void rnn_thread(void *arg, int tid, int nthreads)
+/* The part's share of one chunk. */
+static void run_chunk(const rnn_run *r, const rnn_chunk *ch,
+                      const rnn_part *pt)
 {
-    const rnn_run *r = arg;
     const seqk_rnn_layer_problem *p = r->p;
     const int64_t B = p->B, Hp = r->Hp, D = p->num_dirs;
-    int64_t u0, u1;
-    seqk__split_range(p->H, r->granule, tid, nthreads, &u0, &u1);
-    const size_t bytes = (size_t)(u1 - u0) * sizeof(float);
+    const int64_t u0 = pt->u0;
+    const size_t bytes = (size_t)(pt->u1 - u0) * sizeof(float);
 
-    if (r->chunk.first) {
+    if (ch->first) {
         /* initial state of my units (the buffers are zeroed) */
         for (int64_t d = 0; d < D && bytes; d++)
-            for (int64_t b = 0; b < B; b++) {
+            for (int64_t b = pt->b0; b < pt->b1; b++) {
                 const int64_t o = (d * B + b) * Hp + u0;
                 const int64_t s = d * p->h0_sd + b * p->h0_sb + u0;
                 if (p->h0)
@@ -468,21 +516,22 @@ static void rnn_thread(void *arg, int tid, int nthreads)
                 if (p->c0 && p->cell == SEQK_CELL_LSTM)
                     memcpy(r->c + o, p->c0 + s, bytes);
             }
-        seqk__pool_barrier(r->pool);
+        if (pt->sync)
+            seqk__pool_barrier(r->pool);
     }
 
-    if (!r->fused && u1 > u0)
-        project_chunk(r, tid, u0, u1);
-    for (int64_t k = r->chunk.k0; k < r->chunk.k1; k++) {
-        const int64_t o = (int64_t)tid * D * B;
-        step(r, k, u0, u1, r->rows + o, r->xwp + o, r->xp + o, r->yp + o);
-        seqk__pool_barrier(r->pool); /* h_k complete before step k+1 */
+    if (!r->fused && bytes)
+        project_chunk(r, ch, pt);
+    for (int64_t k = ch->k0; k < ch->k1; k++) {
+        step(r, ch, pt, k);
+        if (pt->sync) /* h_k complete before step k+1 */
+            seqk__pool_barrier(r->pool);
     }
 
-    if (r->chunk.last) {
+    if (ch->last) {
         /* final states: the buffer the last valid step wrote */
         for (int64_t d = 0; d < D && bytes; d++)
-            for (int64_t b = 0; b < B; b++) {
+            for (int64_t b = pt->b0; b < pt->b1; b++) {
                 const int64_t len = seq_len(p, b);
                 const int64_t o = (d * B + b) * Hp + u0;
                 const int64_t s = d * p->yh_sd + b * p->yh_sb + u0;
@@ -491,6 +540,55 @@ static void rnn_thread(void *arg, int tid, int nthreads)
                 if (p->yc)
                     memcpy(p->yc + s, r->c + o, bytes);
             }
+    }
+}
+
+/* Chunk i of the layer: steps [i * chunk_len, ...) up to T; chunk 0
+ * always exists (the states of T = 0).  Returns 0 past the last. */
+static int chunk_of(const rnn_run *r, int64_t i, rnn_chunk *ch)
+{
+    const int64_t T = r->p->T, k0 = i * r->chunk_len;
+    if (i > 0 && k0 >= T)
+        return 0;
+    ch->k0 = k0;
+    ch->k1 = k0 + r->chunk_len < T ? k0 + r->chunk_len : T;
+    ch->first = i == 0;
+    ch->last = ch->k1 == T;
+    return 1;
+}
+
+/* Unit split: every thread all the rows and a slice of the units, one
+ * chunk per run (r->chunk), barriers between steps. */
+static void rnn_thread(void *arg, int tid, int nthreads)
+{
+    const rnn_run *r = arg;
+    rnn_part pt = {0, r->p->B, 0, 0, 1, NULL, NULL, NULL, NULL, NULL, NULL};
+    seqk__split_range(r->p->H, r->granule, tid, nthreads, &pt.u0, &pt.u1);
+    part_lists(r, tid, &pt);
+    run_chunk(r, &r->chunk, &pt);
+}
+
+/* Batch split: each task claims blocks of rows until none is left and
+ * runs every unit of them through every chunk, no barriers (the block's
+ * sequences depend on no other rows).  Blocks rather than one slice per
+ * task: a worker that starts late (a busy machine) still takes what the
+ * caller has not, instead of leaving it all to the caller or making it
+ * wait. */
+static void rnn_task(void *arg, int task, int ntasks)
+{
+    rnn_run *r = arg;
+    rnn_part pt = {0, 0, 0, r->p->H, 0, NULL, NULL, NULL, NULL, NULL, NULL};
+    (void)ntasks;
+    part_lists(r, task, &pt);
+    for (;;) {
+        const int blk = atomic_fetch_add_explicit(&r->next_block, 1,
+                                                  memory_order_relaxed);
+        if (blk >= r->nblocks)
+            break;
+        seqk__split_range(r->p->B, 1, blk, r->nblocks, &pt.b0, &pt.b1);
+        rnn_chunk ch;
+        for (int64_t i = 0; chunk_of(r, i, &ch); i++)
+            run_chunk(r, &ch, &pt);
     }
 }
 
@@ -508,6 +606,35 @@ static int fuse_projection(const seqk_rnn_layer_problem *p, int64_t Hp,
                       (double)(p->H + p->I);
     return p->B >= FUSED_MIN_BATCH_DRAM ||
            (p->B >= FUSED_MIN_BATCH_L3 && wr <= caches.l3 / 2.0);
+}
+
+/* Tasks of the batch split (rnn_task), or 0 for the unit split: when the
+ * packed weights stay in one core's L2 (every task streams all of them
+ * each step), a task per SEQK_POOL_GRAIN_NS of the layer's one-thread
+ * time (BATCH_NS_PER_FMA), at most one per batch row.  No barrier
+ * between steps: a 16-row LSTM step of H = 32 is ~1 us, what a barrier
+ * costs when the other thread is late. */
+static int64_t batch_tasks(const seqk_rnn_layer_problem *p, int64_t Hp,
+                           int64_t nthreads)
+{
+    int gate[4];
+    seqk_cpu_caches caches;
+    seqk__cpu_caches(&caches);
+    const size_t l2 = caches.l2 ? caches.l2 : (size_t)256 << 10;
+    const double wbytes = 4.0 * p->num_dirs * proj_gates(p, gate) * Hp *
+                          (double)(p->H + p->I);
+    if (nthreads < 2 || p->B < 2 || seqk__cpu_rnn_split == 1)
+        return 0;
+    if (seqk__cpu_rnn_split == 2)
+        return nthreads < p->B ? nthreads : p->B;
+    if (wbytes > l2 / 2.0)
+        return 0;
+    const double fmas = (double)p->T * p->B * p->num_dirs *
+                        seqk__rnn_gates(p->cell) * p->H * (p->H + p->I);
+    int64_t n = seqk__pool_threads_for((int)nthreads, fmas * BATCH_NS_PER_FMA);
+    if (n > p->B)
+        n = p->B;
+    return n > 1 ? n : 0;
 }
 
 int seqk__cpu_rnn_supports(const seqk_cpu_isa *isa,
@@ -560,24 +687,28 @@ seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     if (st != SEQK_OK)
         goto cleanup;
 
-    /* threads: each with two vectors of units at least, and enough work
-     * per step to be worth a barrier */
+    /* threads: a slice of the batch each (batch_tasks), else a slice of
+     * the units, each with two vectors of units at least, and enough
+     * work per step to be worth a barrier */
     int64_t nthreads = seqk__cpu_threads(ctx);
-    const int64_t slices = (H + r.granule - 1) / r.granule;
-    const int64_t work = B * G * H * (H + I) / MIN_FMAS_PER_THREAD;
     if (tv[RNN_THREADS] > 0 && nthreads > tv[RNN_THREADS])
         nthreads = tv[RNN_THREADS];
+    int64_t ntasks = batch_tasks(p, Hp, nthreads);
+    const int64_t slices = (H + r.granule - 1) / r.granule;
+    const int64_t work = B * G * H * (H + I) / MIN_FMAS_PER_THREAD;
     if (nthreads > slices)
         nthreads = slices;
     if (!tv[RNN_THREADS] && nthreads > work)
         nthreads = work;
     if (nthreads < 1)
         nthreads = 1;
-    r.pool = nthreads > 1 ? seqk__pool(ctx) : NULL;
+    r.pool = nthreads > 1 || ntasks > 1 ? seqk__pool(ctx) : NULL;
     if (!r.pool)
-        nthreads = 1;
+        nthreads = ntasks = 1;
     else if (nthreads > seqk__pool_max_threads(r.pool))
         nthreads = seqk__pool_max_threads(r.pool);
+    /* lists for each thread or task */
+    const int64_t nparts = ntasks > nthreads ? ntasks : nthreads;
 
     /* steps per chunk: its XW within seqk__cpu_rnn_xw_chunk_bytes (fused:
      * no XW, one chunk) */
@@ -596,13 +727,13 @@ seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     const int64_t sbuf = D * B * Hp;
     const int64_t nstate = 4 * sbuf + D * 4 * Hp + r.ld;
     const int64_t plist = r.fused ? 0 : chunk * B; /* projection rows */
-    const int64_t nlist = nthreads * (3 * D * B + 2 * plist) + 1;
+    const int64_t nlist = nparts * (3 * D * B + 2 * plist) + 1;
     state = seqk__aligned_alloc((size_t)nstate * sizeof(float));
     xw = r.fused ? NULL
                  : seqk__aligned_alloc((size_t)(chunk * B * r.ld) *
                                        sizeof(float));
     lists = malloc((size_t)nlist * sizeof(float *) +
-                   (size_t)(nthreads * D * B + 1) * sizeof(int32_t));
+                   (size_t)(nparts * D * B + 1) * sizeof(int32_t));
     if (!state || (!r.fused && !xw) || !lists) {
         st = seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
                          "out of memory for the RNN layer's buffers");
@@ -622,11 +753,11 @@ seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     r.bias = bias;
     r.xw = xw;
     r.xwp = lists;
-    r.xp = r.xwp + nthreads * D * B;
-    r.yp = (float **)(r.xp + nthreads * D * B);
-    r.pxp = (const float **)(r.yp + nthreads * D * B);
-    r.pxwp = (float **)(r.pxp + nthreads * plist);
-    r.rows = (int32_t *)(r.pxwp + nthreads * plist);
+    r.xp = r.xwp + nparts * D * B;
+    r.yp = (float **)(r.xp + nparts * D * B);
+    r.pxp = (const float **)(r.yp + nparts * D * B);
+    r.pxwp = (float **)(r.pxp + nparts * plist);
+    r.rows = (int32_t *)(r.pxwp + nparts * plist);
 
     for (int64_t d = 0; d < D; d++) {
         if (r.peep)
@@ -649,16 +780,17 @@ seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
             memcpy(rbh + d * Hp, rb + 2 * H, (size_t)H * sizeof(float));
     }
 
-    /* chunk by chunk (at least one run, for the states of T = 0) */
-    for (int64_t k0 = 0; k0 < T || k0 == 0; k0 += chunk) {
-        r.chunk.k0 = k0;
-        r.chunk.k1 = k0 + chunk < T ? k0 + chunk : T;
-        r.chunk.first = k0 == 0;
-        r.chunk.last = r.chunk.k1 == T;
-        seqk__pool_run(r.pool, rnn_thread, &r, (int)nthreads);
-        if (r.chunk.last)
-            break;
+    if (ntasks > 1) { /* batch split: every chunk in one run */
+        /* blocks of BLOCK_MIN_ROWS rows at least, up to four per task */
+        int64_t nb = B / BLOCK_MIN_ROWS;
+        nb = nb > 4 * ntasks ? 4 * ntasks : nb < ntasks ? ntasks : nb;
+        r.nblocks = (int)nb;
+        atomic_init(&r.next_block, 0);
+        seqk__pool_run_tasks(r.pool, rnn_task, &r, (int)ntasks);
     }
+    else /* chunk by chunk */
+        for (int64_t i = 0; chunk_of(&r, i, &r.chunk); i++)
+            seqk__pool_run(r.pool, rnn_thread, &r, (int)nthreads);
     st = SEQK_OK;
 
 cleanup:

@@ -5,8 +5,13 @@
  * 15..17, primes, 1000) with guard zones around y; ArgMax with ties, NaN
  * and inf in both index modes.  Add/Sub/Mul/Neg/Relu must be bit exact,
  * Div within half an ulp, Tanh/Sigmoid/Exp within 4 ulp of double.
+ * Tanh, Sigmoid and Erf (inline, simd/fastmath.h; the RNN gates use the
+ * same code) also over a sweep of the whole float range: within 2.5 ulp
+ * (Tanh), 3.5 ulp (Sigmoid) and 2 ulp (Erf), results below the normal
+ * range within 2^-126, NaN for NaN.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +32,7 @@ static double scalar(seqk_elementwise_op op, double a, double b)
     case SEQK_EW_SIGMOID: return 1.0 / (1.0 + exp(-a));
     case SEQK_EW_RELU: return a < 0 ? 0 : a;
     case SEQK_EW_EXP: return exp(a);
+    case SEQK_EW_ERF: return erf(a);
     default: return -a;
     }
 }
@@ -89,6 +95,60 @@ static void check_ops(const seqk_ew_kernels *k, int binary)
                     ck_free(b);
                     ck_free(y);
                 }
+}
+
+/* Every 509th bit pattern (all exponents, signs, NaN, inf; 8.4 M values)
+ * and the specials (past 2^32: 0, 2, -0, -2), in rows of 4096. */
+static void check_sweep(const seqk_ew_kernels *k)
+{
+    static const seqk_elementwise_op ops[] = {SEQK_EW_TANH, SEQK_EW_SIGMOID,
+                                              SEQK_EW_ERF};
+    static const double bound[] = {2.5, 3.5, 2.0};
+    enum { N = 4096 };
+    float *x = ck_alloc(N), *y = ck_alloc(N);
+    for (int o = 0; o < 3 && !ck_failed(); o++) {
+        double worst = 0;
+        float at = 0;
+        for (uint64_t u = 0; u < ((uint64_t)1 << 32) + N * 509 &&
+                             !ck_failed(); u += N * 509) {
+            for (int i = 0; i < N; i++) {
+                const uint64_t v = u + (uint64_t)i * 509;
+                const uint32_t bits = v < ((uint64_t)1 << 32)
+                                          ? (uint32_t)v
+                                          : (uint32_t)(i & 3) << 30;
+                memcpy(&x[i], &bits, sizeof bits);
+            }
+            x[0] = INFINITY;
+            x[1] = -INFINITY;
+            k->unary(ops[o], N, 0, 0, x, y);
+            for (int i = 0; i < N; i++) {
+                const double w = scalar(ops[o], x[i], 0);
+                if (isnan(x[i]) ? !isnan(y[i])
+                    : fabs(w) < 0x1p-126 ? !(fabs(y[i] - w) <= 0x1p-126)
+                                         : 0) {
+                    ck_fail("%s(%a) = %a, want %a",
+                            seqk_elementwise_name(ops[o]), x[i], y[i], w);
+                    break;
+                }
+                if (isnan(x[i]) || fabs(w) < 0x1p-126)
+                    continue;
+                const float fw = (float)fabs(w);
+                const double ulp = nextafterf(fw, INFINITY) - fw;
+                const double e = fabs(y[i] - w) / ulp;
+                if (!(e <= worst)) {
+                    worst = e;
+                    at = x[i];
+                }
+            }
+        }
+        if (!(worst <= bound[o]))
+            ck_fail("%s: %.2f ulp at %a", seqk_elementwise_name(ops[o]),
+                    worst, at);
+    }
+    ck_guards(x, "x");
+    ck_guards(y, "y");
+    ck_free(x);
+    ck_free(y);
 }
 
 static int greater(float a, float b)
@@ -161,6 +221,8 @@ void check_elementwise(const seqk_cpu_isa *isa)
             continue;
         if (e < 2)
             check_ops(k, e == 0);
+        if (e == 1 && !ck_failed())
+            check_sweep(k);
         else
             check_argmax(k);
         if (ck_bench_on()) {

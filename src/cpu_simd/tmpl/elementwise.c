@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "cpu_simd/elementwise.h"
+#include "cpu_simd/simd/fastmath.h"
 
 SIMD_INLINE simd_f32 ew_binary_op(const seqk_elementwise_op op, simd_f32 a,
                                   simd_f32 b)
@@ -43,11 +44,12 @@ SIMD_INLINE simd_f32 ew_unary_op(const seqk_elementwise_op op, simd_f32 x,
     case SEQK_EW_SQRT: return simd_sqrt(x);
     case SEQK_EW_ABS: return simd_abs(x);
     case SEQK_EW_LOG: return simd_log(x);
-    case SEQK_EW_ERF: return simd_erf(x);
+    case SEQK_EW_ERF: return simd_erf_fast(x);
     case SEQK_EW_LEAKY_RELU:
         return simd_select(simd_cmp_ge(x, simd_zero()), x, simd_mul(x, al));
     case SEQK_EW_GELU: {
-        const simd_f32 e = simd_erf(simd_mul(x, simd_set1(0.70710678f)));
+        const simd_f32 e =
+            simd_erf_fast(simd_mul(x, simd_set1(0.70710678f)));
         return simd_mul(simd_mul(half, x), simd_add(one, e));
     }
     case SEQK_EW_GELU_TANH: {
@@ -66,10 +68,10 @@ SIMD_INLINE simd_f32 ew_unary_op(const seqk_elementwise_op op, simd_f32 x,
         const simd_f32 lo = simd_select(simd_cmp_lt(x, al), al, x);
         return simd_select(simd_cmp_lt(be, lo), be, lo);
     }
-    case SEQK_EW_TANH: return simd_tanh_u10(x);
-    case SEQK_EW_SIGMOID:
-        /* exp(-x) = inf for x < -88 gives 1/inf = 0, as it should */
-        return simd_div(one, simd_add(one, simd_exp(simd_neg(x))));
+    /* inline, under 3 ulp (simd/fastmath.h): SLEEF's tanhf u10 was most of
+     * a decoder step's attention Tanh */
+    case SEQK_EW_TANH: return simd_tanh_fast(x);
+    case SEQK_EW_SIGMOID: return simd_sigmoid_fast(x);
     case SEQK_EW_RELU:
         /* ordered compare: NaN stays NaN, as in the reference */
         return simd_select(simd_cmp_lt(x, simd_zero()), simd_zero(), x);

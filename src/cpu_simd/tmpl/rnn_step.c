@@ -35,6 +35,7 @@
  * (maxps(x, 0) / vmaxnm), so every ISA keeps the results it always had.
  */
 #include "cpu_simd/rnn.h"
+#include "cpu_simd/simd/fastmath.h"
 
 /* TILE_ROWS: the most rows any ISA's register tile has; the instances
  * below go up to it and those past the ISA's tile_rows() fold away. */
@@ -260,8 +261,8 @@ static void dot(int64_t KA, const float *wa, const float *const *x,
 /* ----------------------------------------------------------- activations */
 
 /* The eleven ONNX activations (seqk.h), as src/ref/activation.c defines
- * them; exp/expm1/log1p from SLEEF at 1.0 ULP, tanh at 3.5 ULP (three
- * times faster than SLEEF's 1.0-ULP tanh, and far inside the tolerance).
+ * them; tanh and sigmoid inline (simd/fastmath.h, under 3 ulp),
+ * expm1/log1p from SLEEF at 1.0 ULP.
  * relu is simd_max(0, x): NaN stays NaN on every ISA, like the reference's
  * x < 0 ? 0 : x; hard_sigmoid and softplus use simd_max_num/min_num
  * (fmax/fmin: a NaN operand is ignored). */
@@ -274,12 +275,9 @@ static simd_f32 activate(const seqk_activation *f, simd_f32 x)
     case SEQK_ACT_RELU:
         return simd_max(zero, x);
     case SEQK_ACT_TANH:
-        return simd_tanh_u35(x);
-    case SEQK_ACT_SIGMOID: {
-        /* e^-x overflows to inf for x < -88: 1/(1+inf) = 0, as wanted */
-        const simd_f32 e = simd_exp(simd_neg(x));
-        return simd_div(one, simd_add(one, e));
-    }
+        return simd_tanh_fast(x);
+    case SEQK_ACT_SIGMOID:
+        return simd_sigmoid_fast(x);
     case SEQK_ACT_AFFINE:
         return simd_fma(alpha, x, beta);
     case SEQK_ACT_LEAKY_RELU: /* NaN: alpha * x */
@@ -287,7 +285,7 @@ static simd_f32 activate(const seqk_activation *f, simd_f32 x)
     case SEQK_ACT_THRESHOLDED_RELU:
         return simd_select(simd_cmp_ge(x, alpha), x, zero);
     case SEQK_ACT_SCALED_TANH:
-        return simd_mul(alpha, simd_tanh_u35(simd_mul(beta, x)));
+        return simd_mul(alpha, simd_tanh_fast(simd_mul(beta, x)));
     case SEQK_ACT_HARD_SIGMOID:
         return simd_min_num(simd_max_num(simd_fma(alpha, x, beta), zero), one);
     case SEQK_ACT_ELU: {
@@ -313,10 +311,35 @@ static inline simd_f32 clamp(simd_f32 x, float clip)
     return x;
 }
 
-/* f(clip(x)) for gate function k of the direction. */
-static inline simd_f32 gate(const seqk_rnn_step_args *a, int k, simd_f32 x)
+/* Activation k of the direction.  std: the direction has the default
+ * activations (sigmoid for k = 0, tanh for k = 1, 2), a constant after
+ * inlining: then inline math, no call (which would spill every vector
+ * register) and no switch. */
+SIMD_INLINE simd_f32 act_fn(const seqk_rnn_step_args *a, int std, int k,
+                            simd_f32 x)
 {
-    return activate(&a->act[k], clamp(x, a->clip));
+    if (std)
+        return k == 0 ? simd_sigmoid_fast(x) : simd_tanh_fast(x);
+    return activate(&a->act[k], x);
+}
+
+/* f(clip(x)) for gate function k of the direction. */
+SIMD_INLINE simd_f32 gate(const seqk_rnn_step_args *a, int std, int k,
+                          simd_f32 x)
+{
+    return act_fn(a, std, k, clamp(x, a->clip));
+}
+
+/* Whether the gate math may take act_fn's std path: the stage's gate
+ * functions are sigmoid (f) and tanh (g, and h for LSTM). */
+static int std_acts(const seqk_rnn_step_args *a)
+{
+    if (a->stage == SEQK_RNN_STAGE_RNN)
+        return 0;
+    return a->act[0].kind == SEQK_ACT_SIGMOID &&
+           a->act[1].kind == SEQK_ACT_TANH &&
+           (a->stage != SEQK_RNN_STAGE_LSTM ||
+            a->act[2].kind == SEQK_ACT_TANH);
 }
 
 /* XW of row i, projected gate slot g, units of V-tile q (see rnn.h). */
@@ -350,7 +373,7 @@ static inline void store_y(const seqk_rnn_step_args *a, int64_t i, int64_t u,
  * Two passes over the rows, each with independent activations only, so
  * the out-of-order core overlaps the SLEEF calls of different rows
  * instead of waiting on one row's i -> c -> o -> h chain. */
-static void finish_lstm(const seqk_rnn_step_args *a, int64_t tile,
+SIMD_INLINE void finish_lstm(const seqk_rnn_step_args *a, int std, int64_t tile,
                         int64_t i0, int nr, float *buf)
 {
     const int64_t Hp = a->Hp, u = tile * V;
@@ -363,17 +386,17 @@ static void finish_lstm(const seqk_rnn_step_args *a, int64_t tile,
         simd_f32 ai = simd_add(simd_load(acc), simd_loadu(xw));
         if (a->peep)
             ai = simd_fma(simd_load(a->peep + u), cp, ai);
-        simd_store(acc, gate(a, 0, ai));
+        simd_store(acc, gate(a, std, 0, ai));
         if (!a->input_forget) {
             simd_f32 af =
                 simd_add(simd_load(acc + 2 * V), simd_loadu(xw + 2 * V));
             if (a->peep)
                 af = simd_fma(simd_load(a->peep + 2 * Hp + u), cp, af);
-            simd_store(acc + 2 * V, gate(a, 0, af));
+            simd_store(acc + 2 * V, gate(a, std, 0, af));
         }
         const simd_f32 ac = simd_add(simd_load(acc + (nv - 1) * V),
                                      simd_loadu(xw + (nv - 1) * V));
-        simd_store(acc + (nv - 1) * V, gate(a, 1, ac));
+        simd_store(acc + (nv - 1) * V, gate(a, std, 1, ac));
     }
     /* c_t, then o (its peephole reads c_t) and h(c_t) */
     for (int r = 0; r < nr; r++) {
@@ -390,7 +413,7 @@ static void finish_lstm(const seqk_rnn_step_args *a, int64_t tile,
                                simd_loadu(xw_at(a, i0 + r, tile, 1)));
         if (a->peep)
             ao = simd_fma(simd_load(a->peep + Hp + u), cn, ao);
-        const simd_f32 h = simd_mul(gate(a, 0, ao), activate(&a->act[2], cn));
+        const simd_f32 h = simd_mul(gate(a, std, 0, ao), act_fn(a, std, 2, cn));
         simd_store(c, cn);
         simd_store(a->hnew + b * Hp + u, h);
         store_y(a, i0 + r, u, h);
@@ -401,7 +424,7 @@ static void finish_lstm(const seqk_rnn_step_args *a, int64_t tile,
  * hx, z, r, hr (hx: the fused x . W_h, else 0 and in XW).  z and r of
  * every row first, then the candidates (independent activations per pass,
  * as in finish_lstm). */
-static void finish_gru(const seqk_rnn_step_args *a, int64_t tile, int64_t i0,
+SIMD_INLINE void finish_gru(const seqk_rnn_step_args *a, int std, int64_t tile, int64_t i0,
                        int nr, float *buf)
 {
     const int64_t Hp = a->Hp, u = tile * V;
@@ -410,8 +433,8 @@ static void finish_gru(const seqk_rnn_step_args *a, int64_t tile, int64_t i0,
         const float *xw = xw_at(a, i0 + r, tile, 0);
         float *acc = buf + r * 4 * V;
         simd_store(acc + V,
-                   gate(a, 0, simd_add(simd_load(acc + V), simd_loadu(xw))));
-        simd_store(acc + 2 * V, gate(a, 0, simd_add(simd_load(acc + 2 * V),
+                   gate(a, std, 0, simd_add(simd_load(acc + V), simd_loadu(xw))));
+        simd_store(acc + 2 * V, gate(a, std, 0, simd_add(simd_load(acc + 2 * V),
                                                     simd_loadu(xw + V))));
     }
     for (int r = 0; r < nr; r++) {
@@ -421,7 +444,7 @@ static void finish_gru(const seqk_rnn_step_args *a, int64_t tile, int64_t i0,
                                      simd_loadu(xw_at(a, i0 + r, tile, 2)));
         const simd_f32 lin = simd_add(simd_load(acc + 3 * V), rbh);
         const simd_f32 ht =
-            gate(a, 1, simd_fma(simd_load(acc + 2 * V), lin, xh));
+            gate(a, std, 1, simd_fma(simd_load(acc + 2 * V), lin, xh));
         const simd_f32 zt = simd_load(acc + V);
         const simd_f32 hp = simd_load(a->hprev + b * Hp + u);
         /* (1 - z) ht + z hp */
@@ -432,7 +455,7 @@ static void finish_gru(const seqk_rnn_step_args *a, int64_t tile, int64_t i0,
 }
 
 /* GRU, linear_before_reset = 0, pass 1: z and r (.) h_{t-1}. */
-static void finish_gru_zr(const seqk_rnn_step_args *a, int64_t tile,
+SIMD_INLINE void finish_gru_zr(const seqk_rnn_step_args *a, int std, int64_t tile,
                           int64_t i0, int nr, const float *buf)
 {
     const int64_t Hp = a->Hp, u = tile * V;
@@ -441,16 +464,16 @@ static void finish_gru_zr(const seqk_rnn_step_args *a, int64_t tile,
         const float *xw = xw_at(a, i0 + r, tile, 0);
         const float *acc = buf + r * 2 * V;
         const simd_f32 zt =
-            gate(a, 0, simd_add(simd_load(acc), simd_loadu(xw)));
+            gate(a, std, 0, simd_add(simd_load(acc), simd_loadu(xw)));
         const simd_f32 rt =
-            gate(a, 0, simd_add(simd_load(acc + V), simd_loadu(xw + V)));
+            gate(a, std, 0, simd_add(simd_load(acc + V), simd_loadu(xw + V)));
         simd_store(a->c + o, zt);
         simd_store(a->rh + o, simd_mul(rt, simd_load(a->hprev + o)));
     }
 }
 
 /* GRU, linear_before_reset = 0, pass 2 (tiles of 2V units). */
-static void finish_gru_h(const seqk_rnn_step_args *a, int64_t tile,
+SIMD_INLINE void finish_gru_h(const seqk_rnn_step_args *a, int std, int64_t tile,
                          int64_t i0, int nr, const float *buf)
 {
     const int64_t Hp = a->Hp;
@@ -458,7 +481,7 @@ static void finish_gru_h(const seqk_rnn_step_args *a, int64_t tile,
         const int64_t b = a->rows[i0 + r];
         for (int v = 0; v < 2; v++) {
             const int64_t u = tile * 2 * V + v * V, o = b * Hp + u;
-            const simd_f32 ht = gate(a, 1, simd_add(
+            const simd_f32 ht = gate(a, std, 1, simd_add(
                 simd_load(buf + (r * 2 + v) * V),
                 simd_loadu(xw_at(a, i0 + r, 2 * tile + v, 2))));
             const simd_f32 zt = simd_load(a->c + o);
@@ -479,7 +502,7 @@ static void finish_rnn(const seqk_rnn_step_args *a, int64_t tile, int64_t i0,
         const int64_t b = a->rows[i0 + r];
         for (int v = 0; v < 2; v++) {
             const int64_t u = tile * 2 * V + v * V;
-            const simd_f32 h = gate(a, 0, simd_add(
+            const simd_f32 h = gate(a, 0, 0, simd_add(
                 simd_load(buf + (r * 2 + v) * V),
                 simd_loadu(xw_at(a, i0 + r, 2 * tile + v, 0))));
             simd_store(a->hnew + b * Hp + u, h);
@@ -507,15 +530,14 @@ static void prefetch_rows(const seqk_rnn_step_args *a, int64_t j, int64_t i0,
 }
 
 /* The part of the next tile's panels (after wa: K rows, after wb: H rows)
- * that the row group at i0 prefetches: 1/n of each for n row groups, none
- * for one group (the hardware prefetchers follow a single stream). */
-static void next_panels(int64_t nrows, int mr, int64_t i0, int nv,
-                        const float *wa, int64_t K, const float *wb,
-                        int64_t H, prefetch_slice *pf)
+ * that row group g of n prefetches: 1/n of each, none for one group (the
+ * hardware prefetchers follow a single stream). */
+static void next_panels(int64_t n, int64_t g, int nv, const float *wa,
+                        int64_t K, const float *wb, int64_t H,
+                        prefetch_slice *pf)
 {
-    if (nrows <= mr)
+    if (n <= 1)
         return;
-    const int64_t n = (nrows + mr - 1) / mr, g = i0 / mr;
     const int64_t wl = K * nv * V * 4 / 64, rl = H * nv * V * 4 / 64;
     const int64_t wper = (wl + n - 1) / n, rper = (rl + n - 1) / n;
     if (K > 0 && g * wper < wl) {
@@ -531,12 +553,78 @@ static void next_panels(int64_t nrows, int mr, int64_t i0, int nv,
 static void finish(const seqk_rnn_step_args *a, int64_t j, int64_t i0,
                    int nr, float *buf)
 {
+    /* the default activations as their own instances (std_acts) */
+    const int std = std_acts(a);
     switch (a->stage) {
-    case SEQK_RNN_STAGE_LSTM: finish_lstm(a, j, i0, nr, buf); break;
-    case SEQK_RNN_STAGE_GRU: finish_gru(a, j, i0, nr, buf); break;
-    case SEQK_RNN_STAGE_GRU_ZR: finish_gru_zr(a, j, i0, nr, buf); break;
-    case SEQK_RNN_STAGE_GRU_H: finish_gru_h(a, j, i0, nr, buf); break;
+    case SEQK_RNN_STAGE_LSTM:
+        if (std)
+            finish_lstm(a, 1, j, i0, nr, buf);
+        else
+            finish_lstm(a, 0, j, i0, nr, buf);
+        break;
+    case SEQK_RNN_STAGE_GRU:
+        if (std)
+            finish_gru(a, 1, j, i0, nr, buf);
+        else
+            finish_gru(a, 0, j, i0, nr, buf);
+        break;
+    case SEQK_RNN_STAGE_GRU_ZR:
+        if (std)
+            finish_gru_zr(a, 1, j, i0, nr, buf);
+        else
+            finish_gru_zr(a, 0, j, i0, nr, buf);
+        break;
+    case SEQK_RNN_STAGE_GRU_H:
+        if (std)
+            finish_gru_h(a, 1, j, i0, nr, buf);
+        else
+            finish_gru_h(a, 0, j, i0, nr, buf);
+        break;
     case SEQK_RNN_STAGE_RNN: finish_rnn(a, j, i0, nr, buf); break;
+    }
+}
+
+/* Rows in group g of n over nrows: the rows spread evenly (16 rows in
+ * tiles of 6: 6, 5, 5, not 6, 6, 4), so no group runs a narrow tile. */
+static inline int group_rows(int64_t nrows, int64_t n, int64_t g)
+{
+    return (int)(nrows / n + (g < nrows % n));
+}
+
+static inline int64_t group_start(int64_t nrows, int64_t n, int64_t g)
+{
+    return g * (nrows / n) + (g < nrows % n ? g : nrows % n);
+}
+
+/* The step when all rows fit in one register tile (batch 1, small
+ * batches): the dot products of up to MR_MAX / nrows tiles first, then
+ * their gate math, so that the tiles' activation chains overlap (with one
+ * row the gate math is latency-bound: i, g -> c -> tanh(c) -> h). */
+static void step_one_group(const seqk_rnn_step_args *a, int64_t tile_begin,
+                           int64_t tile_end, float *buf)
+{
+    const int nv = seqk_rnn_stage_nvec(a->stage, a->input_forget);
+    const int roff = seqk_rnn_stage_racc(a->stage);
+    const int vpg = seqk_rnn_stage_vpg(a->stage);
+    const int nr = (int)a->nrows, nacc = nv + roff;
+    const int64_t H = a->H, K = a->K, per = MR_MAX / nr;
+    const float *in[MR_MAX], *x[MR_MAX];
+    const prefetch_slice pf = {NULL, NULL, 0, 0};
+    for (int r = 0; r < nr; r++) {
+        in[r] = a->in + a->rows[r] * a->Hp;
+        x[r] = K > 0 ? a->x[r] : NULL;
+    }
+    for (int64_t j0 = tile_begin; j0 < tile_end; j0 += per) {
+        const int64_t j1 = j0 + per < tile_end ? j0 + per : tile_end;
+        for (int64_t j = j0; j < j1; j++) {
+            if (j + 1 < tile_end)
+                prefetch_rows(a, j + 1, 0, nr, vpg);
+            dot(K, K > 0 ? a->wpanel + j * K * nv * V : NULL, x, H,
+                a->panel + j * H * nv * V, in, nr, nv, roff, &pf,
+                buf + (j - j0) * nr * nacc * V);
+        }
+        for (int64_t j = j0; j < j1; j++)
+            finish(a, j, 0, nr, buf + (j - j0) * nr * nacc * V);
     }
 }
 
@@ -551,15 +639,21 @@ static void SIMD_SUFFIX(seqk_f32_rnn_step)(const seqk_rnn_step_args *a,
     const int roff = seqk_rnn_stage_racc(a->stage);
     const int vpg = seqk_rnn_stage_vpg(a->stage);
     const int mr = tile_rows(nv, roff);
+    const int64_t ngroups = (a->nrows + mr - 1) / mr;
     const int64_t H = a->H, K = a->K;
     _Alignas(64) float buf[MR_MAX * NVEC_MAX * V];
     const float *in[MR_MAX], *x[MR_MAX];
 
+    if (ngroups == 1) {
+        step_one_group(a, tile_begin, tile_end, buf);
+        return;
+    }
     for (int64_t j = tile_begin; j < tile_end; j++) {
         const float *wb = a->panel + j * H * nv * V;
         const float *wa = K > 0 ? a->wpanel + j * K * nv * V : NULL;
-        for (int64_t i0 = 0; i0 < a->nrows; i0 += mr) {
-            const int nr = a->nrows - i0 < mr ? (int)(a->nrows - i0) : mr;
+        for (int64_t g = 0; g < ngroups; g++) {
+            const int64_t i0 = group_start(a->nrows, ngroups, g);
+            const int nr = group_rows(a->nrows, ngroups, g);
             for (int r = 0; r < nr; r++) {
                 in[r] = a->in + a->rows[i0 + r] * a->Hp;
                 x[r] = K > 0 ? a->x[i0 + r] : NULL;
@@ -567,7 +661,7 @@ static void SIMD_SUFFIX(seqk_f32_rnn_step)(const seqk_rnn_step_args *a,
             prefetch_slice pf = {NULL, NULL, 0, 0};
             if (j + 1 < tile_end) {
                 prefetch_rows(a, j + 1, i0, nr, vpg);
-                next_panels(a->nrows, mr, i0, nv, wa, K, wb, H, &pf);
+                next_panels(ngroups, g, nv, wa, K, wb, H, &pf);
             }
             dot(K, wa, x, H, wb, in, nr, nv, roff, &pf, buf);
             finish(a, j, i0, nr, buf);
@@ -600,19 +694,21 @@ static void SIMD_SUFFIX(seqk_f32_rnn_project)(const seqk_rnn_step_args *a,
     const int roff = seqk_rnn_stage_racc(a->stage);
     const int vpg = seqk_rnn_stage_vpg(a->stage);
     const int mr = tile_rows(nv, roff);
+    const int64_t ngroups = (a->nrows + mr - 1) / mr;
     const int64_t K = a->K;
     _Alignas(64) float buf[MR_MAX * NVEC_MAX * V];
     const float *x[MR_MAX];
 
     for (int64_t j = tile_begin; j < tile_end; j++) {
         const float *wa = a->wpanel + j * K * nv * V;
-        for (int64_t i0 = 0; i0 < a->nrows; i0 += mr) {
-            const int nr = a->nrows - i0 < mr ? (int)(a->nrows - i0) : mr;
+        for (int64_t g = 0; g < ngroups; g++) {
+            const int64_t i0 = group_start(a->nrows, ngroups, g);
+            const int nr = group_rows(a->nrows, ngroups, g);
             for (int r = 0; r < nr; r++)
                 x[r] = a->x[i0 + r];
             prefetch_slice pf = {NULL, NULL, 0, 0};
             if (j + 1 < tile_end)
-                next_panels(a->nrows, mr, i0, nv, wa, K, NULL, 0, &pf);
+                next_panels(ngroups, g, nv, wa, K, NULL, 0, &pf);
             dot(K, wa, x, 0, NULL, NULL, nr, nv, roff, &pf, buf);
             store_xw(a, j, i0, nr, buf, nv, nv + roff, vpg);
         }
