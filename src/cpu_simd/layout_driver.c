@@ -85,12 +85,63 @@ static void copy_row(const seqk_layout_problem *p, char *dst,
     }
 }
 
+/* Whether the last two dims of a COPY of 4-byte elements are a plain
+ * transpose: whole source dims, the second-to-last one unit-strided in
+ * the source (a [.., L, C] -> [.., C, L] Transpose). */
+static int inner_transpose(const seqk_layout_problem *p)
+{
+    const int l = p->ndim - 1;
+    return p->mode == SEQK_LAYOUT_COPY && p->elem_size == 4 && l >= 1 &&
+           p->step[l] == 1 && p->step[l - 1] == 1 && p->start[l] == 0 &&
+           p->start[l - 1] == 0 && p->src_str[l - 1] == 1 &&
+           p->src_str[l] != 1;
+}
+
+/* y[i*b + j] = x[i + j*S] for i < a, j < b, in 16 x 16 blocks: reads
+ * run along i, and a block's 16 written lines stay in L1 (a row-by-row
+ * strided gather touches a new line per element). */
+static void transpose_2d(int64_t a, int64_t b, int64_t S, const uint32_t *x,
+                         uint32_t *y)
+{
+    enum { BLK = 16 };
+    for (int64_t j0 = 0; j0 < b; j0 += BLK)
+        for (int64_t i0 = 0; i0 < a; i0 += BLK) {
+            const int64_t jn = b - j0 < BLK ? b - j0 : BLK;
+            const int64_t in = a - i0 < BLK ? a - i0 : BLK;
+            for (int64_t j = j0; j < j0 + jn; j++) {
+                const uint32_t *xs = x + j * S + i0;
+                uint32_t *yd = y + i0 * b + j;
+                for (int64_t i = 0; i < in; i++)
+                    yd[i * b] = xs[i];
+            }
+        }
+}
+
 seqk_status seqk__cpu_layout(seqk_context *ctx, const seqk_layout_problem *p)
 {
     (void)ctx;
     if ((p->mode != SEQK_LAYOUT_COPY && p->mode != SEQK_LAYOUT_TILE) ||
         p->ndim < 1 || p->numel == 0)
         return seqk__ref_layout(p);
+    if (inner_transpose(p)) {
+        const int l = p->ndim - 1;
+        const int64_t a = p->dims[l - 1], b = p->dims[l];
+        const int64_t blocks = p->numel / (a * b);
+        int64_t idx[SEQK_MAX_DIMS] = {0};
+        for (int64_t r = 0; r < blocks; r++) {
+            int64_t off = 0;
+            for (int d = 0; d < l - 1; d++)
+                off += src_index(p, d, idx[d]) * p->src_str[d];
+            transpose_2d(a, b, p->src_str[l], (const uint32_t *)p->X + off,
+                         (uint32_t *)p->Y + r * a * b);
+            for (int d = l - 2; d >= 0; d--) {
+                if (++idx[d] < p->dims[d])
+                    break;
+                idx[d] = 0;
+            }
+        }
+        return SEQK_OK;
+    }
     const int last = p->ndim - 1;
     const int64_t n = p->dims[last], rows = p->numel / n;
     const size_t es = p->elem_size;
