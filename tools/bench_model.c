@@ -36,7 +36,7 @@
 #include "npy.h"
 
 #define MAX_IO 64
-#define RUN_CAP 100000
+#define RUN_CAP 100000 /* model runs take microseconds: --min-time decides */
 #define ATOL 1e-3
 #define RTOL 1e-3
 
@@ -57,11 +57,6 @@ typedef struct model_result {
     char error[768];
 } model_result;
 
-static size_t dtype_size(seqk_dtype t)
-{
-    return t == SEQK_I64 ? 8 : t == SEQK_BOOL ? 1 : 4;
-}
-
 static npy_dtype to_npy(seqk_dtype t)
 {
     return t == SEQK_I32 ? NPY_I32 : t == SEQK_I64 ? NPY_I64
@@ -71,12 +66,6 @@ static npy_dtype to_npy(seqk_dtype t)
 static const char *dtype_name(seqk_dtype t)
 {
     return npy_dtype_name(to_npy(t));
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The value of "NAME=value" options whose NAME is name, or NULL. */
@@ -213,7 +202,7 @@ static int make_inputs(const bench_opts *o, seqk_model *m, host_tensor *in,
             }
             numel *= (size_t)in[k].dims[d];
         }
-        in[k].bytes = numel * dtype_size(in[k].dtype);
+        in[k].bytes = numel * seqk_dtype_size(in[k].dtype);
         if (!(in[k].data = calloc(1, in[k].bytes ? in[k].bytes : 1))) {
             fprintf(stderr, "seqk bench: input %s: cannot allocate %zu "
                     "bytes\n", io.name, in[k].bytes);
@@ -237,7 +226,7 @@ static int make_inputs(const bench_opts *o, seqk_model *m, host_tensor *in,
     }
     for (int k = 0; k < n; k++) {
         uint64_t seed = 0x9E3779B97F4A7C15ull ^ (uint64_t)(k + 1) * 7919u;
-        size_t numel = in[k].bytes / dtype_size(in[k].dtype);
+        size_t numel = in[k].bytes / seqk_dtype_size(in[k].dtype);
         seqk_model_input_kind kind = SEQK_MODEL_INPUT_OTHER;
         int64_t lo = 0, hi = 0;
         if (named(o->inputs, o->n_inputs, in[k].name))
@@ -412,11 +401,7 @@ static void measure(const bench_opts *o, const device_ctx *dev,
     /* the outputs of the last timed run are the ones validated */
     if (run_and_read(m, in, n_in, t, out, n_out, r->error, sizeof r->error))
         goto cleanup;
-    qsort(times, (size_t)r->runs, sizeof *times, cmp_double);
-    r->ms_min = times[0];
-    r->ms_median = r->runs % 2 ? times[r->runs / 2]
-                               : 0.5 * (times[r->runs / 2 - 1] +
-                                        times[r->runs / 2]);
+    bench_sort_stats(times, r->runs, &r->ms_median, &r->ms_min);
     r->ok = 1;
 cleanup:;
     struct rusage ru;

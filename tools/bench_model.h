@@ -43,6 +43,8 @@ typedef struct device_ctx {
 double bench_now_ms(void);
 seqk_status bench_open_context(const char *spec, int threads,
                                seqk_context **ctx);
+/* Sorts times[0..n) (n >= 1) and gives their median and minimum. */
+void bench_sort_stats(double *times, long n, double *median, double *min);
 /* A CSV field, quoted when it holds a comma, quote or newline. */
 void bench_csv_field(const char *s);
 

@@ -110,6 +110,14 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+void bench_sort_stats(double *times, long n, double *median, double *min)
+{
+    qsort(times, (size_t)n, sizeof *times, cmp_double);
+    *min = times[0];
+    *median = n % 2 ? times[n / 2]
+                    : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+}
+
 /* ------------------------------------------------------------ arguments */
 
 /* The value of option `name` at argv[*i], as "--name=V" or "--name V";
@@ -525,11 +533,7 @@ static void measure(const bench_opts *o, const bench_problem *p,
     if (bench_read_outputs(inst, out, n, err, elen) != SEQK_OK)
         goto cleanup;
 
-    qsort(times, (size_t)r->runs, sizeof *times, cmp_double);
-    r->ms_min = times[0];
-    r->ms_median = r->runs % 2 ? times[r->runs / 2]
-                               : 0.5 * (times[r->runs / 2 - 1] +
-                                        times[r->runs / 2]);
+    bench_sort_stats(times, r->runs, &r->ms_median, &r->ms_min);
     r->gflops = r->ms_median > 0.0 ? bench_flops(p) / (r->ms_median * 1e6)
                                    : 0.0;
     r->ok = 1;
