@@ -464,7 +464,8 @@ END_TEST
 /* The small, small_rows and dot kernels straight: every row count of a
  * register tile and past it, column counts around the vector and panel
  * widths, K of 0, 1, odd; add on and off; no C, a value per row, a full
- * C; padded strides with sentinels that must stay. */
+ * C, with alpha 1 (C starts the sums) and not; padded strides with
+ * sentinels that must stay. */
 START_TEST(small_kernels_direct)
 {
     const seqk_cpu_isa *isa = isa_of(tu_device(_i));
@@ -497,7 +498,9 @@ START_TEST(small_kernels_direct)
                         rows[p] = b + (k - 1 - p) * ldb;
                     const int64_t ldy = n + 1;
                     const int add = (int)((im + in + ik) % 2);
-                    const float alpha = add ? -0.5f : 1.25f;
+                    /* alpha 1: C starts the sums; else C after */
+                    static const float alphas[] = {1.0f, -0.5f, 1.25f};
+                    const float alpha = alphas[(im + in + 2 * ik) % 3];
                     /* C: none, a value per row (c_sn 0), or a full C */
                     const int cf = (int)((im + 2 * in + ik) % 3);
                     const float *c = cf ? cv : NULL;

@@ -21,8 +21,8 @@
  *
  * Every entry also adds C (c != NULL): y[i*ldy + j] += c[i*c_sm + j*c_sn],
  * c_sn 0 (a value per row: a conv's bias) or 1 (a row: a linear's bias,
- * or a full C), to each tile right after it is stored (in L1): no
- * separate pass over y.
+ * or a full C): with alpha 1 it starts each tile's sums, else it is added
+ * to each tile right after it is stored (in L1); no separate pass over y.
  *
  * small_rows: the same with op(B)'s row p at rows[p] (any addresses; a
  * conv's shifted input rows, so that no im2col is written).
@@ -54,14 +54,20 @@ SIMD_INLINE void small_tile(const int r, const int nv, const int tail,
                             const float *x, int64_t ldx, const float *b,
                             int64_t ldb, const float *const *rows,
                             int64_t j0, float *y, int64_t ldy, float alpha,
-                            int add)
+                            int add, const float *c, int64_t c_sm,
+                            int64_t c_sn)
 {
     simd_f32 acc[SKINNY_MR][GEMM_NV];
+    /* C (alpha 1 only) starts the sums: no pass over the tile after */
     SEQK_UNROLL_FULL
     for (int i = 0; i < r; i++) {
         SEQK_UNROLL_FULL
         for (int v = 0; v < nv; v++)
-            acc[i][v] = simd_zero();
+            acc[i][v] = !c ? simd_zero()
+                        : !c_sn ? simd_broadcast(c + i * c_sm)
+                        : tail && v == nv - 1
+                            ? simd_load_tail(c + i * c_sm + v * SIMD_V, last)
+                            : simd_loadu(c + i * c_sm + v * SIMD_V);
     }
     for (int64_t p = 0; p < k; p++) {
         const float *bp = ind ? rows[p] + j0 : b + p * ldb;
@@ -100,8 +106,9 @@ SIMD_INLINE void small_tile(const int r, const int nv, const int tail,
 }
 
 /* y[i*ldy + j] += c[i*c_sm + j*c_sn] for i < m, j < n (c_sn 0 or 1): C
- * added to a tile just stored, while it is in L1.  A loop of its own,
- * not part of the unrolled tile stores (which it would double). */
+ * added to a tile just stored, while it is in L1, when alpha is not 1
+ * (else C starts the tile's sums).  A loop of its own, not part of the
+ * unrolled tile stores (which it would double). */
 static void small_add_c(int64_t m, int64_t n, float *y, int64_t ldy,
                         const float *c, int64_t c_sm, int64_t c_sn)
 {
@@ -133,6 +140,8 @@ typedef struct small_args {
     float *y;
     float alpha;
     int add;
+    const float *c; /* C at the tile's first row and column, or NULL */
+    int64_t c_sm, c_sn;
 } small_args;
 
 SIMD_INLINE void small_rows_nv(const int nv, const int tail, const int ind,
@@ -142,7 +151,7 @@ SIMD_INLINE void small_rows_nv(const int nv, const int tail, const int ind,
     case R:                                                                 \
         small_tile(SMALL_ROWS(R), nv, tail, ind, a->last, a->k, a->x,       \
                    a->ldx, a->b, a->ldb, a->rows, a->j0, a->y, a->ldy,      \
-                   a->alpha, a->add);                                       \
+                   a->alpha, a->add, a->c, a->c_sm, a->c_sn);               \
         return;
     switch (r) {
     SMALL_CASE(1) SMALL_CASE(2) SMALL_CASE(3) SMALL_CASE(4)
@@ -201,9 +210,12 @@ static void small_any(int64_t m, int64_t n, int64_t k, const float *x,
             const int64_t i0 = q * m / g, i1 = (q + 1) * m / g;
             a.x = x + i0 * ldx;
             a.y = y + i0 * ldy + j;
+            a.c = c && alpha == 1.0f ? c + i0 * c_sm + j * c_sn : NULL;
+            a.c_sm = c_sm;
+            a.c_sn = c_sn;
             small_rows(nv, a.last < SIMD_V, rows != NULL, (int)(i1 - i0),
                        &a);
-            if (c)
+            if (c && !a.c)
                 small_add_c(i1 - i0, nb, a.y, ldy, c + i0 * c_sm + j * c_sn,
                             c_sm, c_sn);
         }
