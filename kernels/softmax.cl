@@ -14,16 +14,82 @@
  * floats, both chosen by the host from the device limits; every work-item
  * reaches every barrier (the loops over i have no barriers inside).
  *
- * SOFTMAX_VW (1 or 4, tuned): seqk_f32_softmax_rows reads whole float4 vectors
- * j = lid, lid+lsz, ... (elements 4j..4j+3, vload4: only float alignment
- * needed, so any row offset works), then the n % 4 tail elements one per
- * work-item; neighbouring work-items still read neighbouring memory.
+ * SOFTMAX_VW (1, 4, 8 or 16, tuned): seqk_f32_softmax_rows reads whole
+ * vectors j = lid, lid+lsz, ... (elements VW*j.., vloadN: only float
+ * alignment needed, so any row offset works), then the n % VW tail
+ * elements one per work-item; neighbouring work-items still read
+ * neighbouring memory.
  */
 
 #ifndef SOFTMAX_VW
 #define SOFTMAX_VW 1
 #endif
 
+inline float hmax4(float4 v)
+{
+    return fmax(fmax(v.s0, v.s1), fmax(v.s2, v.s3));
+}
+inline float hsum4(float4 v) { return (v.s0 + v.s1) + (v.s2 + v.s3); }
+inline float hmax8(float8 v) { return hmax4(fmax(v.lo, v.hi)); }
+inline float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
+
+/* Block j of SOFTMAX_VW floats of a row: its max; e = exp(x - mx) stored
+ * to y and summed; y scaled.  16 as two float8 (a float16 built from
+ * halves, or vload16, gets false "uninitialized" reports from Oclgrind
+ * 21.10; PoCL merges the halves again). */
+#if SOFTMAX_VW == 16
+inline float blk_max(size_t j, __global const float *x)
+{
+    return hmax8(fmax(vload8(2 * j, x), vload8(2 * j + 1, x)));
+}
+inline float blk_exp(size_t j, __global const float *x, __global float *y,
+                     float mx)
+{
+    const float8 e0 = exp(vload8(2 * j, x) - mx);
+    const float8 e1 = exp(vload8(2 * j + 1, x) - mx);
+    vstore8(e0, 2 * j, y);
+    vstore8(e1, 2 * j + 1, y);
+    return hsum8(e0 + e1);
+}
+inline void blk_scale(size_t j, __global float *y, float s)
+{
+    vstore8(vload8(2 * j, y) * s, 2 * j, y);
+    vstore8(vload8(2 * j + 1, y) * s, 2 * j + 1, y);
+}
+#elif SOFTMAX_VW == 8 || SOFTMAX_VW == 4
+#if SOFTMAX_VW == 8
+#define VEC float8
+#define VLOAD vload8
+#define VSTORE vstore8
+#define HMAX hmax8
+#define HSUM hsum8
+#else
+#define VEC float4
+#define VLOAD vload4
+#define VSTORE vstore4
+#define HMAX hmax4
+#define HSUM hsum4
+#endif
+inline float blk_max(size_t j, __global const float *x)
+{
+    return HMAX(VLOAD(j, x));
+}
+inline float blk_exp(size_t j, __global const float *x, __global float *y,
+                     float mx)
+{
+    const VEC e = exp(VLOAD(j, x) - mx);
+    VSTORE(e, j, y);
+    return HSUM(e);
+}
+inline void blk_scale(size_t j, __global float *y, float s)
+{
+    VSTORE(VLOAD(j, y) * s, j, y);
+}
+#endif
+
+/* Each work-item reads back only the elements it wrote itself (the same
+ * strides in every pass), so y holds e^(x - max) between the sum and the
+ * scaling without a barrier: one exp per element, not two. */
 __kernel void seqk_f32_softmax_rows(__global const float *x, long x_off,
                            __global float *y, long y_off, long n,
                            __local float *scratch)
@@ -34,18 +100,16 @@ __kernel void seqk_f32_softmax_rows(__global const float *x, long x_off,
     __global const float *xr = x + x_off + row * n;
     __global float *yr = y + y_off + row * n;
 
-#if SOFTMAX_VW == 4
-    const long nv = n / 4; /* whole vectors; the tail starts at 4 * nv */
+#if SOFTMAX_VW > 1
+    const long nv = n / SOFTMAX_VW; /* whole vectors; then the tail */
 #else
     const long nv = 0;
 #endif
 
     float m = -INFINITY;
-#if SOFTMAX_VW == 4
-    for (long j = (long)lid; j < nv; j += (long)lsz) {
-        const float4 v = vload4((size_t)j, xr);
-        m = fmax(m, fmax(fmax(v.s0, v.s1), fmax(v.s2, v.s3)));
-    }
+#if SOFTMAX_VW > 1
+    for (long j = (long)lid; j < nv; j += (long)lsz)
+        m = fmax(m, blk_max((size_t)j, xr));
 #endif
     for (long i = SOFTMAX_VW * nv + (long)lid; i < n; i += (long)lsz)
         m = fmax(m, xr[i]);
@@ -61,14 +125,15 @@ __kernel void seqk_f32_softmax_rows(__global const float *x, long x_off,
     barrier(CLK_LOCAL_MEM_FENCE);
 
     float sum = 0.0f;
-#if SOFTMAX_VW == 4
-    for (long j = (long)lid; j < nv; j += (long)lsz) {
-        const float4 e = exp(vload4((size_t)j, xr) - mx);
-        sum += (e.s0 + e.s1) + (e.s2 + e.s3);
-    }
+#if SOFTMAX_VW > 1
+    for (long j = (long)lid; j < nv; j += (long)lsz)
+        sum += blk_exp((size_t)j, xr, yr, mx);
 #endif
-    for (long i = SOFTMAX_VW * nv + (long)lid; i < n; i += (long)lsz)
-        sum += exp(xr[i] - mx);
+    for (long i = SOFTMAX_VW * nv + (long)lid; i < n; i += (long)lsz) {
+        const float e = exp(xr[i] - mx);
+        yr[i] = e;
+        sum += e;
+    }
     scratch[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (size_t s = lsz / 2; s > 0; s /= 2) {
@@ -78,12 +143,12 @@ __kernel void seqk_f32_softmax_rows(__global const float *x, long x_off,
     }
     const float inv = 1.0f / scratch[0];
 
-#if SOFTMAX_VW == 4
+#if SOFTMAX_VW > 1
     for (long j = (long)lid; j < nv; j += (long)lsz)
-        vstore4(exp(vload4((size_t)j, xr) - mx) * inv, (size_t)j, yr);
+        blk_scale((size_t)j, yr, inv);
 #endif
     for (long i = SOFTMAX_VW * nv + (long)lid; i < n; i += (long)lsz)
-        yr[i] = exp(xr[i] - mx) * inv;
+        yr[i] *= inv;
 }
 
 __kernel void seqk_f32_softmax_columns(__global const float *x, long x_off,

@@ -101,15 +101,17 @@ START_TEST(softmax_small_shapes)
 }
 END_TEST
 
-/* Legal non-default "opencl.softmax" values {RWG, CWG, VW}, forced as the
- * tuner does, over edge shapes of both kernels: row lengths around the
- * work-group sizes and the vector width (n % 4 tails, n < 4). */
+/* Legal "opencl.softmax" values {RWG, CWG, VW}, forced as the tuner
+ * does, over edge shapes of both kernels: row lengths around the
+ * work-group sizes and the vector widths (n % VW tails, n < VW); the
+ * first two (the Oclgrind subset) with 16-float vectors and 1-2 items a
+ * row, as the rule picks off a GPU. */
 START_TEST(softmax_tuned_values)
 {
     seqk_context *cl = cl_ctx(), *ref = ref_ctx();
     static const int cfg[][3] = {
-        {16, 16, 4}, {16, 0, 1}, {32, 128, 4}, {256, 32, 1}, {256, 256, 4},
-        {0, 16, 4},
+        {1, 16, 16}, {2, 0, 8},    {16, 16, 4},  {16, 0, 1}, {32, 128, 4},
+        {256, 32, 1}, {256, 256, 4}, {0, 16, 4}, {4, 0, 16}, {0, 0, 0},
     };
     static const int64_t shapes[][3] = {
         {3, 37, 1}, {2, 5, 3},   {1, 1, 1},  {2, 3, 1},   {4, 4, 1},

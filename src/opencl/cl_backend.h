@@ -109,6 +109,8 @@ const char *seqk__cl_embedded_source(const char *name);
 size_t seqk__cl_kernel_max_wg(seqk_context *ctx, cl_kernel k);
 /* Local memory of the device in bytes (for tile sizes). */
 cl_ulong seqk__cl_local_mem(const seqk_context *ctx);
+/* CL_DEVICE_TYPE_GPU (0 when the query failed). */
+int seqk__cl_is_gpu(const seqk_context *ctx);
 
 /* ---- memory ---------------------------------------------------------- */
 

@@ -330,6 +330,11 @@ cl_ulong seqk__cl_local_mem(const seqk_context *ctx)
     return seqk_cl_st(ctx)->facts.local_mem_size;
 }
 
+int seqk__cl_is_gpu(const seqk_context *ctx)
+{
+    return seqk_cl_st(ctx)->facts.is_gpu;
+}
+
 static _Atomic unsigned long host_waits;
 
 unsigned long seqk__cl_host_waits(void) { return host_waits; }
