@@ -44,17 +44,18 @@ static const fcase cases[] = {
       "layout 1 (X: Transpose 'a_tx' absorbed)",
       "GRU 'b_gru' + Squeeze 'b_sq' + Transpose 'b_tr' -> rnn_layer, "
       "layout 1 (X: Transpose 'b_tx' perm (0,2,1))",
-      NULL},
-     2, {"mid"}, "LSTM 'a_lstm'"},
+      "Transpose 'h_tx' + Conv 'h_conv' " CONV_FOLD,
+      "Transpose 'i_tx' + Conv 'i_conv' " CONV_FOLD},
+     4, {"mid"}, "LSTM 'a_lstm'"},
     {"models", "speech", "/b1", {"probs", "hn", "cn"},
      {"LSTM '/lstm/LSTM' + Squeeze '/lstm/Squeeze' + Transpose "
       "'/lstm/Transpose_1' -> rnn_layer, layout 1 (X: Transpose "
       "'/lstm/Transpose' perm (0,2,1))",
-      NULL},
-     1, {"/lstm/Squeeze_output_0"}, "LSTM '/lstm/LSTM'"},
+      "Transpose '/Transpose' + Conv '/conv1/Conv' " CONV_FOLD},
+     2, {"/lstm/Squeeze_output_0"}, "LSTM '/lstm/LSTM'"},
     {"models", "speech", "/b3", {"probs", "hn", "cn"},
-     {"LSTM '/lstm/LSTM' + Squeeze"},
-     1, {"/lstm/Squeeze_output_0"}, "LSTM '/lstm/LSTM'"},
+     {"LSTM '/lstm/LSTM' + Squeeze", "Conv '/conv1/Conv' " CONV_FOLD},
+     2, {"/lstm/Squeeze_output_0"}, "LSTM '/lstm/LSTM'"},
     {"models", "charlm_step", "/b3", {"logprobs", "hn", "cn"},
      {"LSTM '/lstm/LSTM' + Squeeze '/lstm/Squeeze' + Transpose "
       "'/lstm/Transpose_1' -> rnn_layer, layout 1 (X: Transpose "

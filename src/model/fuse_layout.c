@@ -16,6 +16,10 @@
  *               and [B,1,H] in layout 1: the same memory for one
  *               direction, so only the views change (the graph still sees
  *               [1,B,H]).
+ *   conv NLC    Transpose(U [N,L,C], (0,2,1)) -> Conv (1-D)
+ *               becomes the Conv reading U channels-last
+ *               (seqk_conv_params.input_channels_last): the backends fill
+ *               their phase / im2col buffers from it directly.
  *
  * Exact matches only, as in fuse.c: every value inside a group is read
  * only by the group, once, and is no kept graph output; shapes are the
@@ -87,11 +91,12 @@ static int perm_of(const lf *f, int t, int r, int64_t *perm)
 
 /* ---- steps */
 
-enum { LF_RNN = 1, LF_TRANSPOSE };
+enum { LF_RNN = 1, LF_TRANSPOSE, LF_CONV };
 
 typedef struct lf_state {
     int kind;
     int64_t perm[3];          /* LF_TRANSPOSE */
+    seqk_conv_params conv;    /* LF_CONV */
     /* LF_RNN: the node with layout-1 attributes, its row's state, and
      * [B,1,H] / [B,T,1,H] views of the graph's tensors */
     mdl_node rnn;
@@ -125,6 +130,8 @@ static seqk_status lf_run(seqk_context *ctx, void *state,
     lf_state *s = state;
     if (s->kind == LF_TRANSPOSE)
         return seqk_transpose(ctx, 3, s->perm, in[0], out[0]);
+    if (s->kind == LF_CONV)
+        return seqk_conv1d(ctx, &s->conv, in[0], in[1], in[2], out[0]);
     const seqk_tensor *tin[MDL_MAX_NODE_IO];
     seqk_tensor *tout[3] = {s->y, s->yh, s->yc};
     for (int k = 0; k < s->rnn.n_in; k++)
@@ -154,7 +161,7 @@ static seqk_status lf_prepare(seqk_context *ctx, mdl_step *step,
     seqk_status st;
     char err[MDL_ERR_LEN] = "";
     mdl_info out[3];
-    if (s->kind == LF_TRANSPOSE)
+    if (s->kind != LF_RNN)
         return SEQK_OK;
     /* Y [B,T,H] (the Transpose's output) as [B,T,1,H] */
     const int64_t *yd = tout[0]->dims;
@@ -292,6 +299,45 @@ oom:
     return -1;
 }
 
+/* ---- conv NLC */
+
+static int match_conv(lf *f, int c, mdl_step **steps, int **at, int *n)
+{
+    const mdl_node *cn = node(f, c);
+    int x = cn->in[0], tx = producer(f, x);
+    int64_t p[3];
+    if (!is_op(f, tx, "Transpose") || sole_reader(f, x) != c ||
+        !perm_of(f, tx, 3, p) || p[0] != 0 || p[1] != 2 || p[2] != 1 ||
+        cn->n_out != 1)
+        return 0;
+    lf_state *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return -1;
+    cs->kind = LF_CONV;
+    cs->conv = *seqk__mdl_conv_params(cn);
+    cs->conv.input_channels_last = 1;
+    mdl_step s;
+    fused_step(&s, c, tx, "conv1d", cs);
+    s.n_in = 3;
+    s.in[0] = node(f, tx)->in[0];
+    s.in[1] = cn->in[1];
+    s.in[2] = cn->n_in > 2 ? cn->in[2] : -1;
+    s.n_out = 1;
+    s.out[0] = cn->out[0];
+    if (add_step(steps, at, n, f->m->g.n_nodes, c, &s)) {
+        state_free(cs);
+        return -1;
+    }
+    f->runs[c] = f->runs[tx] = 2;
+    f->p->n_fusions++;
+    seqk__mdl_text_add(f->p, "fused: Transpose '%s' + Conv '%s' -> conv1d, "
+                       "X channels-last\n", node(f, tx)->name, cn->name);
+    seqk__log(f->m->ctx, SEQK_VERBOSE_DISPATCH, "model: Conv '%s' reads "
+              "Transpose '%s''s input channels-last", cn->name,
+              node(f, tx)->name);
+    return 1;
+}
+
 /* ---- the pass */
 
 seqk_status seqk__mdl_fuse_layout(seqk_model *m, mdl_plan *p,
@@ -321,6 +367,8 @@ seqk_status seqk__mdl_fuse_layout(seqk_model *m, mdl_plan *p,
             continue;
         if (is_op(&f, i, "LSTM") || is_op(&f, i, "GRU") || is_op(&f, i, "RNN"))
             r = match_rnn(&f, i, steps, at, n);
+        else if (is_op(&f, i, "Conv"))
+            r = match_conv(&f, i, steps, at, n);
         if (r < 0)
             goto cleanup;
     }
