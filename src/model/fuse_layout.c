@@ -235,6 +235,12 @@ static int match_rnn(lf *f, int r, mdl_step **steps, int **at, int *n)
         p[1] != 0 || p[2] != 2 ||
         !dims_are(info(f, node(f, tr)->out[0]), 3, bth))
         return 0;
+    /* initial_h/c as the RNN checks them ([1,B,H]), so that the [B,1,H]
+     * views do not pass a shape the unfolded RNN would refuse */
+    const int64_t one_bh[3] = {1, B, H};
+    for (int k = IN_H0; k <= IN_C0 && k < rn->n_in; k++)
+        if (rn->in[k] >= 0 && !dims_are(info(f, rn->in[k]), 3, one_bh))
+            return 0;
     /* X = Transpose(U, p) read only by the RNN */
     tx = producer(f, x);
     if (!is_op(f, tx, "Transpose") || sole_reader(f, x) != r ||
