@@ -522,7 +522,9 @@ SEQK_API seqk_status seqk_layer_norm(seqk_context *ctx,
  *   Lout = (L + pad_begin + pad_end - dilation*(K-1) - 1) / stride + 1.
  * auto_pad SAME_UPPER / SAME_LOWER pick the pads for Lout = ceil(L /
  * stride) (the odd one at the end / the beginning) and VALID uses none;
- * then pad_begin/pad_end are ignored. */
+ * then pad_begin/pad_end are ignored.  input_channels_last: X is given as
+ * [N,L,C] (what a Transpose(0,2,1) of a [batch,time,features] tensor
+ * would feed the conv), Y stays [N,M,Lout]. */
 typedef enum seqk_auto_pad {
     SEQK_AUTO_PAD_NOTSET = 0,
     SEQK_AUTO_PAD_SAME_UPPER,
@@ -535,6 +537,7 @@ typedef struct seqk_conv_params {
     int64_t pad_begin, pad_end;    /* defaults 0 */
     int64_t group;                 /* default 1 */
     seqk_auto_pad auto_pad;        /* default NOTSET */
+    int input_channels_last;       /* X is [N,L,C] (default 0: [N,C,L]) */
 } seqk_conv_params;
 SEQK_API void seqk_conv_params_init(seqk_conv_params *p);
 SEQK_API seqk_status seqk_conv1d(seqk_context *ctx,

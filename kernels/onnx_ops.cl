@@ -317,8 +317,10 @@ __kernel void seqk_f32_conv1d(__global const float *x, long x_off,
                               __global const float *b, long b_off, int has_b,
                               __global float *y, long y_off, long N, long C,
                               long L, long M, long K, long Lout, long stride,
-                              long dilation, long pad_begin, long group)
+                              long dilation, long pad_begin, long group,
+                              long sc, long sl)
 {
+    /* X[n, c, l] at n*C*L + c*sc + l*sl: [N,C,L] or channels-last [N,L,C] */
     const long g = get_global_id(0);
     if (g >= N * M * Lout)
         return;
@@ -326,12 +328,12 @@ __kernel void seqk_f32_conv1d(__global const float *x, long x_off,
     const long cg = C / group, grp = m / (M / group);
     float acc = has_b ? b[b_off + m] : 0.0f;
     for (long c = 0; c < cg; c++) {
-        __global const float *xr = x + x_off + (n * C + grp * cg + c) * L;
+        __global const float *xr = x + x_off + n * C * L + (grp * cg + c) * sc;
         __global const float *wr = w + w_off + (m * cg + c) * K;
         for (long k = 0; k < K; k++) {
             const long at = t * stride + k * dilation - pad_begin;
             if (at >= 0 && at < L)
-                acc = fma(wr[k], xr[at], acc);
+                acc = fma(wr[k], xr[at * sl], acc);
         }
     }
     y[y_off + g] = acc;

@@ -3,10 +3,13 @@
  *
  *   X [N,C,L]  W [M,C/group,K]  B [M]  ->  Y [N,M,Lout]
  *
+ * (X [N,L,C] with input_channels_last; the backends read it by strides.)
  * It resolves auto_pad into pad_begin (pad_end only sizes Lout) and
  * checks every size with overflow checks, then dispatches.
  */
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/internal.h"
 
@@ -24,22 +27,36 @@ seqk_status seqk_conv1d(seqk_context *ctx, const seqk_conv_params *params,
 {
     seqk_status st;
     char s1[96], s2[96];
+    seqk_conv_params prm;
 
     if (!ctx)
         return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
                            "seqk_conv1d: ctx is NULL");
+    /* callers built before input_channels_last pass the shorter struct:
+     * the fields it has, defaults for the rest */
     if ((st = seqk__check_struct(ctx, params,
                                  params ? params->struct_size : 0,
-                                 sizeof(seqk_conv_params),
+                                 offsetof(seqk_conv_params,
+                                          input_channels_last),
                                  "seqk_conv1d params")))
         return st;
+    seqk_conv_params_init(&prm);
+    memcpy(&prm, params, params->struct_size < sizeof prm
+                             ? params->struct_size : sizeof prm);
+    prm.struct_size = sizeof prm;
     if ((st = seqk__check_tensor(ctx, X, "Conv input X", SEQK_F32, 3)) ||
         (st = seqk__check_tensor(ctx, W, "Conv weight W", SEQK_F32, 3)) ||
         (B && (st = seqk__check_tensor(ctx, B, "Conv bias B", SEQK_F32,
                                        1))) ||
         (st = seqk__check_tensor(ctx, Y, "Conv output Y", SEQK_F32, 3)))
         return st;
-    const seqk_conv_params *q = params;
+    const seqk_conv_params *q = &prm;
+    if (q->input_channels_last != 0 && q->input_channels_last != 1)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "Conv input_channels_last is %d; use 0 (X "
+                           "[N,C,L]) or 1 (X [N,L,C])",
+                           q->input_channels_last);
+    const int nlc = q->input_channels_last;
     if (q->stride < 1 || q->dilation < 1 || q->group < 1)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "Conv stride %lld, dilation %lld and group %lld "
@@ -55,15 +72,18 @@ seqk_status seqk_conv1d(seqk_context *ctx, const seqk_conv_params *params,
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "Conv pads %lld, %lld must be >= 0",
                            (long long)q->pad_begin, (long long)q->pad_end);
-    const int64_t N = X->dims[0], C = X->dims[1], L = X->dims[2];
+    const int64_t N = X->dims[0], C = X->dims[nlc ? 2 : 1],
+                  L = X->dims[nlc ? 1 : 2];
     const int64_t M = W->dims[0], K = W->dims[2], G = q->group;
     if (C % G || M % G || W->dims[1] != C / G)
         return seqk__error(ctx, SEQK_ERR_SHAPE,
-                           "Conv weight W %s does not fit input X %s with "
-                           "group %lld (expected [M,C/group,K] with C and M "
-                           "multiples of group)",
+                           "Conv weight W %s does not fit input X %s %s "
+                           "with group %lld (expected [M,C/group,K] with C "
+                           "= %lld and M multiples of group)",
                            seqk__shape_str(W, s1, sizeof s1),
-                           seqk__shape_str(X, s2, sizeof s2), (long long)G);
+                           seqk__shape_str(X, s2, sizeof s2),
+                           nlc ? "(channels-last [N,L,C])" : "([N,C,L])",
+                           (long long)G, (long long)C);
     if (B && B->dims[0] != M)
         return seqk__error(ctx, SEQK_ERR_SHAPE,
                            "Conv bias B has %lld entries; W has M = %lld "
@@ -110,7 +130,7 @@ seqk_status seqk_conv1d(seqk_context *ctx, const seqk_conv_params *params,
     seqk_conv1d_problem p = {.N = N, .C = C, .L = L, .M = M, .K = K,
                              .Lout = lout, .stride = q->stride,
                              .dilation = q->dilation, .pad_begin = pb,
-                             .group = G, .X = X->data, .W = W->data,
+                             .group = G, .x_nlc = nlc, .X = X->data, .W = W->data,
                              .B = B ? B->data : NULL, .Y = Y->data};
     if (Y->numel == 0)
         return SEQK_OK;

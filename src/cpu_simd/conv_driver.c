@@ -23,7 +23,10 @@
  * run the library's GEMM, threaded on its own; a pointwise conv (K 1,
  * stride 1, dilation 1, no pad) uses X's rows as col directly.
  * The bias enters as GEMM's C (broadcast along the row: c_sm 1, c_sn 0).
- * No ISA flags here.
+ * A channels-last X ([N,L,C], x_nlc) is read by strides while P or col
+ * is filled (position by position: its cg channels are adjacent), so a
+ * Transpose(0,2,1) before the conv costs nothing; it never takes the
+ * pointwise shortcut.  No ISA flags here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,55 +54,70 @@ typedef struct conv_job {
     seqk_status status[64];
 } conv_job;
 
-/* col for the group's cg channels x. */
+/* col for the group's cg channels x ([cg,L] rows of L, or channels-last:
+ * positions C apart). */
 static void im2col(const seqk_conv1d_problem *p, int64_t cg,
                    const float *x, float *col)
 {
-    const int64_t L = p->L, Lout = p->Lout, s = p->stride;
-    for (int64_t c = 0; c < cg; c++)
-        for (int64_t k = 0; k < p->K; k++) {
+    const int64_t L = p->L, Lout = p->Lout, s = p->stride, C = p->C;
+    for (int64_t k = 0; k < p->K; k++) {
+        const int64_t off = k * p->dilation - p->pad_begin;
+        /* t*s + off in [0, L) for t in [lo, hi) */
+        int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+        int64_t hi = L - 1 - off < 0 ? 0 : (L - 1 - off) / s + 1;
+        lo = lo < Lout ? lo : Lout;
+        hi = hi < Lout ? hi : Lout;
+        hi = hi > lo ? hi : lo;
+        for (int64_t c = 0; c < cg; c++) {
             float *row = col + (c * p->K + k) * Lout;
-            const float *xr = x + c * L;
-            const int64_t off = k * p->dilation - p->pad_begin;
-            /* t*s + off in [0, L) for t in [lo, hi) */
-            int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
-            int64_t hi = L - 1 - off < 0 ? 0 : (L - 1 - off) / s + 1;
-            lo = lo < Lout ? lo : Lout;
-            hi = hi < Lout ? hi : Lout;
-            hi = hi > lo ? hi : lo;
+            const float *xr = p->x_nlc ? x : x + c * L; /* NCL rows */
             for (int64_t t = 0; t < lo; t++)
                 row[t] = 0.0f;
-            if (s == 1) {
+            for (int64_t t = hi; t < Lout; t++)
+                row[t] = 0.0f;
+            if (p->x_nlc) {
+                continue;
+            } else if (s == 1) {
                 memcpy(row + lo, xr + lo + off,
                        (size_t)(hi - lo) * sizeof(float));
             } else {
                 for (int64_t t = lo; t < hi; t++)
                     row[t] = xr[t * s + off];
             }
-            for (int64_t t = hi; t < Lout; t++)
-                row[t] = 0.0f;
         }
+        if (p->x_nlc)
+            for (int64_t t = lo; t < hi; t++) {
+                const float *xs = x + (t * s + off) * C;
+                for (int64_t c = 0; c < cg; c++)
+                    col[(c * p->K + k) * Lout + t] = xs[c];
+            }
+    }
 }
 
-/* The phase buffers P of the group's cg channels x (layout above). */
+/* The phase buffers P of the group's cg channels x (layout above; x as
+ * in im2col). */
 static void phase_split(const seqk_conv1d_problem *p, int64_t cg,
                         int64_t lu, const float *x, float *P)
 {
-    const int64_t L = p->L, s = p->stride;
-    for (int64_t r = 0; r < s; r++)
+    const int64_t L = p->L, s = p->stride, C = p->C;
+    for (int64_t r = 0; r < s; r++) {
+        const int64_t off = r - p->pad_begin;
+        /* u*s + off in [0, L) for u in [lo, hi) */
+        int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+        int64_t hi = L - 1 - off < 0 ? 0 : (L - 1 - off) / s + 1;
+        lo = lo < lu ? lo : lu;
+        hi = hi < lu ? hi : lu;
+        hi = hi > lo ? hi : lo;
         for (int64_t c = 0; c < cg; c++) {
             float *row = P + (r * cg + c) * lu;
-            const float *xr = x + c * p->L;
-            const int64_t off = r - p->pad_begin;
-            /* u*s + off in [0, L) for u in [lo, hi) */
-            int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
-            int64_t hi = L - 1 - off < 0 ? 0 : (L - 1 - off) / s + 1;
-            lo = lo < lu ? lo : lu;
-            hi = hi < lu ? hi : lu;
-            hi = hi > lo ? hi : lo;
+            const float *xr = p->x_nlc ? x : x + c * L; /* NCL rows */
             for (int64_t u = 0; u < lo; u++)
                 row[u] = 0.0f;
-            if (s == 1) {
+            for (int64_t u = hi; u < lu; u++)
+                row[u] = 0.0f;
+            if (p->x_nlc) {
+                continue;
+            } else if (s == 1) {
                 memcpy(row + lo, xr + lo + off,
                        (size_t)(hi - lo) * sizeof(float));
             } else if (s == 2) { /* a constant stride the compiler vectorizes */
@@ -110,16 +128,24 @@ static void phase_split(const seqk_conv1d_problem *p, int64_t cg,
                 for (int64_t u = lo; u < hi; u++)
                     row[u] = xr[u * s + off];
             }
-            for (int64_t u = hi; u < lu; u++)
-                row[u] = 0.0f;
         }
+        if (p->x_nlc) {
+            float *pr = P + r * cg * lu;
+            for (int64_t u = lo; u < hi; u++) {
+                const float *xs = x + (u * s + off) * C;
+                for (int64_t c = 0; c < cg; c++)
+                    pr[c * lu + u] = xs[c];
+            }
+        }
+    }
 }
 
-/* Item i's input channels: X[n, g*cg ..]. */
+/* Item i's input channels: X[n, g*cg ..] (channels-last: X[n, 0, g*cg]). */
 static const float *item_x(const conv_job *job, int64_t i)
 {
     const seqk_conv1d_problem *p = job->p;
-    return p->X + (i / p->group * p->C + i % p->group * job->cg) * p->L;
+    return p->X + i / p->group * p->C * p->L +
+           i % p->group * job->cg * (p->x_nlc ? 1 : p->L);
 }
 
 /* Item i's GEMM, its col written into col first (unless direct). */
@@ -196,7 +222,7 @@ seqk_status seqk__cpu_conv1d(seqk_context *ctx, const seqk_cpu_isa *isa,
     job.mg = p->M / p->group;
     job.rows = job.cg * p->K; /* <= W's numel: no overflow */
     job.direct = p->K == 1 && p->stride == 1 && p->pad_begin == 0 &&
-                 p->Lout == p->L;
+                 p->Lout == p->L && !p->x_nlc;
     const int64_t items = p->N * p->group;
     if (items == 0 || p->Lout == 0 || job.mg == 0)
         return SEQK_OK;

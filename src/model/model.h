@@ -9,6 +9,7 @@
  *   plan  (plan.c)       per input-shape set: shapes, constant folding on
  *                        the host, dead nodes, fusions, liveness -> buffers
  *   fuse  (fuse.c)       pattern fusions: attention, Gelu, LayerNorm
+ *         (fuse_layout.c) layout folds: RNN layout 1, channels-last Conv
  *   exec  (plan_exec.c)  tensors over the buffers, one library op per step
  *   ops   (ops*.c)       the op table: one row per ONNX op
  *
@@ -196,6 +197,12 @@ const mdl_op *const *seqk__mdl_op_table(void);
  * negative), an LSTM/GRU/RNN node's layout. */
 int seqk__mdl_gather_axis(const mdl_node *n);
 int seqk__mdl_rnn_layout(const mdl_node *n);
+/* For fuse_layout.c: an LSTM/GRU/RNN node's number of directions; a
+ * malloc'd copy of its attributes with another layout (for its row's
+ * prepare and run on a copy of the node); a Conv node's parameters. */
+int seqk__mdl_rnn_dirs(const mdl_node *n);
+void *seqk__mdl_rnn_attrs_layout(const mdl_node *n, int layout);
+const seqk_conv_params *seqk__mdl_conv_params(const mdl_node *n);
 /* Rows in ops_rnn.c, host_ops.c */
 extern const mdl_op seqk__mdl_op_lstm, seqk__mdl_op_gru, seqk__mdl_op_rnn;
 /* ops_views.c */
@@ -310,6 +317,14 @@ void seqk__mdl_plan_free(seqk_model *m, mdl_plan *p);
 seqk_status seqk__mdl_fuse_patterns(seqk_model *m, mdl_plan *p,
                               unsigned char *runs, mdl_step **steps,
                               int **at, int *n);
+/* fuse_layout.c: layout folds over the nodes that run (after
+ * seqk__mdl_fuse_patterns, appending to its steps and at[]): an
+ * LSTM/GRU/RNN whose Y goes through Squeeze(1) + Transpose(1,0,2) runs
+ * with layout 1 (X's Transpose composed with the swap); a Conv reading a
+ * Transpose(0,2,1) reads its input channels-last. */
+seqk_status seqk__mdl_fuse_layout(seqk_model *m, mdl_plan *p,
+                                  unsigned char *runs, mdl_step **steps,
+                                  int **at, int *n);
 /* plan_exec.c */
 seqk_status seqk__mdl_plan_alloc(seqk_model *m, mdl_plan *p);
 seqk_status seqk__mdl_plan_run(seqk_model *m, mdl_plan *p,

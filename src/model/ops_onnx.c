@@ -728,3 +728,8 @@ static seqk_status conv_run(const mdl_run_args *r)
 
 const mdl_op seqk__mdl_op_conv = {"Conv", 1, 23, MDL_OP_KERNEL, "conv1d",
                             conv_parse, conv_infer, NULL, conv_run, NULL};
+
+const seqk_conv_params *seqk__mdl_conv_params(const mdl_node *n)
+{
+    return &((const conv_attrs *)n->attrs)->p;
+}

@@ -227,3 +227,19 @@ int seqk__mdl_rnn_layout(const mdl_node *n)
 {
     return ((const rnn_attrs *)n->attrs)->desc.layout;
 }
+
+int seqk__mdl_rnn_dirs(const mdl_node *n)
+{
+    return ((const rnn_attrs *)n->attrs)->desc.direction ==
+                   SEQK_BIDIRECTIONAL ? 2 : 1;
+}
+
+void *seqk__mdl_rnn_attrs_layout(const mdl_node *n, int layout)
+{
+    rnn_attrs *a = malloc(sizeof *a);
+    if (a) {
+        *a = *(const rnn_attrs *)n->attrs;
+        a->desc.layout = layout;
+    }
+    return a;
+}

@@ -13,7 +13,8 @@
  *      const [N])] and Gemm(X, B const, C const [N]) -> one seqk_linear
  *      plan (weights packed once) (fuse_at); before them fuse.c's patterns:
  *      attention -> seqk_attention, decomposed Gelu -> one element-wise
- *      op, decomposed LayerNorm -> seqk_layer_norm.
+ *      op, decomposed LayerNorm -> seqk_layer_norm; then fuse_layout.c's
+ *      layout folds (RNN layout 1, channels-last Conv input).
  *
  * plan_exec.c then gives every value its tensor (liveness-based buffers).
  */
@@ -461,7 +462,8 @@ static seqk_status build(seqk_model *m, mdl_plan *p)
 
     /* C: steps, the patterns fuse.c matched first (each in place of its
      * last node; runs[i] == 2 marks their nodes) */
-    if ((st = seqk__mdl_fuse_patterns(m, p, runs, &fz, &fz_at, &n_fz)))
+    if ((st = seqk__mdl_fuse_patterns(m, p, runs, &fz, &fz_at, &n_fz)) ||
+        (st = seqk__mdl_fuse_layout(m, p, runs, &fz, &fz_at, &n_fz)))
         goto cleanup;
     for (int oi = 0; oi < nn; oi++) {
         int i = g->order[oi];

@@ -161,13 +161,15 @@ seqk_status seqk__cl_layer_norm(seqk_context *ctx,
 seqk_status seqk__cl_conv1d(seqk_context *ctx, const seqk_conv1d_problem *p)
 {
     const cl_int has_b = p->B != NULL;
-    const cl_long v[10] = {p->N, p->C, p->L, p->M, p->K, p->Lout, p->stride,
-                           p->dilation, p->pad_begin, p->group};
+    /* X[n, c, l] at n*C*L + c*v[10] + l*v[11] (channels-last: strides) */
+    const cl_long v[12] = {p->N, p->C, p->L, p->M, p->K, p->Lout, p->stride,
+                           p->dilation, p->pad_begin, p->group,
+                           p->x_nlc ? 1 : p->L, p->x_nlc ? p->C : 1};
     const kernel_arg a[] = {
         MEM(p->X, 4), MEM(p->W, 4), MEM(p->B ? p->B : p->W, 4),
         VAL(has_b), MEM(p->Y, 4), VAL(v[0]), VAL(v[1]), VAL(v[2]),
         VAL(v[3]), VAL(v[4]), VAL(v[5]), VAL(v[6]), VAL(v[7]), VAL(v[8]),
-        VAL(v[9])};
+        VAL(v[9]), VAL(v[10]), VAL(v[11])};
     return launch(ctx, "seqk_f32_conv1d", a, NUM_ARGS(a),
                   p->N * p->M * p->Lout);
 }

@@ -216,19 +216,22 @@ seqk_status seqk__ref_layer_norm(const seqk_layer_norm_problem *p)
 seqk_status seqk__ref_conv1d(const seqk_conv1d_problem *p)
 {
     const int64_t cg = p->C / p->group, mg = p->M / p->group;
+    /* X[n, c, l] at n*C*L + c*sc + l*sl */
+    const int64_t sc = p->x_nlc ? 1 : p->L, sl = p->x_nlc ? p->C : 1;
     for (int64_t n = 0; n < p->N; n++)
         for (int64_t m = 0; m < p->M; m++) {
             const int64_t g = m / mg;
             for (int64_t t = 0; t < p->Lout; t++) {
                 double acc = p->B ? p->B[m] : 0.0;
                 for (int64_t c = 0; c < cg; c++) {
-                    const float *x = p->X + (n * p->C + g * cg + c) * p->L;
+                    const float *x =
+                        p->X + n * p->C * p->L + (g * cg + c) * sc;
                     const float *w = p->W + (m * cg + c) * p->K;
                     for (int64_t k = 0; k < p->K; k++) {
                         const int64_t at =
                             t * p->stride + k * p->dilation - p->pad_begin;
                         if (at >= 0 && at < p->L)
-                            acc += (double)w[k] * x[at];
+                            acc += (double)w[k] * x[at * sl];
                     }
                 }
                 p->Y[(n * p->M + m) * p->Lout + t] = (float)acc;

@@ -1,0 +1,254 @@
+/*
+ * test_model_layout.c — the model runner's layout folds (src/model/
+ * fuse_layout.c: an LSTM/GRU/RNN run with layout 1 in place of Squeeze +
+ * Transpose(1,0,2); a Conv reading a Transpose(0,2,1)'s input
+ * channels-last) on every test device, over tests/models/tiny/
+ * fuse_layout.onnx (make_layout.py: folding branches and near-patterns)
+ * and the exported speech and charlm_step models (both input sets).
+ *
+ * For each model: the plan's text must name each fold expected and no
+ * more (the near-patterns stay as they were); the outputs must match
+ * NumPy's / PyTorch's; then the same model with one intermediate of a
+ * folded group kept as an output must not fold that group, and its
+ * outputs (the unfolded plan) must equal the folded ones within 1e-6.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npy.h"
+#include "onnx_loader.h"
+#include "testutil.h"
+
+#define MAX_IO 20
+
+typedef struct fcase {
+    const char *dir;          /* SEQK_MODEL_DIR or SEQK_MODELS_DIR */
+    const char *model;
+    const char *set;          /* input set folder ("" for tiny) */
+    const char *outs[MAX_IO]; /* the outputs asked for (NULL-ended) */
+    const char *lines[6];     /* each in one "fused:" line (NULL-ended) */
+    int folds;                /* layout folds in the plan */
+    const char *keep[3];      /* values kept to block one fold */
+    const char *blocked;      /* that fold's line */
+} fcase;
+
+#define RNN_FOLD ", layout 1 (X: "
+#define CONV_FOLD "-> conv1d, X channels-last"
+
+static const fcase cases[] = {
+    {"tiny", "fuse_layout", "",
+     {"y_a", "hn_a", "cn_a", "y_b", "hn_b", "y_c", "y_d", "y_e", "y_f",
+      "y_g", "y_g2", "y_h", "y_i", "y_j", "y_j2", "y_k"},
+     {"LSTM 'a_lstm' + Squeeze 'a_sq' + Transpose 'a_tr' -> rnn_layer, "
+      "layout 1 (X: Transpose 'a_tx' absorbed)",
+      "GRU 'b_gru' + Squeeze 'b_sq' + Transpose 'b_tr' -> rnn_layer, "
+      "layout 1 (X: Transpose 'b_tx' perm (0,2,1))",
+      "Transpose 'h_tx' + Conv 'h_conv' " CONV_FOLD,
+      "Transpose 'i_tx' + Conv 'i_conv' " CONV_FOLD},
+     4, {"mid"}, "LSTM 'a_lstm'"},
+    {"models", "speech", "/b1", {"probs", "hn", "cn"},
+     {"LSTM '/lstm/LSTM' + Squeeze '/lstm/Squeeze' + Transpose "
+      "'/lstm/Transpose_1' -> rnn_layer, layout 1 (X: Transpose "
+      "'/lstm/Transpose' perm (0,2,1))",
+      "Transpose '/Transpose' + Conv '/conv1/Conv' " CONV_FOLD},
+     2, {"/lstm/Squeeze_output_0"}, "LSTM '/lstm/LSTM'"},
+    {"models", "speech", "/b3", {"probs", "hn", "cn"},
+     {"LSTM '/lstm/LSTM' + Squeeze", "Conv '/conv1/Conv' " CONV_FOLD},
+     2, {"/lstm/Squeeze_output_0"}, "LSTM '/lstm/LSTM'"},
+    {"models", "charlm_step", "/b3", {"logprobs", "hn", "cn"},
+     {"LSTM '/lstm/LSTM' + Squeeze '/lstm/Squeeze' + Transpose "
+      "'/lstm/Transpose_1' -> rnn_layer, layout 1 (X: Transpose "
+      "'/lstm/Transpose' absorbed)"},
+     1, {"/lstm/Squeeze_output_0"}, "LSTM '/lstm/LSTM'"},
+};
+#define N_CASES ((int)(sizeof cases / sizeof *cases))
+
+static const char *dir_of(const fcase *c)
+{
+    const char *d = getenv(!strcmp(c->dir, "tiny") ? "SEQK_MODEL_DIR"
+                                                    : "SEQK_MODELS_DIR");
+    return d ? d : !strcmp(c->dir, "tiny") ? "tests/models/tiny"
+                                           : "tests/models";
+}
+
+static int count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The model with `keep` values added to its graph outputs (so a plan
+ * keeps them), loaded on device dev. */
+static seqk_model *load(const fcase *c, int dev, int with_keep)
+{
+    char path[1024], err[OL_MSG_LEN];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    seqk_model_options o;
+    seqk_model *m = NULL;
+    const char *outs[MAX_IO + 3];
+    int n = 0;
+
+    snprintf(path, sizeof path, "%s/%s.onnx", dir_of(c), c->model);
+    ck_assert_msg(ol_read_file(path, OL_MAX_FILE_BYTES, &buf, &len, err) == 0,
+                  "%s", err);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    free(buf);
+    ck_assert(mp && mp->graph);
+    Onnx__GraphProto *g = mp->graph;
+    for (; n < MAX_IO && c->outs[n]; n++)
+        outs[n] = c->outs[n];
+    for (int k = 0; with_keep && k < 3 && c->keep[k]; k++) {
+        int have = 0;
+        for (size_t i = 0; i < g->n_output; i++)
+            have |= !strcmp(g->output[i]->name, c->keep[k]);
+        outs[n++] = c->keep[k];
+        if (have)
+            continue;
+        Onnx__ValueInfoProto *vi = calloc(1, sizeof *vi);
+        Onnx__TypeProto *tp = calloc(1, sizeof *tp);
+        Onnx__TypeProto__Tensor *tt = calloc(1, sizeof *tt);
+        ck_assert(vi && tp && tt);
+        onnx__value_info_proto__init(vi);
+        onnx__type_proto__init(tp);
+        onnx__type_proto__tensor__init(tt);
+        tt->has_elem_type = 1;
+        tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+        tp->tensor_type = tt;
+        vi->name = strdup(c->keep[k]);
+        vi->type = tp;
+        g->output = realloc(g->output, (g->n_output + 1) * sizeof *g->output);
+        ck_assert(g->output != NULL);
+        g->output[g->n_output++] = vi;
+    }
+    len = onnx__model_proto__get_packed_size(mp);
+    buf = malloc(len + 1);
+    ck_assert(buf != NULL);
+    onnx__model_proto__pack(mp, buf);
+    onnx__model_proto__free_unpacked(mp, NULL);
+
+    seqk_model_options_init(&o);
+    o.device = tu_device(dev);
+    o.n_outputs = n;
+    o.outputs = outs;
+    ck_assert_msg(seqk_model_load_bytes(buf, len, &o, &m) == SEQK_OK,
+                  "load %s on %s: %s", c->model, o.device,
+                  seqk_last_error(NULL));
+    free(buf);
+    return m;
+}
+
+/* Runs m on the case's inputs (its input set for the exported models); the
+ * outputs (owned by m) in out[], their describe text in text. */
+static void run(const fcase *c, seqk_model *m, seqk_tensor **out, char *text,
+                size_t text_len)
+{
+    char path[1200], err[512];
+    seqk_context *ctx = seqk_model_context(m);
+    int n_in = seqk_model_input_count(m), n_out = 0;
+    seqk_tensor *in[MAX_IO] = {NULL};
+    const char *set = c->set;
+    ck_assert(n_in > 0 && n_in <= MAX_IO);
+    while (n_out < MAX_IO && c->outs[n_out])
+        n_out++;
+    for (int k = 0; k < n_in; k++) {
+        seqk_model_io io = {.struct_size = sizeof io};
+        npy_array a;
+        ck_assert(seqk_model_input_info(m, k, &io) == SEQK_OK);
+        snprintf(path, sizeof path, "%s/%s%s/inputs/%s.npy", dir_of(c),
+                 c->model, set, io.name);
+        ck_assert_msg(npy_read(path, &a, err, sizeof err) == NPY_OK, "%s",
+                      err);
+        TU_OK(ctx, seqk_tensor_create(ctx, a.ndim, a.dims,
+                                      a.dtype == NPY_BOOL  ? SEQK_BOOL
+                                      : a.dtype == NPY_I64 ? SEQK_I64
+                                      : a.dtype == NPY_I32 ? SEQK_I32
+                                                           : SEQK_F32,
+                                      &in[k]));
+        TU_OK(ctx, seqk_tensor_write(in[k], a.data, a.bytes));
+        npy_free(&a);
+    }
+    TU_OK(ctx, seqk_model_run(m, n_in, NULL, (const seqk_tensor *const *)in,
+                              n_out, c->outs, out));
+    for (int k = 0; k < n_in; k++)
+        seqk_tensor_destroy(in[k]);
+    seqk_model_describe(m, text, text_len);
+}
+
+/* "fused:" lines of layout folds in a plan text */
+static int folds(const char *text)
+{
+    return count(text, RNN_FOLD) + count(text, CONV_FOLD);
+}
+
+/* _i runs over devices x cases */
+START_TEST(layout_folds)
+{
+    const fcase *c = &cases[_i % N_CASES];
+    int dev = _i / N_CASES, n_out = 0;
+    static char text[1 << 16], text2[1 << 16];
+    char path[1200], err[512], msg[256];
+    seqk_tensor *out[MAX_IO] = {NULL}, *out2[MAX_IO] = {NULL};
+    float *got[MAX_IO] = {NULL};
+
+    while (n_out < MAX_IO && c->outs[n_out])
+        n_out++;
+    /* folded: the lines, the count, NumPy's / PyTorch's outputs */
+    seqk_model *m = load(c, dev, 0);
+    run(c, m, out, text, sizeof text);
+    for (int k = 0; k < 6 && c->lines[k]; k++)
+        ck_assert_msg(strstr(text, c->lines[k]), "%s%s on %s: no fold "
+                      "\"%s\" in\n%s", c->model, c->set, tu_device(dev),
+                      c->lines[k], text);
+    ck_assert_msg(folds(text) == c->folds, "%s%s on %s: %d folds, want "
+                  "%d:\n%s", c->model, c->set, tu_device(dev), folds(text),
+                  c->folds, text);
+    for (int k = 0; k < n_out; k++) {
+        npy_array want;
+        snprintf(path, sizeof path, "%s/%s%s/outputs/%s.npy", dir_of(c),
+                 c->model, c->set, c->outs[k]);
+        ck_assert_msg(npy_read(path, &want, err, sizeof err) == NPY_OK, "%s",
+                      err);
+        ck_assert_int_eq((int64_t)seqk_tensor_numel(out[k]), want.numel);
+        got[k] = tu_read(out[k]);
+        ck_assert_msg(tu_close(got[k], want.data, (size_t)want.numel, 2e-5f,
+                               1e-5f, msg, sizeof msg),
+                      "%s%s output %s on %s: %s", c->model, c->set,
+                      c->outs[k], tu_device(dev), msg);
+        npy_free(&want);
+    }
+
+    /* a kept intermediate blocks its fold; the unfolded plan's outputs
+     * equal the folded ones */
+    seqk_model *m2 = load(c, dev, 1);
+    run(c, m2, out2, text2, sizeof text2);
+    ck_assert_msg(folds(text2) == c->folds - 1 && !strstr(text2, c->blocked),
+                  "%s%s on %s: kept '%s' but still folded:\n%s", c->model,
+                  c->set, tu_device(dev), c->keep[0], text2);
+    for (int k = 0; k < n_out; k++) {
+        float *g2 = tu_read(out2[k]);
+        ck_assert_msg(tu_close(g2, got[k], (size_t)seqk_tensor_numel(out[k]),
+                               1e-6f, 1e-6f, msg, sizeof msg),
+                      "%s%s output %s on %s, folded vs unfolded: %s",
+                      c->model, c->set, c->outs[k], tu_device(dev), msg);
+        free(g2);
+        free(got[k]);
+    }
+    seqk_model_destroy(m2);
+    seqk_model_destroy(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("model_layout");
+    TCase *tc = tcase_create("layout_folds");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, layout_folds, 0, tu_device_count() * N_CASES);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
