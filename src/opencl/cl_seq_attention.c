@@ -10,7 +10,9 @@
  * key_lens may be a device tensor or host memory (uploaded to the
  * scratch).  A keys plan hands kw in (problem wk): only u is computed
  * then.  Tunable "opencl.seq_attention": SWG (softmax work-group, a
- * power of two) and CWG (scores/context work-group).
+ * power of two; 0 = the rule: 128 on a GPU, 2 elsewhere, as for
+ * cl_softmax.c: PoCL runs a group's items one after another) and CWG
+ * (scores/context work-group).
  */
 #include <limits.h>
 #include <string.h>
@@ -40,7 +42,7 @@ const seqk_tunable seqk__cl_seq_attention_tunable = {
     .shape_names = {"B", "S", "Dk", "Dv"},
     .num_params = NUM_P,
     .params = {
-        {"SWG", 5, {16, 32, 64, 128, 256}, 128},
+        {"SWG", 9, {0, 1, 2, 4, 16, 32, 64, 128, 256}, 0},
         {"CWG", 5, {16, 32, 64, 128, 256}, 64},
     },
     .legal = seq_legal,
@@ -232,6 +234,8 @@ seqk_status seqk__cl_seq_attention(seqk_context *ctx,
     seqk__tuned(ctx, &seqk__cl_seq_attention_tunable, shape, v);
     if (!seqk__tunable_legal(&seqk__cl_seq_attention_tunable, v, &lim, shape))
         v[P_SWG] = v[P_CWG] = 16; /* the smallest candidates */
+    if (v[P_SWG] == 0)
+        v[P_SWG] = seqk__cl_is_gpu(ctx) ? 128 : 2;
 
     char *scratch = NULL;
     seqk_status st = SEQK_OK;
