@@ -5,12 +5,10 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "npy.h"
@@ -100,46 +98,8 @@ int64_t numel(int ndim, const int64_t *dims)
 int run_seqk(const char *const *args, char *err, size_t err_len,
                     char *out, size_t out_len)
 {
-    const char *exe = getenv("SEQK_EXE");
-    ck_assert_msg(exe && *exe, "SEQK_EXE is not set");
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = exe;
-    argv[n++] = "run";
-    for (int i = 0; args[i]; i++) {
-        ck_assert(n < 63);
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    const char *ep = path_of(".stderr"), *op = path_of(".stdout");
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fe < 0 || fo < 0 || chdir(run_tmpdir) != 0 || dup2(fe, 2) < 0 ||
-            dup2(fo, 1) < 0)
-            _exit(126);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    ck_assert(waitpid(pid, &status, 0) == pid);
-    ck_assert_msg(WIFEXITED(status), "seqk run died (signal %d)",
-                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    const char *files[2] = { ep, op };
-    char *bufs[2] = { err, out };
-    size_t lens[2] = { err_len, out_len };
-    for (int k = 0; k < 2; k++) {
-        if (!bufs[k])
-            continue;
-        FILE *f = fopen(files[k], "rb");
-        ck_assert(f != NULL);
-        size_t got = fread(bufs[k], 1, lens[k] - 1, f);
-        bufs[k][got] = '\0';
-        fclose(f);
-    }
-    return WEXITSTATUS(status);
+    return tu_run_exe("run", args, NULL, run_tmpdir, path_of(".stderr"),
+                      path_of(".stdout"), err, err_len, out, out_len);
 }
 
 /* Runs and asserts success, printing stderr if not. */

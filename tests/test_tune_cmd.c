@@ -7,11 +7,9 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -84,50 +82,9 @@ static char out_buf[65536], err_buf[65536];
  * (NULL-terminated, may be NULL); output in out_buf / err_buf. */
 static int run_exe(const char *const *args, const char *const *env)
 {
-    const char *exe = getenv("SEQK_EXE");
-    ck_assert_msg(exe && *exe, "SEQK_EXE is not set");
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = exe;
-    for (int i = 0; args[i]; i++) {
-        ck_assert(n < 63);
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    const char *ep = path_of(".stderr"), *op = path_of(".stdout");
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fe < 0 || fo < 0 || dup2(fe, 2) < 0 || dup2(fo, 1) < 0)
-            _exit(126);
-        for (int i = 0; env && env[i]; i++) {
-            char kv[700];
-            snprintf(kv, sizeof kv, "%s", env[i]);
-            char *eq = strchr(kv, '=');
-            if (!eq)
-                _exit(126);
-            *eq = '\0';
-            setenv(kv, eq + 1, 1);
-        }
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    ck_assert(waitpid(pid, &status, 0) == pid);
-    ck_assert_msg(WIFEXITED(status), "seqk died (signal %d)",
-                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    const char *files[2] = {ep, op};
-    char *bufs[2] = {err_buf, out_buf};
-    for (int k = 0; k < 2; k++) {
-        FILE *f = fopen(files[k], "rb");
-        ck_assert(f != NULL);
-        size_t got = fread(bufs[k], 1, sizeof err_buf - 1, f);
-        bufs[k][got] = '\0';
-        fclose(f);
-    }
-    return WEXITSTATUS(status);
+    return tu_run_exe(NULL, args, env, NULL, path_of(".stderr"),
+                      path_of(".stdout"), err_buf, sizeof err_buf, out_buf,
+                      sizeof out_buf);
 }
 
 #define TUNE_PROBLEM "gemm:m=64,n=48,k=256"

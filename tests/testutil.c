@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 
@@ -192,4 +195,61 @@ int tu_run_suite(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? 0 : 1;
+}
+
+int tu_run_exe(const char *pre, const char *const *args,
+               const char *const *env, const char *dir,
+               const char *err_path, const char *out_path, char *err,
+               size_t err_len, char *out, size_t out_len)
+{
+    const char *exe = getenv("SEQK_EXE");
+    ck_assert_msg(exe && *exe, "SEQK_EXE is not set");
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = exe;
+    if (pre)
+        argv[n++] = pre;
+    for (int i = 0; args[i]; i++) {
+        ck_assert(n < 63);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fe < 0 || fo < 0 || (dir && chdir(dir) != 0) ||
+            dup2(fe, 2) < 0 || dup2(fo, 1) < 0)
+            _exit(126);
+        for (int i = 0; env && env[i]; i++) {
+            char kv[700];
+            snprintf(kv, sizeof kv, "%s", env[i]);
+            char *eq = strchr(kv, '=');
+            if (!eq)
+                _exit(126);
+            *eq = '\0';
+            setenv(kv, eq + 1, 1);
+        }
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    ck_assert(waitpid(pid, &status, 0) == pid);
+    ck_assert_msg(WIFEXITED(status), "seqk %s died (signal %d)",
+                  pre ? pre : args[0],
+                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    const char *files[2] = {err_path, out_path};
+    char *bufs[2] = {err, out};
+    size_t lens[2] = {err_len, out_len};
+    for (int k = 0; k < 2; k++) {
+        if (!bufs[k])
+            continue;
+        FILE *f = fopen(files[k], "rb");
+        ck_assert(f != NULL);
+        size_t got = fread(bufs[k], 1, lens[k] - 1, f);
+        bufs[k][got] = '\0';
+        fclose(f);
+    }
+    return WEXITSTATUS(status);
 }

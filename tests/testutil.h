@@ -74,4 +74,14 @@ seqk_context *tu_context(int i);
 /* Runs suite s with CK_ENV-style defaults; returns the process exit code. */
 int tu_run_suite(Suite *s);
 
+/* Runs $SEQK_EXE with pre (may be NULL) then args (NULL-terminated), the
+ * "K=V" pairs of env added to its environment (NULL-terminated, may be
+ * NULL), in folder dir (NULL: this one); stderr and stdout go through
+ * files err_path / out_path into err / out (either buffer may be NULL).
+ * Returns its exit status; asserts that it exited rather than died. */
+int tu_run_exe(const char *pre, const char *const *args,
+               const char *const *env, const char *dir,
+               const char *err_path, const char *out_path, char *err,
+               size_t err_len, char *out, size_t out_len);
+
 #endif /* SEQK_TESTUTIL_H */
