@@ -4,7 +4,9 @@
  * loop around the per-ISA kernels (rnn.h).
  *
  *   1. R and W of every direction are packed once per plan into the panel
- *      layout of rnn.h and kept in the plan's seqk_backend_cache.
+ *      layout of rnn.h and kept in the plan's seqk_backend_cache (a bf16
+ *      plan also keeps them as bf16, which one-row steps and projections
+ *      stream instead: same values, half the bytes).
  *   2. The input projection, two ways:
  *      - small batches (memory-bound steps, GEMV for batch 1): XW = x .
  *        W^T + bias for a chunk of steps at once, one GEMM over all the
@@ -43,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bf16.h"
 #include "core/registry.h"
 #include "core/rnn_plan.h"
 #include "tune/tune.h"
@@ -167,6 +170,10 @@ typedef struct rnn_pack {
     float *block;
     float *panel[2][2];  /* R [direction][pass] */
     float *wpanel[2][2]; /* W [direction][pass] */
+    /* a bf16 plan: block again as bf16 (same offsets), which the batch-1
+     * step streams instead (rnn.h panel16); NULL otherwise */
+    uint16_t *block16;
+    int bf16;
 } rnn_pack;
 
 static void pack_free(void *data)
@@ -174,6 +181,7 @@ static void pack_free(void *data)
     rnn_pack *pk = data;
     if (pk) {
         seqk__aligned_free(pk->block);
+        seqk__aligned_free(pk->block16);
         free(pk);
     }
 }
@@ -216,7 +224,7 @@ static int pack_matches(const rnn_pack *pk, const seqk_rnn_layer_problem *p,
 {
     return pk->R == p->R && pk->W == p->W && pk->cell == p->cell &&
            pk->num_dirs == p->num_dirs && pk->H == p->H && pk->I == p->I &&
-           pk->vlen == vlen &&
+           pk->vlen == vlen && pk->bf16 == (p->weights_bf16 != 0) &&
            pk->lbr == (p->cell == SEQK_CELL_GRU && p->linear_before_reset) &&
            pk->input_forget == (p->cell == SEQK_CELL_LSTM && p->input_forget);
 }
@@ -246,7 +254,11 @@ static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
     total *= p->num_dirs;
     if (pk)
         pk->block = seqk__aligned_alloc((size_t)total * sizeof(float));
-    if (!pk || !pk->block) {
+    if (pk && pk->block && p->weights_bf16)
+        pk->block16 = seqk__aligned_alloc((size_t)total * sizeof(uint16_t));
+    if (!pk || !pk->block || (p->weights_bf16 && !pk->block16)) {
+        if (pk)
+            seqk__aligned_free(pk->block);
         free(pk);
         return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
                            "out of memory for the packed RNN weights "
@@ -272,6 +284,10 @@ static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
             pack_panels(p->W + d * G * H * I, H, I, Hp, V, st[s], inf, 1, dst);
             dst += panel_floats(st[s], inf, I, Hp);
         }
+    /* the values are bf16 already (core/bf16.h): the top halves, exact */
+    pk->bf16 = p->weights_bf16 != 0;
+    if (pk->bf16)
+        seqk__bf16_truncate_array(pk->block, pk->block16, (size_t)total);
 
     if (cache) {
         if (cache->data && cache->free_fn)
@@ -350,6 +366,10 @@ static void kernel_args(const rnn_run *r, int d, int s, seqk_rnn_step_args *a)
     a->Hp = r->Hp;
     a->panel = r->pack->panel[d][s];
     a->wpanel = r->pack->wpanel[d][s];
+    if (r->pack->block16) {
+        a->panel16 = r->pack->block16 + (a->panel - r->pack->block);
+        a->wpanel16 = r->pack->block16 + (a->wpanel - r->pack->block);
+    }
     a->xw_gates = r->ng;
     a->bias = r->bias + d * r->ng * r->Hp;
 }

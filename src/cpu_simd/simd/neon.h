@@ -23,6 +23,13 @@ SIMD_INLINE simd_f32 simd_zero(void) { return vdupq_n_f32(0.0f); }
 SIMD_INLINE simd_f32 simd_set1(float x) { return vdupq_n_f32(x); }
 SIMD_INLINE simd_f32 simd_load(const float *p) { return vld1q_f32(p); }
 SIMD_INLINE simd_f32 simd_loadu(const float *p) { return vld1q_f32(p); }
+
+/* SIMD_V bfloat16 values widened to f32: a bf16 is the top half of an
+ * f32 (shift-left-long by 16). */
+SIMD_INLINE simd_f32 simd_load_bf16(const uint16_t *p)
+{
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
+}
 SIMD_INLINE simd_f32 simd_broadcast(const float *p) { return vld1q_dup_f32(p); }
 SIMD_INLINE void simd_store(float *p, simd_f32 v) { vst1q_f32(p, v); }
 SIMD_INLINE void simd_storeu(float *p, simd_f32 v) { vst1q_f32(p, v); }

@@ -15,6 +15,11 @@
  * independent accumulator sets (k split U ways) keep enough FMAs in
  * flight that their latency never limits the stream; U shrinks as m
  * grows so the accumulators stay in registers.
+ *
+ * seqk_bf16_gemv is the same kernel over the same panel layout in
+ * bfloat16 (a bf16 linear plan, core/bf16.h): half the bytes stream in,
+ * each row widened on load (simd_load_bf16), the arithmetic unchanged, so
+ * its results equal the f32 kernel's on the same (bf16-valued) weights.
  */
 #include "cpu_simd/tmpl/unroll.h"
 
@@ -31,9 +36,16 @@
      : (m) * 2 * GEMM_NV <= GEMV_BUDGET ? 2                               \
                                         : 1)
 
-SIMD_INLINE void gemv_rows(const int m, const int U, int64_t n, int64_t k,
-                           const float *x, int64_t ldx, const float *b,
-                           float *y, int64_t ldy, float alpha)
+/* Row p of a panel of nr columns, vector v: f32 or bf16 (bf constant). */
+SIMD_INLINE simd_f32 gemv_load(const void *b, int bf, int64_t off)
+{
+    return bf ? simd_load_bf16((const uint16_t *)b + off)
+              : simd_loadu((const float *)b + off);
+}
+
+SIMD_INLINE void gemv_rows(const int m, const int U, const int bf, int64_t n,
+                           int64_t k, const float *x, int64_t ldx,
+                           const void *b, float *y, int64_t ldy, float alpha)
 {
     enum { NV = GEMM_NV, NR = GEMM_NV * SIMD_V };
     simd_f32 acc[4 * 4 * GEMM_NV]; /* [u][i][v] */
@@ -48,7 +60,7 @@ SIMD_INLINE void gemv_rows(const int m, const int U, int64_t n, int64_t k,
             simd_f32 bv[GEMM_NV];
             SEQK_UNROLL_FULL
             for (int v = 0; v < NV; v++)
-                bv[v] = simd_loadu(b + (p + u) * NR + v * SIMD_V);
+                bv[v] = gemv_load(b, bf, (p + u) * NR + v * SIMD_V);
             SEQK_UNROLL_FULL
             for (int i = 0; i < m; i++) {
                 const simd_f32 xb = simd_broadcast(x + i * ldx + p + u);
@@ -63,7 +75,7 @@ SIMD_INLINE void gemv_rows(const int m, const int U, int64_t n, int64_t k,
         simd_f32 bv[GEMM_NV];
         SEQK_UNROLL_FULL
         for (int v = 0; v < NV; v++)
-            bv[v] = simd_loadu(b + p * NR + v * SIMD_V);
+            bv[v] = gemv_load(b, bf, p * NR + v * SIMD_V);
         SEQK_UNROLL_FULL
         for (int i = 0; i < m; i++) {
             const simd_f32 xb = simd_broadcast(x + i * ldx + p);
@@ -99,10 +111,24 @@ static void SIMD_SUFFIX(seqk_f32_gemv)(int64_t m, int64_t n, int64_t k,
                                        float alpha)
 {
     switch (m) {
-    case 1: gemv_rows(1, GEMV_U(1), n, k, x, ldx, b, y, ldy, alpha); break;
-    case 2: gemv_rows(2, GEMV_U(2), n, k, x, ldx, b, y, ldy, alpha); break;
-    case 3: gemv_rows(3, GEMV_U(3), n, k, x, ldx, b, y, ldy, alpha); break;
-    case 4: gemv_rows(4, GEMV_U(4), n, k, x, ldx, b, y, ldy, alpha); break;
+    case 1: gemv_rows(1, GEMV_U(1), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 2: gemv_rows(2, GEMV_U(2), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 3: gemv_rows(3, GEMV_U(3), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 4: gemv_rows(4, GEMV_U(4), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    default: break;
+    }
+}
+
+static void SIMD_SUFFIX(seqk_bf16_gemv)(int64_t m, int64_t n, int64_t k,
+                                        const float *x, int64_t ldx,
+                                        const uint16_t *b, float *y,
+                                        int64_t ldy, float alpha)
+{
+    switch (m) {
+    case 1: gemv_rows(1, GEMV_U(1), 1, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 2: gemv_rows(2, GEMV_U(2), 1, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 3: gemv_rows(3, GEMV_U(3), 1, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 4: gemv_rows(4, GEMV_U(4), 1, n, k, x, ldx, b, y, ldy, alpha); break;
     default: break;
     }
 }
