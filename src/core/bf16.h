@@ -56,4 +56,29 @@ static inline void seqk__bf16_truncate_array(const float *x, uint16_t *out,
     }
 }
 
+/* The bf16 layout of CPU weight panels (simd_load_bf16x2): rows of nv
+ * vectors of V floats, values already bf16 (exact).  Vectors 2j and
+ * 2j + 1 of a row become 2V words, lane i of the first at word 2i and of
+ * the second at word 2i + 1, so one load and two bit operations widen
+ * both; an odd last vector stays as V plain words (simd_load_bf16).  Each
+ * row keeps its nv * V elements, so element offsets match the f32 panel.
+ */
+static inline void seqk__bf16_pack_rows(const float *src, uint16_t *dst,
+                                        int64_t rows, int nv, int V)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *s = src + r * nv * V;
+        uint16_t *d = dst + r * nv * V;
+        int v = 0;
+        for (; v + 2 <= nv; v += 2)
+            for (int i = 0; i < V; i++) {
+                seqk__bf16_truncate_array(s + v * V + i, d + v * V + 2 * i, 1);
+                seqk__bf16_truncate_array(s + (v + 1) * V + i,
+                                          d + v * V + 2 * i + 1, 1);
+            }
+        if (v < nv)
+            seqk__bf16_truncate_array(s + v * V, d + v * V, (size_t)V);
+    }
+}
+
 #endif /* SEQK_CORE_BF16_H */

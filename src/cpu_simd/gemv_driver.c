@@ -35,6 +35,7 @@
 
 #include "core/bf16.h"
 #include "cpu_simd/gemm.h"
+#include "cpu_simd/rnn.h" /* isa->rnn->vlen: the vector width */
 
 /* One core streams packed weights from L2/L3 at ~100 GB/s (bench/decode.sh,
  * 1 thread: 0.52 MB in 5.1 us, 3.07 MB in 37 us): the time estimate that
@@ -89,10 +90,13 @@ static seqk_status pack_f32(seqk_context *ctx, const seqk_gemm_kernels *kern,
     return SEQK_OK;
 }
 
-/* The bf16 panels of slot s (from its f32 panels or packed afresh). */
-static seqk_status pack_bf16(seqk_context *ctx, const seqk_gemm_kernels *kern,
+/* The bf16 panels of slot s (from its f32 panels or packed afresh), in
+ * the kernel's pairwise layout (rows of nr / V vectors). */
+static seqk_status pack_bf16(seqk_context *ctx, const seqk_cpu_isa *isa,
                              const seqk_gemm_problem *p, bf16_slot *s)
 {
+    const seqk_gemm_kernels *kern = isa->gemm;
+    const int V = isa->rnn->vlen;
     const int64_t n = seqk__cpu_gemm_packed_b_floats(p->K, p->N, kern->nr);
     float *f = s->f32;
     seqk_status st = SEQK_OK;
@@ -100,7 +104,7 @@ static seqk_status pack_bf16(seqk_context *ctx, const seqk_gemm_kernels *kern,
         return st;
     s->h = seqk__aligned_alloc((size_t)n * sizeof(uint16_t));
     if (s->h)
-        seqk__bf16_truncate_array(f, s->h, (size_t)n);
+        seqk__bf16_pack_rows(f, s->h, n / kern->nr, kern->nr / V, V);
     else
         st = seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
                          "Linear: out of memory packing %lld x %lld bf16 "
@@ -231,7 +235,7 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
             return seqk__cpu_gemm_small(ctx, isa, p, kind, 0);
     }
 
-    const int bf = p->b_bf16 && kern->gemv && kern->gemv_bf16;
+    const int bf = p->b_bf16 && kern->gemv && kern->gemv_bf16 && isa->rnn;
     if (cache->owner != isa || !cache->data) {
         void *data = NULL;
         seqk_status st = SEQK_OK;
@@ -258,7 +262,7 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
         bf16_slot *slot = cache->data;
         seqk_status st = SEQK_OK;
         if (p->M <= SEQK_GEMV_MAX_ROWS) {
-            if (!slot->h && (st = pack_bf16(ctx, kern, p, slot)))
+            if (!slot->h && (st = pack_bf16(ctx, isa, p, slot)))
                 return st;
             bh = slot->h;
         } else if (!slot->f32 && (st = pack_f32(ctx, kern, p, &slot->f32))) {

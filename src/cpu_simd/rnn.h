@@ -166,9 +166,10 @@ typedef struct seqk_rnn_step_args {
     seqk_activation act[3];   /* f, g, h of this direction */
     float clip;               /* > 0: clamp pre-activations */
     /* A bf16 plan (seqk_rnn_layer_problem.weights_bf16): panel and wpanel
-     * again as bf16, same layout and element offsets, which a kernel may
-     * read instead for one row (batch 1: the weights are the traffic).
-     * NULL: f32 only. */
+     * again as bf16, same element offsets, each row's nv vectors in the
+     * pairwise layout of core/bf16.h seqk__bf16_pack_rows, which a kernel
+     * may read instead for one row (batch 1: the weights are the
+     * traffic).  NULL: f32 only. */
     const uint16_t *panel16, *wpanel16;
 } seqk_rnn_step_args;
 

@@ -170,8 +170,9 @@ typedef struct rnn_pack {
     float *block;
     float *panel[2][2];  /* R [direction][pass] */
     float *wpanel[2][2]; /* W [direction][pass] */
-    /* a bf16 plan: block again as bf16 (same offsets), which the batch-1
-     * step streams instead (rnn.h panel16); NULL otherwise */
+    /* a bf16 plan: block again as bf16 (same element offsets, each row's
+     * vectors pairwise: core/bf16.h), which the batch-1 step streams
+     * instead (rnn.h panel16); NULL otherwise */
     uint16_t *block16;
     int bf16;
 } rnn_pack;
@@ -284,10 +285,20 @@ static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
             pack_panels(p->W + d * G * H * I, H, I, Hp, V, st[s], inf, 1, dst);
             dst += panel_floats(st[s], inf, I, Hp);
         }
-    /* the values are bf16 already (core/bf16.h): the top halves, exact */
+    /* the values are bf16 already (core/bf16.h): the top halves, exact,
+     * each panel's rows in the kernels' pairwise layout */
     pk->bf16 = p->weights_bf16 != 0;
-    if (pk->bf16)
-        seqk__bf16_truncate_array(pk->block, pk->block16, (size_t)total);
+    for (int d = 0; pk->bf16 && d < p->num_dirs; d++)
+        for (int s = 0; s < ns; s++) {
+            const int nv = seqk_rnn_stage_nvec(st[s], inf);
+            const int64_t rows[2] = {panel_floats(st[s], inf, H, Hp),
+                                     panel_floats(st[s], inf, I, Hp)};
+            const float *src[2] = {pk->panel[d][s], pk->wpanel[d][s]};
+            for (int m = 0; m < 2; m++)
+                seqk__bf16_pack_rows(src[m],
+                                     pk->block16 + (src[m] - pk->block),
+                                     rows[m] / ((int64_t)nv * V), nv, V);
+        }
 
     if (cache) {
         if (cache->data && cache->free_fn)

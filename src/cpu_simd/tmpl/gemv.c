@@ -16,10 +16,11 @@
  * flight that their latency never limits the stream; U shrinks as m
  * grows so the accumulators stay in registers.
  *
- * seqk_bf16_gemv is the same kernel over the same panel layout in
- * bfloat16 (a bf16 linear plan, core/bf16.h): half the bytes stream in,
- * each row widened on load (simd_load_bf16), the arithmetic unchanged, so
- * its results equal the f32 kernel's on the same (bf16-valued) weights.
+ * seqk_bf16_gemv is the same kernel over the same panel in bfloat16 (a
+ * bf16 linear plan), each row's vectors stored pairwise
+ * (core/bf16.h seqk__bf16_pack_rows): half the bytes stream in, widened
+ * on load (simd_load_bf16x2), the arithmetic unchanged, so its results
+ * equal the f32 kernel's on the same (bf16-valued) weights.
  */
 #include "cpu_simd/tmpl/unroll.h"
 
@@ -36,11 +37,23 @@
      : (m) * 2 * GEMM_NV <= GEMV_BUDGET ? 2                               \
                                         : 1)
 
-/* Row p of a panel of nr columns, vector v: f32 or bf16 (bf constant). */
-SIMD_INLINE simd_f32 gemv_load(const void *b, int bf, int64_t off)
+/* The GEMM_NV vectors of a panel row at element offset o: f32, or bf16
+ * in the pairwise layout (core/bf16.h seqk__bf16_pack_rows; bf constant),
+ * where one load and two bit operations widen two vectors. */
+SIMD_INLINE void gemv_row(const void *b, int bf, int64_t o, simd_f32 *bv)
 {
-    return bf ? simd_load_bf16((const uint16_t *)b + off)
-              : simd_loadu((const float *)b + off);
+    if (!bf) {
+        SEQK_UNROLL_FULL
+        for (int v = 0; v < GEMM_NV; v++)
+            bv[v] = simd_loadu((const float *)b + o + v * SIMD_V);
+        return;
+    }
+    const uint16_t *h = (const uint16_t *)b + o;
+    SEQK_UNROLL_FULL
+    for (int v = 0; v + 2 <= GEMM_NV; v += 2)
+        simd_load_bf16x2(h + v * SIMD_V, &bv[v], &bv[v + 1]);
+    if (GEMM_NV % 2)
+        bv[GEMM_NV - 1] = simd_load_bf16(h + (GEMM_NV - 1) * SIMD_V);
 }
 
 SIMD_INLINE void gemv_rows(const int m, const int U, const int bf, int64_t n,
@@ -58,9 +71,7 @@ SIMD_INLINE void gemv_rows(const int m, const int U, const int bf, int64_t n,
         SEQK_UNROLL_FULL
         for (int u = 0; u < U; u++) {
             simd_f32 bv[GEMM_NV];
-            SEQK_UNROLL_FULL
-            for (int v = 0; v < NV; v++)
-                bv[v] = gemv_load(b, bf, (p + u) * NR + v * SIMD_V);
+            gemv_row(b, bf, (p + u) * NR, bv);
             SEQK_UNROLL_FULL
             for (int i = 0; i < m; i++) {
                 const simd_f32 xb = simd_broadcast(x + i * ldx + p + u);
@@ -73,9 +84,7 @@ SIMD_INLINE void gemv_rows(const int m, const int U, const int bf, int64_t n,
     }
     for (; p < k; p++) {
         simd_f32 bv[GEMM_NV];
-        SEQK_UNROLL_FULL
-        for (int v = 0; v < NV; v++)
-            bv[v] = gemv_load(b, bf, p * NR + v * SIMD_V);
+        gemv_row(b, bf, p * NR, bv);
         SEQK_UNROLL_FULL
         for (int i = 0; i < m; i++) {
             const simd_f32 xb = simd_broadcast(x + i * ldx + p);

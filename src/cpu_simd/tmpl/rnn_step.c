@@ -29,7 +29,8 @@
  *
  * Batch 1 takes a GEMV loop with two accumulator sets (k even / odd) so
  * the FMA latency never limits how fast R streams in; with a bf16 plan's
- * panels (panel16/wpanel16) that loop reads bf16 and widens on load.
+ * panels (panel16/wpanel16, pairwise: core/bf16.h) that loop reads bf16
+ * and widens on load.
  *
  * Activation NaN semantics follow each ISA's simd_max (x86 maxps returns
  * its second operand on NaN, NEON vmax propagates) and simd_max_num
@@ -151,12 +152,24 @@ SIMD_INLINE void dot_rows(int64_t KA, const float *wa, const float *const *x,
             simd_store(buf + (r * (nv + roff) + v) * V, acc[r][v]);
 }
 
-/* Vector v of a panel row at element offset o: f32 (aligned) or bf16
- * widened (bf constant; a bf16 plan's panels, rnn.h). */
-SIMD_INLINE simd_f32 panel_load(const void *w, int bf, int64_t o)
+/* The nv vectors of a panel row at element offset o: f32 (aligned), or
+ * bf16 in the pairwise layout (core/bf16.h seqk__bf16_pack_rows; bf
+ * constant: a bf16 plan's panels, rnn.h panel16). */
+SIMD_INLINE void panel_row(const void *w, int bf, int64_t o, int nv,
+                           simd_f32 *out)
 {
-    return bf ? simd_load_bf16((const uint16_t *)w + o)
-              : simd_load((const float *)w + o);
+    if (!bf) {
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            out[v] = simd_load((const float *)w + o + v * V);
+        return;
+    }
+    const uint16_t *h = (const uint16_t *)w + o;
+#pragma GCC unroll 4
+    for (int v = 0; v + 2 <= nv; v += 2)
+        simd_load_bf16x2(h + v * V, &out[v], &out[v + 1]);
+    if (nv % 2)
+        out[nv - 1] = simd_load_bf16(h + (nv - 1) * V);
 }
 
 /* acc[v] += sum_k in[k] * w[k][v] for one row: memory-bound (batch 1),
@@ -171,20 +184,26 @@ SIMD_INLINE void dot_row1_seg(int64_t K, const void *w, int bf,
         a1[v] = simd_zero();
     int64_t k = 0, o = 0;
     for (; k + 2 <= K; k += 2) {
+        simd_f32 r0[NVEC_MAX], r1[NVEC_MAX];
         const simd_f32 h0 = simd_broadcast(in + k);
         const simd_f32 h1 = simd_broadcast(in + k + 1);
+        panel_row(w, bf, o, nv, r0);
 #pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) {
-            acc[v] = simd_fma(h0, panel_load(w, bf, o + v * V), acc[v]);
-            a1[v] = simd_fma(h1, panel_load(w, bf, o + (nv + v) * V), a1[v]);
-        }
+        for (int v = 0; v < nv; v++)
+            acc[v] = simd_fma(h0, r0[v], acc[v]);
+        panel_row(w, bf, o + nv * V, nv, r1);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            a1[v] = simd_fma(h1, r1[v], a1[v]);
         o += 2 * nv * V;
     }
     if (k < K) {
+        simd_f32 r0[NVEC_MAX];
         const simd_f32 h0 = simd_broadcast(in + k);
+        panel_row(w, bf, o, nv, r0);
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
-            acc[v] = simd_fma(h0, panel_load(w, bf, o + v * V), acc[v]);
+            acc[v] = simd_fma(h0, r0[v], acc[v]);
     }
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++)
