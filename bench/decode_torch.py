@@ -12,9 +12,16 @@ example as a subprocess, which reports its own median step time), and
 the table gives medians over rounds and the median of the per-round
 ratios.  Tokens of every seqk run are compared with PyTorch's.
 
+--bf16 also times each device with `seq2seq_decode --bf16` (the decoder
+LSTM's W, R and the output weight kept as bfloat16) in the same rounds,
+as two more columns.  Its tokens are compared with PyTorch running the
+same model with those weights rounded to bf16 (what a bf16 plan means);
+how far that model is from the f32 one (max |logit| difference along the
+f32 greedy path, tokens equal or not) goes in the table's heading.
+
     /usr/bin/python3 bench/decode_torch.py [--build build] [--rounds 5]
         [--batches 1,8] [--threads 1,2] [--devices avx512,avx2,opencl:0.0]
-        [--md bench/decode-vs-torch.md]
+        [--bf16] [--md bench/decode-vs-torch.md]
 
 Needs python3-torch and python3-numpy (Debian: /usr/bin/python3).
 PyTorch's OpenMP workers wait passively (OMP_WAIT_POLICY=PASSIVE, set
@@ -134,6 +141,44 @@ class Seq2Seq(nn.Module):
         return logits.argmax(1), h, c, ctx
 
 
+BF16_WEIGHTS = ("dec_W", "dec_R", "out_W")  # what seq2seq_decode --bf16 rounds
+
+
+def bf16_rounded(w):
+    """w with the --bf16 weights rounded to bfloat16 (torch: nearest even)."""
+    r = dict(w)
+    for k in BF16_WEIGHTS:
+        r[k] = torch.from_numpy(w[k]).to(torch.bfloat16).float().numpy()
+    return r
+
+
+def bf16_error(model, model_bf, w, batch, steps):
+    """Max |logit| difference between the f32 model and the bf16-rounded
+    one along the f32 model's greedy path (teacher forced), and the
+    largest logit magnitude, for the heading."""
+    src = torch.from_numpy(w["src"][:batch])
+    lens = torch.from_numpy(w["src_lens"][:batch].astype(np.int64))
+    diff = mag = 0.0
+    with torch.inference_mode():
+        st = [list(m.encode(src, lens)) for m in (model, model_bf)]
+        ids = torch.full((batch,), BOS, dtype=torch.int64)
+        for _ in range(steps):
+            out = []
+            for m, (keys, wk, mask, h, c, ctx) in zip((model, model_bf), st):
+                e = m.emb(ids)
+                h, c = m.dec(torch.cat([e, ctx], 1), (h, c))
+                score = torch.tanh(m.W1(h)[:, None, :] + wk) @ m.v
+                a = torch.softmax(score.masked_fill(mask, float("-inf")), 1)
+                ctx = torch.bmm(a[:, None, :], keys)[:, 0]
+                out.append((m.out(torch.cat([h, ctx], 1)), h, c, ctx))
+            for i in range(2):
+                st[i][3:6] = out[i][1:4]
+            diff = max(diff, (out[0][0] - out[1][0]).abs().max().item())
+            mag = max(mag, out[0][0].abs().max().item())
+            ids = out[0][0].argmax(1)
+    return diff, mag
+
+
 def torch_decode(model, w, batch, steps, repeats=1):
     """Greedy tokens [batch, steps] and the per-step times (ms) of
     `repeats` timed decodes after one warm-up."""
@@ -182,10 +227,13 @@ def blas_name():
     return "reference BLAS (slow: install libopenblas0)" if real else "unknown"
 
 
-def run_seqk(exe, wdir, device, batch, threads, steps, repeats, beam=1):
+def run_seqk(exe, wdir, device, batch, threads, steps, repeats, beam=1,
+             bf16=False):
     cmd = [exe, "--weights", wdir, "--device", device, "--batch", str(batch),
            "--threads", str(threads), "--steps", str(steps),
            "--repeats", str(repeats), "--beam", str(beam)]
+    if bf16:
+        cmd.append("--bf16")
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode:
         raise RuntimeError("%s failed:\n%s%s" % (" ".join(cmd), p.stdout,
@@ -213,6 +261,9 @@ def main():
     ap.add_argument("--devices", default="avx512,avx2,opencl:0.0")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--md", help="also write the table (markdown) here")
+    ap.add_argument("--bf16", action="store_true",
+                    help="also time seqk with bf16 weights (seq2seq_decode "
+                    "--bf16), two more columns")
     a = ap.parse_args()
     exe = os.path.join(a.build, "examples", "seq2seq_decode")
     batches = [int(x) for x in a.batches.split(",")]
@@ -226,6 +277,7 @@ def main():
         wdir = tmp.name
     save_weights(w, wdir)
     model = Seq2Seq(w).eval()
+    model_bf = Seq2Seq(bf16_rounded(w)).eval() if a.bf16 else None
 
     configs = [(b, t) for b in batches for t in threads]
     # per config: torch step medians per round; per device: seqk medians,
@@ -234,6 +286,13 @@ def main():
     st = {(cfg, d): [] for cfg in configs for d in devices}
     ratio = {(cfg, d): [] for cfg in configs for d in devices}
     match = {(cfg, d): True for cfg in configs for d in devices}
+    sb = {(cfg, d): [] for cfg in configs for d in devices}
+    ratio_b = {(cfg, d): [] for cfg in configs for d in devices}
+    match_b = {(cfg, d): True for cfg in configs for d in devices}
+    bf_toks, bf_same = {}, {}
+    if a.bf16:
+        for cfg in configs:
+            bf_toks[cfg], _ = torch_decode(model_bf, w, cfg[0], a.steps, 0)
     ref_toks = {}
     for r in range(a.rounds):
         for cfg in configs:
@@ -249,24 +308,42 @@ def main():
                 ratio[(cfg, d)].append(tm / sm)
                 if not np.array_equal(stoks, toks):
                     match[(cfg, d)] = False
+                if a.bf16:
+                    btoks, bm = run_seqk(exe, wdir, d, b, t, a.steps,
+                                         a.repeats, bf16=True)
+                    sb[(cfg, d)].append(bm)
+                    ratio_b[(cfg, d)].append(tm / bm)
+                    if not np.array_equal(btoks, bf_toks[cfg]):
+                        match_b[(cfg, d)] = False
+            bf_same[cfg] = a.bf16 and np.array_equal(bf_toks[cfg], toks)
             print("round %d batch %d threads %d: torch %.4f ms; %s" % (
                 r + 1, b, t, tm, ", ".join(
-                    "%s %.4f" % (d, st[(cfg, d)][-1]) for d in devices)),
+                    "%s %.4f%s" % (d, st[(cfg, d)][-1],
+                                   " bf16 %.4f" % sb[(cfg, d)][-1]
+                                   if a.bf16 else "") for d in devices)),
                 file=sys.stderr, flush=True)
 
     med = statistics.median
     lines = [
         "| batch | threads | torch ms/step | device | seqk ms/step | "
-        "torch / seqk (min-max over rounds) | tokens equal |",
-        "|---|---|---|---|---|---|---|"]
+        "torch / seqk (min-max over rounds) | tokens equal |" +
+        (" seqk bf16 ms/step | torch / seqk bf16 (min-max) | bf16 tokens "
+         "equal |" if a.bf16 else ""),
+        "|---|---|---|---|---|---|---|" + ("---|---|---|" if a.bf16 else "")]
     for cfg in configs:
         b, t = cfg
         for d in devices:
             rs = ratio[(cfg, d)]
-            lines.append("| %d | %d | %.4f | %s | %.4f | **%.2fx** (%.2f-%.2f) "
-                         "| %s |" % (b, t, med(tt[cfg]), d, med(st[(cfg, d)]),
-                                     med(rs), min(rs), max(rs),
-                                     "yes" if match[(cfg, d)] else "NO"))
+            row = ("| %d | %d | %.4f | %s | %.4f | **%.2fx** (%.2f-%.2f) "
+                   "| %s |" % (b, t, med(tt[cfg]), d, med(st[(cfg, d)]),
+                               med(rs), min(rs), max(rs),
+                               "yes" if match[(cfg, d)] else "NO"))
+            if a.bf16:
+                rb = ratio_b[(cfg, d)]
+                row += " %.4f | **%.2fx** (%.2f-%.2f) | %s |" % (
+                    med(sb[(cfg, d)]), med(rb), min(rb), max(rb),
+                    "yes" if match_b[(cfg, d)] else "NO")
+            lines.append(row)
     head = ("PyTorch %s on %s (torch.set_num_threads = threads, "
             "torch.inference_mode, LSTMCell step, OMP_WAIT_POLICY=%s) vs seqk "
             "examples/seq2seq_decode; V=%d Emb=%d He=%d Hd=%d A=%d S=%d, "
@@ -277,6 +354,19 @@ def main():
                                  os.environ["OMP_WAIT_POLICY"], SIZES["V"], SIZES["E"],
                                  SIZES["He"], SIZES["Hd"], SIZES["A"],
                                  SIZES["S"], a.steps, a.rounds, a.repeats))
+    if a.bf16:
+        errs = ["batch %d: max |logit diff| %.2g (logits up to %.2g), "
+                "greedy tokens %s" % ((b,) + bf16_error(model, model_bf, w, b,
+                                                         a.steps) +
+                                      ("equal" if bf_same[(b, threads[0])]
+                                       else "NOT equal",))
+                for b in batches]
+        head += ("\n\nbf16 columns: `seq2seq_decode --bf16` (decoder LSTM W, "
+                 "R and the output weight as bfloat16); their tokens are "
+                 "compared with PyTorch running those weights rounded to "
+                 "bf16 (`.to(torch.bfloat16).float()`, nearest even).  That "
+                 "model against the f32 one (PyTorch, f32 greedy path): " +
+                 "; ".join(errs) + ".")
     table = "\n".join(lines)
     print(head + "\n\n" + table)
     if a.md:
@@ -287,7 +377,7 @@ def main():
             f.write(head + "\n\n" + table + "\n")
     if tmp:
         tmp.cleanup()
-    return 0 if all(match.values()) else 1
+    return 0 if all(match.values()) and all(match_b.values()) else 1
 
 
 if __name__ == "__main__":

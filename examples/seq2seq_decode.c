@@ -29,6 +29,11 @@
  * and src_lens.npy give the source sentences); without it they come from
  * a seed.  The per-step time is the median over every step of --repeats
  * decodes after one warm-up decode.
+ *
+ * --bf16: the decoder LSTM's W, R and the output layer's weight are kept
+ * as bfloat16 (weight_dtype = SEQK_BF16): the result is the f32 model
+ * with those weights rounded to bf16, and a batch-1 step on the CPU
+ * streams half the bytes (README "bf16 weights").
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -227,7 +232,7 @@ static void usage(FILE *f)
         "usage: seq2seq_decode [--device SPEC] [--batch B] [--threads N]\n"
         "                      [--beam K] [--weights DIR] [--steps T]\n"
         "                      [--repeats N] [--seed S] [--src-len S]\n"
-        "                      [--profile]\n"
+        "                      [--profile] [--bf16]\n"
         "  --device   ref, cpu, avx2, avx512, neon, opencl:P.D, auto (default auto)\n"
         "  --batch    sentences decoded together (default 1)\n"
         "  --beam     beam width; 1 is greedy (default 1)\n"
@@ -235,14 +240,15 @@ static void usage(FILE *f)
         "             (default: random weights from --seed)\n"
         "  --steps    decode steps (default 20)\n"
         "  --repeats  timed decodes after one warm-up (default 10)\n"
-        "  --profile  also time each op of a step (waits after every op)\n");
+        "  --profile  also time each op of a step (waits after every op)\n"
+        "  --bf16     bf16 weights in the decoder LSTM and output layer\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *device = NULL, *dir = NULL;
     long batch = 1, threads = 0, beam = 1, steps = 20, repeats = 10;
-    long src_len = 20, profile = 0;
+    long src_len = 20, profile = 0, bf16 = 0;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -252,6 +258,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--profile")) {
             profile = 1;
+            continue;
+        } else if (!strcmp(a, "--bf16")) {
+            bf16 = 1;
             continue;
         }
         if (!v) {
@@ -325,6 +334,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "context: %s\n", seqk_last_error(NULL));
         goto cleanup;
     }
+    m.bf16 = (int)bf16;
     if (s2s_model_create(&m, &w) || s2s_run_create(&m, &r, batch, beam))
         goto cleanup;
 
@@ -358,10 +368,10 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("device %s, %d threads, batch %ld, beam %ld: V=%lld Emb=%lld "
-           "He=%lld Hd=%lld A=%lld S=%lld, %ld steps\n",
+    printf("device %s, %d threads, batch %ld, beam %ld, %s weights: V=%lld "
+           "Emb=%lld He=%lld Hd=%lld A=%lld S=%lld, %ld steps\n",
            seqk_context_device(m.ctx), seqk_context_threads(m.ctx), batch,
-           beam, (long long)w.V, (long long)w.E, (long long)w.He,
+           beam, bf16 ? "bf16" : "f32", (long long)w.V, (long long)w.E, (long long)w.He,
            (long long)w.Hd, (long long)w.A, (long long)w.S, steps);
     for (long b = 0; b < batch; b++) {
         printf("tokens[%ld]:", b);
@@ -391,10 +401,10 @@ int main(int argc, char **argv)
            "%ld decodes x %ld steps, min %.4f)%s\n",
            enc, repeats, med, nsteps, repeats, steps, mn,
            profile ? " [profiled: waits after every op]" : "");
-    printf("RESULT device=%s threads=%d batch=%ld beam=%ld step_ms=%.5f "
-           "step_min_ms=%.5f encoder_ms=%.5f\n",
+    printf("RESULT device=%s threads=%d batch=%ld beam=%ld weights=%s "
+           "step_ms=%.5f step_min_ms=%.5f encoder_ms=%.5f\n",
            seqk_context_device(m.ctx), seqk_context_threads(m.ctx), batch,
-           beam, med, mn, enc);
+           beam, bf16 ? "bf16" : "f32", med, mn, enc);
     rc = 0;
 
 cleanup:

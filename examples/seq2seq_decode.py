@@ -13,7 +13,7 @@ chosen ids.  Weights: a directory of .npy as `bench/decode_torch.py
 --weights DIR` writes them (PyTorch layouts), or made here from a seed.
 
     python3 examples/seq2seq_decode.py [--device cpu] [--batch 8]
-        [--threads 1] [--steps 20] [--repeats 5] [--weights DIR]
+        [--threads 1] [--steps 20] [--repeats 5] [--weights DIR] [--bf16]
 
 Runs against the installed package, or the source tree:
     SEQK_LIBRARY=build/src/libseqk.so PYTHONPATH=python \
@@ -54,7 +54,7 @@ def load_weights(d):
 class Seq2Seq:
     """The model's weights and plans on one context."""
 
-    def __init__(self, ctx, w):
+    def __init__(self, ctx, w, weights="f32"):
         self.ctx = ctx
         V, E = w["emb"].shape
         He, Hd = w["enc_R"].shape[2], w["dec_R"].shape[2]
@@ -64,10 +64,11 @@ class Seq2Seq:
                            layout=1)
         self.enc.set_weights(0, w["enc_W"], w["enc_R"], w["enc_B"],
                              format="pytorch")
-        self.dec = ctx.rnn("lstm", E + 2 * He, Hd, layout=1)
+        # weights="bf16": the step's two weight streams kept as bf16
+        self.dec = ctx.rnn("lstm", E + 2 * He, Hd, layout=1, weights=weights)
         self.dec.set_weights(0, w["dec_W"], w["dec_R"], w["dec_B"],
                              format="pytorch")
-        self.out = ctx.linear(w["out_W"], w["out_b"])
+        self.out = ctx.linear(w["out_W"], w["out_b"], weights=weights)
         self.att = (w["att_W1"], w["att_W2"], w["att_v"])
 
     def encode(self, src, lens):
@@ -124,13 +125,15 @@ def main(argv=None):
                     "(bench/decode_torch.py --weights DIR); default: made "
                     "from --seed (needs torch's make_weights)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bf16", action="store_true",
+                    help="bf16 weights in the decoder LSTM and output layer")
     a = ap.parse_args(argv)
     w = load_weights(a.weights) if a.weights else make_weights(a.seed)
     if not 1 <= a.batch <= w["src"].shape[0]:
         ap.error(f"--batch must be 1..{w['src'].shape[0]}")
     src, lens = w["src"][:a.batch], w["src_lens"][:a.batch]
     with seqk.Context(a.device, threads=a.threads) as ctx:
-        model = Seq2Seq(ctx, w)
+        model = Seq2Seq(ctx, w, "bf16" if a.bf16 else "f32")
         first, _ = decode(model, src, lens, a.steps)  # warm-up
         times = []
         for _ in range(a.repeats):

@@ -97,6 +97,7 @@ int s2s_model_create(s2s_model *m, const s2s_weights *w)
     if (set_lstm(m, m->enc, 2, w->He, w->E, w->enc_W, w->enc_R, w->enc_B))
         return -1;
     seqk_rnn_desc_init(&d, SEQK_CELL_LSTM, w->E + 2 * w->He, w->Hd);
+    d.weight_dtype = m->bf16 ? SEQK_BF16 : SEQK_F32;
     TRY(seqk_rnn_create(m->ctx, &d, &m->dec));
     if (set_lstm(m, m->dec, 1, w->Hd, w->E + 2 * w->He, w->dec_W, w->dec_R,
                  w->dec_B))
@@ -104,6 +105,7 @@ int s2s_model_create(s2s_model *m, const s2s_weights *w)
 
     seqk_linear_desc ld;
     seqk_linear_desc_init(&ld, O, w->V); /* nn.Linear's weight [V,O] */
+    ld.weight_dtype = m->bf16 ? SEQK_BF16 : SEQK_F32;
     TRY(tensor(m->ctx, 2, dow, SEQK_F32, w->out_W, &ow));
     TRY(tensor(m->ctx, 1, dob, SEQK_F32, w->out_b, &ob));
     TRY(seqk_linear_create(m->ctx, &ld, ow, ob, &m->out));

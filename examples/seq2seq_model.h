@@ -33,6 +33,9 @@ typedef struct s2s_model {
     seqk_tensor *emb, *W1, *W2, *v;
     seqk_rnn *enc, *dec;
     seqk_linear *out;
+    /* set before s2s_model_create: the decoder LSTM and the output layer
+     * (the plans a step streams) keep bf16 weights (weight_dtype) */
+    int bf16;
 } s2s_model;
 
 /* The tensors of one batch: B sentences, K beams, R = B*K rows. */

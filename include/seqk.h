@@ -218,6 +218,13 @@ typedef enum seqk_dtype {
     SEQK_I64 = 4   /* indices: Gather ids, ArgMax/TopK outputs */
 } seqk_dtype;
 
+/* bfloat16 (8-bit exponent, 7-bit mantissa): a weight storage type only
+ * (seqk_linear_desc / seqk_rnn_desc weight_dtype); tensors of it are
+ * refused (SEQK_ERR_DTYPE); seqk_dtype_size gives 2.  A constant outside
+ * the enum's list, so that switches over tensor dtypes (which never see
+ * it) stay exhaustive. */
+#define SEQK_BF16 ((seqk_dtype)5)
+
 #define SEQK_MAX_DIMS 8
 
 SEQK_API size_t seqk_dtype_size(seqk_dtype dtype); /* 0 for an unknown dtype */
@@ -636,6 +643,14 @@ typedef struct seqk_rnn_desc {
     float clip;               /* > 0: clip gate pre-activations to [-clip, clip]; 0: none */
     int input_forget;         /* LSTM: couple input and forget gates */
     int linear_before_reset;  /* GRU */
+    /* How the plan stores W and R: SEQK_F32 (default; 0 means the same)
+     * or SEQK_BF16: seqk_rnn_set_weights rounds them to bfloat16 (to
+     * nearest, ties to even; NaN and inf kept, finite values past the bf16
+     * range become inf).  The result is exactly the f32 computation with
+     * the rounded weights; activations, biases, peepholes, states and
+     * accumulation stay f32.  CPU backends stream the bf16 panels in the
+     * batch-1 step (half the bytes); README "bf16 weights". */
+    seqk_dtype weight_dtype;
 } seqk_rnn_desc;
 
 /* Fills defaults: one forward layer, layout 0, default activations. */
@@ -831,6 +846,12 @@ typedef struct seqk_linear_desc {
     int64_t in_features;         /* K >= 1 */
     int64_t out_features;        /* N >= 1 */
     seqk_linear_layout weight_layout;
+    /* SEQK_F32 (default; 0 means the same) or SEQK_BF16: W is rounded to
+     * bfloat16 at create time (to nearest, ties to even; NaN and inf
+     * kept), then Y is exactly the f32 product with the rounded W; X, b,
+     * Y and accumulation stay f32.  CPU backends stream W as bf16 for 1..4
+     * rows (half the bytes); README "bf16 weights". */
+    seqk_dtype weight_dtype;
 } seqk_linear_desc;
 
 typedef struct seqk_linear seqk_linear;

@@ -84,6 +84,7 @@ static void usage(FILE *f)
         "          additive|cosine|location[,keyed=0|1]  (keyed: one step\n"
         "          of a keys plan)\n"
         "  linear:m=M,n=N,k=K[,layout=nk|kn][,bias=0|1]  (linear plan)\n"
+        "  (lstm, gru, rnn, linear: [,weights=f32|bf16]: bf16 plans)\n"
         "  softmax:rows=R,n=N[,inner=I]   (over n of [R,N] or [R,N,I])\n"
         "\n"
         "\n"

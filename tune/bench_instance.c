@@ -152,6 +152,7 @@ static seqk_status setup_rnn(bench_instance *inst, char *err, size_t len)
     seqk_rnn_desc_init(&desc, cell, p->input, h);
     desc.direction = p->bidir ? SEQK_BIDIRECTIONAL : SEQK_FORWARD;
     desc.num_layers = (int)p->layers;
+    desc.weight_dtype = p->wbf16 ? SEQK_BF16 : SEQK_F32;
     if (cell == SEQK_CELL_GRU)
         desc.linear_before_reset = (int)p->lbr;
     if (cell == SEQK_CELL_RNN && p->act == 1) {
@@ -289,6 +290,7 @@ static seqk_status setup_linear(bench_instance *inst, char *err, size_t len)
     seqk_linear_desc d;
     seqk_linear_desc_init(&d, p->k, p->n);
     d.weight_layout = p->layout ? SEQK_LINEAR_KN : SEQK_LINEAR_NK;
+    d.weight_dtype = p->wbf16 ? SEQK_BF16 : SEQK_F32;
     if ((st = seqk_linear_create(inst->ctx, &d, w, b, &inst->lin)))
         return fail(inst->ctx, st, "seqk_linear_create", err, len);
     return SEQK_OK;

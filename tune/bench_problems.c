@@ -14,6 +14,7 @@
  *   seqattn:batch=B,seq=S,dim=D,score=dot|scaled_dot|general|additive|
  *           cosine|location[,keyed=0|1]
  *   linear:m=M,n=N,k=K[,layout=nk|kn][,bias=0|1]   (default nk, bias 1)
+ *   (lstm, gru, rnn, linear: [,weights=f32|bf16], the plan's weight_dtype)
  *   softmax:rows=R,n=N[,inner=I]
  *
  * Tensors each problem uses (f32, row-major):
@@ -148,6 +149,8 @@ static const char *const score_choices[] = {
     "dot", "scaled_dot", "general", "additive", "cosine", "location", NULL
 };
 
+static const char *const weights_choices[] = {"f32", "bf16", NULL};
+
 #define FIELD(f) offsetof(bench_problem, f)
 #define RNN_KEYS                                                      \
     {"hidden", KEY_SIZE, 1, FIELD(hidden), NULL, NULL, NULL},         \
@@ -156,7 +159,8 @@ static const char *const score_choices[] = {
     {"input", KEY_SIZE, 0, FIELD(input), NULL, NULL, NULL},           \
     {"dir", KEY_CHOICE, 0, FIELD(bidir), dir_choices, "direction",    \
      dir_onnx},                                                       \
-    {"layers", KEY_SIZE, 0, FIELD(layers), NULL, "num_layers", NULL}
+    {"layers", KEY_SIZE, 0, FIELD(layers), NULL, "num_layers", NULL}, \
+    {"weights", KEY_CHOICE, 0, FIELD(wbf16), weights_choices, NULL, NULL}
 
 static const key_spec gemm_keys[] = {
     {"m", KEY_SIZE, 1, FIELD(m), NULL, NULL, NULL},
@@ -202,6 +206,7 @@ static const key_spec linear_keys[] = {
     {"k", KEY_SIZE, 1, FIELD(k), NULL, NULL, NULL},
     {"layout", KEY_CHOICE, 0, FIELD(layout), layout_choices, NULL, NULL},
     {"bias", KEY_FLAG, 0, FIELD(bias), NULL, NULL, NULL},
+    {"weights", KEY_CHOICE, 0, FIELD(wbf16), weights_choices, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 static const key_spec softmax_keys[] = {

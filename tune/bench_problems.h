@@ -45,6 +45,9 @@ typedef struct bench_problem {
     /* softmax (n shared with gemm): X [rows, n], or [rows, n, inner]
      * when inner is given (0: not given) */
     int64_t rows, inner;
+    /* lstm, gru, rnn, linear: weights=f32|bf16 (0/1; the plan's
+     * weight_dtype) */
+    int64_t wbf16;
 } bench_problem;
 
 /* Parses text into p (p->text = text).  Returns 0, or -1 with a one-line

@@ -54,6 +54,8 @@ class Activation(Structure):
 
 
 RNN_MAX_ACTIVATIONS = 6
+# weight_dtype of the plan descs: "f32" or "bf16" (SEQK_F32, SEQK_BF16)
+WEIGHT_DTYPES = {"f32": 1, "bf16": 5}
 
 
 class RnnDesc(Structure):
@@ -63,7 +65,7 @@ class RnnDesc(Structure):
                 ("num_layers", c_int), ("num_activations", c_int),
                 ("activations", Activation * RNN_MAX_ACTIVATIONS),
                 ("clip", c_float), ("input_forget", c_int),
-                ("linear_before_reset", c_int)]
+                ("linear_before_reset", c_int), ("weight_dtype", c_int)]
 
 
 class AttentionParams(Structure):
@@ -100,7 +102,8 @@ class ElementwiseParams(Structure):
 
 class LinearDesc(Structure):
     _fields_ = [("struct_size", c_size_t), ("in_features", c_int64),
-                ("out_features", c_int64), ("weight_layout", c_int)]
+                ("out_features", c_int64), ("weight_layout", c_int),
+                ("weight_dtype", c_int)]
 
 
 MAX_DIMS = 8  # SEQK_MAX_DIMS

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import errors
 from ._core import Context
-from ._lib import (LinearDesc, SeqAttentionInputs, SeqAttentionParams, lib)
+from ._lib import (WEIGHT_DTYPES, LinearDesc, SeqAttentionInputs,
+                   SeqAttentionParams, lib)
 from .ops import _SCORES, _Call, _h
 from .tensor_ops import _need
 
@@ -51,14 +52,20 @@ class _Plan:
 
 class Linear(_Plan):
     """Y = X W^T + b (layout "nk", nn.Linear's weight [out, in]) or
-    X W + b (layout "kn", W [in, out]); W and b copied, packed once."""
+    X W + b (layout "kn", W [in, out]); W and b copied, packed once.
+    weights="bf16": W kept rounded to bfloat16 (seqk_linear_desc
+    weight_dtype), the product in f32."""
 
-    def __init__(self, context, W, b=None, layout="nk"):
+    def __init__(self, context, W, b=None, layout="nk", weights="f32"):
         super().__init__(context, lib.seqk_linear_destroy)
         if layout not in ("nk", "kn"):
             raise errors.InvalidArgumentError(
                 f"seqk.Linear: layout must be 'nk' or 'kn', got {layout!r}",
                 1)
+        if weights not in WEIGHT_DTYPES:
+            raise errors.InvalidArgumentError(
+                f"seqk.Linear: weights must be 'f32' or 'bf16', got "
+                f"{weights!r}", 1)
         c = _Call("Linear", context, W, b)
         W, b = c.input(W), c.input(b)
         if W.ndim != 2:
@@ -69,6 +76,7 @@ class Linear(_Plan):
         d = LinearDesc()
         _need("seqk_linear_desc_init")(ctypes.byref(d), k, n)
         d.weight_layout = 0 if layout == "nk" else 1
+        d.weight_dtype = WEIGHT_DTYPES[weights]
         p = ctypes.c_void_p()
         c.run(lib.seqk_linear_create(c.ctx._handle(), ctypes.byref(d),
                                      _h(W), _h(b), ctypes.byref(p)))
@@ -138,8 +146,8 @@ class AttentionKeys(_Plan):
         return c.result(ctx_out, w) if return_weights else c.result(ctx_out)
 
 
-def _linear(self, W, b=None, layout="nk"):
-    return Linear(self, W, b, layout)
+def _linear(self, W, b=None, layout="nk", weights="f32"):
+    return Linear(self, W, b, layout, weights)
 
 
 def _attention_keys(self, keys, values=None, key_lens=None, **kw):

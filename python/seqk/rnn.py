@@ -15,7 +15,7 @@ import numpy as np
 
 from . import errors
 from ._core import Context
-from ._lib import RNN_MAX_ACTIVATIONS, RnnDesc, lib, rnn_p
+from ._lib import RNN_MAX_ACTIVATIONS, WEIGHT_DTYPES, RnnDesc, lib, rnn_p
 from .ops import _Call, _h
 
 CELLS = {"rnn": 0, "lstm": 1, "gru": 2}
@@ -36,13 +36,19 @@ class RnnPlan:
     """A seqk_rnn plan: descriptor plus prepacked weights on a context.
 
     activations: None (ONNX defaults) or a list of names ("Tanh") or
-    (name, alpha, beta) tuples, as ONNX's activations attribute."""
+    (name, alpha, beta) tuples, as ONNX's activations attribute.
+    weights="bf16": W and R kept rounded to bfloat16 (seqk_rnn_desc
+    weight_dtype), the rest in f32."""
 
     def __init__(self, context, cell, input_size, hidden_size, *,
                  direction="forward", layout=0, num_layers=1,
                  activations=None, clip=0.0, input_forget=False,
-                 linear_before_reset=False):
+                 linear_before_reset=False, weights="f32"):
         self.context = context
+        if weights not in WEIGHT_DTYPES:
+            raise errors.InvalidArgumentError(
+                f"seqk.RnnPlan: weights must be 'f32' or 'bf16', got "
+                f"{weights!r}", 1)
         d = RnnDesc()
         lib.seqk_rnn_desc_init(ctypes.byref(d), _choice(CELLS, cell, "cell"),
                                int(input_size), int(hidden_size))
@@ -52,6 +58,7 @@ class RnnPlan:
         d.clip = float(clip)
         d.input_forget = int(bool(input_forget))
         d.linear_before_reset = int(bool(linear_before_reset))
+        d.weight_dtype = WEIGHT_DTYPES[weights]
         if activations:
             if len(activations) > RNN_MAX_ACTIVATIONS:
                 raise errors.InvalidArgumentError(

@@ -11,9 +11,11 @@
  * as a matrix-vector product, more rows as the GEMM over prepacked
  * panels).  Backends without a packed path (ref, OpenCL) ignore the slot.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bf16.h"
 #include "core/internal.h"
 #include "core/rnn_plan.h" /* seqk__rnn_cache_clear */
 
@@ -34,6 +36,7 @@ void seqk_linear_desc_init(seqk_linear_desc *desc, int64_t in_features,
     desc->in_features = in_features;
     desc->out_features = out_features;
     desc->weight_layout = SEQK_LINEAR_NK;
+    desc->weight_dtype = SEQK_F32;
 }
 
 static seqk_status copy_tensor(seqk_context *ctx, const seqk_tensor *src,
@@ -47,6 +50,23 @@ static seqk_status copy_tensor(seqk_context *ctx, const seqk_tensor *src,
         return ctx->dev->copy(ctx, (*dst)->data, src->data, src->bytes);
     memcpy((*dst)->data, src->data, src->bytes);
     return SEQK_OK;
+}
+
+/* The plan's W rounded to bf16 in place (on the host, then written back
+ * for a device context): every backend then computes with those values. */
+static seqk_status round_bf16(seqk_context *ctx, seqk_tensor *W)
+{
+    float *h = malloc(W->bytes ? W->bytes : 1);
+    if (!h)
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                           "Linear: out of memory rounding W to bf16");
+    seqk_status st = seqk_tensor_read(W, h, W->bytes);
+    if (st == SEQK_OK) {
+        seqk__bf16_round_array(h, (size_t)W->numel);
+        st = seqk_tensor_write(W, h, W->bytes);
+    }
+    free(h);
+    return st;
 }
 
 seqk_status seqk_linear_destroy(seqk_linear *lin)
@@ -76,10 +96,21 @@ seqk_status seqk_linear_create(seqk_context *ctx, const seqk_linear_desc *desc,
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "seqk_linear_create: lin (the output) is NULL");
     *out = NULL;
+    /* descs from before weight_dtype are smaller: it reads as 0 (f32) */
     if ((st = seqk__check_struct(ctx, desc, desc ? desc->struct_size : 0,
-                                 sizeof d, "seqk_linear_create: desc")))
+                                 offsetof(seqk_linear_desc, weight_dtype),
+                                 "seqk_linear_create: desc")))
         return st;
-    d = *desc;
+    memset(&d, 0, sizeof d);
+    memcpy(&d, desc, desc->struct_size < sizeof d ? desc->struct_size
+                                                  : sizeof d);
+    if (d.weight_dtype == 0)
+        d.weight_dtype = SEQK_F32;
+    if (d.weight_dtype != SEQK_F32 && d.weight_dtype != SEQK_BF16)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "Linear: weight_dtype is %d (%s); expected "
+                           "SEQK_F32 or SEQK_BF16", (int)d.weight_dtype,
+                           seqk__dtype_name(d.weight_dtype));
     if (d.in_features < 1 || d.out_features < 1)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "Linear: in_features (%lld) and out_features "
@@ -117,7 +148,8 @@ seqk_status seqk_linear_create(seqk_context *ctx, const seqk_linear_desc *desc,
     seqk__context_retain(ctx);
     lin->desc = d;
     if ((st = copy_tensor(ctx, W, &lin->W)) ||
-        (b && (st = copy_tensor(ctx, b, &lin->b)))) {
+        (b && (st = copy_tensor(ctx, b, &lin->b))) ||
+        (d.weight_dtype == SEQK_BF16 && (st = round_bf16(ctx, lin->W)))) {
         seqk_linear_destroy(lin);
         return st;
     }
@@ -175,5 +207,6 @@ seqk_status seqk_linear_forward(seqk_linear *lin, const seqk_tensor *X,
     p.c_sm = 0; p.c_sn = 1;
     p.Y = Y->data; p.ldy = N;
     p.b_cache = &lin->cache;
+    p.b_bf16 = lin->desc.weight_dtype == SEQK_BF16;
     return seqk__dispatch(ctx, SEQK_OP_GEMM, &p);
 }

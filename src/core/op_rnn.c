@@ -26,10 +26,12 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bf16.h"
 #include "core/rnn_plan.h"
 
 /* ------------------------------------------------------------ activations */
@@ -134,6 +136,7 @@ void seqk_rnn_desc_init(seqk_rnn_desc *desc, seqk_cell cell,
     desc->layout = 0;
     desc->num_layers = 1;
     desc->num_activations = 0;
+    desc->weight_dtype = SEQK_F32;
     /* filled for both directions so a caller can edit one and set
      * num_activations; ignored while num_activations is 0 */
     default_acts(cell, desc->activations);
@@ -162,6 +165,11 @@ static seqk_status check_desc(seqk_context *ctx, const seqk_rnn_desc *d)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "desc->num_layers is %d; expected >= 1",
                            d->num_layers);
+    if (d->weight_dtype != SEQK_F32 && d->weight_dtype != SEQK_BF16)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "desc->weight_dtype is %d (%s); expected SEQK_F32 "
+                           "or SEQK_BF16", (int)d->weight_dtype,
+                           seqk__dtype_name(d->weight_dtype));
     if (d->hidden_size <= 0)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "desc->hidden_size is %lld; expected >= 1",
@@ -248,6 +256,19 @@ seqk_status seqk_rnn_create(seqk_context *ctx, const seqk_rnn_desc *desc,
     if (!out)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "rnn is NULL; expected a place for the plan");
+    /* descs from before weight_dtype are smaller: it reads as 0 (f32) */
+    seqk_rnn_desc dcopy;
+    st = seqk__check_struct(ctx, desc, desc->struct_size,
+                            offsetof(seqk_rnn_desc, weight_dtype), "desc");
+    if (st != SEQK_OK)
+        return st;
+    memset(&dcopy, 0, sizeof dcopy);
+    memcpy(&dcopy, desc, desc->struct_size < sizeof dcopy
+                             ? desc->struct_size : sizeof dcopy);
+    dcopy.struct_size = sizeof dcopy;
+    if (dcopy.weight_dtype == 0)
+        dcopy.weight_dtype = SEQK_F32;
+    desc = &dcopy;
     st = check_desc(ctx, desc);
     if (st != SEQK_OK)
         return st;
@@ -433,6 +454,10 @@ seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
                                SEQK_WEIGHTS_ONNX, hw, hr, hb, Wd, Rd, Bd);
     if (st == SEQK_OK && P)
         memcpy(Pd, hp, (size_t)np * sizeof(float));
+    /* bf16 plans: W and R (contiguous) rounded once; every backend then
+     * computes in f32 with these values (core/bf16.h) */
+    if (st == SEQK_OK && d->weight_dtype == SEQK_BF16)
+        seqk__bf16_round_array(Wd, (size_t)(nw + nr));
     free(tw);
     free(tr);
     free(tb);
@@ -627,6 +652,7 @@ static void layer_problem(const seqk_rnn *rnn, const rnn_io *io, int l,
     p->bias = lw->B;
     p->P = lw->P;
     p->cache = &lw->cache;
+    p->weights_bf16 = d->weight_dtype == SEQK_BF16;
     p->seq_lens = io->lens;
     p->h0 = io->initial_h ? (const float *)io->initial_h->data + l * s_layer
                           : NULL;

@@ -54,6 +54,9 @@ typedef struct seqk_gemm_problem {
     const float *C; int64_t c_sm, c_sn;
     float *Y; int64_t ldy;
     struct seqk_backend_cache *b_cache;
+    /* B's values are bf16 already (a bf16 linear plan, core/bf16.h): a
+     * backend may keep its packed copy (b_cache) as bf16, same results */
+    int b_bf16;
 } seqk_gemm_problem;
 
 /* Batched matmul after numpy broadcasting: for every batch index (a
@@ -120,6 +123,9 @@ typedef struct seqk_rnn_layer_problem {
     int input_forget;
     int linear_before_reset;
     seqk_backend_cache *cache; /* per plan and layer; may be NULL */
+    /* W and R hold bf16 values (a bf16 plan, core/bf16.h): a backend may
+     * keep packed copies as bf16, same results */
+    int weights_bf16;
 } seqk_rnn_layer_problem;
 
 typedef enum seqk_mask_kind {

@@ -31,6 +31,12 @@ seqk_status seqk__check_tensor_desc(seqk_context *ctx, const char *fn,
     if (esize == 0)
         return seqk__error(ctx, SEQK_ERR_DTYPE, "%s: unknown dtype %d", fn,
                            (int)dtype);
+    if (dtype == SEQK_BF16) /* no op reads bf16 tensors */
+        return seqk__error(ctx, SEQK_ERR_DTYPE,
+                           "%s: SEQK_BF16 is a weight storage type only "
+                           "(seqk_linear_desc / seqk_rnn_desc weight_dtype); "
+                           "make the tensor SEQK_F32 and let the plan round "
+                           "it", fn);
     for (int i = 0; i < ndim; i++)
         if (dims[i] < 0)
             return seqk__error(ctx, SEQK_ERR_SHAPE,

@@ -86,6 +86,13 @@ typedef struct seqk_gemm_kernels {
                  int64_t ldx, const float *b, float *y, int64_t ldy,
                  float alpha);
     const char *gemv_name; /* "seqk_f32_gemv_4x16__avx2" */
+    /* gemv over the same panel held as bfloat16 (bf16 linear plans), in
+     * the pairwise layout of core/bf16.h seqk__bf16_pack_rows (rows of
+     * nr / V vectors): widened on load, same arithmetic and results.
+     * NULL: none. */
+    void (*gemv_bf16)(int64_t m, int64_t n, int64_t k, const float *x,
+                      int64_t ldx, const uint16_t *b, float *y, int64_t ldy,
+                      float alpha);
     /* The small-M product over one prepacked B panel (tmpl/gemm_skinny.c):
      * x rows read in place, any m >= 1, the panel streamed once per
      * register tile of rows:

@@ -24,10 +24,18 @@
  *
  * The packed layout depends on the ISA's nr, so the slot records which
  * ISA packed it (owner) and is repacked when another ISA runs the plan.
+ *
+ * A bf16 plan (p->b_bf16: B's values are bf16 already, core/bf16.h) keeps
+ * the same panels as bf16 for the matrix-vector product (gemv_bf16, half
+ * the bytes to stream) and packs the f32 panels only if more rows come
+ * (same values, so the same results either way, only no gain there).
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/bf16.h"
 #include "cpu_simd/gemm.h"
+#include "cpu_simd/rnn.h" /* isa->rnn->vlen: the vector width */
 
 /* One core streams packed weights from L2/L3 at ~100 GB/s (bench/decode.sh,
  * 1 thread: 0.52 MB in 5.1 us, 3.07 MB in 37 us): the time estimate that
@@ -41,6 +49,70 @@
 #define SKINNY_CACHED_MAX_COLS 128
 
 static void cache_free(void *data) { seqk__aligned_free(data); }
+
+/* The slot of a bf16 plan: either kind of panels, each packed on first
+ * use. */
+typedef struct bf16_slot {
+    float *f32;
+    uint16_t *h;
+} bf16_slot;
+
+static void bf16_slot_free(void *data)
+{
+    bf16_slot *s = data;
+    if (s) {
+        seqk__aligned_free(s->f32);
+        seqk__aligned_free(s->h);
+        free(s);
+    }
+}
+
+/* op(B) of p packed into new f32 panels (*out; seqk__aligned_free). */
+static seqk_status pack_f32(seqk_context *ctx, const seqk_gemm_kernels *kern,
+                            const seqk_gemm_problem *p, float **out)
+{
+    const int64_t floats = seqk__cpu_gemm_packed_b_floats(p->K, p->N,
+                                                          kern->nr);
+    *out = NULL;
+    if ((uint64_t)floats > SIZE_MAX / sizeof(float))
+        return seqk__error(ctx, SEQK_ERR_OVERFLOW,
+                           "Linear: packed weights of %lld x %lld are "
+                           "too large", (long long)p->K, (long long)p->N);
+    float *bp = seqk__aligned_alloc((size_t)floats * sizeof(float));
+    if (!bp)
+        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                           "Linear: out of memory packing %lld x %lld "
+                           "weights", (long long)p->K, (long long)p->N);
+    /* op(B)[k, n] = B[k*ldb + n], or B[n*ldb + k] transposed */
+    seqk__cpu_gemm_pack_b(kern, p->K, p->N, p->B, p->trans_b ? 1 : p->ldb,
+                          p->trans_b ? p->ldb : 1, bp);
+    *out = bp;
+    return SEQK_OK;
+}
+
+/* The bf16 panels of slot s (from its f32 panels or packed afresh), in
+ * the kernel's pairwise layout (rows of nr / V vectors). */
+static seqk_status pack_bf16(seqk_context *ctx, const seqk_cpu_isa *isa,
+                             const seqk_gemm_problem *p, bf16_slot *s)
+{
+    const seqk_gemm_kernels *kern = isa->gemm;
+    const int V = isa->rnn->vlen;
+    const int64_t n = seqk__cpu_gemm_packed_b_floats(p->K, p->N, kern->nr);
+    float *f = s->f32;
+    seqk_status st = SEQK_OK;
+    if (!f && (st = pack_f32(ctx, kern, p, &f)))
+        return st;
+    s->h = seqk__aligned_alloc((size_t)n * sizeof(uint16_t));
+    if (s->h)
+        seqk__bf16_pack_rows(f, s->h, n / kern->nr, kern->nr / V, V);
+    else
+        st = seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                         "Linear: out of memory packing %lld x %lld bf16 "
+                         "weights", (long long)p->K, (long long)p->N);
+    if (f != s->f32)
+        seqk__aligned_free(f);
+    return st;
+}
 
 static seqk_status skinny_run(seqk_context *ctx, const seqk_cpu_isa *isa,
                               const seqk_gemm_problem *p, const float *bp);
@@ -111,6 +183,7 @@ typedef struct gemv_job {
     const seqk_gemm_kernels *kern;
     const seqk_gemm_problem *p;
     const float *bp;
+    const uint16_t *bh; /* the bf16 panels instead, or NULL */
 } gemv_job;
 
 static void gemv_worker(void *arg, int tid, int nthreads)
@@ -123,8 +196,12 @@ static void gemv_worker(void *arg, int tid, int nthreads)
     seqk__split_range(p->N, nr, tid, nthreads, &j0, &j1);
     for (int64_t j = j0; j < j1; j += nr) {
         const int64_t n = j1 - j < nr ? j1 - j : nr;
-        const float *bp = job->bp + j * p->K;
-        if (p->M <= SEQK_GEMV_MAX_ROWS)
+        const float *bp = job->bp ? job->bp + j * p->K : NULL;
+        if (job->bh)
+            job->kern->gemv_bf16(p->M, n, p->K, p->A, p->lda,
+                                 job->bh + j * p->K, p->Y + j, p->ldy,
+                                 p->alpha);
+        else if (p->M <= SEQK_GEMV_MAX_ROWS)
             job->kern->gemv(p->M, n, p->K, p->A, p->lda, bp, p->Y + j,
                             p->ldy, p->alpha);
         else /* panels are contiguous: the next one follows this one */
@@ -158,28 +235,40 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
             return seqk__cpu_gemm_small(ctx, isa, p, kind, 0);
     }
 
+    const int bf = p->b_bf16 && kern->gemv && kern->gemv_bf16 && isa->rnn;
     if (cache->owner != isa || !cache->data) {
-        const int64_t floats = seqk__cpu_gemm_packed_b_floats(p->K, p->N,
-                                                              kern->nr);
-        if ((uint64_t)floats > SIZE_MAX / sizeof(float))
-            return seqk__error(ctx, SEQK_ERR_OVERFLOW,
-                               "Linear: packed weights of %lld x %lld are "
-                               "too large", (long long)p->K,
-                               (long long)p->N);
-        float *bp = seqk__aligned_alloc((size_t)floats * sizeof(float));
-        if (!bp)
-            return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
-                               "Linear: out of memory packing %lld x %lld "
-                               "weights", (long long)p->K, (long long)p->N);
-        /* op(B)[k, n] = B[k*ldb + n], or B[n*ldb + k] transposed */
-        seqk__cpu_gemm_pack_b(kern, p->K, p->N, p->B,
-                              p->trans_b ? 1 : p->ldb,
-                              p->trans_b ? p->ldb : 1, bp);
+        void *data = NULL;
+        seqk_status st = SEQK_OK;
+        if (bf) {
+            data = calloc(1, sizeof(bf16_slot));
+            if (!data)
+                return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                                   "Linear: out of memory");
+        } else {
+            float *f = NULL;
+            if ((st = pack_f32(ctx, kern, p, &f)))
+                return st;
+            data = f;
+        }
         if (cache->data && cache->free_fn)
             cache->free_fn(cache->data);
         cache->owner = isa;
-        cache->data = bp;
-        cache->free_fn = cache_free;
+        cache->data = data;
+        cache->free_fn = bf ? bf16_slot_free : cache_free;
+    }
+    const float *bp = cache->data;
+    const uint16_t *bh = NULL;
+    if (bf) {
+        bf16_slot *slot = cache->data;
+        seqk_status st = SEQK_OK;
+        if (p->M <= SEQK_GEMV_MAX_ROWS) {
+            if (!slot->h && (st = pack_bf16(ctx, isa, p, slot)))
+                return st;
+            bh = slot->h;
+        } else if (!slot->f32 && (st = pack_f32(ctx, kern, p, &slot->f32))) {
+            return st;
+        }
+        bp = slot->f32;
     }
 
     /* many rows, few columns: the rows in place against the cached
@@ -187,19 +276,19 @@ seqk_status seqk__cpu_gemm_cached(seqk_context *ctx, const seqk_cpu_isa *isa,
      * through the direct kernel, which adds the bias as it stores */
     if (p->M > SEQK_SKINNY_MAX_ROWS && p->N <= SKINNY_CACHED_MAX_COLS) {
         if (kern->small && p->K * kern->nr * 4 <= PANEL_DIRECT_BYTES)
-            return panels_run(ctx, isa, p, cache->data);
+            return panels_run(ctx, isa, p, bp);
         if (kern->skinny)
-            return skinny_run(ctx, isa, p, cache->data);
+            return skinny_run(ctx, isa, p, bp);
     }
     if (!kern->gemv || (p->M > SEQK_GEMV_MAX_ROWS &&
                         (p->M > SEQK_SKINNY_MAX_ROWS || !kern->skinny)))
-        return seqk__cpu_gemm_prepacked_b(ctx, isa, p, cache->data);
+        return seqk__cpu_gemm_prepacked_b(ctx, isa, p, bp);
 
-    gemv_job job = {kern, p, cache->data};
+    gemv_job job = {kern, p, bh ? NULL : bp, bh};
     const int64_t panels = (p->N + kern->nr - 1) / kern->nr;
     int nthreads = seqk__pool_threads_for(
         seqk__cpu_threads(ctx), (double)p->N * (double)p->K *
-                                    sizeof(float) * GEMV_NS_PER_BYTE);
+                                    (bh ? 2.0 : 4.0) * GEMV_NS_PER_BYTE);
     if (nthreads > panels)
         nthreads = (int)panels;
     seqk_threadpool *pool = nthreads > 1 ? seqk__pool(ctx) : NULL;

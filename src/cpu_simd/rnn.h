@@ -165,6 +165,12 @@ typedef struct seqk_rnn_step_args {
     const float *rbh;         /* [Hp] GRU lbr=1: Rb of the h gate */
     seqk_activation act[3];   /* f, g, h of this direction */
     float clip;               /* > 0: clamp pre-activations */
+    /* A bf16 plan (seqk_rnn_layer_problem.weights_bf16): panel and wpanel
+     * again as bf16, same element offsets, each row's nv vectors in the
+     * pairwise layout of core/bf16.h seqk__bf16_pack_rows, which a kernel
+     * may read instead for one row (batch 1: the weights are the
+     * traffic).  NULL: f32 only. */
+    const uint16_t *panel16, *wpanel16;
 } seqk_rnn_step_args;
 
 typedef void (*seqk_rnn_step_fn)(const seqk_rnn_step_args *a,

@@ -4,7 +4,9 @@
  * loop around the per-ISA kernels (rnn.h).
  *
  *   1. R and W of every direction are packed once per plan into the panel
- *      layout of rnn.h and kept in the plan's seqk_backend_cache.
+ *      layout of rnn.h and kept in the plan's seqk_backend_cache (a bf16
+ *      plan also keeps them as bf16, which one-row steps and projections
+ *      stream instead: same values, half the bytes).
  *   2. The input projection, two ways:
  *      - small batches (memory-bound steps, GEMV for batch 1): XW = x .
  *        W^T + bias for a chunk of steps at once, one GEMM over all the
@@ -43,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bf16.h"
 #include "core/registry.h"
 #include "core/rnn_plan.h"
 #include "tune/tune.h"
@@ -167,6 +170,11 @@ typedef struct rnn_pack {
     float *block;
     float *panel[2][2];  /* R [direction][pass] */
     float *wpanel[2][2]; /* W [direction][pass] */
+    /* a bf16 plan: block again as bf16 (same element offsets, each row's
+     * vectors pairwise: core/bf16.h), which the batch-1 step streams
+     * instead (rnn.h panel16); NULL otherwise */
+    uint16_t *block16;
+    int bf16;
 } rnn_pack;
 
 static void pack_free(void *data)
@@ -174,6 +182,7 @@ static void pack_free(void *data)
     rnn_pack *pk = data;
     if (pk) {
         seqk__aligned_free(pk->block);
+        seqk__aligned_free(pk->block16);
         free(pk);
     }
 }
@@ -216,7 +225,7 @@ static int pack_matches(const rnn_pack *pk, const seqk_rnn_layer_problem *p,
 {
     return pk->R == p->R && pk->W == p->W && pk->cell == p->cell &&
            pk->num_dirs == p->num_dirs && pk->H == p->H && pk->I == p->I &&
-           pk->vlen == vlen &&
+           pk->vlen == vlen && pk->bf16 == (p->weights_bf16 != 0) &&
            pk->lbr == (p->cell == SEQK_CELL_GRU && p->linear_before_reset) &&
            pk->input_forget == (p->cell == SEQK_CELL_LSTM && p->input_forget);
 }
@@ -246,7 +255,11 @@ static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
     total *= p->num_dirs;
     if (pk)
         pk->block = seqk__aligned_alloc((size_t)total * sizeof(float));
-    if (!pk || !pk->block) {
+    if (pk && pk->block && p->weights_bf16)
+        pk->block16 = seqk__aligned_alloc((size_t)total * sizeof(uint16_t));
+    if (!pk || !pk->block || (p->weights_bf16 && !pk->block16)) {
+        if (pk)
+            seqk__aligned_free(pk->block);
         free(pk);
         return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
                            "out of memory for the packed RNN weights "
@@ -271,6 +284,20 @@ static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
             pk->wpanel[d][s] = dst;
             pack_panels(p->W + d * G * H * I, H, I, Hp, V, st[s], inf, 1, dst);
             dst += panel_floats(st[s], inf, I, Hp);
+        }
+    /* the values are bf16 already (core/bf16.h): the top halves, exact,
+     * each panel's rows in the kernels' pairwise layout */
+    pk->bf16 = p->weights_bf16 != 0;
+    for (int d = 0; pk->bf16 && d < p->num_dirs; d++)
+        for (int s = 0; s < ns; s++) {
+            const int nv = seqk_rnn_stage_nvec(st[s], inf);
+            const int64_t rows[2] = {panel_floats(st[s], inf, H, Hp),
+                                     panel_floats(st[s], inf, I, Hp)};
+            const float *src[2] = {pk->panel[d][s], pk->wpanel[d][s]};
+            for (int m = 0; m < 2; m++)
+                seqk__bf16_pack_rows(src[m],
+                                     pk->block16 + (src[m] - pk->block),
+                                     rows[m] / ((int64_t)nv * V), nv, V);
         }
 
     if (cache) {
@@ -350,6 +377,10 @@ static void kernel_args(const rnn_run *r, int d, int s, seqk_rnn_step_args *a)
     a->Hp = r->Hp;
     a->panel = r->pack->panel[d][s];
     a->wpanel = r->pack->wpanel[d][s];
+    if (r->pack->block16) {
+        a->panel16 = r->pack->block16 + (a->panel - r->pack->block);
+        a->wpanel16 = r->pack->block16 + (a->wpanel - r->pack->block);
+    }
     a->xw_gates = r->ng;
     a->bias = r->bias + d * r->ng * r->Hp;
 }

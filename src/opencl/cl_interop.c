@@ -53,7 +53,7 @@ seqk_status seqk_opencl_tensor_wrap(seqk_context *ctx, cl_mem buf,
     *out = NULL;
     size_t esize = seqk_dtype_size(dtype);
     int64_t numel = 0;
-    if (esize == 0 || seqk__numel(ndim, dims, &numel) || offset % esize)
+    if (esize == 0 || dtype == SEQK_BF16 || seqk__numel(ndim, dims, &numel) || offset % esize)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "seqk_opencl_tensor_wrap: bad dtype, dims or "
                            "offset %zu", offset);

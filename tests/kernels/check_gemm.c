@@ -19,7 +19,9 @@
 #include <string.h>
 
 #include "checkkern.h"
+#include "core/bf16.h"
 #include "cpu_simd/gemm.h"
+#include "cpu_simd/rnn.h"
 
 static const int64_t KCS[] = {1, 2, 7, 13, 31, 61, 256};
 enum { NKC = sizeof KCS / sizeof KCS[0] };
@@ -149,8 +151,10 @@ static void run_ukernel(void *p)
 }
 
 /* gemv: x rows [m][k] (ldx = k + 3), one packed panel [k][nr], y rows
- * [m][n] (ldy = n + 2, the gap untouched), for m = 1..SEQK_GEMV_MAX_ROWS */
-static void check_gemv(const seqk_gemm_kernels *k)
+ * [m][n] (ldy = n + 2, the gap untouched), for m = 1..SEQK_GEMV_MAX_ROWS.
+ * bf16: gemv_bf16 over the panel rounded to bf16 (core/bf16.h), against
+ * the same sum over the rounded values (bit for bit on exact inputs). */
+static void check_gemv(const seqk_gemm_kernels *k, int bf16, int V)
 {
     const int nr = k->nr;
     const int64_t ks[] = {0, 1, 2, 3, 5, 7, 13, 61, 256};
@@ -171,6 +175,14 @@ static void check_gemv(const seqk_gemm_kernels *k)
                     double *tol = calloc((size_t)(m * ldy), sizeof *tol);
                     ck_fill(&r, x, (size_t)(m * ldx), (ck_kind)kind);
                     ck_fill(&r, b, (size_t)(kk * nr), (ck_kind)kind);
+                    uint16_t *bh = NULL;
+                    if (bf16) { /* the values the bf16 kernel sees */
+                        bh = malloc(sizeof *bh * (size_t)(kk > 0 ? kk * nr
+                                                                 : 1));
+                        for (int64_t q = 0; q < kk * nr; q++)
+                            b[q] = seqk__bf16_to_f32(seqk__bf16_from_f32(b[q]));
+                        seqk__bf16_pack_rows(b, bh, kk, nr / V, V);
+                    }
                     memcpy(want, y, sizeof(float) * (size_t)(m * ldy));
                     for (int i = 0; i < m; i++)
                         for (int j = 0; j < n; j++) {
@@ -188,10 +200,15 @@ static void check_gemv(const seqk_gemm_kernels *k)
                                     : CK_EPS * (2 * fabs(alpha * s) +
                                                 (double)(kk + 2) * alpha * mag);
                         }
-                    k->gemv(m, n, kk, x, ldx, b, y, ldy, alpha);
+                    if (bf16)
+                        k->gemv_bf16(m, n, kk, x, ldx, bh, y, ldy, alpha);
+                    else
+                        k->gemv(m, n, kk, x, ldx, b, y, ldy, alpha);
+                    free(bh);
                     char shape[96];
-                    snprintf(shape, sizeof shape, "%s m=%d n=%d k=%lld",
-                             ck_kind_names[kind], m, n, (long long)kk);
+                    snprintf(shape, sizeof shape, "%s%s m=%d n=%d k=%lld",
+                             bf16 ? "bf16 " : "", ck_kind_names[kind], m, n,
+                             (long long)kk);
                     ck_compare("y", shape, y, want, tol, (size_t)(m * ldy));
                     ck_guards(y, "y");
                     ck_free(x);
@@ -294,6 +311,13 @@ static void run_gemv(void *p)
     u->k->gemv(1, u->k->nr, u->kk, u->x, u->kk, u->b, u->y, u->k->nr, 1.0f);
 }
 
+static void run_gemv_bf16(void *p) /* (the panel's values do not matter) */
+{
+    gemv_bench *u = p;
+    u->k->gemv_bf16(1, u->k->nr, u->kk, u->x, u->kk, (const uint16_t *)u->b,
+                    u->y, u->k->nr, 1.0f);
+}
+
 typedef struct pack_bench {
     const seqk_gemm_kernels *k;
     int64_t kc;
@@ -331,8 +355,25 @@ void check_gemm(const seqk_cpu_isa *isa)
         }
         ck_done();
     }
+    if (k->gemv_bf16 && ck_want("gemm.gemv_bf16")) {
+        check_gemv(k, 1, isa->rnn->vlen);
+        if (ck_bench_on()) {
+            /* the same panel as bf16: half the bytes per call */
+            gemv_bench u = {k, 768, ck_alloc(768),
+                            ck_alloc((size_t)(768 * k->nr)),
+                            ck_alloc((size_t)k->nr)};
+            ck_fill(&r, u.x, 768, CK_RANDOM);
+            ck_fill(&r, u.b, (size_t)(768 * k->nr), CK_RANDOM);
+            snprintf(shape, sizeof shape, "bf16 1x%d k=768", k->nr);
+            ck_bench(shape, run_gemv_bf16, &u, 0, 2.0 * 768 * k->nr);
+            ck_free(u.x);
+            ck_free(u.b);
+            ck_free(u.y);
+        }
+        ck_done();
+    }
     if (k->gemv && ck_want("gemm.gemv")) {
-        check_gemv(k);
+        check_gemv(k, 0, 0);
         if (ck_bench_on()) {
             /* one panel of 768 rows (L1/L2): bytes of the panel per call */
             gemv_bench u = {k, 768, ck_alloc(768),

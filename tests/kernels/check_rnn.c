@@ -15,6 +15,11 @@
  * Per tile and row the scalar version forms the accumulators of rnn.h
  * (acc[v] from W, acc[racc + v] from R) in double, then the stage's gate
  * math with the library's scalar activations (seqk__ref_activate).
+ *
+ * rnn.step_bf16 / rnn.project_bf16: the same for one row with the panels
+ * rounded to bf16 and given again as bf16 (panel16/wpanel16, pairwise:
+ * core/bf16.h); the f32 panels are overwritten with NaN after the scalar
+ * version read them, so only the bf16 path can pass.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +27,7 @@
 #include <string.h>
 
 #include "checkkern.h"
+#include "core/bf16.h"
 #include "cpu_simd/rnn.h"
 #include "ref/ref.h"
 
@@ -431,12 +437,36 @@ static void same_units(const char *what, const char *shape, const float *p,
     ck_same(what, shape, p, idx, (size_t)(n < 64 ? n : 64));
 }
 
+/* bf16: the panels rounded in place, their pairwise bf16 copies in
+ * *p16 / *w16 (malloc'd) set as panel16 / wpanel16. */
+static void bf16_panels(rnn_bufs *b, const rnn_case *cs, int V,
+                        uint16_t **p16, uint16_t **w16)
+{
+    const int nv = seqk_rnn_stage_nvec(cs->stage, cs->input_forget);
+    const int64_t rows[2] = {b->ntiles * b->a.H, b->ntiles * b->a.K};
+    float *f[2] = {b->panel, b->wpanel};
+    uint16_t **h[2] = {p16, w16};
+    for (int m = 0; m < 2; m++) {
+        const size_t n = (size_t)(rows[m] * nv * V);
+        for (size_t i = 0; i < n; i++)
+            f[m][i] = seqk__bf16_to_f32(seqk__bf16_from_f32(f[m][i]));
+        *h[m] = malloc(sizeof(uint16_t) * (n ? n : 1));
+        seqk__bf16_pack_rows(f[m], *h[m], rows[m], nv, V);
+    }
+    b->a.panel16 = *p16;
+    b->a.wpanel16 = *w16;
+}
+
 static void check_one(const seqk_rnn_kernels *kern, const rnn_case *cs,
                       int project, int64_t H, int64_t nrows, int64_t K,
-                      int with_y, float clip, int sub, ck_kind kind, ck_rng *r)
+                      int with_y, float clip, int sub, ck_kind kind, ck_rng *r,
+                      int bf16)
 {
     rnn_bufs b;
+    uint16_t *p16 = NULL, *w16 = NULL;
     bufs_init(&b, cs, kern->vlen, H, nrows, K, with_y, clip, kind, r);
+    if (bf16)
+        bf16_panels(&b, cs, kern->vlen, &p16, &w16);
     const int64_t tb = sub && b.ntiles > 2 ? 1 : 0;
     const int64_t te = sub && b.ntiles > 2 ? b.ntiles - 1 : b.ntiles;
     const size_t ns = (size_t)(b.B * b.a.Hp), ny = (size_t)(nrows * b.ys);
@@ -446,11 +476,20 @@ static void check_one(const seqk_rnn_kernels *kern, const rnn_case *cs,
                   zeros(ns),        zeros(ns),       zeros(ny),
                   zeros(nx)};
     expect(&b, project, tb, te, &w);
+    if (bf16) { /* the kernel must read the bf16 copies */
+        const int nv = seqk_rnn_stage_nvec(cs->stage, cs->input_forget);
+        for (int64_t i = 0; i < b.ntiles * H * nv * kern->vlen; i++)
+            b.panel[i] = NAN;
+        for (int64_t i = 0; i < b.ntiles * K * nv * kern->vlen; i++)
+            b.wpanel[i] = NAN;
+    }
     (project ? kern->project : kern->step)(&b.a, tb, te);
+    free(p16);
+    free(w16);
     char shape[160];
     snprintf(shape, sizeof shape,
-             "%s %s H=%lld rows=%lld K=%lld%s clip=%g tiles=%lld..%lld",
-             ck_kind_names[kind], cs->label, (long long)H, (long long)nrows,
+             "%s%s %s H=%lld rows=%lld K=%lld%s clip=%g tiles=%lld..%lld",
+             bf16 ? "bf16 " : "", ck_kind_names[kind], cs->label, (long long)H, (long long)nrows,
              (long long)K, with_y ? " y" : "", (double)clip, (long long)tb,
              (long long)te);
     ck_compare("hnew", shape, b.hnew, w.hnew, w.th, ns);
@@ -491,7 +530,7 @@ static void check_one(const seqk_rnn_kernels *kern, const rnn_case *cs,
     bufs_free(&b);
 }
 
-static void check_entry(const seqk_rnn_kernels *kern, int project)
+static void check_entry(const seqk_rnn_kernels *kern, int project, int bf16)
 {
     const int V = kern->vlen;
     const int64_t Hs[] = {1, V - 1, V, V + 1, 2 * V + 1, 13, 61, 200};
@@ -507,6 +546,8 @@ static void check_entry(const seqk_rnn_kernels *kern, int project)
                         continue;
                     if (H >= 61 && nrows != 1 && nrows != 7)
                         continue; /* large: a GEMV and one full tile */
+                    if (bf16 && nrows != 1)
+                        continue; /* bf16 panels serve one row */
                     /* vary the rest with the shape */
                     const int v =
                         (int)(ih * 7 + ir * 3 + (size_t)ci + (size_t)kind);
@@ -515,7 +556,7 @@ static void check_entry(const seqk_rnn_kernels *kern, int project)
                     const int with_y = !project && v % 3 != 0;
                     const float clip = v % 5 == 0 ? 0.5f : 0.0f;
                     check_one(kern, &CASES[ci], project, H, nrows, K, with_y,
-                              clip, v % 4 == 1, (ck_kind)kind, &r);
+                              clip, v % 4 == 1, (ck_kind)kind, &r, bf16);
                     if (ck_failed())
                         return;
                 }
@@ -560,14 +601,22 @@ static void bench(const seqk_rnn_kernels *kern, int project)
 void check_rnn(const seqk_cpu_isa *isa)
 {
     const seqk_rnn_kernels *k = isa->rnn;
+    if (ck_want("rnn.step_bf16")) {
+        check_entry(k, 0, 1);
+        ck_done();
+    }
+    if (ck_want("rnn.project_bf16")) {
+        check_entry(k, 1, 1);
+        ck_done();
+    }
     if (ck_want("rnn.step")) {
-        check_entry(k, 0);
+        check_entry(k, 0, 0);
         if (ck_bench_on())
             bench(k, 0);
         ck_done();
     }
     if (ck_want("rnn.project")) {
-        check_entry(k, 1);
+        check_entry(k, 1, 0);
         if (ck_bench_on())
             bench(k, 1);
         ck_done();

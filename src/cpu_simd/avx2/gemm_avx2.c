@@ -147,6 +147,7 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx2 = {
     .ukernel = seqk_f32_gemm_ukernel_6x16__avx2,
     .pack_t = seqk_f32_gemm_pack_t__avx2,
     .gemv = seqk_f32_gemv__avx2,
+    .gemv_bf16 = seqk_bf16_gemv__avx2,
     .gemv_name = "seqk_f32_gemv_4x16__avx2",
     .skinny = seqk_f32_gemm_skinny__avx2,
     .skinny_name = "seqk_f32_gemm_skinny_6x16__avx2",

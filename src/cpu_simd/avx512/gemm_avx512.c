@@ -147,6 +147,7 @@ const seqk_gemm_kernels seqk__gemm_kernels__avx512 = {
     .ukernel = seqk_f32_gemm_ukernel_14x32__avx512,
     .pack_t = seqk_f32_gemm_pack_t__avx512,
     .gemv = seqk_f32_gemv__avx512,
+    .gemv_bf16 = seqk_bf16_gemv__avx512,
     .gemv_name = "seqk_f32_gemv_4x32__avx512",
     .skinny = seqk_f32_gemm_skinny__avx512,
     .skinny_name = "seqk_f32_gemm_skinny_14x32__avx512",

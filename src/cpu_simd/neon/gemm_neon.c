@@ -113,6 +113,7 @@ const seqk_gemm_kernels seqk__gemm_kernels__neon = {
     .ukernel = seqk_f32_gemm_ukernel_8x12__neon,
     .pack_t = seqk_f32_gemm_pack_t__neon,
     .gemv = seqk_f32_gemv__neon,
+    .gemv_bf16 = seqk_bf16_gemv__neon,
     .gemv_name = "seqk_f32_gemv_4x12__neon",
     .skinny = seqk_f32_gemm_skinny__neon,
     .skinny_name = "seqk_f32_gemm_skinny_8x12__neon",

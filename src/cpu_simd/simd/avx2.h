@@ -7,7 +7,9 @@
  *   simd_f32, simd_mask     a vector of SIMD_V floats; a lane mask
  *   SIMD_V, SIMD_NREGS      lanes per vector; architectural vector registers
  *   SIMD_SUFFIX(name)       name##__<isa>: the kernel-name suffix scheme
- *   load (aligned), loadu, broadcast, store, storeu, *_tail (first n
+ *   load (aligned), loadu, load_bf16 (SIMD_V bf16 widened), load_bf16x2
+ *   (2*SIMD_V bf16 stored pairwise, two vectors), broadcast,
+ *   store, storeu, *_tail (first n
  *   lanes only; lanes past n are never touched, loads fill them with 0)
  *   add sub mul div fma (a*b+c) fms (a*b-c) min max abs neg
  *   max_num(a, b): max that returns b where a is NaN (b never NaN)
@@ -36,6 +38,27 @@ SIMD_INLINE simd_f32 simd_zero(void) { return _mm256_setzero_ps(); }
 SIMD_INLINE simd_f32 simd_set1(float x) { return _mm256_set1_ps(x); }
 SIMD_INLINE simd_f32 simd_load(const float *p) { return _mm256_load_ps(p); }
 SIMD_INLINE simd_f32 simd_loadu(const float *p) { return _mm256_loadu_ps(p); }
+
+/* SIMD_V bfloat16 values (unaligned) widened to f32: a bf16 is the top
+ * half of an f32, so zero-extend each to 32 bits and shift it up 16. */
+SIMD_INLINE simd_f32 simd_load_bf16(const uint16_t *p)
+{
+    const __m256i w = _mm256_cvtepu16_epi32(
+        _mm_loadu_si128((const __m128i *)(const void *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+/* 2*SIMD_V bf16 stored pairwise (word 2i: lane i of *lo, word 2i+1: lane
+ * i of *hi; core/bf16.h seqk__bf16_pack_rows) widened to two vectors: one
+ * load, then the low halves shifted up and the high halves masked. */
+SIMD_INLINE void simd_load_bf16x2(const uint16_t *p, simd_f32 *lo,
+                                  simd_f32 *hi)
+{
+    const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    *lo = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+    *hi = _mm256_castsi256_ps(
+        _mm256_and_si256(w, _mm256_set1_epi32((int)0xffff0000u)));
+}
 SIMD_INLINE simd_f32 simd_broadcast(const float *p)
 {
     return _mm256_broadcast_ss(p);

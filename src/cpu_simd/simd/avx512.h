@@ -22,6 +22,27 @@ SIMD_INLINE simd_f32 simd_zero(void) { return _mm512_setzero_ps(); }
 SIMD_INLINE simd_f32 simd_set1(float x) { return _mm512_set1_ps(x); }
 SIMD_INLINE simd_f32 simd_load(const float *p) { return _mm512_load_ps(p); }
 SIMD_INLINE simd_f32 simd_loadu(const float *p) { return _mm512_loadu_ps(p); }
+
+/* SIMD_V bfloat16 values (unaligned) widened to f32: a bf16 is the top
+ * half of an f32, so zero-extend each to 32 bits and shift it up 16. */
+SIMD_INLINE simd_f32 simd_load_bf16(const uint16_t *p)
+{
+    const __m512i w = _mm512_cvtepu16_epi32(
+        _mm256_loadu_si256((const __m256i *)(const void *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
+/* 2*SIMD_V bf16 stored pairwise (word 2i: lane i of *lo, word 2i+1: lane
+ * i of *hi; core/bf16.h seqk__bf16_pack_rows) widened to two vectors: one
+ * load, then the low halves shifted up and the high halves masked. */
+SIMD_INLINE void simd_load_bf16x2(const uint16_t *p, simd_f32 *lo,
+                                  simd_f32 *hi)
+{
+    const __m512i w = _mm512_loadu_si512((const void *)p);
+    *lo = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+    *hi = _mm512_castsi512_ps(
+        _mm512_and_si512(w, _mm512_set1_epi32((int)0xffff0000u)));
+}
 SIMD_INLINE simd_f32 simd_broadcast(const float *p) { return _mm512_set1_ps(*p); }
 SIMD_INLINE void simd_store(float *p, simd_f32 v) { _mm512_store_ps(p, v); }
 SIMD_INLINE void simd_storeu(float *p, simd_f32 v) { _mm512_storeu_ps(p, v); }

@@ -23,6 +23,23 @@ SIMD_INLINE simd_f32 simd_zero(void) { return vdupq_n_f32(0.0f); }
 SIMD_INLINE simd_f32 simd_set1(float x) { return vdupq_n_f32(x); }
 SIMD_INLINE simd_f32 simd_load(const float *p) { return vld1q_f32(p); }
 SIMD_INLINE simd_f32 simd_loadu(const float *p) { return vld1q_f32(p); }
+
+/* SIMD_V bfloat16 values widened to f32: a bf16 is the top half of an
+ * f32 (shift-left-long by 16). */
+SIMD_INLINE simd_f32 simd_load_bf16(const uint16_t *p)
+{
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
+}
+
+/* 2*SIMD_V bf16 stored pairwise (word 2i: lane i of *lo, word 2i+1: lane
+ * i of *hi; core/bf16.h seqk__bf16_pack_rows) widened to two vectors. */
+SIMD_INLINE void simd_load_bf16x2(const uint16_t *p, simd_f32 *lo,
+                                  simd_f32 *hi)
+{
+    const uint32x4_t w = vreinterpretq_u32_u16(vld1q_u16(p));
+    *lo = vreinterpretq_f32_u32(vshlq_n_u32(w, 16));
+    *hi = vreinterpretq_f32_u32(vandq_u32(w, vdupq_n_u32(0xffff0000u)));
+}
 SIMD_INLINE simd_f32 simd_broadcast(const float *p) { return vld1q_dup_f32(p); }
 SIMD_INLINE void simd_store(float *p, simd_f32 v) { vst1q_f32(p, v); }
 SIMD_INLINE void simd_storeu(float *p, simd_f32 v) { vst1q_f32(p, v); }

@@ -15,6 +15,12 @@
  * independent accumulator sets (k split U ways) keep enough FMAs in
  * flight that their latency never limits the stream; U shrinks as m
  * grows so the accumulators stay in registers.
+ *
+ * seqk_bf16_gemv is the same kernel over the same panel in bfloat16 (a
+ * bf16 linear plan), each row's vectors stored pairwise
+ * (core/bf16.h seqk__bf16_pack_rows): half the bytes stream in, widened
+ * on load (simd_load_bf16x2), the arithmetic unchanged, so its results
+ * equal the f32 kernel's on the same (bf16-valued) weights.
  */
 #include "cpu_simd/tmpl/unroll.h"
 
@@ -31,9 +37,28 @@
      : (m) * 2 * GEMM_NV <= GEMV_BUDGET ? 2                               \
                                         : 1)
 
-SIMD_INLINE void gemv_rows(const int m, const int U, int64_t n, int64_t k,
-                           const float *x, int64_t ldx, const float *b,
-                           float *y, int64_t ldy, float alpha)
+/* The GEMM_NV vectors of a panel row at element offset o: f32, or bf16
+ * in the pairwise layout (core/bf16.h seqk__bf16_pack_rows; bf constant),
+ * where one load and two bit operations widen two vectors. */
+SIMD_INLINE void gemv_row(const void *b, int bf, int64_t o, simd_f32 *bv)
+{
+    if (!bf) {
+        SEQK_UNROLL_FULL
+        for (int v = 0; v < GEMM_NV; v++)
+            bv[v] = simd_loadu((const float *)b + o + v * SIMD_V);
+        return;
+    }
+    const uint16_t *h = (const uint16_t *)b + o;
+    SEQK_UNROLL_FULL
+    for (int v = 0; v + 2 <= GEMM_NV; v += 2)
+        simd_load_bf16x2(h + v * SIMD_V, &bv[v], &bv[v + 1]);
+    if (GEMM_NV % 2)
+        bv[GEMM_NV - 1] = simd_load_bf16(h + (GEMM_NV - 1) * SIMD_V);
+}
+
+SIMD_INLINE void gemv_rows(const int m, const int U, const int bf, int64_t n,
+                           int64_t k, const float *x, int64_t ldx,
+                           const void *b, float *y, int64_t ldy, float alpha)
 {
     enum { NV = GEMM_NV, NR = GEMM_NV * SIMD_V };
     simd_f32 acc[4 * 4 * GEMM_NV]; /* [u][i][v] */
@@ -46,9 +71,7 @@ SIMD_INLINE void gemv_rows(const int m, const int U, int64_t n, int64_t k,
         SEQK_UNROLL_FULL
         for (int u = 0; u < U; u++) {
             simd_f32 bv[GEMM_NV];
-            SEQK_UNROLL_FULL
-            for (int v = 0; v < NV; v++)
-                bv[v] = simd_loadu(b + (p + u) * NR + v * SIMD_V);
+            gemv_row(b, bf, (p + u) * NR, bv);
             SEQK_UNROLL_FULL
             for (int i = 0; i < m; i++) {
                 const simd_f32 xb = simd_broadcast(x + i * ldx + p + u);
@@ -61,9 +84,7 @@ SIMD_INLINE void gemv_rows(const int m, const int U, int64_t n, int64_t k,
     }
     for (; p < k; p++) {
         simd_f32 bv[GEMM_NV];
-        SEQK_UNROLL_FULL
-        for (int v = 0; v < NV; v++)
-            bv[v] = simd_loadu(b + p * NR + v * SIMD_V);
+        gemv_row(b, bf, p * NR, bv);
         SEQK_UNROLL_FULL
         for (int i = 0; i < m; i++) {
             const simd_f32 xb = simd_broadcast(x + i * ldx + p);
@@ -99,10 +120,24 @@ static void SIMD_SUFFIX(seqk_f32_gemv)(int64_t m, int64_t n, int64_t k,
                                        float alpha)
 {
     switch (m) {
-    case 1: gemv_rows(1, GEMV_U(1), n, k, x, ldx, b, y, ldy, alpha); break;
-    case 2: gemv_rows(2, GEMV_U(2), n, k, x, ldx, b, y, ldy, alpha); break;
-    case 3: gemv_rows(3, GEMV_U(3), n, k, x, ldx, b, y, ldy, alpha); break;
-    case 4: gemv_rows(4, GEMV_U(4), n, k, x, ldx, b, y, ldy, alpha); break;
+    case 1: gemv_rows(1, GEMV_U(1), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 2: gemv_rows(2, GEMV_U(2), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 3: gemv_rows(3, GEMV_U(3), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 4: gemv_rows(4, GEMV_U(4), 0, n, k, x, ldx, b, y, ldy, alpha); break;
+    default: break;
+    }
+}
+
+static void SIMD_SUFFIX(seqk_bf16_gemv)(int64_t m, int64_t n, int64_t k,
+                                        const float *x, int64_t ldx,
+                                        const uint16_t *b, float *y,
+                                        int64_t ldy, float alpha)
+{
+    switch (m) {
+    case 1: gemv_rows(1, GEMV_U(1), 1, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 2: gemv_rows(2, GEMV_U(2), 1, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 3: gemv_rows(3, GEMV_U(3), 1, n, k, x, ldx, b, y, ldy, alpha); break;
+    case 4: gemv_rows(4, GEMV_U(4), 1, n, k, x, ldx, b, y, ldy, alpha); break;
     default: break;
     }
 }

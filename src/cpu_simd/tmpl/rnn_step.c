@@ -28,7 +28,9 @@
  *                                    vectors; the y row tail masked)
  *
  * Batch 1 takes a GEMV loop with two accumulator sets (k even / odd) so
- * the FMA latency never limits how fast R streams in.
+ * the FMA latency never limits how fast R streams in; with a bf16 plan's
+ * panels (panel16/wpanel16, pairwise: core/bf16.h) that loop reads bf16
+ * and widens on load.
  *
  * Activation NaN semantics follow each ISA's simd_max (x86 maxps returns
  * its second operand on NaN, NEON vmax propagates) and simd_max_num
@@ -150,52 +152,93 @@ SIMD_INLINE void dot_rows(int64_t KA, const float *wa, const float *const *x,
             simd_store(buf + (r * (nv + roff) + v) * V, acc[r][v]);
 }
 
+/* The nv vectors of a panel row at element offset o: f32 (aligned), or
+ * bf16 in the pairwise layout (core/bf16.h seqk__bf16_pack_rows; bf
+ * constant: a bf16 plan's panels, rnn.h panel16). */
+SIMD_INLINE void panel_row(const void *w, int bf, int64_t o, int nv,
+                           simd_f32 *out)
+{
+    if (!bf) {
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            out[v] = simd_load((const float *)w + o + v * V);
+        return;
+    }
+    const uint16_t *h = (const uint16_t *)w + o;
+#pragma GCC unroll 4
+    for (int v = 0; v + 2 <= nv; v += 2)
+        simd_load_bf16x2(h + v * V, &out[v], &out[v + 1]);
+    if (nv % 2)
+        out[nv - 1] = simd_load_bf16(h + (nv - 1) * V);
+}
+
 /* acc[v] += sum_k in[k] * w[k][v] for one row: memory-bound (batch 1),
  * so two accumulator chains per vector (k even / odd) keep enough FMAs in
  * flight to take the panel as fast as the caches give it. */
-SIMD_INLINE void dot_row1_seg(int64_t K, const float *w, const float *in,
-                              int nv, simd_f32 *acc)
+SIMD_INLINE void dot_row1_seg(int64_t K, const void *w, int bf,
+                              const float *in, int nv, simd_f32 *acc)
 {
     simd_f32 a1[NVEC_MAX];
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++)
         a1[v] = simd_zero();
-    int64_t k = 0;
+    int64_t k = 0, o = 0;
     for (; k + 2 <= K; k += 2) {
+        simd_f32 r0[NVEC_MAX], r1[NVEC_MAX];
         const simd_f32 h0 = simd_broadcast(in + k);
         const simd_f32 h1 = simd_broadcast(in + k + 1);
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) {
-            acc[v] = simd_fma(h0, simd_load(w + v * V), acc[v]);
-            a1[v] = simd_fma(h1, simd_load(w + (nv + v) * V), a1[v]);
-        }
-        w += 2 * nv * V;
-    }
-    if (k < K) {
-        const simd_f32 h0 = simd_broadcast(in + k);
+        panel_row(w, bf, o, nv, r0);
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
-            acc[v] = simd_fma(h0, simd_load(w + v * V), acc[v]);
+            acc[v] = simd_fma(h0, r0[v], acc[v]);
+        panel_row(w, bf, o + nv * V, nv, r1);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            a1[v] = simd_fma(h1, r1[v], a1[v]);
+        o += 2 * nv * V;
+    }
+    if (k < K) {
+        simd_f32 r0[NVEC_MAX];
+        const simd_f32 h0 = simd_broadcast(in + k);
+        panel_row(w, bf, o, nv, r0);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            acc[v] = simd_fma(h0, r0[v], acc[v]);
     }
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++)
         acc[v] = simd_add(acc[v], a1[v]);
 }
 
-SIMD_INLINE void dot_row1(int64_t KA, const float *wa, const float *x,
-                          int64_t KB, const float *wb, const float *in,
-                          int nv, int roff, float *buf)
+SIMD_INLINE void dot_row1(int64_t KA, const void *wa, const float *x,
+                          int64_t KB, const void *wb, const float *in,
+                          int nv, int roff, int bf, float *buf)
 {
     simd_f32 acc[NVEC_MAX];
 #pragma GCC unroll 4
     for (int v = 0; v < nv + roff; v++)
         acc[v] = simd_zero();
     if (KA > 0)
-        dot_row1_seg(KA, wa, x, nv, acc);
-    dot_row1_seg(KB, wb, in, nv, acc + roff);
+        dot_row1_seg(KA, wa, bf, x, nv, acc);
+    if (KB > 0)
+        dot_row1_seg(KB, wb, bf, in, nv, acc + roff);
 #pragma GCC unroll 4
     for (int v = 0; v < nv + roff; v++)
         simd_store(buf + v * V, acc[v]);
+}
+
+/* The batch-1 GEMV over bf16 panels (rnn.h panel16/wpanel16): half the
+ * bytes of the f32 panels, the same arithmetic and results. */
+static void dot1_bf16(int64_t KA, const uint16_t *wa, const float *x,
+                      int64_t KB, const uint16_t *wb, const float *in,
+                      int nv, int roff, float *buf)
+{
+    switch (nv * 2 + roff) {
+    case 4: dot_row1(KA, wa, x, KB, wb, in, 2, 0, 1, buf); break;
+    case 6: dot_row1(KA, wa, x, KB, wb, in, 3, 0, 1, buf); break;
+    case 7: dot_row1(KA, wa, x, KB, wb, in, 3, 1, 1, buf); break;
+    default: dot_row1(KA, wa, x, KB, wb, in, 4, 0, 1, buf); break;
+    }
 }
 
 /* dot_rows() if the ISA has a register tile of nr rows for this panel
@@ -219,10 +262,10 @@ static void dot(int64_t KA, const float *wa, const float *const *x,
     if (nr == 1) {
         const float *x0 = KA > 0 ? x[0] : NULL, *in0 = KB > 0 ? in[0] : NULL;
         switch (nv * 2 + roff) {
-        case 4: dot_row1(KA, wa, x0, KB, wb, in0, 2, 0, buf); break;
-        case 6: dot_row1(KA, wa, x0, KB, wb, in0, 3, 0, buf); break;
-        case 7: dot_row1(KA, wa, x0, KB, wb, in0, 3, 1, buf); break;
-        default: dot_row1(KA, wa, x0, KB, wb, in0, 4, 0, buf); break;
+        case 4: dot_row1(KA, wa, x0, KB, wb, in0, 2, 0, 0, buf); break;
+        case 6: dot_row1(KA, wa, x0, KB, wb, in0, 3, 0, 0, buf); break;
+        case 7: dot_row1(KA, wa, x0, KB, wb, in0, 3, 1, 0, buf); break;
+        default: dot_row1(KA, wa, x0, KB, wb, in0, 4, 0, 0, buf); break;
         }
         return;
     }
@@ -619,9 +662,14 @@ static void step_one_group(const seqk_rnn_step_args *a, int64_t tile_begin,
         for (int64_t j = j0; j < j1; j++) {
             if (j + 1 < tile_end)
                 prefetch_rows(a, j + 1, 0, nr, vpg);
-            dot(K, K > 0 ? a->wpanel + j * K * nv * V : NULL, x, H,
-                a->panel + j * H * nv * V, in, nr, nv, roff, &pf,
-                buf + (j - j0) * nr * nacc * V);
+            if (nr == 1 && a->panel16 && (K == 0 || a->wpanel16))
+                dot1_bf16(K, K > 0 ? a->wpanel16 + j * K * nv * V : NULL,
+                          x[0], H, a->panel16 + j * H * nv * V, in[0], nv,
+                          roff, buf + (j - j0) * nacc * V);
+            else
+                dot(K, K > 0 ? a->wpanel + j * K * nv * V : NULL, x, H,
+                    a->panel + j * H * nv * V, in, nr, nv, roff, &pf,
+                    buf + (j - j0) * nr * nacc * V);
         }
         for (int64_t j = j0; j < j1; j++)
             finish(a, j, 0, nr, buf + (j - j0) * nr * nacc * V);
@@ -709,7 +757,11 @@ static void SIMD_SUFFIX(seqk_f32_rnn_project)(const seqk_rnn_step_args *a,
             prefetch_slice pf = {NULL, NULL, 0, 0};
             if (j + 1 < tile_end)
                 next_panels(ngroups, g, nv, wa, K, NULL, 0, &pf);
-            dot(K, wa, x, 0, NULL, NULL, nr, nv, roff, &pf, buf);
+            if (nr == 1 && a->wpanel16)
+                dot1_bf16(K, a->wpanel16 + j * K * nv * V, x[0], 0, NULL,
+                          NULL, nv, roff, buf);
+            else
+                dot(K, wa, x, 0, NULL, NULL, nr, nv, roff, &pf, buf);
             store_xw(a, j, i0, nr, buf, nv, nv + roff, vpg);
         }
     }
