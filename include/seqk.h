@@ -215,15 +215,12 @@ typedef enum seqk_dtype {
     SEQK_F32 = 1,
     SEQK_I32 = 2,
     SEQK_BOOL = 3, /* one byte per element, 0 or 1 */
-    SEQK_I64 = 4   /* indices: Gather ids, ArgMax/TopK outputs */
+    SEQK_I64 = 4,  /* indices: Gather ids, ArgMax/TopK outputs */
+    /* bfloat16 (8-bit exponent, 7-bit mantissa): a weight storage type
+     * only (seqk_linear_desc / seqk_rnn_desc weight_dtype); tensors of it
+     * are refused (SEQK_ERR_DTYPE); seqk_dtype_size gives 2. */
+    SEQK_BF16 = 5
 } seqk_dtype;
-
-/* bfloat16 (8-bit exponent, 7-bit mantissa): a weight storage type only
- * (seqk_linear_desc / seqk_rnn_desc weight_dtype); tensors of it are
- * refused (SEQK_ERR_DTYPE); seqk_dtype_size gives 2.  A constant outside
- * the enum's list, so that switches over tensor dtypes (which never see
- * it) stay exhaustive. */
-#define SEQK_BF16 ((seqk_dtype)5)
 
 #define SEQK_MAX_DIMS 8
 

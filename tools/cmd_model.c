@@ -41,6 +41,7 @@ static npy_dtype to_npy(seqk_dtype t)
     case SEQK_I32: return NPY_I32;
     case SEQK_I64: return NPY_I64;
     case SEQK_BOOL: return NPY_BOOL;
+    case SEQK_BF16: break; /* weights only: no model input or output */
     }
     return (npy_dtype)0;
 }

@@ -54,9 +54,8 @@ const char *seqk__shape_str(const seqk_tensor *t, char *buf, size_t len)
 
 const char *seqk__dtype_name(seqk_dtype dtype)
 {
-    if (dtype == SEQK_BF16)
-        return "bf16";
     switch (dtype) {
+    case SEQK_BF16: return "bf16";
     case SEQK_F32: return "f32";
     case SEQK_I32: return "i32";
     case SEQK_BOOL: return "bool";
@@ -67,9 +66,8 @@ const char *seqk__dtype_name(seqk_dtype dtype)
 
 size_t seqk_dtype_size(seqk_dtype dtype)
 {
-    if (dtype == SEQK_BF16)
-        return 2;
     switch (dtype) {
+    case SEQK_BF16: return 2;
     case SEQK_F32: return 4;
     case SEQK_I32: return 4;
     case SEQK_BOOL: return 1;

@@ -65,6 +65,7 @@ int64_t seqk__mdl_host_i64(const mdl_host *h, int64_t i)
             return INT64_MIN;
         return (int64_t)f;
     }
+    case SEQK_BF16: break; /* weights only: never a host tensor's dtype */
     }
     return 0;
 }

@@ -46,6 +46,7 @@ static void put(mdl_host *h, int64_t i, double f, int64_t v, int use_f)
         break;
     }
     case SEQK_BOOL: ((uint8_t *)h->data)[i] = use_f ? f != 0 : v != 0; break;
+    case SEQK_BF16: break; /* weights only: never a host tensor's dtype */
     }
 }
 

@@ -21,6 +21,7 @@ const char *seqk__mdl_dtype_name(seqk_dtype t)
     case SEQK_I32: return "int32";
     case SEQK_I64: return "int64";
     case SEQK_BOOL: return "bool";
+    case SEQK_BF16: return "bfloat16";
     }
     return "unknown";
 }
