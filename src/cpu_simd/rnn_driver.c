@@ -6,7 +6,7 @@
  *   1. R and W of every direction are packed once per plan into the panel
  *      layout of rnn.h and kept in the plan's seqk_backend_cache (a bf16
  *      plan also keeps them as bf16, which one-row steps and projections
- *      stream instead: same values, half the bytes).
+ *      stream instead: same values, half the bytes): rnn_pack.c.
  *   2. The input projection, two ways:
  *      - small batches (memory-bound steps, GEMV for batch 1): XW = x .
  *        W^T + bias for a chunk of steps at once, one GEMM over all the
@@ -45,12 +45,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bf16.h"
 #include "core/registry.h"
 #include "core/rnn_plan.h"
 #include "tune/tune.h"
 #include "cpu_simd/cpu_simd.h"
 #include "cpu_simd/rnn.h"
+#include "cpu_simd/rnn_pack.h"
 
 /* A thread per this many multiply-adds of a step at most: below it the
  * barrier between steps costs more than it saves. */
@@ -118,27 +118,6 @@ const seqk_tunable seqk__cpu_rnn_step_tunable = {
     .legal = rnn_step_legal,
 };
 
-/* The passes of one step: GRU with linear_before_reset = 0 needs two. */
-static int cell_stages(const seqk_rnn_layer_problem *p, seqk_rnn_stage *s)
-{
-    switch (p->cell) {
-    case SEQK_CELL_LSTM:
-        s[0] = SEQK_RNN_STAGE_LSTM;
-        return 1;
-    case SEQK_CELL_GRU:
-        if (p->linear_before_reset) {
-            s[0] = SEQK_RNN_STAGE_GRU;
-            return 1;
-        }
-        s[0] = SEQK_RNN_STAGE_GRU_ZR;
-        s[1] = SEQK_RNN_STAGE_GRU_H;
-        return 2;
-    default:
-        s[0] = SEQK_RNN_STAGE_RNN;
-        return 1;
-    }
-}
-
 /* H rounded up to two vectors: every stage's tiles divide it. */
 static int64_t padded_hidden(int64_t H, int vlen)
 {
@@ -157,160 +136,6 @@ static int proj_gates(const seqk_rnn_layer_problem *p, int gate[4])
     if (ng == 3 && p->cell == SEQK_CELL_LSTM)
         gate[2] = 3;
     return ng;
-}
-
-/* ------------------------------------------------------- packed weights */
-
-/* What the plan's cache holds: R and W of every direction in panels. */
-typedef struct rnn_pack {
-    const float *W, *R; /* packed from (the plan frees us when they change) */
-    seqk_cell cell;
-    int num_dirs, lbr, input_forget, vlen;
-    int64_t H, I;
-    float *block;
-    float *panel[2][2];  /* R [direction][pass] */
-    float *wpanel[2][2]; /* W [direction][pass] */
-    /* a bf16 plan: block again as bf16 (same element offsets, each row's
-     * vectors pairwise: core/bf16.h), which the batch-1 step streams
-     * instead (rnn.h panel16); NULL otherwise */
-    uint16_t *block16;
-    int bf16;
-} rnn_pack;
-
-static void pack_free(void *data)
-{
-    rnn_pack *pk = data;
-    if (pk) {
-        seqk__aligned_free(pk->block);
-        seqk__aligned_free(pk->block16);
-        free(pk);
-    }
-}
-
-/* Floats of the panels of one direction and pass over K rows. */
-static int64_t panel_floats(seqk_rnn_stage s, int input_forget, int64_t K,
-                            int64_t Hp)
-{
-    return Hp * K * seqk_rnn_stage_gates(s, input_forget);
-}
-
-/* Packs the rows of M (one direction, [G*H][K]: R, K = H, or W, K = I)
- * that stage s uses into the panels described in rnn.h, K rows each, zero
- * beyond unit H; w: W's gate order (seqk_rnn_stage_wgate). */
-static void pack_panels(const float *M, int64_t H, int64_t K, int64_t Hp,
-                        int V, seqk_rnn_stage s, int input_forget, int w,
-                        float *out)
-{
-    const int vpg = seqk_rnn_stage_vpg(s);
-    const int nv = seqk_rnn_stage_nvec(s, input_forget);
-    const int64_t U = (int64_t)vpg * V, ntiles = Hp / U, kstride = nv * V;
-    for (int64_t j = 0; j < ntiles; j++) {
-        float *pj = out + j * K * kstride;
-        for (int v = 0; v < nv; v++) {
-            const int g = w ? seqk_rnn_stage_wgate(s, input_forget, v / vpg)
-                            : seqk_rnn_stage_gate(s, input_forget, v / vpg);
-            for (int lane = 0; lane < V; lane++) {
-                const int64_t unit = j * U + (v % vpg) * V + lane;
-                float *dst = pj + v * V + lane;
-                const float *src = M + (g * H + unit) * K;
-                for (int64_t k = 0; k < K; k++)
-                    dst[k * kstride] = unit < H ? src[k] : 0.0f;
-            }
-        }
-    }
-}
-
-static int pack_matches(const rnn_pack *pk, const seqk_rnn_layer_problem *p,
-                        int vlen)
-{
-    return pk->R == p->R && pk->W == p->W && pk->cell == p->cell &&
-           pk->num_dirs == p->num_dirs && pk->H == p->H && pk->I == p->I &&
-           pk->vlen == vlen && pk->bf16 == (p->weights_bf16 != 0) &&
-           pk->lbr == (p->cell == SEQK_CELL_GRU && p->linear_before_reset) &&
-           pk->input_forget == (p->cell == SEQK_CELL_LSTM && p->input_forget);
-}
-
-/* The packed weights for p: from the cache when this ISA packed them,
- * else packed now and stored in the cache, or handed back in *owned. */
-static seqk_status get_pack(seqk_context *ctx, const seqk_cpu_isa *isa,
-                            const seqk_rnn_layer_problem *p, int64_t Hp,
-                            const rnn_pack **out, rnn_pack **owned)
-{
-    const int V = isa->rnn->vlen;
-    seqk_backend_cache *cache = p->cache;
-    *owned = NULL;
-    if (cache && cache->owner == isa && cache->data &&
-        pack_matches(cache->data, p, V)) {
-        *out = cache->data;
-        return SEQK_OK;
-    }
-
-    rnn_pack *pk = calloc(1, sizeof *pk);
-    seqk_rnn_stage st[2];
-    const int ns = cell_stages(p, st);
-    const int inf = p->cell == SEQK_CELL_LSTM && p->input_forget;
-    int64_t total = 0;
-    for (int s = 0; s < ns; s++)
-        total += panel_floats(st[s], inf, p->H + p->I, Hp);
-    total *= p->num_dirs;
-    if (pk)
-        pk->block = seqk__aligned_alloc((size_t)total * sizeof(float));
-    if (pk && pk->block && p->weights_bf16)
-        pk->block16 = seqk__aligned_alloc((size_t)total * sizeof(uint16_t));
-    if (!pk || !pk->block || (p->weights_bf16 && !pk->block16)) {
-        if (pk)
-            seqk__aligned_free(pk->block);
-        free(pk);
-        return seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
-                           "out of memory for the packed RNN weights "
-                           "(%lld floats)", (long long)total);
-    }
-    pk->W = p->W;
-    pk->R = p->R;
-    pk->cell = p->cell;
-    pk->num_dirs = p->num_dirs;
-    pk->H = p->H;
-    pk->I = p->I;
-    pk->vlen = V;
-    pk->lbr = p->cell == SEQK_CELL_GRU && p->linear_before_reset;
-    pk->input_forget = inf;
-    const int64_t G = seqk__rnn_gates(p->cell), H = p->H, I = p->I;
-    float *dst = pk->block;
-    for (int d = 0; d < p->num_dirs; d++)
-        for (int s = 0; s < ns; s++) {
-            pk->panel[d][s] = dst;
-            pack_panels(p->R + d * G * H * H, H, H, Hp, V, st[s], inf, 0, dst);
-            dst += panel_floats(st[s], inf, H, Hp);
-            pk->wpanel[d][s] = dst;
-            pack_panels(p->W + d * G * H * I, H, I, Hp, V, st[s], inf, 1, dst);
-            dst += panel_floats(st[s], inf, I, Hp);
-        }
-    /* the values are bf16 already (core/bf16.h): the top halves, exact,
-     * each panel's rows in the kernels' pairwise layout */
-    pk->bf16 = p->weights_bf16 != 0;
-    for (int d = 0; pk->bf16 && d < p->num_dirs; d++)
-        for (int s = 0; s < ns; s++) {
-            const int nv = seqk_rnn_stage_nvec(st[s], inf);
-            const int64_t rows[2] = {panel_floats(st[s], inf, H, Hp),
-                                     panel_floats(st[s], inf, I, Hp)};
-            const float *src[2] = {pk->panel[d][s], pk->wpanel[d][s]};
-            for (int m = 0; m < 2; m++)
-                seqk__bf16_pack_rows(src[m],
-                                     pk->block16 + (src[m] - pk->block),
-                                     rows[m] / ((int64_t)nv * V), nv, V);
-        }
-
-    if (cache) {
-        if (cache->data && cache->free_fn)
-            cache->free_fn(cache->data);
-        cache->owner = isa;
-        cache->data = pk;
-        cache->free_fn = pack_free;
-    } else {
-        *owned = pk;
-    }
-    *out = pk;
-    return SEQK_OK;
 }
 
 /* --------------------------------------------------------------- chunks */
@@ -707,14 +532,14 @@ seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     r.p = p;
     r.kern = kern;
     r.Hp = Hp;
-    r.nstages = cell_stages(p, r.stage);
+    r.nstages = seqk__cpu_rnn_cell_stages(p, r.stage);
     const int64_t tshape[2] = {H, B};
     int tv[RNN_NUM_P];
     seqk__tuned(ctx, &seqk__cpu_rnn_step_tunable, tshape, tv);
     r.fused = fuse_projection(p, Hp, tv[RNN_FUSE]);
     r.granule = 2 * (int64_t)V * (tv[RNN_GRANULE] > 0 ? tv[RNN_GRANULE] : 1);
 
-    st = get_pack(ctx, isa, p, Hp, &r.pack, &owned);
+    st = seqk__cpu_rnn_get_pack(ctx, isa, p, Hp, &r.pack, &owned);
     if (st != SEQK_OK)
         goto cleanup;
 
@@ -825,7 +650,7 @@ seqk_status seqk__cpu_rnn_layer(seqk_context *ctx, const seqk_cpu_isa *isa,
     st = SEQK_OK;
 
 cleanup:
-    pack_free(owned);
+    seqk__cpu_rnn_pack_free(owned);
     free(lists);
     seqk__aligned_free(xw);
     seqk__aligned_free(state);
