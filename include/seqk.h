@@ -528,7 +528,9 @@ SEQK_API seqk_status seqk_layer_norm(seqk_context *ctx,
  * stride) (the odd one at the end / the beginning) and VALID uses none;
  * then pad_begin/pad_end are ignored.  input_channels_last: X is given as
  * [N,L,C] (what a Transpose(0,2,1) of a [batch,time,features] tensor
- * would feed the conv), Y stays [N,M,Lout]. */
+ * would feed the conv).  output_channels_last: Y is written as [N,Lout,M]
+ * (what a Transpose(0,2,1) after the conv would make; a chain of convs
+ * stays channels-last).  Either flag is independent of the other. */
 typedef enum seqk_auto_pad {
     SEQK_AUTO_PAD_NOTSET = 0,
     SEQK_AUTO_PAD_SAME_UPPER,
@@ -542,6 +544,7 @@ typedef struct seqk_conv_params {
     int64_t group;                 /* default 1 */
     seqk_auto_pad auto_pad;        /* default NOTSET */
     int input_channels_last;       /* X is [N,L,C] (default 0: [N,C,L]) */
+    int output_channels_last;      /* Y is [N,Lout,M] (default 0: [N,M,Lout]) */
 } seqk_conv_params;
 SEQK_API void seqk_conv_params_init(seqk_conv_params *p);
 SEQK_API seqk_status seqk_conv1d(seqk_context *ctx,

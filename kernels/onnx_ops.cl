@@ -318,13 +318,16 @@ __kernel void seqk_f32_conv1d(__global const float *x, long x_off,
                               __global float *y, long y_off, long N, long C,
                               long L, long M, long K, long Lout, long stride,
                               long dilation, long pad_begin, long group,
-                              long sc, long sl)
+                              long sc, long sl, long ym, long yt)
 {
-    /* X[n, c, l] at n*C*L + c*sc + l*sl: [N,C,L] or channels-last [N,L,C] */
+    /* X[n, c, l] at n*C*L + c*sc + l*sl: [N,C,L] or channels-last [N,L,C];
+     * Y[n, m, t] at n*M*Lout + m*ym + t*yt likewise.  Work-item g walks
+     * Y in memory order (m fastest when channels-last: ym == 1). */
     const long g = get_global_id(0);
     if (g >= N * M * Lout)
         return;
-    const long t = g % Lout, m = (g / Lout) % M, n = g / (Lout * M);
+    const long n = g / (Lout * M), r = g % (Lout * M);
+    const long t = ym == 1 ? r / M : r % Lout, m = ym == 1 ? r % M : r / Lout;
     const long cg = C / group, grp = m / (M / group);
     float acc = has_b ? b[b_off + m] : 0.0f;
     for (long c = 0; c < cg; c++) {
@@ -336,5 +339,5 @@ __kernel void seqk_f32_conv1d(__global const float *x, long x_off,
                 acc = fma(wr[k], xr[at * sl], acc);
         }
     }
-    y[y_off + g] = acc;
+    y[y_off + n * M * Lout + m * ym + t * yt] = acc;
 }

@@ -1,12 +1,15 @@
 /*
- * test_conv_nlc.c — seqk_conv1d with input_channels_last (X [N,L,C]) on
- * every test device, CPU devices on 1 and 2 threads: against a double
- * loop written here, and against the same conv on X transposed to
- * [N,C,L] on the same device; edge shapes (padding wider than the input,
- * strides below and past K, dilation, groups, pointwise, L 1, a large
- * item that takes im2col + GEMM, speech's two convs).  Then the errors:
- * shapes read channels-last, a bad flag, and the struct of callers built
- * before the field (still accepted, read as channels-first).
+ * test_conv_nlc.c — seqk_conv1d with input_channels_last (X [N,L,C]) and
+ * output_channels_last (Y [N,Lout,M]), all four combinations, on every
+ * test device, CPU devices on 1 and 2 threads: against a double loop
+ * written here, and against the channels-first conv on the same device;
+ * edge shapes (padding wider than the input, strides 1/2/3 and past K,
+ * dilation, groups, pointwise, L 1 and 2, N 1, X read in place by the
+ * CPU's windows GEMM, M not a vector multiple, a large item that takes
+ * im2col + GEMM, speech's two convs).  Then the errors: shapes read
+ * channels-last, bad flags, and the structs of callers built before each
+ * field (still accepted, read as channels-first).  SEQK_OCL_SMALL=1 (under
+ * Oclgrind): the cases up to 50k multiply-adds only.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -38,6 +41,16 @@ static const ccase cases[] = {
     {1, 2, 7, 3, 3, 1, 1, 0, 0, 1, 3},     /* VALID */
     {1, 64, 300, 128, 5, 1, 1, 2, 2, 1, 0}, /* im2col + GEMM */
     {1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0},
+    {1, 5, 4, 7, 1, 1, 1, 0, 0, 1, 0},     /* K 1, N 1: X in place */
+    {3, 7, 11, 9, 3, 3, 1, 2, 3, 1, 0},    /* stride 3, pads */
+    {2, 5, 6, 17, 4, 2, 1, 0, 0, 1, 0},    /* stride 2, X in place */
+    {2, 3, 3, 33, 2, 1, 1, 3, 0, 1, 0},    /* pad_begin only, M 33 */
+    {2, 4, 10, 6, 3, 2, 1, 0, 2, 1, 0},    /* pad_end only */
+    {1, 16, 2, 5, 3, 1, 1, 2, 2, 1, 0},    /* L 2 */
+    {2, 6, 12, 10, 3, 1, 2, 2, 2, 1, 0},   /* dilation 2, group 1 */
+    {4, 9, 21, 12, 5, 3, 1, 1, 0, 1, 0},   /* stride 3, K 5 */
+    {2, 3, 2, 4, 3, 1, 1, 5, 4, 1, 0},     /* pads wider than L, group 1 */
+    {1, 2, 1, 3, 1, 5, 1, 3, 0, 1, 0},     /* every window in the pad */
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
@@ -53,7 +66,8 @@ static seqk_context *context_threads(int dev, int threads)
     return ctx;
 }
 
-static void params_of(const ccase *c, int nlc, seqk_conv_params *p)
+static void params_of(const ccase *c, int nlc, int ynlc,
+                      seqk_conv_params *p)
 {
     seqk_conv_params_init(p);
     p->stride = c->s;
@@ -63,6 +77,7 @@ static void params_of(const ccase *c, int nlc, seqk_conv_params *p)
     p->group = c->g;
     p->auto_pad = (seqk_auto_pad)c->ap;
     p->input_channels_last = nlc;
+    p->output_channels_last = ynlc;
 }
 
 static int64_t lout_of(const ccase *c, int64_t *pb)
@@ -110,7 +125,10 @@ START_TEST(conv_nlc_shapes)
     const int64_t lout = lout_of(c, &pb);
     const int64_t xd[3] = {c->N, c->L, c->C}, xt_d[3] = {c->N, c->C, c->L};
     const int64_t wd[3] = {c->M, cg, c->K}, yd[3] = {c->N, c->M, lout};
+    const int64_t yt_d[3] = {c->N, lout, c->M};
     const size_t ny = (size_t)(c->N * c->M * lout);
+    if (getenv("SEQK_OCL_SMALL") && (double)ny * (double)(cg * c->K) > 5e4)
+        return;
     tu_rng r;
     tu_rng_init(&r, 7100 + (uint64_t)(_i % N_CASES));
     float *x = tu_rand(&r, (size_t)(c->N * c->L * c->C), -1, 1);
@@ -139,22 +157,47 @@ START_TEST(conv_nlc_shapes)
                     }
                 want[(n * c->M + m) * lout + t] = (float)acc;
             }
-    seqk_conv_params pn, pc;
-    params_of(c, 1, &pn);
-    params_of(c, 0, &pc);
     for (int threads = 1; threads <= (cpu ? 2 : 1); threads++) {
         seqk_context *ctx = context_threads(dev, threads);
-        float *got = run_conv(ctx, &pn, xd, x, wd, w, b, yd);
-        float *ncl = run_conv(ctx, &pc, xt_d, xt, wd, w, b, yd);
-        char msg[256];
-        ck_assert_msg(tu_close(got, want, ny, 2e-5f, 2e-5f, msg, sizeof msg),
-                      "case %d on %s, %d threads: %s", _i % N_CASES,
-                      tu_device(dev), threads, msg);
-        ck_assert_msg(tu_close(got, ncl, ny, 1e-6f, 1e-6f, msg, sizeof msg),
-                      "case %d on %s, %d threads, channels-last vs first: "
-                      "%s", _i % N_CASES, tu_device(dev), threads, msg);
-        free(got);
-        free(ncl);
+        float *first = NULL;
+        /* layouts: bit 0 X channels-last, bit 1 Y channels-last */
+        for (int lay = 0; lay < 4; lay++) {
+            const int xn = lay & 1, yn = lay >> 1;
+            seqk_conv_params pp;
+            params_of(c, xn, yn, &pp);
+            float *got = run_conv(ctx, &pp, xn ? xd : xt_d, xn ? x : xt, wd,
+                                  w, b, yn ? yt_d : yd);
+            if (yn) { /* [N,Lout,M] back to [N,M,Lout] */
+                float *g2 = malloc(sizeof(float) * (ny + 1));
+                ck_assert(g2);
+                for (int64_t n = 0; n < c->N; n++)
+                    for (int64_t t = 0; t < lout; t++)
+                        for (int64_t m = 0; m < c->M; m++)
+                            g2[(n * c->M + m) * lout + t] =
+                                got[(n * lout + t) * c->M + m];
+                free(got);
+                got = g2;
+            }
+            char msg[256];
+            ck_assert_msg(tu_close(got, want, ny, 2e-5f, 2e-5f, msg,
+                                   sizeof msg),
+                          "case %d on %s, %d threads, X %s, Y %s: %s",
+                          _i % N_CASES, tu_device(dev), threads,
+                          xn ? "NLC" : "NCL", yn ? "NLC" : "NCL", msg);
+            /* the same sums (maybe another order) as channels-first */
+            if (first)
+                ck_assert_msg(tu_close(got, first, ny, 1e-5f, 1e-5f, msg,
+                                       sizeof msg),
+                              "case %d on %s, %d threads, X %s, Y %s vs "
+                              "channels-first: %s", _i % N_CASES,
+                              tu_device(dev), threads, xn ? "NLC" : "NCL",
+                              yn ? "NLC" : "NCL", msg);
+            if (!first)
+                first = got;
+            else
+                free(got);
+        }
+        free(first);
         seqk_context_destroy(ctx);
     }
     free(x);
@@ -173,6 +216,8 @@ START_TEST(conv_nlc_errors)
     seqk_tensor *X = tu_f32(ctx, 3, xd, NULL), *W = tu_f32(ctx, 3, wd, NULL);
     seqk_tensor *W5 = tu_f32(ctx, 3, w5, NULL), *Y = tu_f32(ctx, 3, yd, NULL);
     seqk_tensor *Yb = tu_f32(ctx, 3, ybad, NULL);
+    const int64_t ynlc[3] = {2, 7, 6};
+    seqk_tensor *Yn = tu_f32(ctx, 3, ynlc, NULL);
     seqk_conv_params p;
     seqk_conv_params_init(&p);
     p.input_channels_last = 1;
@@ -182,6 +227,19 @@ START_TEST(conv_nlc_errors)
              "channels-last [N,L,C]");
     TU_FAILS(ctx, seqk_conv1d(ctx, &p, X, W, NULL, Yb), SEQK_ERR_SHAPE,
              "Conv output Y");
+    /* Y channels-last [N,Lout,M] = [2,7,6]; the [N,M,Lout] Y is refused
+     * naming the layout assumed */
+    p.output_channels_last = 1;
+    TU_OK(ctx, seqk_conv1d(ctx, &p, X, W, NULL, Yn));
+    TU_FAILS(ctx, seqk_conv1d(ctx, &p, X, W, NULL, Y), SEQK_ERR_SHAPE,
+             "[N, Lout, M] (output_channels_last)");
+    p.output_channels_last = 0;
+    TU_FAILS(ctx, seqk_conv1d(ctx, &p, X, W, NULL, Yn), SEQK_ERR_SHAPE,
+             "[N, M, Lout]");
+    p.output_channels_last = -1;
+    TU_FAILS(ctx, seqk_conv1d(ctx, &p, X, W, NULL, Yn), SEQK_ERR_INVALID_ARG,
+             "output_channels_last is -1");
+    p.output_channels_last = 0;
     p.input_channels_last = 2;
     TU_FAILS(ctx, seqk_conv1d(ctx, &p, X, W, NULL, Y), SEQK_ERR_INVALID_ARG,
              "input_channels_last is 2");
@@ -202,10 +260,20 @@ START_TEST(conv_nlc_errors)
     const int64_t x2[3] = {2, 4, 9};
     seqk_tensor *X2 = tu_f32(ctx, 3, x2, NULL);
     TU_OK(ctx, seqk_conv1d(ctx, &old.p, X2, W, NULL, Y));
+    /* built before output_channels_last: X channels-last as asked, Y
+     * channels-first (the garbage past the struct not read) */
+    memset(&old, 0x5a, sizeof old);
+    seqk_conv_params_init(&old.p);
+    old.p.struct_size = offsetof(seqk_conv_params, output_channels_last);
+    old.p.input_channels_last = 1;
+    old.p.output_channels_last = 77;
+    TU_OK(ctx, seqk_conv1d(ctx, &old.p, X, W, NULL, Y));
+    TU_FAILS(ctx, seqk_conv1d(ctx, &old.p, X, W, NULL, Yn), SEQK_ERR_SHAPE,
+             "[N, M, Lout]");
     old.p.struct_size = sizeof(size_t);
     TU_FAILS(ctx, seqk_conv1d(ctx, &old.p, X2, W, NULL, Y),
              SEQK_ERR_INVALID_ARG, "struct_size");
-    seqk_tensor *objs[] = {X, W, W5, Y, Yb, X2};
+    seqk_tensor *objs[] = {X, W, W5, Y, Yb, X2, Yn};
     for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
         seqk_tensor_destroy(objs[i]);
     seqk_context_destroy(ctx);

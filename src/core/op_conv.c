@@ -3,7 +3,8 @@
  *
  *   X [N,C,L]  W [M,C/group,K]  B [M]  ->  Y [N,M,Lout]
  *
- * (X [N,L,C] with input_channels_last; the backends read it by strides.)
+ * (X [N,L,C] with input_channels_last, Y [N,Lout,M] with
+ * output_channels_last; the backends index them by strides.)
  * It resolves auto_pad into pad_begin (pad_end only sizes Lout) and
  * checks every size with overflow checks, then dispatches.
  */
@@ -32,8 +33,8 @@ seqk_status seqk_conv1d(seqk_context *ctx, const seqk_conv_params *params,
     if (!ctx)
         return seqk__error(NULL, SEQK_ERR_INVALID_ARG,
                            "seqk_conv1d: ctx is NULL");
-    /* callers built before input_channels_last pass the shorter struct:
-     * the fields it has, defaults for the rest */
+    /* callers built before input_channels_last (or output_channels_last)
+     * pass a shorter struct: the fields it has, defaults for the rest */
     if ((st = seqk__check_struct(ctx, params,
                                  params ? params->struct_size : 0,
                                  offsetof(seqk_conv_params,
@@ -56,7 +57,12 @@ seqk_status seqk_conv1d(seqk_context *ctx, const seqk_conv_params *params,
                            "Conv input_channels_last is %d; use 0 (X "
                            "[N,C,L]) or 1 (X [N,L,C])",
                            q->input_channels_last);
-    const int nlc = q->input_channels_last;
+    if (q->output_channels_last != 0 && q->output_channels_last != 1)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "Conv output_channels_last is %d; use 0 (Y "
+                           "[N,M,Lout]) or 1 (Y [N,Lout,M])",
+                           q->output_channels_last);
+    const int nlc = q->input_channels_last, ynlc = q->output_channels_last;
     if (q->stride < 1 || q->dilation < 1 || q->group < 1)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "Conv stride %lld, dilation %lld and group %lld "
@@ -119,9 +125,10 @@ seqk_status seqk_conv1d(seqk_context *ctx, const seqk_conv_params *params,
                            "%lld) is longer than the padded input (%lld)",
                            (long long)ext, (long long)K,
                            (long long)q->dilation, (long long)padded);
-    const int64_t yd[3] = {N, M, lout};
+    const int64_t yd[3] = {N, ynlc ? lout : M, ynlc ? M : lout};
     if ((st = seqk__check_dims(ctx, Y, "Conv output Y", 3, yd,
-                               "[N, M, Lout]")))
+                               ynlc ? "[N, Lout, M] (output_channels_last)"
+                                    : "[N, M, Lout]")))
         return st;
     if (seqk__tensors_overlap(Y, X) || seqk__tensors_overlap(Y, W) ||
         seqk__tensors_overlap(Y, B))
@@ -130,7 +137,7 @@ seqk_status seqk_conv1d(seqk_context *ctx, const seqk_conv_params *params,
     seqk_conv1d_problem p = {.N = N, .C = C, .L = L, .M = M, .K = K,
                              .Lout = lout, .stride = q->stride,
                              .dilation = q->dilation, .pad_begin = pb,
-                             .group = G, .x_nlc = nlc, .X = X->data, .W = W->data,
+                             .group = G, .x_nlc = nlc, .y_nlc = ynlc, .X = X->data, .W = W->data,
                              .B = B ? B->data : NULL, .Y = Y->data};
     if (Y->numel == 0)
         return SEQK_OK;

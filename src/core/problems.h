@@ -334,14 +334,14 @@ typedef struct seqk_layer_norm_problem {
 } seqk_layer_norm_problem;
 
 /* Conv1d: X [N,C,L] (x_nlc: [N,L,C]), W [M,C/group,K], B [M] or NULL,
- * Y [N,M,Lout]:
+ * Y [N,M,Lout] (y_nlc: [N,Lout,M]):
  *   Y[n,m,t] = B[m] + sum_{c<C/group, k<K} W[m,c,k] *
  *              X[n, g*C/group + c, t*stride + k*dilation - pad_begin]
  * with g = m / (M/group) and X zero outside [0, L). */
 typedef struct seqk_conv1d_problem {
     int64_t N, C, L, M, K, Lout;
     int64_t stride, dilation, pad_begin, group;
-    int x_nlc;
+    int x_nlc, y_nlc;
     const float *X, *W, *B;
     float *Y;
 } seqk_conv1d_problem;

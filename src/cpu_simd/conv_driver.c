@@ -26,7 +26,21 @@
  * A channels-last X ([N,L,C], x_nlc) is read by strides while P or col
  * is filled (position by position: its cg channels are adjacent), so a
  * Transpose(0,2,1) before the conv costs nothing; it never takes the
- * pointwise shortcut.  No ISA flags here.
+ * pointwise shortcut.
+ *
+ * Channels-last X with group 1 and dilation 1 (small items) takes neither:
+ * Y's row t reads the contiguous run X[n] + (t*stride - pad_begin)*C of
+ * K*C floats, so with X[n] zero-padded once (or in place when no pad is
+ * read) the conv is one GEMM over overlapping windows,
+ *
+ *   Y[n] [Lout, M] = Win [Lout, K*C] (row stride stride*C) * Wr [K*C, M]
+ *                    + B (a row),   Wr[k*C + c, m] = W[m, c, k]
+ *
+ * the direct small kernel with ldx = stride*C; Wr is reordered once per
+ * call.  A channels-first Y goes through a per-thread [Lout, M] tile and
+ * one transpose.  Every other path writes a channels-last Y the same way
+ * (its [mg, Lout] block per item transposed into Y's columns).  No ISA
+ * flags here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +65,56 @@ typedef struct conv_job {
     int64_t buf_floats, buf_ptrs; /* per thread */
     float *buf;
     const float **ptrs;
+    int windows;  /* channels-last windows GEMM (above) */
+    int64_t xrows; /* windows: padded X rows read (0: X in place) */
+    float *wr;    /* windows: Wr [K*C, M] */
+    int64_t ybuf; /* per thread: floats of the [mg, Lout] / [Lout, M]
+                     tile written before a transpose into Y (0: none) */
     seqk_status status[64];
 } conv_job;
+
+/* dst[j*ldd + i] = src[i*lds + j], i < rows, j < cols: a conv item's
+ * block moved between Y's layouts (8 x 8 blocks keep both sides in
+ * cache lines). */
+static void transpose_block(int64_t rows, int64_t cols, const float *src,
+                            int64_t lds, float *dst, int64_t ldd)
+{
+    for (int64_t i0 = 0; i0 < rows; i0 += 8)
+        for (int64_t j0 = 0; j0 < cols; j0 += 8) {
+            const int64_t i1 = i0 + 8 < rows ? i0 + 8 : rows;
+            const int64_t j1 = j0 + 8 < cols ? j0 + 8 : cols;
+            for (int64_t j = j0; j < j1; j++)
+                for (int64_t i = i0; i < i1; i++)
+                    dst[j * ldd + i] = src[i * lds + j];
+        }
+}
+
+/* Item n through the windows GEMM; xp: this thread's padded-X rows,
+ * yt: its [Lout, M] tile (channels-first Y only). */
+static void item_windows(const conv_job *job, int64_t n, float *xp,
+                         float *yt)
+{
+    const seqk_conv1d_problem *p = job->p;
+    const int64_t C = p->C, M = p->M, Lout = p->Lout;
+    const float *x = p->X + n * p->L * C;
+    if (job->xrows) {
+        /* rows [0, pad_begin) and [pad_begin + L, xrows) are zeros */
+        const int64_t pb = p->pad_begin < job->xrows ? p->pad_begin
+                                                     : job->xrows;
+        int64_t nx = job->xrows - pb;
+        nx = nx < p->L ? nx : p->L;
+        memset(xp, 0, (size_t)(pb * C) * sizeof(float));
+        memcpy(xp + pb * C, x, (size_t)(nx * C) * sizeof(float));
+        memset(xp + (pb + nx) * C, 0,
+               (size_t)((job->xrows - pb - nx) * C) * sizeof(float));
+        x = xp;
+    }
+    float *y = p->Y + n * Lout * M;
+    job->isa->gemm->small(Lout, M, job->rows, x, p->stride * C, job->wr, M,
+                          yt ? yt : y, M, 1.0f, 0, p->B, 0, 1);
+    if (yt)
+        transpose_block(Lout, M, yt, M, y, Lout);
+}
 
 /* col for the group's cg channels x ([cg,L] rows of L, or channels-last:
  * positions C apart). */
@@ -150,7 +212,7 @@ static const float *item_x(const conv_job *job, int64_t i)
 
 /* Item i's GEMM, its col written into col first (unless direct). */
 static seqk_gemm_problem item_gemm(const conv_job *job, int64_t i,
-                                   float *col)
+                                   float *col, float *yt)
 {
     const seqk_conv1d_problem *p = job->p;
     const int64_t n = i / p->group, g = i % p->group;
@@ -163,13 +225,14 @@ static seqk_gemm_problem item_gemm(const conv_job *job, int64_t i,
         .A = p->W + g * job->mg * job->rows, .lda = job->rows,
         .B = job->direct ? x : col, .ldb = p->Lout,
         .C = p->B ? p->B + g * job->mg : NULL, .c_sm = 1, .c_sn = 0,
-        .Y = p->Y + (n * p->M + g * job->mg) * p->Lout, .ldy = p->Lout};
+        .Y = yt ? yt : p->Y + (n * p->M + g * job->mg) * p->Lout,
+        .ldy = p->Lout};
     return gp;
 }
 
 /* Item i through the direct kernel on this thread's phase buffers. */
 static void item_phased(const conv_job *job, int64_t i, float *P,
-                        const float **ptrs)
+                        const float **ptrs, float *yt)
 {
     const seqk_conv1d_problem *p = job->p;
     const seqk_gemm_kernels *kern = job->isa->gemm;
@@ -178,8 +241,18 @@ static void item_phased(const conv_job *job, int64_t i, float *P,
     /* the bias, one value per output row, added to each tile in L1 */
     kern->small_rows(job->mg, p->Lout, job->rows,
                      p->W + g * job->mg * job->rows, job->rows, ptrs,
-                     p->Y + (n * p->M + g * job->mg) * p->Lout, p->Lout,
-                     1.0f, 0, p->B ? p->B + g * job->mg : NULL, 1, 0);
+                     yt ? yt : p->Y + (n * p->M + g * job->mg) * p->Lout,
+                     p->Lout, 1.0f, 0, p->B ? p->B + g * job->mg : NULL, 1,
+                     0);
+}
+
+/* A channels-last Y: item i's [mg, Lout] block yt into Y[n, :, g*mg ..]. */
+static void item_to_nlc(const conv_job *job, int64_t i, const float *yt)
+{
+    const seqk_conv1d_problem *p = job->p;
+    const int64_t n = i / p->group, g = i % p->group;
+    transpose_block(job->mg, p->Lout, yt, p->Lout,
+                    p->Y + n * p->Lout * p->M + g * job->mg, p->M);
 }
 
 static void conv_items(void *arg, int tid, int ntasks)
@@ -187,6 +260,7 @@ static void conv_items(void *arg, int tid, int ntasks)
     conv_job *job = arg;
     const seqk_conv1d_problem *p = job->p;
     float *buf = job->buf ? job->buf + (int64_t)tid * job->buf_floats : NULL;
+    float *yt = job->ybuf ? buf + job->buf_floats - job->ybuf : NULL;
     const float **ptrs = NULL;
     if (job->phased) {
         /* col's row c*K + k is P[r][c] + q, k*dilation = q*stride + r */
@@ -202,14 +276,20 @@ static void conv_items(void *arg, int tid, int ntasks)
     int64_t i0, i1;
     seqk__split_range(p->N * p->group, 1, tid, ntasks, &i0, &i1);
     for (int64_t i = i0; i < i1; i++) {
-        if (job->phased) {
-            item_phased(job, i, buf, ptrs);
+        if (job->windows) {
+            item_windows(job, i, buf, yt);
             continue;
         }
-        seqk_gemm_problem gp = item_gemm(job, i, buf);
-        seqk_status st = seqk__cpu_gemm_1t(job->isa, &gp);
-        if (st != SEQK_OK)
-            job->status[tid] = st;
+        if (job->phased) {
+            item_phased(job, i, buf, ptrs, yt);
+        } else {
+            seqk_gemm_problem gp = item_gemm(job, i, buf, yt);
+            seqk_status st = seqk__cpu_gemm_1t(job->isa, &gp);
+            if (st != SEQK_OK)
+                job->status[tid] = st;
+        }
+        if (yt)
+            item_to_nlc(job, i, yt);
     }
 }
 
@@ -242,17 +322,31 @@ seqk_status seqk__cpu_conv1d(seqk_context *ctx, const seqk_cpu_isa *isa,
     }
     /* (no more phases than taps: a stride past K would copy X's unused
      * columns into phases no tap reads) */
-    job.phased = small && !job.direct && isa->gemm->small_rows &&
-                 job.rows > 0 && p->stride <= p->K;
-    int64_t floats = 0;
-    int ovf = 0;
-    if (job.phased) {
+    job.windows = small && p->x_nlc && p->group == 1 && p->dilation == 1 &&
+                  isa->gemm->small && job.rows > 0;
+    job.phased = small && !job.windows && !job.direct &&
+                 isa->gemm->small_rows && job.rows > 0 && p->stride <= p->K;
+    int64_t floats = 0, yfl = 0;
+    int ovf = seqk__mul_i64(job.mg, p->Lout, &yfl);
+    if (job.windows) {
+        /* window rows read: (Lout-1)*stride + K; X in place when they all
+         * lie in X[n] */
+        const int64_t need = (p->Lout - 1) * p->stride + p->K;
+        job.xrows = p->pad_begin == 0 && need <= p->L ? 0 : need;
+        ovf = ovf || seqk__mul_i64(job.xrows, p->C, &floats);
+    } else if (job.phased) {
         /* P: stride phases x cg rows of Lout + the largest q */
         job.lu = p->Lout + (p->K - 1) * p->dilation / p->stride;
-        ovf = seqk__mul_i64(p->stride * job.cg, job.lu, &floats);
+        ovf = ovf || seqk__mul_i64(p->stride * job.cg, job.lu, &floats);
         job.buf_ptrs = job.rows;
     } else if (!job.direct) {
-        ovf = seqk__mul_i64(job.rows, p->Lout, &floats);
+        ovf = ovf || seqk__mul_i64(job.rows, p->Lout, &floats);
+    }
+    /* a tile in the other layout, transposed into Y: the windows GEMM
+     * makes [Lout, M], every other path [mg, Lout] */
+    if (job.windows != p->y_nlc) {
+        job.ybuf = (yfl + 15) / 16 * 16;
+        floats += job.ybuf;
     }
     if (ovf || floats > (int64_t)(SIZE_MAX / sizeof(float)) / 2 / nt)
         return seqk__error(ctx, SEQK_ERR_OVERFLOW,
@@ -275,6 +369,21 @@ seqk_status seqk__cpu_conv1d(seqk_context *ctx, const seqk_cpu_isa *isa,
             goto cleanup;
         }
     }
+    if (job.windows) {
+        /* Wr[k*C + c, m] = W[m, c, k]: the GEMM's B, read by every item */
+        const int64_t C = p->C, K = p->K, M = p->M;
+        job.wr = seqk__aligned_alloc((size_t)(job.rows * M) * sizeof(float));
+        if (!job.wr) {
+            st = seqk__error(ctx, SEQK_ERR_OUT_OF_MEMORY,
+                             "Conv: out of memory for the reordered weight "
+                             "(%lld floats)", (long long)(job.rows * M));
+            goto cleanup;
+        }
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t k = 0; k < K; k++)
+                    job.wr[(k * C + c) * M + m] = p->W[(m * C + c) * K + k];
+    }
     seqk_threadpool *pool = nt > 1 ? seqk__pool(ctx) : NULL;
     if (small) {
         if (pool)
@@ -286,13 +395,17 @@ seqk_status seqk__cpu_conv1d(seqk_context *ctx, const seqk_cpu_isa *isa,
                 st = seqk__error(ctx, job.status[t],
                                  "Conv: out of memory for packing buffers");
     } else {
+        float *yt = job.ybuf ? job.buf + job.buf_floats - job.ybuf : NULL;
         for (int64_t i = 0; i < items && st == SEQK_OK; i++) {
-            seqk_gemm_problem gp = item_gemm(&job, i, job.buf);
+            seqk_gemm_problem gp = item_gemm(&job, i, job.buf, yt);
             st = seqk__cpu_gemm(ctx, isa, &gp);
+            if (yt)
+                item_to_nlc(&job, i, yt);
         }
     }
 cleanup:
     seqk__aligned_free(job.buf);
+    seqk__aligned_free(job.wr);
     free(job.ptrs);
     return st;
 }

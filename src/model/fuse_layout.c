@@ -19,7 +19,21 @@
  *   conv NLC    Transpose(U [N,L,C], (0,2,1)) -> Conv (1-D)
  *               becomes the Conv reading U channels-last
  *               (seqk_conv_params.input_channels_last): the backends fill
- *               their phase / im2col buffers from it directly.
+ *               their phase / im2col buffers from it directly (the CPU's
+ *               windows GEMM reads it in place).
+ *   conv out    Conv -> Transpose(0,2,1) (a node, or the input transpose
+ *               an rnn fold above left, e.g. speech's LSTM input)
+ *               becomes the Conv writing the Transpose's output
+ *               channels-last (output_channels_last).
+ *   conv chain  Conv -> unary element-wise op(s) (Relu, Tanh, ...; none
+ *               is fine) -> Conv: the first conv writes channels-last,
+ *               the element-wise steps run on the [N,L,M] tensors (their
+ *               values' shapes permuted; an element-wise op does not care)
+ *               and the second conv reads channels-last.  Speech's
+ *               conv1 -> Relu -> conv2 -> LSTM so runs with no Transpose.
+ *
+ * The rnn folds run first (over the whole graph), then the conv folds in
+ * graph order, so a conv sees the transposes the rnn folds left.
  *
  * Exact matches only, as in fuse.c: every value inside a group is read
  * only by the group, once, and is no kept graph output; shapes are the
@@ -36,6 +50,8 @@ typedef struct lf {
     unsigned char *runs;
     int *nread;               /* per value: input slots of running nodes */
     int *reader;              /* per value: one of those nodes */
+    unsigned char *chain_in;  /* per node: a Conv whose X a conv chain
+                                 made channels-last */
 } lf;
 
 static const mdl_node *node(const lf *f, int i) { return &f->m->g.nodes[i]; }
@@ -307,40 +323,162 @@ oom:
 
 /* ---- conv NLC */
 
+static int is_perm021(const lf *f, int t)
+{
+    int64_t p[3];
+    return is_op(f, t, "Transpose") && perm_of(f, t, 3, p) && p[0] == 0 &&
+           p[1] == 2 && p[2] == 1;
+}
+
+/* A 1-D Conv node (rank-3 X and Y, one output), running, not fused. */
+static int is_conv1d(const lf *f, int c)
+{
+    return is_op(f, c, "Conv") && f->runs[c] == 1 &&
+           node(f, c)->n_out == 1 && node(f, c)->out[0] >= 0 &&
+           info(f, node(f, c)->in[0])->ndim == 3 &&
+           info(f, node(f, c)->out[0])->ndim == 3;
+}
+
+/* A running float element-wise node of one input and one output. */
+static int is_unary_ew(const lf *f, int e)
+{
+    if (e < 0)
+        return 0;
+    const mdl_node *en = node(f, e);
+    return f->runs[e] == 1 && en->op->kind == MDL_OP_KERNEL &&
+           en->op->core_op && !strcmp(en->op->core_op, "elementwise") &&
+           en->n_in == 1 && en->n_out == 1 && en->out[0] >= 0 &&
+           info(f, en->in[0])->dtype == SEQK_F32 &&
+           !info(f, en->in[0])->cval;
+}
+
+/* The rnn fold's transpose step (0,2,1) that alone reads y: its index in
+ * steps, else -1. */
+static int transpose_step_reading(const lf *f, int y, mdl_step *steps,
+                                  const int *at)
+{
+    if (y < 0 || kept(f, y) || f->nread[y] != 1 || !at)
+        return -1;
+    int r = f->reader[y];
+    if (f->runs[r] != 2 || at[r] < 0)
+        return -1;
+    const mdl_step *s = &steps[at[r]];
+    const lf_state *ts = s->state;
+    if (s->frun != lf_run || !ts || ts->kind != LF_TRANSPOSE ||
+        s->in[0] != y || ts->perm[0] != 0 || ts->perm[1] != 2 ||
+        ts->perm[2] != 1)
+        return -1;
+    return at[r];
+}
+
+/* [A,B,C] -> [A,C,B] in a value's plan info (a chain's intermediates). */
+static void swap_last(lf *f, int v)
+{
+    mdl_info *in = &f->p->info[v];
+    int64_t t = in->dims[1];
+    in->dims[1] = in->dims[2];
+    in->dims[2] = t;
+}
+
 static int match_conv(lf *f, int c, mdl_step **steps, int **at, int *n)
 {
     const mdl_node *cn = node(f, c);
-    int x = cn->in[0], tx = producer(f, x);
-    int64_t p[3];
-    if (!is_op(f, tx, "Transpose") || sole_reader(f, x) != c ||
-        !perm_of(f, tx, 3, p) || p[0] != 0 || p[1] != 2 || p[2] != 1 ||
-        cn->n_out != 1)
+    int x = cn->in[0], y = cn->out[0], tx = -1, ty = -1, ts = -1, c2 = -1;
+    int src = x, dst = y, x_nlc = 0, y_nlc = 0, chain[8], n_chain = 0;
+    char via[256] = "";
+    if (!is_conv1d(f, c))
         return 0;
+    /* X: channels-last from a chain, or a Transpose(0,2,1) read only here */
+    if (f->chain_in[c]) {
+        x_nlc = 1;
+    } else if (is_perm021(f, producer(f, x)) && sole_reader(f, x) == c) {
+        tx = producer(f, x);
+        src = node(f, tx)->in[0];
+        x_nlc = 1;
+    }
+    /* Y: read only by a Transpose(0,2,1) (a node, or an rnn fold's step),
+     * or a chain of unary element-wise nodes into a Conv's X */
+    int r = sole_reader(f, y);
+    if (r >= 0 && is_perm021(f, r) && node(f, r)->in[0] == y) {
+        ty = r;
+        dst = node(f, r)->out[0];
+        y_nlc = 1;
+    } else if ((ts = transpose_step_reading(f, y, *steps, *at)) >= 0) {
+        ty = (*steps)[ts].node;
+        dst = (*steps)[ts].out[0];
+        y_nlc = 1;
+    } else {
+        int v = y;
+        while (n_chain < 8 && is_unary_ew(f, r) &&
+               node(f, r)->in[0] == v) {
+            chain[n_chain++] = r;
+            v = node(f, r)->out[0];
+            r = sole_reader(f, v);
+        }
+        if (is_conv1d(f, r) && node(f, r)->in[0] == v) {
+            c2 = r;
+            y_nlc = 1;
+        }
+    }
+    if (!x_nlc && !y_nlc)
+        return 0;
+
     lf_state *cs = calloc(1, sizeof *cs);
     if (!cs)
         return -1;
     cs->kind = LF_CONV;
     cs->conv = *seqk__mdl_conv_params(cn);
-    cs->conv.input_channels_last = 1;
+    cs->conv.input_channels_last = x_nlc;
+    cs->conv.output_channels_last = y_nlc;
     mdl_step s;
-    fused_step(&s, c, tx, "conv1d", cs);
+    fused_step(&s, c, ty >= 0 ? ty : tx, "conv1d", cs);
     s.n_in = 3;
-    s.in[0] = node(f, tx)->in[0];
+    s.in[0] = src;
     s.in[1] = cn->in[1];
     s.in[2] = cn->n_in > 2 ? cn->in[2] : -1;
     s.n_out = 1;
-    s.out[0] = cn->out[0];
+    s.out[0] = dst;
     if (add_step(steps, at, n, f->m->g.n_nodes, c, &s)) {
         state_free(cs);
         return -1;
     }
-    f->runs[c] = f->runs[tx] = 2;
+    f->runs[c] = 2;
+    if (tx >= 0)
+        f->runs[tx] = 2;
+    if (ty >= 0) {
+        /* the Transpose (node or rnn-fold step) runs no more; an rnn
+         * step left in steps is freed with the rest */
+        f->runs[ty] = 2;
+        (*at)[ty] = -1;
+    }
+    if (c2 >= 0) {
+        /* the chain's values become [N,L,M]; the second conv reads so */
+        swap_last(f, y);
+        for (int k = 0; k < n_chain; k++) {
+            swap_last(f, node(f, chain[k])->out[0]);
+            size_t u = strlen(via);
+            snprintf(via + u, sizeof via - u, "%s%s '%s'", k ? ", " : " via ",
+                     node(f, chain[k])->op->name, node(f, chain[k])->name);
+        }
+        f->chain_in[c2] = 1;
+    }
     f->p->n_fusions++;
-    seqk__mdl_text_add(f->p, "fused: Transpose '%s' + Conv '%s' -> conv1d, "
-                       "X channels-last\n", node(f, tx)->name, cn->name);
-    seqk__log(f->m->ctx, SEQK_VERBOSE_DISPATCH, "model: Conv '%s' reads "
-              "Transpose '%s''s input channels-last", cn->name,
-              node(f, tx)->name);
+    seqk__mdl_text_add(f->p, "fused: %s%s%sConv '%s'%s%s%s -> conv1d, X "
+                       "channels-%s%s, Y channels-%s%s%s%s%s%s\n",
+                       tx >= 0 ? "Transpose '" : "",
+                       tx >= 0 ? node(f, tx)->name : "",
+                       tx >= 0 ? "' + " : "", cn->name,
+                       ty >= 0 ? " + Transpose '" : "",
+                       ty >= 0 ? node(f, ty)->name : "", ty >= 0 ? "'" : "",
+                       x_nlc ? "last" : "first",
+                       f->chain_in[c] ? " (chain)" : "",
+                       y_nlc ? "last" : "first",
+                       c2 >= 0 ? " (chain to Conv '" : "",
+                       c2 >= 0 ? node(f, c2)->name : "", c2 >= 0 ? "'" : "",
+                       via, c2 >= 0 ? ")" : "");
+    seqk__log(f->m->ctx, SEQK_VERBOSE_DISPATCH, "model: Conv '%s' runs "
+              "with X channels-%s, Y channels-%s", cn->name,
+              x_nlc ? "last" : "first", y_nlc ? "last" : "first");
     return 1;
 }
 
@@ -352,12 +490,13 @@ seqk_status seqk__mdl_fuse_layout(seqk_model *m, mdl_plan *p,
 {
     const mdl_graph *g = &m->g;
     int nv = g->n_values, nn = g->n_nodes;
-    lf f = {m, p, runs, NULL, NULL};
+    lf f = {m, p, runs, NULL, NULL, NULL};
     seqk_status st = SEQK_ERR_OUT_OF_MEMORY;
 
     f.nread = calloc((size_t)nv + 1, sizeof *f.nread);
     f.reader = calloc((size_t)nv + 1, sizeof *f.reader);
-    if (!f.nread || !f.reader)
+    f.chain_in = calloc((size_t)nn + 1, 1);
+    if (!f.nread || !f.reader || !f.chain_in)
         goto cleanup;
     for (int i = 0; i < nn; i++)
         for (int k = 0; runs[i] && k < g->nodes[i].n_in; k++) {
@@ -367,20 +506,25 @@ seqk_status seqk__mdl_fuse_layout(seqk_model *m, mdl_plan *p,
                 f.reader[v] = i;
             }
         }
-    for (int oi = 0; oi < nn; oi++) {
-        int i = g->order[oi], r = 0;
-        if (runs[i] != 1)
-            continue;
-        if (is_op(&f, i, "LSTM") || is_op(&f, i, "GRU") || is_op(&f, i, "RNN"))
-            r = match_rnn(&f, i, steps, at, n);
-        else if (is_op(&f, i, "Conv"))
-            r = match_conv(&f, i, steps, at, n);
-        if (r < 0)
-            goto cleanup;
-    }
+    /* the rnn folds first: the transposes they leave are the conv
+     * folds' to take */
+    for (int pass = 0; pass < 2; pass++)
+        for (int oi = 0; oi < nn; oi++) {
+            int i = g->order[oi], r = 0;
+            if (runs[i] != 1)
+                continue;
+            if (pass == 0 && (is_op(&f, i, "LSTM") || is_op(&f, i, "GRU") ||
+                              is_op(&f, i, "RNN")))
+                r = match_rnn(&f, i, steps, at, n);
+            else if (pass == 1 && is_op(&f, i, "Conv"))
+                r = match_conv(&f, i, steps, at, n);
+            if (r < 0)
+                goto cleanup;
+        }
     st = SEQK_OK;
 cleanup:
     free(f.nread);
     free(f.reader);
+    free(f.chain_in);
     return st;
 }

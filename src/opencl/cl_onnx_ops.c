@@ -161,15 +161,17 @@ seqk_status seqk__cl_layer_norm(seqk_context *ctx,
 seqk_status seqk__cl_conv1d(seqk_context *ctx, const seqk_conv1d_problem *p)
 {
     const cl_int has_b = p->B != NULL;
-    /* X[n, c, l] at n*C*L + c*v[10] + l*v[11] (channels-last: strides) */
-    const cl_long v[12] = {p->N, p->C, p->L, p->M, p->K, p->Lout, p->stride,
+    /* X[n, c, l] at n*C*L + c*v[10] + l*v[11], Y[n, m, t] at n*M*Lout +
+     * m*v[12] + t*v[13] (channels-last: strides) */
+    const cl_long v[14] = {p->N, p->C, p->L, p->M, p->K, p->Lout, p->stride,
                            p->dilation, p->pad_begin, p->group,
-                           p->x_nlc ? 1 : p->L, p->x_nlc ? p->C : 1};
+                           p->x_nlc ? 1 : p->L, p->x_nlc ? p->C : 1,
+                           p->y_nlc ? 1 : p->Lout, p->y_nlc ? p->M : 1};
     const kernel_arg a[] = {
         MEM(p->X, 4), MEM(p->W, 4), MEM(p->B ? p->B : p->W, 4),
         VAL(has_b), MEM(p->Y, 4), VAL(v[0]), VAL(v[1]), VAL(v[2]),
         VAL(v[3]), VAL(v[4]), VAL(v[5]), VAL(v[6]), VAL(v[7]), VAL(v[8]),
-        VAL(v[9]), VAL(v[10]), VAL(v[11])};
+        VAL(v[9]), VAL(v[10]), VAL(v[11]), VAL(v[12]), VAL(v[13])};
     return launch(ctx, "seqk_f32_conv1d", a, NUM_ARGS(a),
                   p->N * p->M * p->Lout);
 }

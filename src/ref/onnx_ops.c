@@ -218,6 +218,8 @@ seqk_status seqk__ref_conv1d(const seqk_conv1d_problem *p)
     const int64_t cg = p->C / p->group, mg = p->M / p->group;
     /* X[n, c, l] at n*C*L + c*sc + l*sl */
     const int64_t sc = p->x_nlc ? 1 : p->L, sl = p->x_nlc ? p->C : 1;
+    /* Y[n, m, t] at n*M*Lout + m*ym + t*yt */
+    const int64_t ym = p->y_nlc ? 1 : p->Lout, yt = p->y_nlc ? p->M : 1;
     for (int64_t n = 0; n < p->N; n++)
         for (int64_t m = 0; m < p->M; m++) {
             const int64_t g = m / mg;
@@ -234,7 +236,7 @@ seqk_status seqk__ref_conv1d(const seqk_conv1d_problem *p)
                             acc += (double)w[k] * x[at * sl];
                     }
                 }
-                p->Y[(n * p->M + m) * p->Lout + t] = (float)acc;
+                p->Y[n * p->M * p->Lout + m * ym + t * yt] = (float)acc;
             }
         }
     return SEQK_OK;

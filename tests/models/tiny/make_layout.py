@@ -21,6 +21,15 @@ and near-patterns that must not:
   g  X's Transpose is also read by another node
   j  the Conv's input Transpose is also read by another node
   k  the Conv's input Transpose has perm (2,1,0)
+Conv chains (channels-last between the convs, their outputs too):
+  l  Transpose(0,2,1) -> Conv -> Tanh -> Relu -> Conv (stride 2) ->
+     Transpose(0,2,1): both convs fold, no transpose left
+  m  Conv -> Conv on a channels-first input (no element-wise step between)
+  q  Conv -> Transpose(0,2,1) (the conv writes channels-last)
+and near-patterns that must not fold:
+  n  Conv -> Relu -> Conv with the Relu's output also read by a Sigmoid
+  o  Conv -> Add (a second input) -> Conv
+  p  Conv -> Transpose(0,2,1) with the conv's output also read by a Relu
 The Squeeze output of branch a is named "mid" and is a graph output too:
 asking for it keeps it, so branch a must not fold then.
 
@@ -241,8 +250,65 @@ nodes.append(h.make_node("Relu", ["j_x"], ["y_j2"], name="j_relu"))
 want["y_j2"] = np.maximum(xd.transpose(0, 2, 1), 0)
 conv("k_", "x", [2, 1, 0], 2, 2, True, "y_k")
 
+
+def conv_node(name, src, out, C, M, K, bias=True, s=1, pads=(0, 0)):
+    """A Conv node with new weights; its NumPy function."""
+    W = (rng.standard_normal((M, C, K)) * 0.5).astype(np.float32)
+    inits.append(nh.from_array(W, name + "_W"))
+    ins = [src, name + "_W"]
+    bv = None
+    if bias:
+        bv = rng.standard_normal(M).astype(np.float32)
+        inits.append(nh.from_array(bv, name + "_Bc"))
+        ins.append(name + "_Bc")
+    nodes.append(h.make_node("Conv", ins, [out], name=name, strides=[s],
+                             pads=list(pads)))
+
+    def f(v):
+        lout = (v.shape[2] + pads[0] + pads[1] - K) // s + 1
+        return conv_ref(v, W, bv, s, 1, pads[0], lout, 1)
+    return f
+
+
+ud = u.astype(np.float64)
+# l: channels-last all the way
+tr("l_tx", "x", "l_x", [0, 2, 1])
+f1 = conv_node("l_c1", "l_x", "l_y1", I, 6, 3, pads=(1, 1))
+nodes += [h.make_node("Tanh", ["l_y1"], ["l_t"], name="l_tanh"),
+          h.make_node("Relu", ["l_t"], ["l_r"], name="l_relu")]
+f2 = conv_node("l_c2", "l_r", "l_y2", 6, 5, 2, bias=False, s=2)
+tr("l_ty", "l_y2", "y_l", [0, 2, 1])
+want["y_l"] = f2(np.maximum(np.tanh(f1(xd.transpose(0, 2, 1))), 0)) \
+    .transpose(0, 2, 1)
+# m: Conv -> Conv, channels-first in and out
+f1 = conv_node("m_c1", "u", "m_y1", I, 5, 2, pads=(1, 0))
+f2 = conv_node("m_c2", "m_y1", "y_m", 5, 3, 3, s=3, pads=(2, 2))
+want["y_m"] = f2(f1(ud))
+# q: Conv -> Transpose(0,2,1)
+f1 = conv_node("q_c", "u", "q_y", I, 7, 3, pads=(0, 1))
+tr("q_ty", "q_y", "y_q", [0, 2, 1])
+want["y_q"] = f1(ud).transpose(0, 2, 1)
+# n: the Relu between the convs also read by a Sigmoid
+f1 = conv_node("n_c1", "u", "n_y1", I, 4, 2)
+nodes += [h.make_node("Relu", ["n_y1"], ["n_r"], name="n_relu"),
+          h.make_node("Sigmoid", ["n_r"], ["y_n2"], name="n_sig")]
+f2 = conv_node("n_c2", "n_r", "y_n", 4, 3, 2)
+r = np.maximum(f1(ud), 0)
+want.update(y_n=f2(r), y_n2=sig(r))
+# o: Conv -> Add(Conv, u) -> Conv
+f1 = conv_node("o_c1", "u", "o_y1", I, 4, 1)
+nodes.append(h.make_node("Add", ["o_y1", "u"], ["o_a"], name="o_add"))
+f2 = conv_node("o_c2", "o_a", "y_o", 4, 3, 2)
+want["y_o"] = f2(f1(ud) + ud)
+# p: Conv -> Transpose(0,2,1), the conv's output also read by a Relu
+f1 = conv_node("p_c", "u", "p_y", I, 3, 2)
+tr("p_ty", "p_y", "y_p", [0, 2, 1])
+nodes.append(h.make_node("Relu", ["p_y"], ["y_p2"], name="p_relu"))
+want.update(y_p=f1(ud).transpose(0, 2, 1), y_p2=np.maximum(f1(ud), 0))
+
 outs = ["y_a", "hn_a", "cn_a", "y_b", "hn_b", "y_c", "y_d", "y_e", "y_f",
-        "y_g", "y_g2", "y_h", "y_i", "y_j", "y_j2", "y_k"]
+        "y_g", "y_g2", "y_h", "y_i", "y_j", "y_j2", "y_k", "y_l", "y_m",
+        "y_q", "y_n", "y_n2", "y_o", "y_p", "y_p2"]
 g = h.make_graph(
     nodes, "layout",
     [h.make_tensor_value_info("x", TP.FLOAT, x.shape),
