@@ -32,6 +32,8 @@ typedef enum seqk_op {
     SEQK_OP_REDUCE,
     SEQK_OP_LAYER_NORM,
     SEQK_OP_CONV1D,
+    SEQK_OP_RNN_LAYER_TRAIN,    /* training forward of a layer (op_rnn_train.c) */
+    SEQK_OP_RNN_LAYER_BACKWARD, /* its backward */
     SEQK_OP_COUNT_
 } seqk_op;
 
@@ -121,6 +123,33 @@ typedef struct seqk_rnn_layer_problem {
     int linear_before_reset;
     seqk_backend_cache *cache; /* per plan and layer; may be NULL */
 } seqk_rnn_layer_problem;
+
+/* Training (op_rnn_train.c).  The training forward is the forward problem
+ * plus ws, this layer's part of the workspace (its layout is the
+ * backend's: the reference's is in src/ref/rnn_backward.c). */
+typedef struct seqk_rnn_train_problem {
+    seqk_rnn_layer_problem fwd;
+    float *ws;
+} seqk_rnn_train_problem;
+
+/* The backward of one layer.  fwd describes the forward that filled ws
+ * (x is the layer's input; y, yh, yc and h0, c0 are unused: the states
+ * are in ws).  Gradients (NULL = zero / not wanted):
+ *   dy   [t*dy_st + d*dy_sd + b*dy_sb + h]   (like y)
+ *   dyh, dyc  [d*dyh_sd + b*dyh_sb + h]       (like yh)
+ *   dx   [t*dx_st + b*dx_sb + i]             overwritten
+ *   dh0, dc0  [d*dh0_sd + b*dh0_sb + h]       overwritten
+ *   dW, dR, dB, dP: the layer's weight gradients in the plan's ONNX
+ *   layout (never NULL), added to. */
+typedef struct seqk_rnn_backward_problem {
+    seqk_rnn_layer_problem fwd;
+    const float *ws;
+    const float *dy; int64_t dy_st, dy_sd, dy_sb;
+    const float *dyh, *dyc; int64_t dyh_sd, dyh_sb;
+    float *dx; int64_t dx_st, dx_sb;
+    float *dh0, *dc0; int64_t dh0_sd, dh0_sb;
+    float *dW, *dR, *dB, *dP;
+} seqk_rnn_backward_problem;
 
 typedef enum seqk_mask_kind {
     SEQK_MASK_NONE = 0,
