@@ -767,8 +767,9 @@ typedef struct seqk_rnn_backward_args {
 SEQK_API void seqk_rnn_backward_args_init(seqk_rnn_backward_args *a);
 
 /* Backpropagation through the whole sequence of the last training forward
- * that filled workspace.  Weight gradients of every layer go to the plan's
- * gradient buffers (zeroed first unless a->accumulate). */
+ * that filled workspace (the plan's weights must not have changed since).
+ * Weight gradients of every layer go to the plan's gradient buffers
+ * (zeroed first unless a->accumulate). */
 SEQK_API seqk_status seqk_rnn_backward(seqk_rnn *rnn, const seqk_rnn_backward_args *a,
                               const seqk_tensor *workspace);
 

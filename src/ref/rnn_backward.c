@@ -304,7 +304,7 @@ typedef struct grads {
 /* Gate gradients of one LSTM step (gates i,o,f,c). */
 static void back_lstm(const seqk_rnn_backward_problem *bp, const float *P,
                       const seqk_activation *act, const float *pre,
-                      const float *cp, const float *cn, grads *g)
+                      const float *cp, const float *cn, double *gP, grads *g)
 {
     const seqk_rnn_layer_problem *p = &bp->fwd;
     const int64_t H = p->H, gi = 0, go = H, gf = 2 * H, gc = 3 * H;
@@ -339,9 +339,9 @@ static void back_lstm(const seqk_rnn_backward_problem *bp, const float *P,
         g->da[gc + h] = da_c;
         g->dcp[h] = dct * ft + da_i * pi + da_f * pf;
         g->dhp[h] = 0;
-        g->P[h] += da_i * cp[h];
-        g->P[H + h] += da_o * c;
-        g->P[2 * H + h] += da_f * cp[h];
+        gP[h] += da_i * cp[h];
+        gP[H + h] += da_o * c;
+        gP[2 * H + h] += da_f * cp[h];
     }
     memcpy(g->dr, g->da, (size_t)(4 * H) * sizeof(double));
 }
@@ -402,14 +402,13 @@ static void back_sequence(const seqk_rnn_backward_problem *bp, int d,
     const float *P = p->P ? p->P + d * 3 * H : NULL;
     double *gW = g->W + d * GH * I, *gR = g->R + d * GH * H;
     double *gwb = g->B + d * 2 * GH, *grb = gwb + GH;
-    double *gP = g->P;
+    double *gP = g->P + d * 3 * H;
     const seqk_activation *act = &p->act[d * 3];
     const int reverse = p->num_dirs == 2 ? d == 1 : p->reverse;
     const int64_t len = p->seq_lens ? p->seq_lens[b] : T;
     const int gru_lbr0 = p->cell == SEQK_CELL_GRU && !p->linear_before_reset;
     ws_view v = view_of(p, (float *)bp->ws, d, b);
 
-    g->P = gP + d * 3 * H;
     for (int64_t h = 0; h < H; h++) {
         const int64_t o = d * bp->dyh_sd + b * bp->dyh_sb + h;
         g->dh[h] = bp->dyh ? bp->dyh[o] : 0.0;
@@ -426,7 +425,7 @@ static void back_sequence(const seqk_rnn_backward_problem *bp, int d,
                                    b * bp->dy_sb + h];
 
         if (p->cell == SEQK_CELL_LSTM) {
-            back_lstm(bp, P, act, pre, v.cs + k * H, v.cs + (k + 1) * H, g);
+            back_lstm(bp, P, act, pre, v.cs + k * H, v.cs + (k + 1) * H, gP, g);
         } else if (p->cell == SEQK_CELL_GRU) {
             back_gru(bp, R, act, pre, hp, g);
         } else {
@@ -466,7 +465,6 @@ static void back_sequence(const seqk_rnn_backward_problem *bp, int d,
         if (bp->dc0)
             bp->dc0[o] = (float)g->dc[h];
     }
-    g->P = gP;
 }
 
 seqk_status seqk__ref_rnn_layer_backward(const seqk_rnn_backward_problem *bp)
