@@ -15,7 +15,7 @@
  *                      backward checks, so that a workspace of another
  *                      plan, shape or sequence_lens, or one no training
  *                      forward filled, is refused
- *   layers  L x the backend's per-layer record (ref: rnn_backward.c)
+ *   layers  L x the per-layer record (problems.h, ref/rnn_backward.c)
  *   inner   (L-1) x [T,B,D,H]: the outputs of layers 0..L-2, which are
  *                      the inputs of the layers above (their dW needs them)
  * The magic is written last, so a failed forward leaves no valid stamp.
@@ -30,7 +30,6 @@
 
 #include "core/backend.h"
 #include "core/rnn_plan.h"
-#include "ref/ref.h"
 
 #define WS_MAGIC 0x574b5153u /* "SQKW" */
 #define WS_HEADER 16
@@ -128,7 +127,7 @@ static seqk_status ws_layout(const seqk_rnn *rnn, int64_t T, int64_t B,
     const int D = rnn->num_dirs, L = rnn->desc.num_layers;
     const int64_t H = rnn->desc.hidden_size;
     int64_t all, inner;
-    if (seqk__ref_rnn_ws_floats(rnn->desc.cell, D, T, B, H, layer) ||
+    if (seqk__rnn_ws_layer_floats(rnn->desc.cell, D, T, B, H, layer) ||
         seqk__mul_i64(*layer, L, &all) || seqk__add_i64(all, WS_HEADER + B, &all) ||
         seqk__mul_i64(T, B, &inner) || seqk__mul_i64(inner, (int64_t)D * H, &inner) ||
         seqk__mul_i64(inner, L - 1, &inner) || seqk__add_i64(all, inner, &all) ||

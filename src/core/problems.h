@@ -125,8 +125,28 @@ typedef struct seqk_rnn_layer_problem {
 } seqk_rnn_layer_problem;
 
 /* Training (op_rnn_train.c).  The training forward is the forward problem
- * plus ws, this layer's part of the workspace (its layout is the
- * backend's: the reference's is in src/ref/rnn_backward.c). */
+ * plus ws, this layer's part of the workspace: seqk__rnn_ws_layer_floats
+ * floats, laid out as src/ref/rnn_backward.c says (every pre-activation
+ * and state: the one layout so far; a backend that recomputes would keep
+ * less). */
+static inline int seqk__rnn_ws_layer_floats(seqk_cell cell, int num_dirs,
+                                           int64_t T, int64_t B, int64_t H,
+                                           int64_t *floats)
+{
+    /* per (direction, sequence): T records of G*H pre-activations (+ H for
+     * GRU), T+1 states h (and c for LSTM) */
+    const int64_t G = cell == SEQK_CELL_LSTM ? 4 : cell == SEQK_CELL_GRU ? 3 : 1;
+    const int64_t rec = (G + (cell == SEQK_CELL_GRU)) * H;
+    const int64_t states = (cell == SEQK_CELL_LSTM ? 2 : 1) * H;
+    const int64_t lim = INT64_MAX / 16;
+    if (T < 0 || B < 0 || H < 1 || H > lim / 8 || T >= lim / (rec + states))
+        return 1;
+    const int64_t per = T * rec + (T + 1) * states;
+    if (B > 0 && per > lim / B / num_dirs)
+        return 1;
+    *floats = per * B * num_dirs;
+    return 0;
+}
 typedef struct seqk_rnn_train_problem {
     seqk_rnn_layer_problem fwd;
     float *ws;

@@ -19,13 +19,13 @@
  *   hs  [D][B][T+1][H]   hs[k] = state before step k (hs[0] = h0)
  *   cs  [D][B][T+1][H]   LSTM only, the same for the cell
  *
- * Steps past a sequence's length are zero.  The backward accumulates in
+ * (seqk__rnn_ws_layer_floats in core/problems.h counts it.)  Steps past a
+ * sequence's length are zero.  The backward accumulates in
  * double and adds to the plan's float gradients once per call.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/internal.h"
 #include "ref/ref.h"
 
 static int gates_of(seqk_cell cell)
@@ -36,20 +36,6 @@ static int gates_of(seqk_cell cell)
 static int64_t rec_floats(seqk_cell cell, int64_t H)
 {
     return gates_of(cell) * H + (cell == SEQK_CELL_GRU ? H : 0);
-}
-
-int seqk__ref_rnn_ws_floats(seqk_cell cell, int num_dirs, int64_t T,
-                            int64_t B, int64_t H, int64_t *floats)
-{
-    const int64_t states = cell == SEQK_CELL_LSTM ? 2 : 1;
-    int64_t db, a, s, all;
-    if (seqk__mul_i64(num_dirs, B, &db) ||
-        seqk__mul_i64(T, rec_floats(cell, H), &a) ||
-        seqk__mul_i64(T + 1, states * H, &s) || seqk__add_i64(a, s, &all) ||
-        seqk__mul_i64(db, all, &all))
-        return 1;
-    *floats = all;
-    return 0;
 }
 
 /* Where the record of (d, b) starts. */
