@@ -724,6 +724,83 @@ SEQK_API seqk_status seqk_rnn_forward(seqk_rnn *rnn, const seqk_tensor *X,
                              const seqk_tensor *initial_c, seqk_tensor *Y,
                              seqk_tensor *Y_h, seqk_tensor *Y_c);
 
+/* ---------------------------------------------------- RNN training (slice 1)
+ * cuDNN-style training: a training forward that also fills a workspace,
+ * then a backward that reads it and gives the data gradients (dX,
+ * dinitial_h, dinitial_c) and adds the weight gradients (dW, dR, dB, dP)
+ * into per-layer gradient buffers the plan owns, read back in any weight
+ * format.  The loss gradient flows in through dY, dY_h, dY_c.
+ *
+ * Semantics: those of seqk_rnn_forward, differentiated.  No gradient flows
+ * past a sequence's length (Y is the constant 0 there); where clip was
+ * active the gate's gradient is zero; at the kink of a piecewise function
+ * (Relu, LeakyRelu, ThresholdedRelu, HardSigmoid, Elu) the derivative is
+ * that of the left side, except ThresholdedRelu (x >= alpha: 1), as the
+ * forward's comparisons go (Relu'(0) = 0 as in PyTorch).
+ * Truncated BPTT: run each chunk with the previous chunk's Y_h (Y_c) as
+ * initial_h (initial_c); nothing flows across the cut unless the caller
+ * feeds the next chunk's dinitial_h back as the previous chunk's dY_h.
+ *
+ * Where it runs: the reference kernels, on ref and CPU contexts (the SIMD
+ * backends have no training kernels yet: dispatch falls back to ref).
+ * OpenCL contexts return SEQK_ERR_UNSUPPORTED. */
+
+/* Floats of the f32 workspace tensor (any shape with that many elements,
+ * on rnn's context) that a training forward over X of seq_len steps and
+ * batch batch fills and the backward reads. */
+SEQK_API seqk_status seqk_rnn_workspace_size(seqk_rnn *rnn, int64_t seq_len,
+                                    int64_t batch, int64_t *floats);
+
+/* seqk_rnn_forward (same tensors, same results: bit-equal on ref contexts,
+ * within the SIMD forward's tolerance on CPU contexts, which run the
+ * reference kernel here) that also fills workspace for seqk_rnn_backward.
+ * The workspace is stamped with the plan, T, B and sequence_lens. */
+SEQK_API seqk_status seqk_rnn_forward_training(seqk_rnn *rnn, const seqk_tensor *X,
+                                      const seqk_tensor *sequence_lens,
+                                      const seqk_tensor *initial_h,
+                                      const seqk_tensor *initial_c,
+                                      seqk_tensor *Y, seqk_tensor *Y_h,
+                                      seqk_tensor *Y_c,
+                                      seqk_tensor *workspace);
+
+typedef struct seqk_rnn_backward_args {
+    size_t struct_size;              /* sizeof(seqk_rnn_backward_args) */
+    /* The training forward's inputs (shapes as seqk_rnn_forward).  The
+     * states themselves are read from the workspace; sequence_lens must
+     * hold the values the forward saw. */
+    const seqk_tensor *X, *sequence_lens, *initial_h, *initial_c;
+    /* Gradients of the forward's outputs, shapes of Y, Y_h, Y_c; NULL =
+     * zero. */
+    const seqk_tensor *dY, *dY_h, *dY_c;
+    /* Gradients wanted, shapes of X, initial_h, initial_c (overwritten);
+     * NULL = not wanted. */
+    seqk_tensor *dX, *dinitial_h, *dinitial_c;
+    int accumulate;                  /* weight gradients: 0 overwrite, 1 add */
+} seqk_rnn_backward_args;
+
+/* All NULL, accumulate 0, struct_size set. */
+SEQK_API void seqk_rnn_backward_args_init(seqk_rnn_backward_args *a);
+
+/* Backpropagation through the whole sequence of the last training forward
+ * that filled workspace (the plan's weights must not have changed since).
+ * Weight gradients of every layer go to the plan's gradient buffers
+ * (zeroed first unless a->accumulate). */
+SEQK_API seqk_status seqk_rnn_backward(seqk_rnn *rnn, const seqk_rnn_backward_args *a,
+                              const seqk_tensor *workspace);
+
+/* The weight gradients of one layer in format (the shapes of
+ * seqk_rnn_set_weights).  dB, dP may be NULL (not wanted); dP is LSTM
+ * only.  Gradients convert like weights, except oneDNN's one bias per
+ * gate: its gradient is that of the ONNX Wb (= that of Rb, both add to
+ * the same pre-activation), not their sum.  A plan that never ran a
+ * backward has zero gradients. */
+SEQK_API seqk_status seqk_rnn_get_weight_grads(seqk_rnn *rnn, int layer,
+                                      seqk_weight_format format,
+                                      seqk_tensor *dW, seqk_tensor *dR,
+                                      seqk_tensor *dB, seqk_tensor *dP);
+/* Sets every layer's weight gradients to zero. */
+SEQK_API seqk_status seqk_rnn_zero_weight_grads(seqk_rnn *rnn);
+
 /* -------------------------------------------------------------- attention */
 
 typedef enum seqk_causal_align {

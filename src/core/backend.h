@@ -70,6 +70,10 @@ struct seqk_backend {
                               const seqk_layer_norm_problem *);
     seqk_status (*conv1d)(seqk_context *, const seqk_backend *self,
                           const seqk_conv1d_problem *);
+    seqk_status (*rnn_layer_train)(seqk_context *, const seqk_backend *self,
+                                   const seqk_rnn_train_problem *);
+    seqk_status (*rnn_layer_backward)(seqk_context *, const seqk_backend *self,
+                                      const seqk_rnn_backward_problem *);
     const char *kernel_names[SEQK_OP_COUNT_];
     const void *impl;
     /* Optional, for a backend that decides per context and call (the

@@ -14,7 +14,7 @@ const char *seqk__op_name(seqk_op op)
         "gemm", "matmul", "softmax", "rnn_layer", "attention",
         "seq_attention", "gather", "argmax", "topk", "elementwise",
         "concat", "where", "cast", "layout", "reduce", "layer_norm",
-        "conv1d"};
+        "conv1d", "rnn_layer_train", "rnn_layer_backward"};
     return op >= 0 && op < SEQK_OP_COUNT_ ? names[op] : "unknown op";
 }
 
@@ -38,6 +38,8 @@ static int has_entry(const seqk_backend *b, seqk_op op)
     case SEQK_OP_REDUCE: return b->reduce != NULL;
     case SEQK_OP_LAYER_NORM: return b->layer_norm != NULL;
     case SEQK_OP_CONV1D: return b->conv1d != NULL;
+    case SEQK_OP_RNN_LAYER_TRAIN: return b->rnn_layer_train != NULL;
+    case SEQK_OP_RNN_LAYER_BACKWARD: return b->rnn_layer_backward != NULL;
     case SEQK_OP_COUNT_: break;
     }
     return 0;
@@ -64,6 +66,8 @@ static seqk_status run(const seqk_backend *b, seqk_context *ctx, seqk_op op,
     case SEQK_OP_REDUCE: return b->reduce(ctx, b, p);
     case SEQK_OP_LAYER_NORM: return b->layer_norm(ctx, b, p);
     case SEQK_OP_CONV1D: return b->conv1d(ctx, b, p);
+    case SEQK_OP_RNN_LAYER_TRAIN: return b->rnn_layer_train(ctx, b, p);
+    case SEQK_OP_RNN_LAYER_BACKWARD: return b->rnn_layer_backward(ctx, b, p);
     case SEQK_OP_COUNT_: break;
     }
     return SEQK_ERR_INTERNAL;

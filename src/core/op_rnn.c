@@ -345,6 +345,7 @@ seqk_status seqk_rnn_destroy(seqk_rnn *rnn)
         seqk__aligned_free(rnn->layers[l].block);
     }
     free(rnn->layers);
+    seqk__rnn_train_free(rnn);
     seqk__context_release(rnn->ctx);
     free(rnn);
     return SEQK_OK;
@@ -743,4 +744,43 @@ cleanup:
     seqk_tensor_destroy(scratch_t);
     free(lens_tmp);
     return st;
+}
+
+/* ------------------------------------------------ for op_rnn_train.c */
+
+seqk_status seqk__rnn_check_call(const seqk_rnn *rnn, const seqk_tensor *X,
+                                 const seqk_tensor *sequence_lens,
+                                 const seqk_tensor *initial_h,
+                                 const seqk_tensor *initial_c,
+                                 const seqk_tensor *Y, const seqk_tensor *Y_h,
+                                 const seqk_tensor *Y_c, int64_t *T,
+                                 int64_t *B)
+{
+    rnn_io io = {.X = X, .sequence_lens = sequence_lens,
+                 .initial_h = initial_h, .initial_c = initial_c,
+                 .Y = (seqk_tensor *)Y, .Y_h = (seqk_tensor *)Y_h,
+                 .Y_c = (seqk_tensor *)Y_c};
+    seqk_status st = check_forward(rnn, &io);
+    *T = io.T;
+    *B = io.B;
+    return st;
+}
+
+void seqk__rnn_layer_problem(const seqk_rnn *rnn, const seqk_tensor *X,
+                             const int32_t *lens, const seqk_tensor *initial_h,
+                             const seqk_tensor *initial_c, seqk_tensor *Y,
+                             seqk_tensor *Y_h, seqk_tensor *Y_c, int64_t T,
+                             int64_t B, float *const *inner, int l,
+                             seqk_rnn_layer_problem *p)
+{
+    rnn_io io = {.X = X, .initial_h = initial_h, .initial_c = initial_c,
+                 .Y = Y, .Y_h = Y_h, .Y_c = Y_c, .T = T, .B = B,
+                 .lens = lens};
+    layer_problem(rnn, &io, l, p);
+    /* inner layer outputs in their own [T,B,D,H] buffers (same strides as
+     * the alternating scratch of the forward) */
+    if (l > 0)
+        p->x = inner[l - 1];
+    if (l < rnn->desc.num_layers - 1)
+        p->y = inner[l];
 }

@@ -32,6 +32,8 @@ typedef enum seqk_op {
     SEQK_OP_REDUCE,
     SEQK_OP_LAYER_NORM,
     SEQK_OP_CONV1D,
+    SEQK_OP_RNN_LAYER_TRAIN,    /* training forward of a layer (op_rnn_train.c) */
+    SEQK_OP_RNN_LAYER_BACKWARD, /* its backward */
     SEQK_OP_COUNT_
 } seqk_op;
 
@@ -127,6 +129,53 @@ typedef struct seqk_rnn_layer_problem {
      * keep packed copies as bf16, same results */
     int weights_bf16;
 } seqk_rnn_layer_problem;
+
+/* Training (op_rnn_train.c).  The training forward is the forward problem
+ * plus ws, this layer's part of the workspace: seqk__rnn_ws_layer_floats
+ * floats, laid out as src/ref/rnn_backward.c says (every pre-activation
+ * and state: the one layout so far; a backend that recomputes would keep
+ * less). */
+static inline int seqk__rnn_ws_layer_floats(seqk_cell cell, int num_dirs,
+                                           int64_t T, int64_t B, int64_t H,
+                                           int64_t *floats)
+{
+    /* per (direction, sequence): T records of G*H pre-activations (+ H for
+     * GRU), T+1 states h (and c for LSTM) */
+    const int64_t G = cell == SEQK_CELL_LSTM ? 4 : cell == SEQK_CELL_GRU ? 3 : 1;
+    const int64_t rec = (G + (cell == SEQK_CELL_GRU)) * H;
+    const int64_t states = (cell == SEQK_CELL_LSTM ? 2 : 1) * H;
+    const int64_t lim = INT64_MAX / 16;
+    if (T < 0 || B < 0 || H < 1 || H > lim / 8 || T >= lim / (rec + states))
+        return 1;
+    const int64_t per = T * rec + (T + 1) * states;
+    if (B > 0 && per > lim / B / num_dirs)
+        return 1;
+    *floats = per * B * num_dirs;
+    return 0;
+}
+typedef struct seqk_rnn_train_problem {
+    seqk_rnn_layer_problem fwd;
+    float *ws;
+} seqk_rnn_train_problem;
+
+/* The backward of one layer.  fwd describes the forward that filled ws
+ * (x is the layer's input; y, yh, yc and h0, c0 are unused: the states
+ * are in ws).  Gradients (NULL = zero / not wanted):
+ *   dy   [t*dy_st + d*dy_sd + b*dy_sb + h]   (like y)
+ *   dyh, dyc  [d*dyh_sd + b*dyh_sb + h]       (like yh)
+ *   dx   [t*dx_st + b*dx_sb + i]             overwritten
+ *   dh0, dc0  [d*dh0_sd + b*dh0_sb + h]       overwritten
+ *   dW, dR, dB, dP: the layer's weight gradients in the plan's ONNX
+ *   layout (never NULL), added to. */
+typedef struct seqk_rnn_backward_problem {
+    seqk_rnn_layer_problem fwd;
+    const float *ws;
+    const float *dy; int64_t dy_st, dy_sd, dy_sb;
+    const float *dyh, *dyc; int64_t dyh_sd, dyh_sb;
+    float *dx; int64_t dx_st, dx_sb;
+    float *dh0, *dc0; int64_t dh0_sd, dh0_sb;
+    float *dW, *dR, *dB, *dP;
+} seqk_rnn_backward_problem;
 
 typedef enum seqk_mask_kind {
     SEQK_MASK_NONE = 0,

@@ -29,7 +29,27 @@ struct seqk_rnn {
     int num_gates;  /* G */
     seqk_activation act[6]; /* act[d*3 + k], expanded to both directions */
     seqk_rnn_layer_weights *layers; /* [num_layers]; block NULL: not set */
+    struct seqk_rnn_train *train;   /* gradients (op_rnn_train.c); NULL: none yet */
 };
+
+/* op_rnn_train.c: frees rnn->train (seqk_rnn_destroy). */
+void seqk__rnn_train_free(seqk_rnn *rnn);
+/* op_rnn.c, for op_rnn_train.c: seqk_rnn_forward's checks of a call
+ * (sets *T, *B from X), and layer l's problem with the inner layer
+ * outputs in inner[l] ([T,B,D,H] each, l < L-1). */
+seqk_status seqk__rnn_check_call(const seqk_rnn *rnn, const seqk_tensor *X,
+                                 const seqk_tensor *sequence_lens,
+                                 const seqk_tensor *initial_h,
+                                 const seqk_tensor *initial_c,
+                                 const seqk_tensor *Y, const seqk_tensor *Y_h,
+                                 const seqk_tensor *Y_c, int64_t *T,
+                                 int64_t *B);
+void seqk__rnn_layer_problem(const seqk_rnn *rnn, const seqk_tensor *X,
+                             const int32_t *lens, const seqk_tensor *initial_h,
+                             const seqk_tensor *initial_c, seqk_tensor *Y,
+                             seqk_tensor *Y_h, seqk_tensor *Y_c, int64_t T,
+                             int64_t B, float *const *inner, int l,
+                             seqk_rnn_layer_problem *p);
 
 /* Gates per cell (1, 4, 3) and activation functions per direction (1, 3,
  * 2); 0 for an unknown cell. */

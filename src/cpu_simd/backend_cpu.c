@@ -117,6 +117,10 @@ int seqk__cpu_supports(const seqk_cpu_isa *isa, seqk_op op,
     case SEQK_OP_CONCAT:
     case SEQK_OP_LAYOUT: /* plain C rows (layout_driver.c): no table */
         return 1;
+    case SEQK_OP_RNN_LAYER_TRAIN: /* no entries yet: ref runs them */
+    case SEQK_OP_RNN_LAYER_BACKWARD:
+        family = "RNN training";
+        break;
     case SEQK_OP_WHERE:
     case SEQK_OP_CAST:
     case SEQK_OP_REDUCE:

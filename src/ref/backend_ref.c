@@ -74,6 +74,8 @@ REF_ENTRY(layout, seqk_layout_problem)
 REF_ENTRY(reduce, seqk_reduce_problem)
 REF_ENTRY(layer_norm, seqk_layer_norm_problem)
 REF_ENTRY(conv1d, seqk_conv1d_problem)
+REF_ENTRY(rnn_layer_train, seqk_rnn_train_problem)
+REF_ENTRY(rnn_layer_backward, seqk_rnn_backward_problem)
 
 const seqk_backend seqk__backend_ref = {
     .spec = "ref",
@@ -96,6 +98,8 @@ const seqk_backend seqk__backend_ref = {
     .reduce = reduce,
     .layer_norm = layer_norm,
     .conv1d = conv1d,
+    .rnn_layer_train = rnn_layer_train,
+    .rnn_layer_backward = rnn_layer_backward,
     .kernel_names = {
         [SEQK_OP_GEMM] = "seqk_f32_gemm__ref",
         [SEQK_OP_MATMUL] = "seqk_f32_matmul__ref",
@@ -114,5 +118,7 @@ const seqk_backend seqk__backend_ref = {
         [SEQK_OP_REDUCE] = "seqk_f32_reduce__ref",
         [SEQK_OP_LAYER_NORM] = "seqk_f32_layer_norm__ref",
         [SEQK_OP_CONV1D] = "seqk_f32_conv1d__ref",
+        [SEQK_OP_RNN_LAYER_TRAIN] = "seqk_f32_rnn_layer_train__ref",
+        [SEQK_OP_RNN_LAYER_BACKWARD] = "seqk_f32_rnn_layer_backward__ref",
     },
 };

@@ -37,6 +37,14 @@ seqk_status seqk__ref_reduce(const seqk_reduce_problem *p);
 seqk_status seqk__ref_layer_norm(const seqk_layer_norm_problem *p);
 seqk_status seqk__ref_conv1d(const seqk_conv1d_problem *p);
 
+/* RNN training (rnn_backward.c): the training forward (the forward of
+ * rnn.c, bit for bit, recording what backward needs in the layout of
+ * seqk__rnn_ws_layer_floats) and the backward of one layer. */
+seqk_status seqk__ref_rnn_layer_train(const seqk_rnn_train_problem *p);
+seqk_status seqk__ref_rnn_layer_backward(const seqk_rnn_backward_problem *p);
+/* The derivative of an activation at x (as seqk__ref_activate's x). */
+double seqk__ref_activate_grad(seqk_activation act, double x);
+
 /* One ONNX RNN activation applied to a scalar. */
 float seqk__ref_activate(seqk_activation act, float x);
 
