@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "npy.h"
-#include "onnx_loader.h"
+#include "model_cases.h"
 #include "testutil.h"
 
 #define MAX_IO 8
@@ -84,117 +84,18 @@ static const fcase cases[] = {
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
-static const char *dir_of(const fcase *c)
-{
-    const char *d = getenv(!strcmp(c->dir, "tiny") ? "SEQK_MODEL_DIR"
-                                                    : "SEQK_MODELS_DIR");
-    return d ? d : !strcmp(c->dir, "tiny") ? "tests/models/tiny"
-                                           : "tests/models";
-}
-
-static int count(const char *s, const char *needle)
-{
-    int n = 0;
-    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
-/* The model with `keep` values added to its graph outputs (so a plan
- * keeps them), loaded on device dev. */
+/* The case's model with its `keep` values kept as outputs or not. */
 static seqk_model *load(const fcase *c, int dev, int with_keep)
 {
-    char path[1024], err[OL_MSG_LEN];
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    seqk_model_options o;
-    seqk_model *m = NULL;
-    const char *outs[MAX_IO + 3];
-    int n = 0;
-
-    snprintf(path, sizeof path, "%s/%s.onnx", dir_of(c), c->model);
-    ck_assert_msg(ol_read_file(path, OL_MAX_FILE_BYTES, &buf, &len, err) == 0,
-                  "%s", err);
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
-    free(buf);
-    ck_assert(mp && mp->graph);
-    Onnx__GraphProto *g = mp->graph;
-    for (; n < MAX_IO && c->outs[n]; n++)
-        outs[n] = c->outs[n];
-    for (int k = 0; with_keep && k < 3 && c->keep[k]; k++) {
-        int have = 0;
-        for (size_t i = 0; i < g->n_output; i++)
-            have |= !strcmp(g->output[i]->name, c->keep[k]);
-        outs[n++] = c->keep[k];
-        if (have)
-            continue;
-        Onnx__ValueInfoProto *vi = calloc(1, sizeof *vi);
-        Onnx__TypeProto *tp = calloc(1, sizeof *tp);
-        Onnx__TypeProto__Tensor *tt = calloc(1, sizeof *tt);
-        ck_assert(vi && tp && tt);
-        onnx__value_info_proto__init(vi);
-        onnx__type_proto__init(tp);
-        onnx__type_proto__tensor__init(tt);
-        tt->has_elem_type = 1;
-        tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-        tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-        tp->tensor_type = tt;
-        vi->name = strdup(c->keep[k]);
-        vi->type = tp;
-        g->output = realloc(g->output, (g->n_output + 1) * sizeof *g->output);
-        ck_assert(g->output != NULL);
-        g->output[g->n_output++] = vi;
-    }
-    len = onnx__model_proto__get_packed_size(mp);
-    buf = malloc(len + 1);
-    ck_assert(buf != NULL);
-    onnx__model_proto__pack(mp, buf);
-    onnx__model_proto__free_unpacked(mp, NULL);
-
-    seqk_model_options_init(&o);
-    o.device = tu_device(dev);
-    o.n_outputs = n;
-    o.outputs = outs;
-    ck_assert_msg(seqk_model_load_bytes(buf, len, &o, &m) == SEQK_OK,
-                  "load %s on %s: %s", c->model, o.device,
-                  seqk_last_error(NULL));
-    free(buf);
-    return m;
+    return mc_load(c->dir, c->model, c->outs, with_keep ? c->keep : NULL,
+                   dev);
 }
 
-/* Runs m on the case's inputs (the b1 set for the exported models); the
- * outputs (owned by m) in out[], their describe text in text. */
+/* Runs m on the case's inputs; outputs in out[], plan text in text. */
 static void run(const fcase *c, seqk_model *m, seqk_tensor **out, char *text,
                 size_t text_len)
 {
-    char path[1200], err[512];
-    seqk_context *ctx = seqk_model_context(m);
-    int n_in = seqk_model_input_count(m), n_out = 0;
-    seqk_tensor *in[MAX_IO] = {NULL};
-    const char *set = strcmp(c->dir, "tiny") ? "/b1" : "";
-    ck_assert(n_in > 0 && n_in <= MAX_IO);
-    while (n_out < MAX_IO && c->outs[n_out])
-        n_out++;
-    for (int k = 0; k < n_in; k++) {
-        seqk_model_io io = {.struct_size = sizeof io};
-        npy_array a;
-        ck_assert(seqk_model_input_info(m, k, &io) == SEQK_OK);
-        snprintf(path, sizeof path, "%s/%s%s/inputs/%s.npy", dir_of(c),
-                 c->model, set, io.name);
-        ck_assert_msg(npy_read(path, &a, err, sizeof err) == NPY_OK, "%s",
-                      err);
-        TU_OK(ctx, seqk_tensor_create(ctx, a.ndim, a.dims,
-                                      a.dtype == NPY_BOOL ? SEQK_BOOL
-                                                          : SEQK_F32,
-                                      &in[k]));
-        TU_OK(ctx, seqk_tensor_write(in[k], a.data, a.bytes));
-        npy_free(&a);
-    }
-    TU_OK(ctx, seqk_model_run(m, n_in, NULL, (const seqk_tensor *const *)in,
-                              n_out, c->outs, out));
-    for (int k = 0; k < n_in; k++)
-        seqk_tensor_destroy(in[k]);
-    seqk_model_describe(m, text, text_len);
+    mc_run(m, c->dir, c->model, strcmp(c->dir, "tiny") ? "/b1" : "", c->outs, out, text, text_len);
 }
 
 /* _i runs over devices x cases */
@@ -217,12 +118,12 @@ START_TEST(fusions)
         ck_assert_msg(strstr(text, c->lines[k]), "%s on %s: no fusion "
                       "\"%s\" in\n%s", c->model, tu_device(dev), c->lines[k],
                       text);
-    ck_assert_msg(count(text, " nodes) -> ") == c->groups, "%s on %s: %d "
+    ck_assert_msg(mc_count(text, " nodes) -> ") == c->groups, "%s on %s: %d "
                   "fusions, want %d:\n%s", c->model, tu_device(dev),
-                  count(text, " nodes) -> "), c->groups, text);
+                  mc_count(text, " nodes) -> "), c->groups, text);
     for (int k = 0; k < n_out; k++) {
         npy_array want;
-        snprintf(path, sizeof path, "%s/%s%s/outputs/%s.npy", dir_of(c),
+        snprintf(path, sizeof path, "%s/%s%s/outputs/%s.npy", mc_dir(c->dir),
                  c->model, set, c->outs[k]);
         ck_assert_msg(npy_read(path, &want, err, sizeof err) == NPY_OK, "%s",
                       err);
@@ -239,7 +140,7 @@ START_TEST(fusions)
      * equal the fused ones */
     seqk_model *m2 = load(c, dev, 1);
     run(c, m2, out2, text2, sizeof text2);
-    ck_assert_msg(count(text2, " nodes) -> ") == c->groups - 1 &&
+    ck_assert_msg(mc_count(text2, " nodes) -> ") == c->groups - 1 &&
                       !strstr(text2, c->blocked),
                   "%s on %s: kept '%s' but still fused:\n%s", c->model,
                   tu_device(dev), c->keep[0], text2);
