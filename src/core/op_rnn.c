@@ -115,10 +115,11 @@ static void default_acts(seqk_cell cell, seqk_activation out[3])
         out[i] = seqk_activation_default(k[i]);
 }
 
-static const char *cell_name(seqk_cell cell)
+const char *seqk__rnn_cell_name(seqk_cell cell)
 {
     return cell == SEQK_CELL_LSTM ? "LSTM" : cell == SEQK_CELL_GRU ? "GRU" : "RNN";
 }
+#define cell_name seqk__rnn_cell_name
 
 /* ------------------------------------------------------------ desc, plan */
 
@@ -364,6 +365,35 @@ static seqk_status check_f32(seqk_context *ctx, const seqk_tensor *t,
     return seqk__check_dims(ctx, t, what, ndim, dims, why);
 }
 
+/* Layer and weight format of a set/get of one layer's weights (or their
+ * gradients); has_p: peepholes (named pname) were given. */
+seqk_status seqk__rnn_check_layer_format(const seqk_rnn *rnn, int layer,
+                                         seqk_weight_format format,
+                                         int has_p, const char *pname)
+{
+    seqk_context *ctx = rnn->ctx;
+    const seqk_rnn_desc *d = &rnn->desc;
+    if (layer < 0 || layer >= d->num_layers)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "layer is %d; expected 0..%d (num_layers=%d)",
+                           layer, d->num_layers - 1, d->num_layers);
+    if ((int)format < SEQK_WEIGHTS_ONNX || (int)format > SEQK_WEIGHTS_ONEDNN)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "format is %d; expected SEQK_WEIGHTS_ONNX, "
+                           "_PYTORCH, _CUDNN or _ONEDNN", (int)format);
+    if (d->cell == SEQK_CELL_GRU && !d->linear_before_reset &&
+        (format == SEQK_WEIGHTS_PYTORCH || format == SEQK_WEIGHTS_CUDNN))
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "%s GRU weights are linear_before_reset=1 but the "
+                           "plan has linear_before_reset=0: set it to 1",
+                           format == SEQK_WEIGHTS_PYTORCH ? "PyTorch" : "cuDNN");
+    if (has_p && d->cell != SEQK_CELL_LSTM)
+        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
+                           "%s (peepholes) is for LSTM only; pass NULL for "
+                           "a %s", pname, cell_name(d->cell));
+    return SEQK_OK;
+}
+
 seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
                                  seqk_weight_format format,
                                  const seqk_tensor *W, const seqk_tensor *R,
@@ -379,24 +409,9 @@ seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
     const int64_t H = d->hidden_size;
     seqk_status st;
 
-    if (layer < 0 || layer >= d->num_layers)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "layer is %d; expected 0..%d (num_layers=%d)",
-                           layer, d->num_layers - 1, d->num_layers);
-    if ((int)format < SEQK_WEIGHTS_ONNX || (int)format > SEQK_WEIGHTS_ONEDNN)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "format is %d; expected SEQK_WEIGHTS_ONNX, "
-                           "_PYTORCH, _CUDNN or _ONEDNN", (int)format);
-    if (d->cell == SEQK_CELL_GRU && !lbr &&
-        (format == SEQK_WEIGHTS_PYTORCH || format == SEQK_WEIGHTS_CUDNN))
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "%s GRU weights are linear_before_reset=1 but the "
-                           "plan has linear_before_reset=0: set it to 1",
-                           format == SEQK_WEIGHTS_PYTORCH ? "PyTorch" : "cuDNN");
-    if (P && d->cell != SEQK_CELL_LSTM)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "P (peepholes) is for LSTM only; pass NULL for "
-                           "a %s", cell_name(d->cell));
+    if ((st = seqk__rnn_check_layer_format(rnn, layer, format, P != NULL,
+                                           "P")))
+        return st;
 
     const int64_t I = rnn->layers[layer].input_size;
     char why[160];

@@ -52,10 +52,7 @@ void seqk__rnn_train_free(seqk_rnn *rnn)
     rnn->train = NULL;
 }
 
-static const char *cell_name(seqk_cell cell)
-{
-    return cell == SEQK_CELL_LSTM ? "LSTM" : cell == SEQK_CELL_GRU ? "GRU" : "RNN";
-}
+#define cell_name seqk__rnn_cell_name
 
 /* Floats of layer l's gradient block, and its parts. */
 static void grad_parts(const seqk_rnn *rnn, int l, int64_t *w, int64_t *r,
@@ -536,24 +533,9 @@ seqk_status seqk_rnn_get_weight_grads(seqk_rnn *rnn, int layer,
     const int D = rnn->num_dirs, G = rnn->num_gates, lbr = d->linear_before_reset;
     const int64_t H = d->hidden_size;
     seqk_status st;
-    if (layer < 0 || layer >= d->num_layers)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "layer is %d; expected 0..%d (num_layers=%d)",
-                           layer, d->num_layers - 1, d->num_layers);
-    if ((int)format < SEQK_WEIGHTS_ONNX || (int)format > SEQK_WEIGHTS_ONEDNN)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "format is %d; expected SEQK_WEIGHTS_ONNX, "
-                           "_PYTORCH, _CUDNN or _ONEDNN", (int)format);
-    if (d->cell == SEQK_CELL_GRU && !lbr &&
-        (format == SEQK_WEIGHTS_PYTORCH || format == SEQK_WEIGHTS_CUDNN))
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "%s GRU weights are linear_before_reset=1 but the "
-                           "plan has linear_before_reset=0",
-                           format == SEQK_WEIGHTS_PYTORCH ? "PyTorch" : "cuDNN");
-    if (dP && d->cell != SEQK_CELL_LSTM)
-        return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
-                           "dP (peepholes) is for LSTM only; pass NULL for "
-                           "a %s", cell_name(d->cell));
+    if ((st = seqk__rnn_check_layer_format(rnn, layer, format, dP != NULL,
+                                           "dP")))
+        return st;
     if (!dW || !dR)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "%s is NULL; expected a tensor for it",

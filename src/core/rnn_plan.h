@@ -54,6 +54,13 @@ void seqk__rnn_layer_problem(const seqk_rnn *rnn, const seqk_tensor *X,
 /* Gates per cell (1, 4, 3) and activation functions per direction (1, 3,
  * 2); 0 for an unknown cell. */
 int seqk__rnn_gates(seqk_cell cell);
+const char *seqk__rnn_cell_name(seqk_cell cell); /* "LSTM", "GRU", "RNN" */
+/* Layer and weight format of a set/get of one layer's weights or
+ * gradients (SEQK_OK or the error, set on rnn's context); has_p: the
+ * peephole tensor named pname was given. */
+seqk_status seqk__rnn_check_layer_format(const seqk_rnn *rnn, int layer,
+                                         seqk_weight_format format,
+                                         int has_p, const char *pname);
 int seqk__rnn_funcs(seqk_cell cell);
 
 /* Floats of W, R and B for one layer in fmt (see seqk.h), overflow-checked;
