@@ -47,5 +47,11 @@ double seqk__ref_activate_grad(seqk_activation act, double x);
 
 /* One ONNX RNN activation applied to a scalar. */
 float seqk__ref_activate(seqk_activation act, float x);
+/* The RNN reference's dot product (double sum) and pre-activation clip:
+ * v rounded to float, clamped to [-clip, clip] when clip > 0 (ONNX: clip
+ * bounds the inputs of the activations); rnn.c, shared by the training
+ * forward (rnn_backward.c) so that it is the forward bit for bit. */
+double seqk__ref_dot(const float *a, const float *b, int64_t n);
+float seqk__ref_clip(double v, float clip);
 
 #endif /* SEQK_REF_H */

@@ -44,17 +44,16 @@ typedef struct rnn_scratch {
     float *rh;     /* [H] GRU: r_t (.) H_{t-1}, or r_t itself for lbr=1 */
 } rnn_scratch;
 
-static double dot(const float *a, const float *b, int64_t n)
+double seqk__ref_dot(const float *a, const float *b, int64_t n)
 {
     double s = 0;
     for (int64_t i = 0; i < n; i++)
         s += (double)a[i] * b[i];
     return s;
 }
+#define dot seqk__ref_dot
 
-/* Rounds a pre-activation to float and clamps it to [-clip, clip] when
- * clip > 0 (ONNX: clip bounds the inputs of the activations). */
-static float clipped(double v, float clip)
+float seqk__ref_clip(double v, float clip)
 {
     float f = (float)v;
     if (clip > 0) {
@@ -74,7 +73,7 @@ static void step_rnn(const seqk_rnn_layer_problem *p, const float *R,
     const int64_t H = p->H;
     for (int64_t h = 0; h < H; h++) {
         double a = s->xw[h] + dot(R + h * H, s->hprev, H) + wb[h] + rb[h];
-        s->hnew[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
+        s->hnew[h] = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
     }
 }
 
@@ -102,7 +101,7 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
             wb[gi + h] + rb[gi + h];
         if (P)
             a += (double)P[h] * cp;
-        const double it = seqk__ref_activate(act[0], clipped(a, p->clip));
+        const double it = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
 
         double ft;
         if (p->input_forget) {
@@ -112,12 +111,12 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
                 wb[gf + h] + rb[gf + h];
             if (P)
                 a += (double)P[2 * H + h] * cp;
-            ft = seqk__ref_activate(act[0], clipped(a, p->clip));
+            ft = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
         }
 
         a = s->xw[gc + h] + dot(R + (gc + h) * H, s->hprev, H) +
             wb[gc + h] + rb[gc + h];
-        const double ct = seqk__ref_activate(act[1], clipped(a, p->clip));
+        const double ct = seqk__ref_activate(act[1], seqk__ref_clip(a, p->clip));
 
         const float c = (float)(ft * cp + it * ct);
 
@@ -125,7 +124,7 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
             wb[go + h] + rb[go + h];
         if (P)
             a += (double)P[H + h] * c;
-        const double ot = seqk__ref_activate(act[0], clipped(a, p->clip));
+        const double ot = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
 
         cnew[h] = c;
         s->hnew[h] = (float)(ot * seqk__ref_activate(act[2], c));
@@ -149,10 +148,10 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
     for (int64_t h = 0; h < H; h++) {
         double a = s->xw[gz + h] + dot(R + (gz + h) * H, s->hprev, H) +
                    wb[gz + h] + rb[gz + h];
-        s->gate[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
+        s->gate[h] = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
         a = s->xw[gr + h] + dot(R + (gr + h) * H, s->hprev, H) +
             wb[gr + h] + rb[gr + h];
-        const float rt = seqk__ref_activate(act[0], clipped(a, p->clip));
+        const float rt = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
         s->rh[h] = p->linear_before_reset ? rt : rt * s->hprev[h];
     }
     for (int64_t h = 0; h < H; h++) {
@@ -163,7 +162,7 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
                 s->rh[h] * (dot(Rh, s->hprev, H) + rb[gh + h]);
         else
             a = s->xw[gh + h] + dot(Rh, s->rh, H) + rb[gh + h] + wb[gh + h];
-        const double ht = seqk__ref_activate(act[1], clipped(a, p->clip));
+        const double ht = seqk__ref_activate(act[1], seqk__ref_clip(a, p->clip));
         const double zt = s->gate[h];
         s->hnew[h] = (float)((1.0 - zt) * ht + zt * s->hprev[h]);
     }
