@@ -119,6 +119,10 @@ seqk_status seqk__check_tensor(seqk_context *ctx, const seqk_tensor *t,
 seqk_status seqk__check_dims(seqk_context *ctx, const seqk_tensor *t,
                              const char *what, int ndim,
                              const int64_t *dims, const char *why);
+/* Both: t is an f32 tensor of ctx with exactly dims. */
+seqk_status seqk__check_f32_dims(seqk_context *ctx, const seqk_tensor *t,
+                                 const char *what, int ndim,
+                                 const int64_t *dims, const char *why);
 
 /* tensor.c: the checks of a new tensor's descriptor (ndim in range,
  * dims non-NULL and >= 0, a known dtype, numel elements plus reserve

@@ -119,7 +119,6 @@ const char *seqk__rnn_cell_name(seqk_cell cell)
 {
     return cell == SEQK_CELL_LSTM ? "LSTM" : cell == SEQK_CELL_GRU ? "GRU" : "RNN";
 }
-#define cell_name seqk__rnn_cell_name
 
 /* ------------------------------------------------------------ desc, plan */
 
@@ -186,7 +185,7 @@ static seqk_status check_desc(seqk_context *ctx, const seqk_rnn_desc *d)
     if (d->input_forget && d->cell != SEQK_CELL_LSTM)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "desc->input_forget is for LSTM only; this plan "
-                           "is a %s", cell_name(d->cell));
+                           "is a %s", seqk__rnn_cell_name(d->cell));
     if (d->linear_before_reset != 0 && d->linear_before_reset != 1)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "desc->linear_before_reset is %d; expected 0 or 1",
@@ -194,7 +193,7 @@ static seqk_status check_desc(seqk_context *ctx, const seqk_rnn_desc *d)
     if (d->linear_before_reset && d->cell != SEQK_CELL_GRU)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "desc->linear_before_reset is for GRU only; this "
-                           "plan is a %s", cell_name(d->cell));
+                           "plan is a %s", seqk__rnn_cell_name(d->cell));
     if (!(d->clip >= 0)) /* also catches NaN */
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "desc->clip is %g; expected 0 (no clip) or > 0",
@@ -209,10 +208,10 @@ static seqk_status check_desc(seqk_context *ctx, const seqk_rnn_desc *d)
                                "desc->num_activations is %d but a "
                                "bidirectional %s needs 0 (defaults), %d (both "
                                "directions) or %d (forward then reverse)",
-                               n, cell_name(d->cell), k, 2 * k);
+                               n, seqk__rnn_cell_name(d->cell), k, 2 * k);
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "desc->num_activations is %d but a %s needs 0 "
-                           "(defaults) or %d", n, cell_name(d->cell), k);
+                           "(defaults) or %d", n, seqk__rnn_cell_name(d->cell), k);
     }
     for (int i = 0; i < n; i++) {
         const seqk_activation *a = &d->activations[i];
@@ -354,16 +353,6 @@ seqk_status seqk_rnn_destroy(seqk_rnn *rnn)
 
 /* ------------------------------------------------------------- weights */
 
-/* Checks that t is an f32 tensor of ctx with exactly dims. */
-static seqk_status check_f32(seqk_context *ctx, const seqk_tensor *t,
-                             const char *what, int ndim, const int64_t *dims,
-                             const char *why)
-{
-    seqk_status st = seqk__check_tensor(ctx, t, what, SEQK_F32, -1);
-    if (st != SEQK_OK)
-        return st;
-    return seqk__check_dims(ctx, t, what, ndim, dims, why);
-}
 
 /* Layer and weight format of a set/get of one layer's weights (or their
  * gradients); has_p: peepholes (named pname) were given. */
@@ -390,7 +379,7 @@ seqk_status seqk__rnn_check_layer_format(const seqk_rnn *rnn, int layer,
     if (has_p && d->cell != SEQK_CELL_LSTM)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "%s (peepholes) is for LSTM only; pass NULL for "
-                           "a %s", pname, cell_name(d->cell));
+                           "a %s", pname, seqk__rnn_cell_name(d->cell));
     return SEQK_OK;
 }
 
@@ -437,12 +426,12 @@ seqk_status seqk_rnn_set_weights(seqk_rnn *rnn, int layer,
         bd[0] = D; bd[1] = 2 * G * H;
     }
     const int64_t pd[2] = {D, 3 * H};
-    if ((st = check_f32(ctx, W, "W", wn, wd, why)) != SEQK_OK ||
-        (st = check_f32(ctx, R, "R", wn, rd, why)) != SEQK_OK)
+    if ((st = seqk__check_f32_dims(ctx, W, "W", wn, wd, why)) != SEQK_OK ||
+        (st = seqk__check_f32_dims(ctx, R, "R", wn, rd, why)) != SEQK_OK)
         return st;
-    if (B && (st = check_f32(ctx, B, "B", bn, bd, why)) != SEQK_OK)
+    if (B && (st = seqk__check_f32_dims(ctx, B, "B", bn, bd, why)) != SEQK_OK)
         return st;
-    if (P && (st = check_f32(ctx, P, "P", 2, pd, why)) != SEQK_OK)
+    if (P && (st = seqk__check_f32_dims(ctx, P, "P", 2, pd, why)) != SEQK_OK)
         return st;
 
     /* one block: W [D,GH,I] | R [D,GH,H] | B [D,2GH] | P [D,3H] (sizes
@@ -516,7 +505,7 @@ static seqk_status check_state(seqk_context *ctx, const seqk_rnn *rnn,
              rnn->desc.num_layers > 1 ? "s" : "", rnn->num_dirs,
              rnn->num_dirs > 1 ? "s" : "", (long long)B, (long long)H,
              rnn->desc.layout ? " (layout 1)" : "");
-    return check_f32(ctx, t, what, 3, dims, why);
+    return seqk__check_f32_dims(ctx, t, what, 3, dims, why);
 }
 
 /* The tensors of one forward call and what they give: T and B from X,
@@ -550,7 +539,7 @@ static seqk_status check_forward(const seqk_rnn *rnn, rnn_io *io)
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "%s is for LSTM only; pass NULL for a %s",
                            io->initial_c ? "initial_c" : "Y_c",
-                           cell_name(d->cell));
+                           seqk__rnn_cell_name(d->cell));
 
     /* X gives T and B */
     const seqk_tensor *X = io->X;
@@ -591,7 +580,7 @@ static seqk_status check_forward(const seqk_rnn *rnn, rnn_io *io)
         char why[96];
         snprintf(why, sizeof why, "%d direction%s, hidden_size=%lld%s", D,
                  D > 1 ? "s" : "", (long long)H, layout ? " (layout 1)" : "");
-        if ((st = check_f32(ctx, io->Y, "Y", 4, layout ? yd1 : yd0, why)) != SEQK_OK)
+        if ((st = seqk__check_f32_dims(ctx, io->Y, "Y", 4, layout ? yd1 : yd0, why)) != SEQK_OK)
             return st;
     }
     /* outputs are written while inputs are read: no sharing, except a

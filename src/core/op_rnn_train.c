@@ -52,7 +52,6 @@ void seqk__rnn_train_free(seqk_rnn *rnn)
     rnn->train = NULL;
 }
 
-#define cell_name seqk__rnn_cell_name
 
 /* Floats of layer l's gradient block, and its parts. */
 static void grad_parts(const seqk_rnn *rnn, int l, int64_t *w, int64_t *r,
@@ -382,7 +381,7 @@ seqk_status seqk_rnn_backward(seqk_rnn *rnn, const seqk_rnn_backward_args *a,
     if (d->cell != SEQK_CELL_LSTM && (a->dY_c || a->dinitial_c))
         return seqk__error(ctx, SEQK_ERR_INVALID_ARG,
                            "%s is for LSTM only; pass NULL for a %s",
-                           a->dY_c ? "dY_c" : "dinitial_c", cell_name(d->cell));
+                           a->dY_c ? "dY_c" : "dinitial_c", seqk__rnn_cell_name(d->cell));
 
     const int64_t LD = (int64_t)L * D;
     const int64_t sdims[3] = {d->layout ? B : LD, d->layout ? LD : B, H};
@@ -509,16 +508,6 @@ seqk_status seqk_rnn_zero_weight_grads(seqk_rnn *rnn)
     return SEQK_OK;
 }
 
-/* Checks an output gradient tensor: f32 of ctx with dims. */
-static seqk_status check_out(seqk_context *ctx, const seqk_tensor *t,
-                             const char *what, int ndim, const int64_t *dims,
-                             const char *why)
-{
-    seqk_status st = seqk__check_tensor(ctx, t, what, SEQK_F32, -1);
-    if (st != SEQK_OK)
-        return st;
-    return seqk__check_dims(ctx, t, what, ndim, dims, why);
-}
 
 seqk_status seqk_rnn_get_weight_grads(seqk_rnn *rnn, int layer,
                                       seqk_weight_format format,
@@ -562,10 +551,10 @@ seqk_status seqk_rnn_get_weight_grads(seqk_rnn *rnn, int layer,
         bd[0] = D; bd[1] = 2 * G * H;
     }
     const int64_t pd[2] = {D, 3 * H};
-    if ((st = check_out(ctx, dW, "dW", wn, wd, why)) != SEQK_OK ||
-        (st = check_out(ctx, dR, "dR", wn, rd, why)) != SEQK_OK ||
-        (dB && (st = check_out(ctx, dB, "dB", bn, bd, why)) != SEQK_OK) ||
-        (dP && (st = check_out(ctx, dP, "dP", 2, pd, why)) != SEQK_OK))
+    if ((st = seqk__check_f32_dims(ctx, dW, "dW", wn, wd, why)) != SEQK_OK ||
+        (st = seqk__check_f32_dims(ctx, dR, "dR", wn, rd, why)) != SEQK_OK ||
+        (dB && (st = seqk__check_f32_dims(ctx, dB, "dB", bn, bd, why)) != SEQK_OK) ||
+        (dP && (st = seqk__check_f32_dims(ctx, dP, "dP", 2, pd, why)) != SEQK_OK))
         return st;
     if ((st = train_state(rnn)) != SEQK_OK)
         return st;

@@ -151,3 +151,13 @@ void *seqk__aligned_alloc(size_t bytes)
 }
 
 void seqk__aligned_free(void *p) { free(p); }
+
+seqk_status seqk__check_f32_dims(seqk_context *ctx, const seqk_tensor *t,
+                                 const char *what, int ndim,
+                                 const int64_t *dims, const char *why)
+{
+    seqk_status st = seqk__check_tensor(ctx, t, what, SEQK_F32, -1);
+    if (st != SEQK_OK)
+        return st;
+    return seqk__check_dims(ctx, t, what, ndim, dims, why);
+}

@@ -51,7 +51,6 @@ double seqk__ref_dot(const float *a, const float *b, int64_t n)
         s += (double)a[i] * b[i];
     return s;
 }
-#define dot seqk__ref_dot
 
 float seqk__ref_clip(double v, float clip)
 {
@@ -65,6 +64,16 @@ float seqk__ref_clip(double v, float clip)
     return f;
 }
 
+/* short names for the shared ones (ref.h) */
+static inline double dot(const float *a, const float *b, int64_t n)
+{
+    return seqk__ref_dot(a, b, n);
+}
+static inline float clipped(double v, float clip)
+{
+    return seqk__ref_clip(v, clip);
+}
+
 /* Ht = f(Xt Wi^T + Ht-1 Ri^T + Wbi + Rbi) */
 static void step_rnn(const seqk_rnn_layer_problem *p, const float *R,
                      const float *wb, const float *rb,
@@ -73,7 +82,7 @@ static void step_rnn(const seqk_rnn_layer_problem *p, const float *R,
     const int64_t H = p->H;
     for (int64_t h = 0; h < H; h++) {
         double a = s->xw[h] + dot(R + h * H, s->hprev, H) + wb[h] + rb[h];
-        s->hnew[h] = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        s->hnew[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
     }
 }
 
@@ -101,7 +110,7 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
             wb[gi + h] + rb[gi + h];
         if (P)
             a += (double)P[h] * cp;
-        const double it = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        const double it = seqk__ref_activate(act[0], clipped(a, p->clip));
 
         double ft;
         if (p->input_forget) {
@@ -111,12 +120,12 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
                 wb[gf + h] + rb[gf + h];
             if (P)
                 a += (double)P[2 * H + h] * cp;
-            ft = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+            ft = seqk__ref_activate(act[0], clipped(a, p->clip));
         }
 
         a = s->xw[gc + h] + dot(R + (gc + h) * H, s->hprev, H) +
             wb[gc + h] + rb[gc + h];
-        const double ct = seqk__ref_activate(act[1], seqk__ref_clip(a, p->clip));
+        const double ct = seqk__ref_activate(act[1], clipped(a, p->clip));
 
         const float c = (float)(ft * cp + it * ct);
 
@@ -124,7 +133,7 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
             wb[go + h] + rb[go + h];
         if (P)
             a += (double)P[H + h] * c;
-        const double ot = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        const double ot = seqk__ref_activate(act[0], clipped(a, p->clip));
 
         cnew[h] = c;
         s->hnew[h] = (float)(ot * seqk__ref_activate(act[2], c));
@@ -148,10 +157,10 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
     for (int64_t h = 0; h < H; h++) {
         double a = s->xw[gz + h] + dot(R + (gz + h) * H, s->hprev, H) +
                    wb[gz + h] + rb[gz + h];
-        s->gate[h] = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        s->gate[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
         a = s->xw[gr + h] + dot(R + (gr + h) * H, s->hprev, H) +
             wb[gr + h] + rb[gr + h];
-        const float rt = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        const float rt = seqk__ref_activate(act[0], clipped(a, p->clip));
         s->rh[h] = p->linear_before_reset ? rt : rt * s->hprev[h];
     }
     for (int64_t h = 0; h < H; h++) {
@@ -162,7 +171,7 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
                 s->rh[h] * (dot(Rh, s->hprev, H) + rb[gh + h]);
         else
             a = s->xw[gh + h] + dot(Rh, s->rh, H) + rb[gh + h] + wb[gh + h];
-        const double ht = seqk__ref_activate(act[1], seqk__ref_clip(a, p->clip));
+        const double ht = seqk__ref_activate(act[1], clipped(a, p->clip));
         const double zt = s->gate[h];
         s->hnew[h] = (float)((1.0 - zt) * ht + zt * s->hprev[h]);
     }

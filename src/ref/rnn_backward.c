@@ -59,7 +59,16 @@ static ws_view view_of(const seqk_rnn_layer_problem *p, float *ws, int d,
     return v;
 }
 
-#define dot seqk__ref_dot /* rnn.c's, as the forward sums */
+
+/* short names for the shared ones (ref.h) */
+static inline double dot(const float *a, const float *b, int64_t n)
+{
+    return seqk__ref_dot(a, b, n);
+}
+static inline float clipped(double v, float clip)
+{
+    return seqk__ref_clip(v, clip);
+}
 
 /* ----------------------------------------------------- training forward */
 
@@ -73,7 +82,7 @@ static void step_rnn(const seqk_rnn_layer_problem *p, const float *R,
     for (int64_t h = 0; h < H; h++) {
         double a = xw[h] + dot(R + h * H, hprev, H) + wb[h] + rb[h];
         pre[h] = (float)a;
-        hnew[h] = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        hnew[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
     }
 }
 
@@ -94,7 +103,7 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
         if (P)
             a += (double)P[h] * cp;
         pre[gi + h] = (float)a;
-        const double it = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        const double it = seqk__ref_activate(act[0], clipped(a, p->clip));
 
         double ft;
         if (p->input_forget) {
@@ -106,13 +115,13 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
             if (P)
                 a += (double)P[2 * H + h] * cp;
             pre[gf + h] = (float)a;
-            ft = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+            ft = seqk__ref_activate(act[0], clipped(a, p->clip));
         }
 
         a = xw[gc + h] + dot(R + (gc + h) * H, hprev, H) + wb[gc + h] +
             rb[gc + h];
         pre[gc + h] = (float)a;
-        const double ct = seqk__ref_activate(act[1], seqk__ref_clip(a, p->clip));
+        const double ct = seqk__ref_activate(act[1], clipped(a, p->clip));
 
         const float c = (float)(ft * cp + it * ct);
 
@@ -121,7 +130,7 @@ static void step_lstm(const seqk_rnn_layer_problem *p, const float *R,
         if (P)
             a += (double)P[H + h] * c;
         pre[go + h] = (float)a;
-        const double ot = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        const double ot = seqk__ref_activate(act[0], clipped(a, p->clip));
 
         cnew[h] = c;
         hnew[h] = (float)(ot * seqk__ref_activate(act[2], c));
@@ -143,11 +152,11 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
         double a = xw[gz + h] + dot(R + (gz + h) * H, hprev, H) + wb[gz + h] +
                    rb[gz + h];
         pre[gz + h] = (float)a;
-        zt[h] = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        zt[h] = seqk__ref_activate(act[0], clipped(a, p->clip));
         a = xw[gr + h] + dot(R + (gr + h) * H, hprev, H) + wb[gr + h] +
             rb[gr + h];
         pre[gr + h] = (float)a;
-        const float rt = seqk__ref_activate(act[0], seqk__ref_clip(a, p->clip));
+        const float rt = seqk__ref_activate(act[0], clipped(a, p->clip));
         rh[h] = p->linear_before_reset ? rt : rt * hprev[h];
     }
     for (int64_t h = 0; h < H; h++) {
@@ -162,7 +171,7 @@ static void step_gru(const seqk_rnn_layer_problem *p, const float *R,
             a = xw[gh + h] + dot(Rh, rh, H) + rb[gh + h] + wb[gh + h];
         }
         pre[gh + h] = (float)a;
-        const double ht = seqk__ref_activate(act[1], seqk__ref_clip(a, p->clip));
+        const double ht = seqk__ref_activate(act[1], clipped(a, p->clip));
         const double z = zt[h];
         hnew[h] = (float)((1.0 - z) * ht + z * hprev[h]);
     }
@@ -254,7 +263,7 @@ static double dact(seqk_activation act, float a, float clip)
 
 static double actv(seqk_activation act, float a, float clip)
 {
-    return seqk__ref_activate(act, seqk__ref_clip(a, clip));
+    return seqk__ref_activate(act, clipped(a, clip));
 }
 
 /* Double accumulators of one layer's gradients. */
