@@ -465,12 +465,16 @@ static seqk_status constant_value(const Onnx__NodeProto *np,
             *(int64_t *)h->data = a->i;
         else if (!strcmp(nm, "value_floats") &&
                  (one = (int64_t)a->n_floats,
-                  h = seqk__mdl_host_new(SEQK_F32, 1, &one)))
-            memcpy(h->data, a->floats, a->n_floats * sizeof(float));
+                  h = seqk__mdl_host_new(SEQK_F32, 1, &one))) {
+            if (a->n_floats) /* an empty list's pointer may be NULL */
+                memcpy(h->data, a->floats, a->n_floats * sizeof(float));
+        }
         else if (!strcmp(nm, "value_ints") &&
                  (one = (int64_t)a->n_ints,
-                  h = seqk__mdl_host_new(SEQK_I64, 1, &one)))
-            memcpy(h->data, a->ints, a->n_ints * sizeof(int64_t));
+                  h = seqk__mdl_host_new(SEQK_I64, 1, &one))) {
+            if (a->n_ints)
+                memcpy(h->data, a->ints, a->n_ints * sizeof(int64_t));
+        }
         else
             continue;
         *out = h;

@@ -64,7 +64,8 @@ seqk_status seqk__mdl_attr_string(const void *proto, const char *name,
         return SEQK_ERR_FORMAT;
     }
     size_t n = a->s.len < len - 1 ? a->s.len : len - 1;
-    memcpy(buf, a->s.data, n);
+    if (n) /* an empty string's data may be NULL */
+        memcpy(buf, a->s.data, n);
     buf[n] = '\0';
     return SEQK_OK;
 }
