@@ -122,7 +122,9 @@ static seqk_status ws_layout(const seqk_rnn *rnn, int64_t T, int64_t B,
 {
     const int D = rnn->num_dirs, L = rnn->desc.num_layers;
     const int64_t H = rnn->desc.hidden_size;
-    int64_t all, inner;
+    int64_t all = 0, inner = 0;
+    *layer = 0;
+    *total = 0;
     if (seqk__rnn_ws_layer_floats(rnn->desc.cell, D, T, B, H, layer) ||
         seqk__mul_i64(*layer, L, &all) || seqk__add_i64(all, WS_HEADER + B, &all) ||
         seqk__mul_i64(T, B, &inner) || seqk__mul_i64(inner, (int64_t)D * H, &inner) ||
@@ -171,7 +173,7 @@ static seqk_status check_ws(seqk_rnn *rnn, const seqk_tensor *ws, int64_t T,
                             int64_t B, int64_t *layer)
 {
     seqk_context *ctx = rnn->ctx;
-    int64_t total;
+    int64_t total = 0;
     seqk_status st = ws_layout(rnn, T, B, layer, &total);
     if (st != SEQK_OK)
         return st;
@@ -231,7 +233,7 @@ seqk_status seqk_rnn_forward_training(seqk_rnn *rnn, const seqk_tensor *X,
                            "rnn is NULL; expected a plan from seqk_rnn_create");
     seqk_context *ctx = rnn->ctx;
     const int L = rnn->desc.num_layers;
-    int64_t T, B, layer;
+    int64_t T = 0, B = 0, layer = 0;
     void *lens_tmp = NULL;
     const int32_t *lens;
     float **rec = NULL, **inner = NULL;
@@ -362,7 +364,7 @@ seqk_status seqk_rnn_backward(seqk_rnn *rnn, const seqk_rnn_backward_args *a,
     const seqk_rnn_desc *d = &rnn->desc;
     const int D = rnn->num_dirs, L = d->num_layers;
     const int64_t H = d->hidden_size;
-    int64_t T, B, layer;
+    int64_t T = 0, B = 0, layer = 0;
     void *lens_tmp = NULL;
     const int32_t *lens = NULL;
     float **rec = NULL, **inner = NULL;
