@@ -378,7 +378,7 @@ static seqk_status split_infer(const mdl_node *n, const mdl_info *in,
             if (!a->num_outputs && dim % k)
                 goto bad;
         }
-        if (d < 0)
+        if (d < 0 || d > dim - total) /* never past dim: no overflow */
             goto bad;
         out[o] = in[0];
         out[o].cval = NULL;
