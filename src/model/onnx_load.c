@@ -237,14 +237,11 @@ static seqk_status tensor_from_proto(const Onnx__TensorProto *tp,
                  tp->name, tp->n_dims, SEQK_MAX_DIMS);
         return SEQK_ERR_SHAPE;
     }
-    for (size_t i = 0; i < tp->n_dims; i++)
+    int64_t numel = 1;
+    for (size_t i = 0; i < tp->n_dims; i++) {
         dims[i] = tp->dims[i];
-    h = seqk__mdl_host_new(dt, (int)tp->n_dims, dims);
-    if (!h) {
-        snprintf(err, MDL_ERR_LEN, "tensor '%s': bad or too large dims "
-                 "(product overflows or exceeds %zu MB)", tp->name,
-                 MDL_MAX_FOLD_BYTES * 8 >> 20);
-        return SEQK_ERR_OVERFLOW;
+        if (dims[i] < 0 || seqk__mul_i64(numel, dims[i], &numel))
+            numel = -1; /* host_new reports it */
     }
     switch (tp->data_type) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
@@ -256,10 +253,38 @@ static seqk_status tensor_from_proto(const Onnx__TensorProto *tp,
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: src_es = 2; break;
     default: src_es = 1;
     }
+    /* inline data must be all there before the tensor is allocated: a
+     * few bytes of model must not claim gigabytes (fuzz_onnx_load) */
+    const int external =
+        tp->has_data_location &&
+        tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (numel >= 0 && !external) {
+        size_t have = tp->has_raw_data ? tp->raw_data.len / src_es
+                      : tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
+                          ? tp->n_float_data
+                      : tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE
+                          ? tp->n_double_data
+                      : tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64
+                          ? tp->n_int64_data
+                          : tp->n_int32_data;
+        if (have != (uint64_t)numel ||
+            (tp->has_raw_data && tp->raw_data.len % src_es)) {
+            snprintf(err, MDL_ERR_LEN, "tensor '%s' has %zu values but its "
+                     "dims need %lld (truncated?)", tp->name, have,
+                     (long long)numel);
+            return SEQK_ERR_FORMAT;
+        }
+    }
+    h = seqk__mdl_host_new(dt, (int)tp->n_dims, dims);
+    if (!h) {
+        snprintf(err, MDL_ERR_LEN, "tensor '%s': bad or too large dims "
+                 "(product overflows or exceeds %zu MB)", tp->name,
+                 MDL_MAX_FOLD_BYTES * 8 >> 20);
+        return SEQK_ERR_OVERFLOW;
+    }
     size_t want = (size_t)h->numel * src_es;
     const uint8_t *bytes = NULL;
-    if (tp->has_data_location &&
-        tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    if (external) {
         const char *loc = NULL;
         int64_t off = 0, len = -1;
         for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -296,16 +321,9 @@ static seqk_status tensor_from_proto(const Onnx__TensorProto *tp,
         st = SEQK_ERR_FORMAT;
         bytes = raw;
     } else if (tp->has_raw_data) {
-        if (tp->raw_data.len != want) {
-            snprintf(err, MDL_ERR_LEN, "tensor '%s': raw_data has %zu bytes "
-                     "but its dims need %zu (truncated?)", tp->name,
-                     tp->raw_data.len, want);
-            goto cleanup;
-        }
-        bytes = tp->raw_data.data;
+        bytes = tp->raw_data.data; /* its length checked above */
     }
     int64_t n = h->numel;
-    size_t have;
     if (bytes) {
         for (int64_t i = 0; i < n; i++) {
             const uint8_t *p = bytes + (size_t)i * src_es;
@@ -350,18 +368,7 @@ static seqk_status tensor_from_proto(const Onnx__TensorProto *tp,
         st = SEQK_OK;
         goto cleanup;
     }
-    /* typed fields */
-    switch (tp->data_type) {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: have = tp->n_float_data; break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: have = tp->n_double_data; break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: have = tp->n_int64_data; break;
-    default: have = tp->n_int32_data;
-    }
-    if (have != (size_t)n) {
-        snprintf(err, MDL_ERR_LEN, "tensor '%s' has %zu values but its dims "
-                 "need %lld (truncated?)", tp->name, have, (long long)n);
-        goto cleanup;
-    }
+    /* typed fields (their count checked above) */
     for (int64_t i = 0; i < n; i++) {
         switch (tp->data_type) {
         case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
